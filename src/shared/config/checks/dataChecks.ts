@@ -1,0 +1,104 @@
+import type { ConfigDiagnostic } from '../configDiagnostic';
+import type { DataFileFacts } from '../datasetFacts';
+import { keyRangeOf, valueRangeOf } from '../parsedConfig';
+import { requiredRoles } from '../taskRequirements';
+import type { CheckContext, ConfigCheck } from './checkContext';
+
+/** Missing or unreadable files, unknown formats, malformed rows, and columns the task and loss need but the data lacks. */
+export const checkDataFiles: ConfigCheck = (context) => {
+  const diagnostics: ConfigDiagnostic[] = [];
+  for (const key of ['train', 'validation'] as const) {
+    const facts = context.dataset[key];
+    if (facts) diagnostics.push(...checkOneFile(context, key, facts));
+  }
+  return diagnostics;
+};
+
+function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts: DataFileFacts): ConfigDiagnostic[] {
+  const { parsed, view } = context;
+  const path = ['data', key];
+  const range = valueRangeOf(parsed, path);
+  if (!facts.format) {
+    return [
+      {
+        range,
+        severity: 'error',
+        code: 'data-format-unknown',
+        message: `data.${key}: cannot tell the format of "${facts.written}" from its extension. Use .jsonl, .csv or .tsv, or set data.format.`,
+        data: { path: ['data', 'format'] },
+      },
+    ];
+  }
+  const summary = facts.summary;
+  if (!summary) return [];
+  if (!summary.ok) {
+    return [
+      {
+        range,
+        severity: 'error',
+        code: summary.reason === 'missing' ? 'data-file-missing' : 'data-file-unreadable',
+        message: `data.${key}: "${facts.written}" ${summary.message} (resolved to ${facts.absolute}).`,
+        data: { path },
+      },
+    ];
+  }
+  const diagnostics: ConfigDiagnostic[] = [];
+  if (summary.badRowCount > 0) {
+    const skipping = view.string(['data', 'on_bad_row']) === 'skip';
+    const first = summary.badRows.map((row) => `line ${row.line} ${row.message}`).join('; ');
+    diagnostics.push({
+      range,
+      severity: skipping ? 'information' : 'error',
+      code: 'data-bad-row',
+      message: skipping
+        ? `data.${key}: ${summary.badRowCount} malformed row(s) in "${facts.written}" will be skipped: ${first}.`
+        : `data.${key}: "${facts.written}" has ${summary.badRowCount} malformed row(s): ${first}. Fix them, or set data.on_bad_row: skip.`,
+      data: { path, fixes: skipping ? [] : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }] },
+    });
+  }
+  if (summary.rows === 0 && summary.badRowCount === 0) {
+    diagnostics.push({
+      range,
+      severity: 'error',
+      code: 'data-file-unreadable',
+      message: `data.${key}: "${facts.written}" has no data rows.`,
+      data: { path },
+    });
+    return diagnostics;
+  }
+  const task = view.string(['task']) ?? 'embedding';
+  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const roles = requiredRoles(task, loss);
+  if (!roles) return diagnostics;
+  const available = new Set(summary.columns);
+  for (const role of roles) {
+    const column = view.string(['data', 'columns', role]) ?? role;
+    if (available.has(column)) continue;
+    const mapped = view.isSet(['data', 'columns', role]);
+    const columnsPath = ['data', 'columns', role];
+    diagnostics.push({
+      range: mapped ? valueRangeOf(parsed, columnsPath) : keyRangeOf(parsed, path),
+      severity: 'error',
+      code: 'data-missing-column',
+      message:
+        `The ${task} task with loss ${loss} needs a "${role}" column${mapped ? ` (mapped to "${column}")` : ''}, ` +
+        `but "${facts.written}" has: ${summary.columns.join(', ') || 'no columns'}.` +
+        (mapped ? '' : ` Map one with data.columns.${role}.`),
+      data: { path: columnsPath },
+    });
+  }
+  return diagnostics;
+}
+
+export const checkValidationSource: ConfigCheck = ({ parsed, view }) => {
+  if (!view.isSet(['data', 'validation']) || !view.isSet(['data', 'validation_split'])) return [];
+  return [
+    {
+      range: keyRangeOf(parsed, ['data', 'validation_split']),
+      severity: 'warning',
+      code: 'validation-conflict',
+      message: 'data.validation_split is ignored because data.validation names a validation file. Keep one of them.',
+      data: { path: ['data', 'validation_split'] },
+    },
+  ];
+};

@@ -1,0 +1,42 @@
+/**
+ * Every diagnostic EmbedTune reports has one of these stable codes. Quick fixes, docs/diagnostics.md
+ * and users' CI filters key on them, so a code is never renamed or reused.
+ */
+export const DIAGNOSTIC_CODES = {
+  'config-unreadable': { origin: 'syntax', summary: 'The config file itself cannot be read.' },
+  'yaml-syntax': { origin: 'syntax', summary: 'The file is not valid YAML or JSON.' },
+  'not-a-mapping': { origin: 'schema', summary: 'The top level of the config is not a mapping of keys to values.' },
+  'unknown-key': { origin: 'schema', summary: 'A key the schema does not define, usually a typo; suggests the closest known key.' },
+  'missing-key': { origin: 'schema', summary: 'A required key is absent.' },
+  'wrong-type': { origin: 'schema', summary: 'A value has the wrong type, such as a string where a number is needed.' },
+  'invalid-value': { origin: 'schema', summary: 'A value is not one of the allowed values or does not match the expected form.' },
+  'out-of-range': { origin: 'schema', summary: 'A number is outside its allowed range.' },
+  'data-file-missing': { origin: 'semantic', summary: 'A data file named in `data` does not exist.' },
+  'data-file-unreadable': { origin: 'semantic', summary: 'A data file exists but cannot be read or parsed.' },
+  'data-format-unknown': { origin: 'semantic', summary: 'The data format cannot be inferred from the file extension.' },
+  'data-missing-column': { origin: 'semantic', summary: 'The data lacks a column that the task and loss need.' },
+  'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
+  'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
+  'model-not-found': { origin: 'semantic', summary: '`model.base` looks like a local path, but no Hugging Face model folder is there.' },
+  'loss-task-mismatch': { origin: 'semantic', summary: 'The loss does not fit the task.' },
+  'metric-task-mismatch': { origin: 'semantic', summary: 'An evaluation metric cannot be computed for this task and data.' },
+  'mnrl-gradient-accumulation': { origin: 'semantic', summary: 'Gradient accumulation with MNRL adds no in-batch negatives; `cached_mnrl` does.' },
+  'small-batch-in-batch-negatives': { origin: 'semantic', summary: 'A batch smaller than 32 gives an in-batch-negatives loss too few negatives.' },
+  'primary-metric-not-computed': { origin: 'semantic', summary: '`evaluation.primary` is not in `evaluation.metrics`.' },
+  'early-stopping-without-evaluation': { origin: 'semantic', summary: 'Early stopping is on, but nothing is evaluated.' },
+  'checkpoint-interval-mismatch': { origin: 'semantic', summary: 'With `keep_best`, checkpoints must fall on evaluation steps, or the best one cannot be known.' },
+  'small-dataset-full-finetune': { origin: 'semantic', summary: 'Under 10k rows, full fine-tuning tends to overfit; prefer freeze, adapter or LoRA.' },
+  'large-dataset-parameter-efficient': { origin: 'semantic', summary: 'Over 100k rows, full fine-tuning is affordable and usually better.' },
+  'mixed-precision-unsupported': { origin: 'semantic', summary: 'The chosen engine or backend cannot run this mixed precision mode.' },
+  'engine-option-ignored': { origin: 'semantic', summary: 'An engine option that the chosen engine does not use.' },
+  'accelerate-rendezvous-missing': { origin: 'semantic', summary: 'A multi-machine accelerate run names no main process address.' },
+  'strategy-option-ignored': { origin: 'semantic', summary: 'A strategy option that the chosen strategy does not use.' },
+  'freeze-nothing': { origin: 'semantic', summary: '`strategy.type: freeze` freezes no layer and no embedding.' },
+} as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
+
+export type DiagnosticOrigin = 'syntax' | 'schema' | 'semantic';
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+export function originOf(code: DiagnosticCode): DiagnosticOrigin {
+  return DIAGNOSTIC_CODES[code].origin;
+}

@@ -1,0 +1,52 @@
+/** The roles a row can fill; `data.columns` maps each to a column name. */
+export const DATA_ROLES = ['anchor', 'positive', 'negative', 'text', 'label', 'score', 'tokens', 'tags'] as const;
+export type DataRole = (typeof DATA_ROLES)[number];
+
+const EMBEDDING_LOSS_ROLES: Record<string, readonly DataRole[]> = {
+  mnrl: ['anchor', 'positive'],
+  cached_mnrl: ['anchor', 'positive'],
+  triplet: ['anchor', 'positive', 'negative'],
+  cosent: ['anchor', 'positive', 'score'],
+  cosine: ['anchor', 'positive', 'score'],
+  contrastive: ['anchor', 'positive', 'label'],
+  softmax: ['anchor', 'positive', 'label'],
+};
+
+const TASK_LOSSES: Record<string, readonly string[]> = {
+  embedding: Object.keys(EMBEDDING_LOSS_ROLES),
+  classification: ['softmax', 'focal'],
+  'token-classification': ['softmax', 'focal'],
+};
+
+/** Losses that draw negatives from the rest of the batch, so batch size is a quality knob, not just a speed one. */
+export const IN_BATCH_NEGATIVE_LOSSES: readonly string[] = ['mnrl', 'cached_mnrl'];
+
+export function lossesForTask(task: string): readonly string[] {
+  return TASK_LOSSES[task] ?? [];
+}
+
+/** The columns a task and loss need in every row, or undefined when the pair is not a valid combination. */
+export function requiredRoles(task: string, loss: string): readonly DataRole[] | undefined {
+  if (!lossesForTask(task).includes(loss)) return undefined;
+  if (task === 'classification') return ['text', 'label'];
+  if (task === 'token-classification') return ['tokens', 'tags'];
+  return EMBEDDING_LOSS_ROLES[loss];
+}
+
+export type MetricFamily = 'ranking' | 'correlation' | 'classification';
+
+export function metricFamily(metric: string): MetricFamily | undefined {
+  if (/^(recall|mrr|ndcg|map)@\d+$/.test(metric)) return 'ranking';
+  if (metric === 'spearman' || metric === 'pearson') return 'correlation';
+  if (['accuracy', 'f1', 'precision', 'recall'].includes(metric)) return 'classification';
+  return undefined;
+}
+
+/** Which metric families a task and loss can produce: ranking needs pairs, correlation needs gold scores. */
+export function metricFamiliesFor(task: string, loss: string): readonly MetricFamily[] {
+  if (task === 'classification' || task === 'token-classification') return ['classification'];
+  const roles = EMBEDDING_LOSS_ROLES[loss] ?? [];
+  if (roles.includes('score')) return ['correlation', 'ranking'];
+  if (roles.includes('label')) return ['classification', 'ranking'];
+  return ['ranking'];
+}

@@ -1,0 +1,97 @@
+import { dirname } from 'node:path';
+import { DataFileProbe } from '../data/dataFileProbe';
+import { checkDataFiles, checkValidationSource } from './checks/dataChecks';
+import { checkEngineOptions, checkMixedPrecision } from './checks/engineChecks';
+import {
+  checkCheckpointInterval,
+  checkEarlyStoppingHasEvaluation,
+  checkMetricsFitTask,
+  checkPrimaryMetric,
+} from './checks/evaluationChecks';
+import { checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
+import { makeModelCheck } from './checks/modelChecks';
+import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
+import type { ConfigCheck } from './checks/checkContext';
+import type { ConfigDiagnostic } from './configDiagnostic';
+import { ConfigView } from './configView';
+import { readDatasetFacts, type DatasetFacts } from './datasetFacts';
+import { embedtuneSchema, embedtuneSchemaNavigator } from './embedtuneSchema';
+import { parseConfigText, type ParsedConfig } from './parsedConfig';
+import { planRun, type RunPlan } from './runPlan';
+import { SchemaValidator } from './schemaDiagnostics';
+
+export interface ValidationOptions {
+  /** Absolute path of the config file; data and model paths resolve against its folder. Omit for unsaved text. */
+  readonly configPath?: string;
+  /** Shared across validations so that unchanged data files are not re-read. */
+  readonly probe?: DataFileProbe;
+  /** Reports a check that threw, instead of losing it silently. */
+  readonly onInternalError?: (error: unknown, check: string) => void;
+}
+
+export interface ValidationResult {
+  readonly parsed: ParsedConfig;
+  readonly view: ConfigView;
+  readonly dataset: DatasetFacts;
+  /** Syntax errors first, then schema errors, then the checks beyond the schema. */
+  readonly diagnostics: ConfigDiagnostic[];
+}
+
+const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
+  ['data files', checkDataFiles],
+  ['validation source', checkValidationSource],
+  ['loss fits task', checkLossFitsTask],
+  ['mnrl accumulation', checkMnrlAccumulation],
+  ['in-batch negatives batch size', checkInBatchNegativesBatchSize],
+  ['primary metric', checkPrimaryMetric],
+  ['early stopping', checkEarlyStoppingHasEvaluation],
+  ['checkpoint interval', checkCheckpointInterval],
+  ['metrics fit task', checkMetricsFitTask],
+  ['strategy for dataset size', checkStrategyForDatasetSize],
+  ['strategy options', checkStrategyOptions],
+  ['mixed precision', checkMixedPrecision],
+  ['engine options', checkEngineOptions],
+];
+
+let sharedValidator: SchemaValidator | undefined;
+const defaultProbe = new DataFileProbe();
+
+function schemaValidator(): SchemaValidator {
+  sharedValidator ??= new SchemaValidator(embedtuneSchema, embedtuneSchemaNavigator);
+  return sharedValidator;
+}
+
+/** The one validation engine behind the language server, the CLI and the trainer. Never throws on any input text. */
+export function validateConfigText(text: string, options: ValidationOptions = {}): ValidationResult {
+  const parsed = parseConfigText(text);
+  const view = new ConfigView(parsed.value, embedtuneSchemaNavigator);
+  const configDir = options.configPath ? dirname(options.configPath) : undefined;
+  const diagnostics: ConfigDiagnostic[] = [...parsed.syntaxDiagnostics];
+  diagnostics.push(...schemaValidator().diagnose(parsed));
+  let dataset: DatasetFacts = {};
+  const isMapping = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value);
+  if (isMapping) {
+    try {
+      dataset = readDatasetFacts(view, configDir, options.probe ?? defaultProbe);
+    } catch (error) {
+      options.onInternalError?.(error, 'dataset facts');
+    }
+    const checks: [string, ConfigCheck][] = [...SEMANTIC_CHECKS, ['model', makeModelCheck(configDir)]];
+    for (const [name, check] of checks) {
+      try {
+        diagnostics.push(...check({ parsed, view, dataset }));
+      } catch (error) {
+        options.onInternalError?.(error, name);
+      }
+    }
+  }
+  return { parsed, view, dataset, diagnostics };
+}
+
+export function planFromValidation(result: ValidationResult): RunPlan {
+  return planRun(result.view, result.dataset);
+}
+
+export function hasErrors(diagnostics: readonly ConfigDiagnostic[]): boolean {
+  return diagnostics.some((diagnostic) => diagnostic.severity === 'error');
+}

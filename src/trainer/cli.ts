@@ -1,0 +1,52 @@
+import { UsageError, type CliIo } from './cli/cliIo';
+import { runValidate, VALIDATE_USAGE } from './cli/validateCommand';
+
+const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo) => number | Promise<number> }> = {
+  validate: { usage: VALIDATE_USAGE, run: runValidate },
+};
+
+const USAGE = `Usage: embedtune <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .map((command) => `  ${command.usage.split('\n')[0]}`)
+  .join('\n')}
+
+Run "embedtune <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const io: CliIo = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`embedtune: unknown command "${name}".\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`embedtune ${name}: ${(error as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`embedtune: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  },
+);
