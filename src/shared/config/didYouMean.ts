@@ -18,7 +18,8 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
     }
   }
   if (best === undefined) return undefined;
-  const allowed = Math.max(1, Math.floor(Math.max(normalizedWord.length, normalize(best).length) / 3));
+  // Two edits cover a transposition (`mnlr`), which Levenshtein counts as two.
+  const allowed = Math.max(2, Math.floor(Math.max(normalizedWord.length, normalize(best).length) / 3));
   return bestDistance <= allowed ? best : undefined;
 }
 

@@ -24,7 +24,7 @@ export interface LocatedNode {
 export function parseConfigText(text: string): ParsedConfig {
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
   const syntaxDiagnostics: ConfigDiagnostic[] = document.errors.map((error) => ({
-    range: clampRange({ start: error.pos[0], end: Math.max(error.pos[1], error.pos[0] + 1) }, text.length),
+    range: tokenRangeAt(text, error.pos[0]),
     severity: 'error',
     code: 'yaml-syntax',
     message: firstLine(error.message),
@@ -95,9 +95,19 @@ function firstLine(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
 }
 
-function clampRange(range: TextRange, length: number): TextRange {
-  const start = Math.max(0, Math.min(range.start, length));
-  return { start, end: Math.max(start, Math.min(range.end, length)) };
+/**
+ * The parser points at one character; a user sees the whole token there (a duplicate key, an unclosed string).
+ * An error past the last token, such as a missing closing quote, moves back onto that token.
+ */
+function tokenRangeAt(text: string, offset: number): TextRange {
+  let start = Math.max(0, Math.min(offset, text.length));
+  if (/^\s*$/.test(text.slice(start))) {
+    while (start > 0 && /\s/.test(text[start - 1]!)) start--;
+    while (start > 0 && !/[\s:]/.test(text[start - 1]!)) start--;
+  }
+  let end = start;
+  while (end < text.length && !/[\s:,\]}]/.test(text[end]!)) end++;
+  return { start, end: Math.max(end, Math.min(start + 1, text.length)) };
 }
 
 export function firstLineRange(text: string): TextRange {

@@ -71,20 +71,33 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
   const roles = requiredRoles(task, loss);
   if (!roles) return diagnostics;
   const available = new Set(summary.columns);
+  const has = `"${facts.written}" has: ${summary.columns.join(', ') || 'no columns'}.`;
+  const unmapped: string[] = [];
   for (const role of roles) {
     const column = view.string(['data', 'columns', role]) ?? role;
     if (available.has(column)) continue;
-    const mapped = view.isSet(['data', 'columns', role]);
-    const columnsPath = ['data', 'columns', role];
+    if (!view.isSet(['data', 'columns', role])) {
+      unmapped.push(role);
+      continue;
+    }
     diagnostics.push({
-      range: mapped ? valueRangeOf(parsed, columnsPath) : keyRangeOf(parsed, path),
+      range: valueRangeOf(parsed, ['data', 'columns', role]),
+      severity: 'error',
+      code: 'data-missing-column',
+      message: `The ${task} task with loss ${loss} needs a "${role}" column (mapped to "${column}"), but ${has}`,
+      data: { path: ['data', 'columns', role] },
+    });
+  }
+  if (unmapped.length > 0) {
+    const names = unmapped.map((role) => `"${role}"`).join(', ');
+    diagnostics.push({
+      range: keyRangeOf(parsed, path),
       severity: 'error',
       code: 'data-missing-column',
       message:
-        `The ${task} task with loss ${loss} needs a "${role}" column${mapped ? ` (mapped to "${column}")` : ''}, ` +
-        `but "${facts.written}" has: ${summary.columns.join(', ') || 'no columns'}.` +
-        (mapped ? '' : ` Map one with data.columns.${role}.`),
-      data: { path: columnsPath },
+        `The ${task} task with loss ${loss} needs ${unmapped.length === 1 ? 'a column' : 'columns'} ${names}, but ${has}` +
+        ` Map ${unmapped.length === 1 ? 'it' : 'them'} with data.columns (for example data.columns.${unmapped[0]}: your_column).`,
+      data: { path: ['data', 'columns', unmapped[0]!] },
     });
   }
   return diagnostics;

@@ -1,0 +1,27 @@
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+
+export const CONFIG_DOCUMENT_SELECTOR = [
+  { scheme: 'file', language: 'embedtune' },
+  { scheme: 'untitled', language: 'embedtune' },
+  { scheme: 'file', language: 'json', pattern: '**/*.embedtune.json' },
+];
+
+/** Starts `dist/server.js` as a separate Node process over stdio; the extension host only relays. */
+export function createLanguageClient(context: vscode.ExtensionContext): LanguageClient {
+  const serverModule = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module: serverModule, transport: TransportKind.stdio },
+    debug: { module: serverModule, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: CONFIG_DOCUMENT_SELECTOR,
+    synchronize: {
+      configurationSection: 'embedtune',
+      // Diagnostics depend on data files: re-check when they change on disk.
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{jsonl,ndjson,csv,tsv,tab}'),
+    },
+    outputChannelName: 'EmbedTune Language Server',
+  };
+  return new LanguageClient('embedtune', 'EmbedTune Language Server', serverOptions, clientOptions);
+}

@@ -1,0 +1,83 @@
+import type { CodeLens, Connection, TextDocuments } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { embedtuneSchemaNavigator } from '../../shared/config/embedtuneSchema';
+import { formatRunPlan } from '../../shared/config/runPlan';
+import { planFromValidation } from '../../shared/config/validateConfig';
+import { DryRunRequest, type ServerSettings } from '../../shared/protocol/languageMessages';
+import { CodeActionService } from '../service/codeActionService';
+import { CompletionService } from '../service/completionService';
+import { documentKindOf } from '../service/documentKind';
+import { HoverService } from '../service/hoverService';
+import { documentSymbols } from '../service/symbolService';
+import { safely } from './safeHandler';
+import { filePathOf, type DocumentValidator } from './validationHandler';
+
+/** Thin protocol glue: each handler finds the document, asks a pure service, and returns LSP types. */
+export function registerFeatureHandlers(
+  connection: Connection,
+  documents: TextDocuments<TextDocument>,
+  validator: DocumentValidator,
+  settings: () => ServerSettings,
+): void {
+  const completion = new CompletionService(embedtuneSchemaNavigator);
+  const hover = new HoverService(embedtuneSchemaNavigator);
+  const codeActions = new CodeActionService();
+  // JSON configs get completion and hover from VS Code's JSON service through jsonValidation.
+  const yamlDocument = (uri: string) => {
+    const document = documents.get(uri);
+    return document && documentKindOf(uri, document.languageId) === 'yaml' ? document : undefined;
+  };
+
+  connection.onCompletion(
+    safely(connection, 'completion', null, ({ textDocument, position }) => {
+      const document = yamlDocument(textDocument.uri);
+      return document ? completion.complete(document, document.offsetAt(position), filePathOf(document.uri)) : null;
+    }),
+  );
+
+  connection.onHover(
+    safely(connection, 'hover', null, ({ textDocument, position }) => {
+      const document = yamlDocument(textDocument.uri);
+      return document ? hover.hover(document, document.offsetAt(position)) : null;
+    }),
+  );
+
+  connection.onCodeAction(
+    safely(connection, 'code actions', [], ({ textDocument, context }) => {
+      const document = documents.get(textDocument.uri);
+      return document ? codeActions.codeActions(document, context.diagnostics, documentKindOf(document.uri, document.languageId)) : [];
+    }),
+  );
+
+  connection.onDocumentSymbol(
+    safely(connection, 'outline', [], ({ textDocument }) => {
+      const document = documents.get(textDocument.uri);
+      return document ? documentSymbols(document, validator.resultFor(document).parsed) : [];
+    }),
+  );
+
+  connection.onCodeLens(
+    safely(connection, 'dry-run code lens', [] as CodeLens[], ({ textDocument }) => {
+      const document = documents.get(textDocument.uri);
+      if (!document || !settings().codeLens.dryRun) return [];
+      const plan = planFromValidation(validator.resultFor(document));
+      const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+      const title = plan.trainRows === undefined ? `Dry run: ${formatRunPlan(plan)[1]}` : `Dry run: ${plan.trainRows} rows · batch ${plan.effectiveBatchSize} · ${plan.stepsPerEpoch} steps/epoch · ${plan.totalSteps} total · ${plan.warmupSteps} warmup`;
+      return [{ range, command: { title, command: 'embedtune.showDryRun', arguments: [document.uri] } }];
+    }),
+  );
+
+  connection.onRequest(
+    DryRunRequest.method,
+    safely(connection, 'dry run', null, ({ uri }: DryRunRequest.Params): DryRunRequest.Result | null => {
+      const document = documents.get(uri);
+      if (!document) return null;
+      const result = validator.resultFor(document);
+      return {
+        plan: planFromValidation(result),
+        errors: result.diagnostics.filter((d) => d.severity === 'error').length,
+        warnings: result.diagnostics.filter((d) => d.severity === 'warning').length,
+      };
+    }),
+  );
+}

@@ -1,0 +1,64 @@
+import { createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../shared/protocol/languageMessages';
+import { registerFeatureHandlers } from './handlers/featureHandlers';
+import { DocumentValidator } from './handlers/validationHandler';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+let settings: ServerSettings = DEFAULT_SERVER_SETTINGS;
+let canPullConfiguration = false;
+
+process.on('uncaughtException', (error) => connection.console.error(`embedtune: uncaught ${error.stack ?? error.message}`));
+process.on('unhandledRejection', (reason) => connection.console.error(`embedtune: unhandled rejection ${String(reason)}`));
+
+const validator = new DocumentValidator(connection, documents, () => settings.validation.debounceMs);
+
+connection.onInitialize(({ capabilities }) => {
+  canPullConfiguration = capabilities.workspace?.configuration === true;
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      completionProvider: { triggerCharacters: [':', ' ', '-', '/', '[', ','], resolveProvider: false },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: ['quickfix'] },
+      documentSymbolProvider: true,
+      codeLensProvider: { resolveProvider: false },
+    },
+    serverInfo: { name: 'embedtune-language-server', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => {
+  if (canPullConfiguration) {
+    void connection.client.register(DidChangeConfigurationNotification.type, { section: 'embedtune' });
+    void refreshSettings();
+  }
+});
+
+async function refreshSettings(): Promise<void> {
+  if (!canPullConfiguration) return;
+  try {
+    const pulled = (await connection.workspace.getConfiguration('embedtune')) as Partial<ServerSettings> | null;
+    settings = {
+      validation: { ...DEFAULT_SERVER_SETTINGS.validation, ...(pulled?.validation ?? {}) },
+      codeLens: { ...DEFAULT_SERVER_SETTINGS.codeLens, ...(pulled?.codeLens ?? {}) },
+    };
+  } catch (error) {
+    connection.console.error(`embedtune: could not read settings: ${String(error)}`);
+  }
+}
+
+connection.onDidChangeConfiguration(() => {
+  void refreshSettings().then(() => validator.revalidateAll());
+});
+
+documents.onDidOpen(({ document }) => validator.publish(document));
+documents.onDidChangeContent(({ document }) => validator.schedule(document));
+documents.onDidClose(({ document }) => validator.forget(document.uri));
+connection.onDidChangeWatchedFiles(() => validator.revalidateAll());
+
+registerFeatureHandlers(connection, documents, validator, () => settings);
+
+documents.listen(connection);
+connection.listen();

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { ConfigDiagnostic } from '../../src/shared/config/configDiagnostic';
+import { validateConfigText } from '../../src/shared/config/validateConfig';
+import { withRange } from '../helpers/markedText';
+import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
+
+const workspace = new TempWorkspace();
+after(() => workspace.dispose());
+workspace.write('data/pairs.jsonl', pairsJsonl(200));
+workspace.write('data/qa.jsonl', pairsJsonl(50, ['query', 'passage']));
+const configPath = workspace.path('run.embedtune.yaml');
+
+const HEADER = 'model:\n  base: sentence-transformers/all-MiniLM-L6-v2\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n';
+
+function diagnose(text: string): ConfigDiagnostic[] {
+  return validateConfigText(text, { configPath }).diagnostics;
+}
+
+/** Asserts that exactly one diagnostic with `code` sits on the `[[marked]]` range, and returns it. */
+function expectDiagnostic(marked: string, code: string): ConfigDiagnostic {
+  const { text, range } = withRange(marked);
+  const found = diagnose(text).filter((d) => d.code === code);
+  assert.equal(found.length, 1, `expected one ${code}, got: ${JSON.stringify(diagnose(text), null, 1)}`);
+  assert.deepEqual(found[0]!.range, range, `${code} is on "${text.slice(found[0]!.range.start, found[0]!.range.end)}", expected "${text.slice(range.start, range.end)}"`);
+  return found[0]!;
+}
+
+function codesOf(text: string): string[] {
+  return diagnose(text).map((d) => d.code);
+}
+
+describe('schema diagnostics land on the node they are about', () => {
+  it('marks an unknown key on the key and suggests the closest known key', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  [[lerning_rate]]: 2e-5\n`, 'unknown-key');
+    assert.match(d.message, /Did you mean "learning_rate"\?/);
+    assert.equal(d.data?.suggestion, 'learning_rate');
+    assert.equal(d.severity, 'error');
+  });
+
+  it('lists the known keys when nothing is close to an unknown key', () => {
+    const d = expectDiagnostic(`${HEADER}[[zzzzqqq]]: 1\n`, 'unknown-key');
+    assert.equal(d.data?.suggestion, undefined);
+    assert.match(d.message, /Known keys: .*training/);
+  });
+
+  it('marks a wrong enum value on the value and suggests the intended one', () => {
+    const d = expectDiagnostic(`${HEADER}loss:\n  type: [[mnlr]]\n`, 'invalid-value');
+    assert.match(d.message, /loss\.type must be one of .*"mnrl".* \(got the string "mnlr"\)\. Did you mean "mnrl"\?/);
+  });
+
+  it('marks a value of the wrong type on the value', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  batch_size: [["32a"]]\n`, 'wrong-type');
+    assert.match(d.message, /training\.batch_size must be an integer, not the string "32a"/);
+  });
+
+  it('marks a key without a value on the key', () => {
+    expectDiagnostic(`${HEADER}training:\n  [[epochs]]:\n  batch_size: 32\n`, 'wrong-type');
+  });
+
+  it('marks a number out of range and states the bound', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  learning_rate: [[0]]\n`, 'out-of-range');
+    assert.match(d.message, /learning_rate must be > 0/);
+  });
+
+  it('explains every accepted form when a value matches none of them', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  warmup: [[1.5]]\n`, 'out-of-range');
+    assert.match(d.message, /training\.warmup must be a number ≥ 0 and < 1, or an integer ≥ 1 \(got 1\.5\)/);
+    const interval = expectDiagnostic(`${HEADER}evaluation:\n  every: [[epoc]]\n`, 'invalid-value');
+    assert.match(interval.message, /Did you mean "epoch"\?/);
+  });
+
+  it('marks a bad item of a list on that item', () => {
+    expectDiagnostic(`${HEADER}evaluation:\n  metrics: [ndcg@10, [[ndcg@0]]]\n  primary: ndcg@10\n`, 'invalid-value');
+    expectDiagnostic(`${HEADER}evaluation:\n  metrics:\n    - ndcg@10\n    - [[ndcg@10]]\n  primary: ndcg@10\n`, 'invalid-value');
+  });
+
+  it('marks a missing required key on its parent key', () => {
+    const { text, range } = withRange('[[model]]:\n  pooling: mean\ndata:\n  train: data/pairs.jsonl\n');
+    const found = diagnose(text).find((d) => d.code === 'missing-key');
+    assert.ok(found);
+    assert.deepEqual(found.range, range);
+    assert.match(found.message, /model is missing the required key "base"/);
+  });
+
+  it('reports an empty file as missing the required sections instead of crashing', () => {
+    for (const text of ['', '# only a comment\n', '---\n']) {
+      const diagnostics = diagnose(text);
+      assert.deepEqual(diagnostics.map((d) => d.code), ['missing-key'], JSON.stringify(diagnostics));
+    }
+  });
+
+  it('reports a top level that is not a mapping', () => {
+    assert.deepEqual(codesOf('- model\n- data\n'), ['not-a-mapping']);
+    assert.deepEqual(codesOf('just a string\n'), ['not-a-mapping']);
+  });
+});
+
+describe('YAML syntax errors', () => {
+  it('are marked at their own position and never throw', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  batch_size: 32\n  scheduler: [['cosine]]\n`, 'yaml-syntax');
+    assert.equal(d.severity, 'error');
+  });
+
+  it('mark a duplicate key on the duplicate', () => {
+    const { text } = withRange(`${HEADER}training:\n  epochs: 1\n  epochs: 2\n[[]]`);
+    const syntax = diagnose(text).filter((d) => d.code === 'yaml-syntax');
+    assert.equal(syntax.length, 1);
+    assert.equal(text.slice(syntax[0]!.range.start, syntax[0]!.range.end).trim(), 'epochs');
+    assert.ok(syntax[0]!.range.start > text.indexOf('epochs: 1'), 'the second epochs is marked, not the first');
+  });
+
+  it('survive every truncation of a valid config', () => {
+    const full = `${HEADER}training:\n  epochs: 3\n  batch_size: 64\n  warmup: 0.1\nevaluation:\n  metrics: [ndcg@10, "mrr@10"]\n  primary: ndcg@10\n`;
+    for (let cut = 0; cut <= full.length; cut++) {
+      const result = validateConfigText(full.slice(0, cut), { configPath });
+      for (const d of result.diagnostics) {
+        assert.ok(d.range.start >= 0 && d.range.end <= cut && d.range.start <= d.range.end, `bad range at cut ${cut}`);
+      }
+    }
+  });
+});
+
+describe('the JSON form', () => {
+  it('gets the same diagnostics on the same keys', () => {
+    const { text, range } = withRange('{\n  "model": {"base": "x"},\n  "data": {"train": "data/pairs.jsonl"},\n  "strategy": {"type": "lora"},\n  "training": {[["lerning_rate"]]: 0.1}\n}\n');
+    const found = diagnose(text).filter((d) => d.code === 'unknown-key');
+    assert.equal(found.length, 1);
+    assert.deepEqual(found[0]!.range, range);
+  });
+});
+
+describe('checks beyond the schema', () => {
+  it('reports a missing data file on its path, naming where it was looked for', () => {
+    const d = expectDiagnostic('model:\n  base: x\ndata:\n  train: [[data/nope.jsonl]]\n', 'data-file-missing');
+    assert.ok(d.message.includes(workspace.path('data/nope.jsonl')), d.message);
+  });
+
+  it('reports a file whose format the extension does not tell', () => {
+    expectDiagnostic('model:\n  base: x\ndata:\n  train: [[data/pairs.txt]]\n', 'data-format-unknown');
+  });
+
+  it('reports columns the loss needs but the data lacks, and accepts them once mapped', () => {
+    const d = expectDiagnostic('model:\n  base: x\ndata:\n  [[train]]: data/qa.jsonl\nstrategy:\n  type: lora\n', 'data-missing-column');
+    assert.match(d.message, /needs columns "anchor", "positive", but "data\/qa\.jsonl" has: query, passage\. Map them with data\.columns/);
+    const mapped = 'model:\n  base: x\ndata:\n  train: data/qa.jsonl\n  columns:\n    anchor: query\n    positive: passage\nstrategy:\n  type: lora\n';
+    assert.deepEqual(codesOf(mapped), []);
+    const wrongMapping = expectDiagnostic('model:\n  base: x\ndata:\n  train: data/qa.jsonl\n  columns:\n    anchor: [[question]]\n    positive: passage\nstrategy:\n  type: lora\n', 'data-missing-column');
+    assert.match(wrongMapping.message, /mapped to "question"/);
+  });
+
+  it('requires the negative column for triplet loss and the score column for cosent', () => {
+    assert.ok(codesOf(`${HEADER}loss:\n  type: triplet\n`).includes('data-missing-column'));
+    assert.ok(codesOf(`${HEADER}loss:\n  type: cosent\n`).includes('data-missing-column'));
+  });
+
+  it('reports malformed rows with their line numbers, as an error unless they are skipped', () => {
+    workspace.write('data/bad.jsonl', `${pairsJsonl(3)}{"anchor": "a", "positive": \n[1,2]\n`);
+    const text = 'model:\n  base: x\ndata:\n  train: data/bad.jsonl\nstrategy:\n  type: lora\n';
+    const bad = diagnose(text).find((d) => d.code === 'data-bad-row');
+    assert.ok(bad);
+    assert.equal(bad.severity, 'error');
+    assert.match(bad.message, /2 malformed row\(s\): line 4 is not valid JSON.*line 5 is not a JSON object/);
+    const skipped = diagnose(text.replace('data:\n', 'data:\n  on_bad_row: skip\n')).find((d) => d.code === 'data-bad-row');
+    assert.equal(skipped?.severity, 'information');
+  });
+
+  it('reads CSV headers with quoted fields and counts ragged rows as bad', () => {
+    workspace.write('data/pairs.csv', 'anchor,positive,score\n"a, with comma",b,0.5\nc,d,0.1\ne,f\n');
+    const diagnostics = diagnose('model:\n  base: x\ndata:\n  train: data/pairs.csv\nloss:\n  type: cosent\nstrategy:\n  type: lora\n');
+    assert.deepEqual(diagnostics.map((d) => d.code), ['data-bad-row']);
+    assert.match(diagnostics[0]!.message, /line 4 has 2 fields, but the header has 3/);
+  });
+
+  it('suggests cached_mnrl when gradient accumulation is used with mnrl', () => {
+    const d = expectDiagnostic(`${HEADER}training:\n  batch_size: 32\n  gradient_accumulation_steps: [[4]]\n`, 'mnrl-gradient-accumulation');
+    assert.equal(d.severity, 'warning');
+    assert.deepEqual(d.data?.fixes?.[0]?.set, [
+      { path: ['loss', 'type'], value: 'cached_mnrl' },
+      { path: ['training', 'batch_size'], value: 128 },
+      { path: ['training', 'gradient_accumulation_steps'], value: 1 },
+    ]);
+    assert.ok(!codesOf(`${HEADER}loss:\n  type: cached_mnrl\ntraining:\n  gradient_accumulation_steps: 4\n`).includes('mnrl-gradient-accumulation'));
+  });
+
+  it('warns that a batch under 32 starves an in-batch-negatives loss, but not other losses', () => {
+    expectDiagnostic(`${HEADER}training:\n  batch_size: [[16]]\n`, 'small-batch-in-batch-negatives');
+    workspace.write('data/triplets.jsonl', '{"anchor":"a","positive":"b","negative":"c"}\n');
+    assert.ok(!codesOf('model:\n  base: x\ndata:\n  train: data/triplets.jsonl\nloss:\n  type: triplet\ntraining:\n  batch_size: 16\nstrategy:\n  type: lora\n').includes('small-batch-in-batch-negatives'));
+  });
+
+  it('reports a primary metric that is not computed', () => {
+    const d = expectDiagnostic(`${HEADER}evaluation:\n  metrics: [ndcg@10]\n  primary: [[mrr@10]]\n`, 'primary-metric-not-computed');
+    assert.deepEqual(d.data?.fixes?.[0]?.set, [{ path: ['evaluation', 'metrics'], value: ['ndcg@10', 'mrr@10'] }]);
+  });
+
+  it('reports early stopping without evaluation', () => {
+    expectDiagnostic(`${HEADER}[[early_stopping]]:\n  patience: 2\n`, 'early-stopping-without-evaluation');
+    assert.ok(!codesOf(`${HEADER}early_stopping:\n  enabled: false\n`).includes('early-stopping-without-evaluation'));
+  });
+
+  it('reports checkpoints that do not fall on evaluations when keep_best is on', () => {
+    expectDiagnostic(`${HEADER}evaluation:\n  every: 100\ncheckpoints:\n  every: [[150]]\n`, 'checkpoint-interval-mismatch');
+    assert.ok(!codesOf(`${HEADER}evaluation:\n  every: 100\ncheckpoints:\n  every: 300\n`).includes('checkpoint-interval-mismatch'));
+    assert.ok(!codesOf(`${HEADER}evaluation:\n  every: 100\ncheckpoints:\n  every: 150\n  keep_best: false\n`).includes('checkpoint-interval-mismatch'));
+    // 200 rows at batch 32 is 7 steps an epoch, not a multiple of 5.
+    assert.ok(codesOf(`${HEADER}evaluation:\n  every: 5\ncheckpoints:\n  every: epoch\n`).includes('checkpoint-interval-mismatch'));
+    assert.ok(!codesOf(`${HEADER}evaluation:\n  every: 7\ncheckpoints:\n  every: epoch\n`).includes('checkpoint-interval-mismatch'));
+  });
+
+  it('gives the seed dataset-size advice with fixes that switch the strategy', () => {
+    const small = expectDiagnostic('model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: [[full]]\n', 'small-dataset-full-finetune');
+    assert.equal(small.severity, 'information');
+    assert.deepEqual(small.data?.fixes?.map((fix) => fix.set[0]!.value), ['freeze', 'adapter', 'lora']);
+    workspace.write('data/large.jsonl', pairsJsonl(100_001));
+    const large = expectDiagnostic('model:\n  base: x\ndata:\n  train: data/large.jsonl\nstrategy:\n  type: [[lora]]\n', 'large-dataset-parameter-efficient');
+    assert.match(large.message, /100,001 training rows/);
+    assert.ok(!codesOf('model:\n  base: x\ndata:\n  train: data/large.jsonl\n').includes('small-dataset-full-finetune'));
+  });
+
+  it('refuses mixed precision on the tfjs engine but not on accelerate', () => {
+    expectDiagnostic(`${HEADER}training:\n  mixed_precision: [[bf16]]\n`, 'mixed-precision-unsupported');
+    assert.ok(!codesOf(`${HEADER}training:\n  mixed_precision: bf16\nengine:\n  type: accelerate\n`).includes('mixed-precision-unsupported'));
+  });
+
+  it('flags engine and strategy options that the chosen engine or strategy ignores', () => {
+    expectDiagnostic(`${HEADER}engine:\n  type: tfjs\n  [[num_processes]]: 4\n`, 'engine-option-ignored');
+    expectDiagnostic(`${HEADER}engine:\n  type: accelerate\n  [[backend]]: wasm\n`, 'engine-option-ignored');
+    expectDiagnostic(`${HEADER}engine:\n  type: accelerate\n  [[num_machines]]: 2\n`, 'accelerate-rendezvous-missing');
+    expectDiagnostic(`model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n  [[freeze_layers]]: 2\n`, 'strategy-option-ignored');
+    expectDiagnostic(`model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: [[freeze]]\n`, 'freeze-nothing');
+  });
+
+  it('checks that the loss fits the task and the metrics fit both', () => {
+    workspace.write('data/labels.jsonl', '{"text":"refund please","label":"billing"}\n');
+    const mismatch = expectDiagnostic('task: classification\nmodel:\n  base: x\ndata:\n  train: data/labels.jsonl\nloss:\n  type: [[mnrl]]\nstrategy:\n  type: lora\n', 'loss-task-mismatch');
+    assert.match(mismatch.message, /softmax, focal/);
+    expectDiagnostic('task: classification\nmodel:\n  base: x\ndata:\n  train: data/labels.jsonl\nloss:\n  type: focal\nstrategy:\n  type: lora\nevaluation:\n  metrics: [accuracy, [[ndcg@10]]]\n  primary: accuracy\n', 'metric-task-mismatch');
+  });
+
+  it('warns when both a validation file and a split are given', () => {
+    expectDiagnostic(`${HEADER.replace('data:\n', 'data:\n  validation: data/pairs.jsonl\n  [[validation_split]]: 0.2\n')}`, 'validation-conflict');
+  });
+
+  it('reports a local model path with no Hugging Face folder, but accepts a hub id', () => {
+    expectDiagnostic('model:\n  base: [[./models/minilm]]\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n', 'model-not-found');
+    workspace.write('models/tiny/config.json', '{"model_type":"bert"}');
+    assert.deepEqual(codesOf('model:\n  base: ./models/tiny\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n'), []);
+    assert.deepEqual(codesOf('model:\n  base: BAAI/bge-small-en-v1.5\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n'), []);
+  });
+
+  it('does not read data for an unsaved config', () => {
+    const result = validateConfigText('model:\n  base: x\ndata:\n  train: data/nope.jsonl\n');
+    assert.deepEqual(result.diagnostics, []);
+  });
+});
