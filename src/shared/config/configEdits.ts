@@ -1,4 +1,4 @@
-import { isMap, isSeq, stringify, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, stringify, type Node, type YAMLMap } from 'yaml';
 import type { TextRange } from '../textRange';
 import type { ConfigPath } from './configDiagnostic';
 import { locatePath, parseConfigText } from './parsedConfig';
@@ -36,7 +36,7 @@ function assignOne(text: string, { path, value }: Assignment, format: 'yaml' | '
       const block = isSeq(located.node) && !located.node.flow;
       const start = block && located.keyRange ? colonAfter(text, located.keyRange.end) + 1 : located.valueRange.start;
       const prefix = block ? ' ' : '';
-      return splice(text, { start, end: located.valueRange.end }, prefix + formatValue(value, format));
+      return splice(text, { start, end: contentEnd(text, located.valueRange.end) }, prefix + formatValue(value, format));
     }
     if (!located.valueRange && located.keyRange) {
       const colon = colonAfter(text, located.keyRange.end);
@@ -54,13 +54,13 @@ function assignOne(text: string, { path, value }: Assignment, format: 'yaml' | '
     const nested = nest(remaining as string[], value);
     const node = ancestor.node;
     if (isMap(node) && node.items.length > 0) return insertIntoMap(text, node, nested, format);
-    if (format === 'yaml' && (node === null || node === undefined || (isMap(node) && node.items.length === 0 && !node.flow))) {
+    const empty = node === null || node === undefined || (isScalar(node) && node.value === null) || (isMap(node) && node.items.length === 0 && !node.flow);
+    if (format === 'yaml' && empty) {
       if (depth === 0) return appendTopLevel(text, nested);
       if (!ancestor.keyRange) return undefined;
       const colon = colonAfter(text, ancestor.keyRange.end);
       const indent = ' '.repeat(columnOf(text, ancestor.keyRange.start) + 2);
-      const end = node && 'range' in node && node.range ? node.range[1] : colon + 1;
-      return splice(text, { start: colon + 1, end }, `\n${blockLines(nested, indent)}`);
+      return splice(text, { start: colon + 1, end: colon + 1 }, `\n${blockLines(nested, indent).replace(/\n$/, '')}`);
     }
     return undefined;
   }
@@ -71,8 +71,9 @@ function insertIntoMap(text: string, map: YAMLMap, nested: Record<string, unknow
   const last = map.items[map.items.length - 1]!;
   const lastKey = last.key as Node | null;
   const lastValue = last.value as Node | null;
-  const end = lastValue?.range?.[1] ?? lastKey?.range?.[1];
-  if (end === undefined || !lastKey?.range) return undefined;
+  const rawEnd = lastValue?.range?.[1] ?? lastKey?.range?.[1];
+  if (rawEnd === undefined || !lastKey?.range) return undefined;
+  const end = contentEnd(text, rawEnd);
   if (map.flow || format === 'json') {
     const entries = Object.entries(nested).map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)}`);
     return splice(text, { start: end, end }, `, ${entries.join(', ')}`);
@@ -103,6 +104,13 @@ function formatValue(value: unknown, format: 'yaml' | 'json'): string {
 
 function nest(path: readonly string[], value: unknown): Record<string, unknown> {
   return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+}
+
+/** Block collections' ranges run through their trailing newline; edits stop at the last visible character. */
+function contentEnd(text: string, end: number): number {
+  let trimmed = end;
+  while (trimmed > 0 && /\s/.test(text[trimmed - 1]!)) trimmed--;
+  return trimmed;
 }
 
 function colonAfter(text: string, offset: number): number {

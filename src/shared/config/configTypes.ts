@@ -206,8 +206,9 @@ export type ResolvedConfig = Omit<DeepRequired<EmbedTuneConfig>, '$schema' | 'da
   engine: ResolvedEngineConfig;
 };
 
+/** An operation the user did not write is off (count 0); one they wrote makes one copy unless told otherwise. */
 function resolveAugmentOperation(op: AugmentOperation | undefined): Required<AugmentOperation> {
-  return { count: op?.count ?? 1, probability: op?.probability ?? 0.1 };
+  return { count: op ? (op.count ?? 1) : 0, probability: op?.probability ?? 0.1 };
 }
 
 /**
