@@ -79,13 +79,12 @@ describe('value completion', () => {
     assert.ok(labels('model:\n  base: |').includes('sentence-transformers/all-MiniLM-L6-v2'));
   });
 
-  it('offers metric names in block and flow lists, without those already listed', () => {
+  it('offers the metrics the task can compute, in block and flow lists, without those already listed', () => {
     const block = labels('evaluation:\n  metrics:\n    - ndcg@10\n    - |');
-    assert.ok(block.includes('accuracy'));
-    assert.ok(!block.includes('ndcg@10'));
-    const flow = labels('evaluation:\n  metrics: [ndcg@10, |');
-    assert.ok(flow.includes('spearman'));
-    assert.ok(!flow.includes('ndcg@10'));
+    assert.deepEqual(block, ['mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100']);
+    const flow = labels('task: classification\nevaluation:\n  metrics: [accuracy, |');
+    assert.deepEqual(flow, ['f1', 'precision', 'recall']);
+    assert.ok(labels('loss:\n  type: cosent\nevaluation:\n  primary: |').includes('spearman'));
   });
 
   it('offers data files and folders relative to the config for data paths', () => {

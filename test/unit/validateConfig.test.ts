@@ -254,3 +254,14 @@ describe('checks beyond the schema', () => {
     assert.deepEqual(result.diagnostics, []);
   });
 });
+
+describe('checks beyond the schema stay quiet about values the schema rejected', () => {
+  it('does not warn about negatives for a batch size that is out of range', () => {
+    assert.deepEqual(codesOf(`${HEADER}training:\n  batch_size: 0\n`), ['out-of-range']);
+  });
+
+  it('does not suggest a metric of another kind for a ranking metric with a bad cutoff', () => {
+    const d = expectDiagnostic(`${HEADER}evaluation:\n  metrics: [ndcg@10, [[recall@0]]]\n  primary: ndcg@10\n`, 'invalid-value');
+    assert.doesNotMatch(d.message, /Did you mean/);
+  });
+});

@@ -31,7 +31,7 @@ export function registerFeatureHandlers(
   connection.onCompletion(
     safely(connection, 'completion', null, ({ textDocument, position }) => {
       const document = yamlDocument(textDocument.uri);
-      return document ? completion.complete(document, document.offsetAt(position), filePathOf(document.uri)) : null;
+      return document ? completion.complete(document, document.offsetAt(position), filePathOf(document.uri), () => validator.resultFor(document).view) : null;
     }),
   );
 

@@ -2,15 +2,17 @@ import { fileURLToPath } from 'node:url';
 import type { Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DataFileProbe } from '../../shared/data/dataFileProbe';
+import { SectionedConfigParser } from '../../shared/config/sectionedConfigParser';
 import { validateConfigText, type ValidationResult } from '../../shared/config/validateConfig';
 import { toLspDiagnostics } from '../service/diagnosticConversion';
 import { documentKindOf } from '../service/documentKind';
 
 /** Validates open configs, debounced per document, and keeps the latest result for the other features to reuse. */
 export class DocumentValidator {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { cancel(): void }>();
   private readonly results = new Map<string, { version: number; result: ValidationResult }>();
   private readonly probe = new DataFileProbe();
+  private readonly parsers = new Map<string, SectionedConfigParser>();
 
   constructor(
     private readonly connection: Connection,
@@ -19,24 +21,36 @@ export class DocumentValidator {
   ) {}
 
   schedule(document: TextDocument): void {
-    clearTimeout(this.timers.get(document.uri));
-    this.timers.set(
-      document.uri,
-      setTimeout(() => {
-        this.timers.delete(document.uri);
-        const current = this.documents.get(document.uri);
-        if (current) this.publish(current);
-      }, this.debounceMs()),
-    );
+    this.timers.get(document.uri)?.cancel();
+    const run = () => {
+      this.timers.delete(document.uri);
+      const current = this.documents.get(document.uri);
+      if (current) this.publish(current);
+    };
+    // setTimeout(0) still waits about a millisecond; with no debounce, run as soon as pending messages are read.
+    const delay = this.debounceMs();
+    if (delay <= 0) {
+      const immediate = setImmediate(run);
+      this.timers.set(document.uri, { cancel: () => clearImmediate(immediate) });
+    } else {
+      const timeout = setTimeout(run, delay);
+      this.timers.set(document.uri, { cancel: () => clearTimeout(timeout) });
+    }
   }
 
   /** The validation of the document's current version, computed now if the debounced one has not run yet. */
   resultFor(document: TextDocument): ValidationResult {
     const cached = this.results.get(document.uri);
     if (cached && cached.version === document.version) return cached.result;
+    let parser = this.parsers.get(document.uri);
+    if (!parser) {
+      parser = new SectionedConfigParser();
+      this.parsers.set(document.uri, parser);
+    }
     const result = validateConfigText(document.getText(), {
       configPath: filePathOf(document.uri),
       probe: this.probe,
+      parse: (text) => parser.parse(text),
       onInternalError: (error, check) => this.connection.console.error(`embedtune: the "${check}" check failed: ${String(error)}`),
     });
     this.results.set(document.uri, { version: document.version, result });
@@ -64,9 +78,10 @@ export class DocumentValidator {
   }
 
   forget(uri: string): void {
-    clearTimeout(this.timers.get(uri));
+    this.timers.get(uri)?.cancel();
     this.timers.delete(uri);
     this.results.delete(uri);
+    this.parsers.delete(uri);
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 }

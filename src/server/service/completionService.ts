@@ -11,6 +11,9 @@ import {
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { formatPath } from '../../shared/config/configDiagnostic';
+import { ConfigView } from '../../shared/config/configView';
+import { parseConfigText } from '../../shared/config/parsedConfig';
+import { suggestedMetrics } from '../../shared/config/taskRequirements';
 import type { JsonSchema } from '../../shared/config/jsonSchema';
 import type { SchemaNavigator } from '../../shared/config/schemaNavigator';
 import { cursorContextAt } from './cursorContext';
@@ -18,13 +21,15 @@ import { schemaMarkdown } from './schemaDocs';
 
 /** Keys whose values are data files, offered from the config's folder. */
 const DATA_FILE_KEYS = new Set(['data.train', 'data.validation']);
+const METRIC_KEYS = new Set(['evaluation.metrics', 'evaluation.primary']);
 const DATA_FILE_PATTERN = /\.(jsonl|ndjson|csv|tsv|tab)$/i;
 const MAX_FILES_LISTED = 200;
 
 export class CompletionService {
   constructor(private readonly navigator: SchemaNavigator) {}
 
-  complete(document: TextDocument, offset: number, documentPath: string | undefined): CompletionList {
+  /** `configView` gives the document's current config when the caller has it parsed already. */
+  complete(document: TextDocument, offset: number, documentPath: string | undefined, configView?: () => ConfigView): CompletionList {
     const text = document.getText();
     const context = cursorContextAt(text, offset);
     if (context.kind === 'none') return { isIncomplete: false, items: [] };
@@ -59,7 +64,9 @@ export class CompletionService {
     const target = context.inSequence ? this.navigator.schemaAt([...context.path, 0]) : schema;
     if (!target) return { isIncomplete: false, items: [] };
     const resolved = this.navigator.resolve(target);
-    const values = this.valueCandidates(resolved).filter((value) => !context.siblingItems.has(String(value)));
+    const keyPath = formatPath(context.path);
+    const candidates = METRIC_KEYS.has(keyPath) ? this.metricCandidates(configView?.() ?? this.viewOf(text)) : this.valueCandidates(resolved);
+    const values = candidates.filter((value) => !context.siblingItems.has(String(value)));
     const defaultValue = resolved.default;
     const items: CompletionItem[] = values.map((value, index) => ({
       label: String(value),
@@ -69,10 +76,19 @@ export class CompletionService {
       textEdit: { range: replaceRange, newText: formatScalar(value) },
       sortText: `${value === defaultValue ? '0' : '1'}${String(index).padStart(3, '0')}`,
     }));
-    if (!context.inSequence && DATA_FILE_KEYS.has(formatPath(context.path)) && documentPath) {
+    if (!context.inSequence && DATA_FILE_KEYS.has(keyPath) && documentPath) {
       items.push(...this.dataFileItems(documentPath, context.prefix, replaceRange));
     }
     return { isIncomplete: false, items };
+  }
+
+  /** The metrics this config's task and loss can compute, rather than every metric the schema allows. */
+  private metricCandidates(view: ConfigView): string[] {
+    return suggestedMetrics(view.string(['task']) ?? 'embedding', view.string(['loss', 'type']) ?? 'mnrl');
+  }
+
+  private viewOf(text: string): ConfigView {
+    return new ConfigView(parseConfigText(text).value, this.navigator);
   }
 
   /** Enum members and booleans first, then the schema's examples, without repeats. */

@@ -8,7 +8,10 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   const normalizedWord = normalize(word);
   let best: string | undefined;
   let bestDistance = Infinity;
+  const typedSymbols = symbolsOf(word);
   for (const candidate of candidates) {
+    // A candidate that lacks a symbol the user typed (the @ of recall@0) is a different kind of value, not a typo.
+    if ([...typedSymbols].some((symbol) => !candidate.includes(symbol))) continue;
     const normalizedCandidate = normalize(candidate);
     if (normalizedCandidate === normalizedWord) return candidate;
     const d = distance(normalizedWord, normalizedCandidate);
@@ -21,6 +24,10 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   // Two edits cover a transposition (`mnlr`), which Levenshtein counts as two.
   const allowed = Math.max(2, Math.floor(Math.max(normalizedWord.length, normalize(best).length) / 3));
   return bestDistance <= allowed ? best : undefined;
+}
+
+function symbolsOf(word: string): Set<string> {
+  return new Set(word.replace(/[\w\s-]/g, ''));
 }
 
 function normalize(word: string): string {

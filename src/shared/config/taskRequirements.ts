@@ -50,3 +50,14 @@ export function metricFamiliesFor(task: string, loss: string): readonly MetricFa
   if (roles.includes('label')) return ['classification', 'ranking'];
   return ['ranking'];
 }
+
+const SUGGESTED_METRICS: Record<MetricFamily, readonly string[]> = {
+  ranking: ['ndcg@10', 'mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100'],
+  correlation: ['spearman', 'pearson'],
+  classification: ['accuracy', 'f1', 'precision', 'recall'],
+};
+
+/** Metrics worth offering for a task and loss, most useful family first. */
+export function suggestedMetrics(task: string, loss: string): string[] {
+  return metricFamiliesFor(task, loss).flatMap((family) => SUGGESTED_METRICS[family]);
+}

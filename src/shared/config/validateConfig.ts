@@ -12,7 +12,7 @@ import { checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulatio
 import { makeModelCheck } from './checks/modelChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
-import type { ConfigDiagnostic } from './configDiagnostic';
+import { formatPath, type ConfigDiagnostic } from './configDiagnostic';
 import { ConfigView } from './configView';
 import { readDatasetFacts, type DatasetFacts } from './datasetFacts';
 import { embedtuneSchema, embedtuneSchemaNavigator } from './embedtuneSchema';
@@ -25,6 +25,8 @@ export interface ValidationOptions {
   readonly configPath?: string;
   /** Shared across validations so that unchanged data files are not re-read. */
   readonly probe?: DataFileProbe;
+  /** Parses the text; an editor passes a per-document `SectionedConfigParser` so that an edit re-parses one section. */
+  readonly parse?: (text: string) => ParsedConfig;
   /** Reports a check that threw, instead of losing it silently. */
   readonly onInternalError?: (error: unknown, check: string) => void;
 }
@@ -63,11 +65,12 @@ function schemaValidator(): SchemaValidator {
 
 /** The one validation engine behind the language server, the CLI and the trainer. Never throws on any input text. */
 export function validateConfigText(text: string, options: ValidationOptions = {}): ValidationResult {
-  const parsed = parseConfigText(text);
-  const view = new ConfigView(parsed.value, embedtuneSchemaNavigator);
+  const parsed = (options.parse ?? parseConfigText)(text);
+  const schemaDiagnostics = schemaValidator().diagnose(parsed);
+  const rejected = new Set(schemaDiagnostics.flatMap((d) => (d.code !== 'unknown-key' && d.data?.path ? [formatPath(d.data.path)] : [])));
+  const view = new ConfigView(parsed.value, embedtuneSchemaNavigator, rejected);
   const configDir = options.configPath ? dirname(options.configPath) : undefined;
-  const diagnostics: ConfigDiagnostic[] = [...parsed.syntaxDiagnostics];
-  diagnostics.push(...schemaValidator().diagnose(parsed));
+  const diagnostics: ConfigDiagnostic[] = [...parsed.syntaxDiagnostics, ...schemaDiagnostics];
   let dataset: DatasetFacts = {};
   const isMapping = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value);
   if (isMapping) {
