@@ -51,7 +51,7 @@ describe('embedtune validate', () => {
 
   it('prints the dry-run plan with --summary', () => {
     const result = embedtune(['validate', '--summary', 'warn.embedtune.yaml'], workspace.root);
-    assert.match(result.stdout, /warn\.embedtune\.yaml: rows 40 train/);
+    assert.match(result.stdout, /warn\.embedtune\.yaml: rows 36 train · 4 validation/);
     assert.match(result.stdout, /steps 3 per epoch · 3 total · 1 warmup/);
   });
 

@@ -32,11 +32,10 @@ export function readDatasetFacts(view: ConfigView, configDir: string | undefined
   return { train: facts('train'), validation: facts('validation') };
 }
 
-/** Rows that train after the validation split, when the training file could be read. */
+/** Rows that train after the validation split (which applies whenever no validation file is named), when the training file could be read. */
 export function trainingRowCount(view: ConfigView, dataset: DatasetFacts): number | undefined {
   const summary = dataset.train?.summary;
   if (!summary?.ok) return undefined;
-  const split = dataset.validation ? undefined : view.number(['data', 'validation_split']);
-  const held = view.isSet(['data', 'validation_split']) && split !== undefined ? Math.round(summary.rows * split) : 0;
-  return summary.rows - held;
+  const split = dataset.validation ? 0 : (view.number(['data', 'validation_split']) ?? 0);
+  return summary.rows - Math.round(summary.rows * split);
 }

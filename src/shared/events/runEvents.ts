@@ -1,0 +1,232 @@
+import Ajv2020 from 'ajv/dist/2020';
+import eventsSchemaJson from '../../../schemas/events.schema.json';
+import type { EngineType, StrategyType, TaskType } from '../config/configTypes';
+
+/**
+ * The events a training run writes to `<output_dir>/<run-id>/events.jsonl`, one JSON object
+ * per line. The tfjs trainer, the Accelerate callback, the CLI and the extension all speak
+ * this protocol, so it is declared once here and once as `schemas/events.schema.json`; the
+ * unit tests keep the two in step. Keys are snake_case because Python writes them too.
+ *
+ * Numbers that can stop being finite (a diverging loss, the Spearman correlation of constant
+ * predictions) are typed `number | null`: JSON has no NaN, and `JSON.stringify` writes it as null.
+ */
+
+/** The fields every event carries; the writer fills them in. */
+export interface RunEventEnvelope {
+  /** ISO 8601 timestamp of when the event was written. */
+  time: string;
+  run_id: string;
+  /** 0 for the first event of a run, then +1 per event, also across a resume. */
+  seq: number;
+}
+
+export interface DatasetCounts {
+  train_rows: number;
+  validation_rows: number;
+  /** Bad rows dropped because `data.on_bad_row` is `skip`. */
+  skipped_rows: number;
+}
+
+export interface RunStartedEvent extends RunEventEnvelope {
+  type: 'run_started';
+  /** sha256 (hex) of the resolved config, to tell whether two runs trained the same thing. */
+  config_hash: string;
+  config_path: string;
+  engine: EngineType;
+  /** The backend actually used, e.g. 'tensorflow', 'wasm', 'cpu', 'cuda'. */
+  backend: string;
+  /** Why this backend was picked, including why faster ones were not. */
+  backend_reason: string;
+  device: string;
+  threads?: number;
+  task: TaskType;
+  /** The base model's hub id or local path. */
+  model: string;
+  strategy: StrategyType;
+  trainable_parameters: number;
+  total_parameters: number;
+  dataset: DatasetCounts;
+  epochs: number;
+  steps_per_epoch: number;
+  total_steps: number;
+  effective_batch_size: number;
+  /** The checkpoint this run continues from, when it is a resume. */
+  resumed_from?: string;
+  pid: number;
+}
+
+export interface MemoryUsage {
+  /** Resident set size of the trainer process. */
+  rss: number;
+  /** Size of the WebAssembly heap, when the wasm backend is used. */
+  wasm_heap?: number;
+}
+
+export interface ProgressEvent extends RunEventEnvelope {
+  type: 'progress';
+  /** Optimizer steps done so far. */
+  step: number;
+  /** Fractional epochs done so far, e.g. 1.5 halfway through the second epoch. */
+  epoch: number;
+  /** Null when the loss is not finite, i.e. training diverged. */
+  loss: number | null;
+  lr: number;
+  examples_per_second: number;
+  /** Null until the speed is known. */
+  eta_seconds: number | null;
+  memory_mb: MemoryUsage;
+  grad_norm?: number | null;
+}
+
+export interface NamedMetric {
+  name: string;
+  /** Null when the metric is undefined for this evaluation (e.g. constant predictions). */
+  value: number | null;
+}
+
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface ConfusionMatrix {
+  /** Sorted class labels; they index both the rows (gold) and the columns (predicted). */
+  labels: string[];
+  matrix: number[][];
+}
+
+/** Metric name (e.g. `ndcg@10`) to value; null where the metric is undefined. */
+export type MetricValues = Record<string, number | null>;
+
+export interface EvalEvent extends RunEventEnvelope {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  metrics: MetricValues;
+  primary: NamedMetric;
+  is_best: boolean;
+  confusion_matrix?: ConfusionMatrix;
+  per_class?: Record<string, ClassScores>;
+}
+
+export type CheckpointReason = 'interval' | 'epoch' | 'stop' | 'final';
+
+export interface CheckpointEvent extends RunEventEnvelope {
+  type: 'checkpoint';
+  step: number;
+  epoch: number;
+  /** Relative to the run folder. */
+  path: string;
+  size_bytes: number;
+  metrics?: MetricValues;
+  is_best: boolean;
+  reason: CheckpointReason;
+  /** Checkpoints (relative paths) removed because of `checkpoints.keep`. */
+  deleted: string[];
+}
+
+export interface EarlyStopEvent extends RunEventEnvelope {
+  type: 'early_stop';
+  step: number;
+  metric: string;
+  best: number;
+  patience: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+
+export interface LogEvent extends RunEventEnvelope {
+  type: 'log';
+  level: LogLevel;
+  message: string;
+}
+
+export type RunFinishReason = 'completed' | 'early_stopped' | 'stopped' | 'failed';
+
+export interface RunFinishedEvent extends RunEventEnvelope {
+  type: 'run_finished';
+  reason: RunFinishReason;
+  step: number;
+  best_checkpoint: string | null;
+  best_metric: NamedMetric | null;
+  duration_seconds: number;
+}
+
+/** Where an error comes from, so that a front end can point at the config key or data line. */
+export interface ErrorLocation {
+  file?: string;
+  /** 1-based. */
+  line?: number;
+  /** Dotted config key, e.g. `data.columns.anchor`. */
+  key?: string;
+  /** e.g. 'config', 'data', 'model', 'training'. */
+  phase?: string;
+}
+
+export interface ErrorEvent extends RunEventEnvelope {
+  type: 'error';
+  message: string;
+  where?: ErrorLocation;
+  stack?: string;
+}
+
+export type RunEvent =
+  | RunStartedEvent
+  | ProgressEvent
+  | EvalEvent
+  | CheckpointEvent
+  | EarlyStopEvent
+  | LogEvent
+  | RunFinishedEvent
+  | ErrorEvent;
+
+export type RunEventType = RunEvent['type'];
+
+/** Every event type, in the order a run usually writes them. */
+export const RUN_EVENT_TYPES = [
+  'run_started',
+  'progress',
+  'eval',
+  'checkpoint',
+  'early_stop',
+  'log',
+  'run_finished',
+  'error',
+] as const satisfies readonly RunEventType[];
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event as the trainer describes it; the writer adds the envelope. */
+export type RunEventInput = DistributiveOmit<RunEvent, keyof RunEventEnvelope>;
+
+/** The JSON Schema of one events.jsonl line, shipped as `schemas/events.schema.json`. */
+export const runEventsSchema: object = eventsSchemaJson;
+
+// Compiled once, on first use: the extension only pays for it when it reads a run.
+let validateEvent: ((value: unknown) => boolean) | undefined;
+
+function isRunEvent(value: unknown): value is RunEvent {
+  validateEvent ??= new Ajv2020({ strict: true }).compile(runEventsSchema);
+  return validateEvent(value);
+}
+
+/**
+ * Parses one line of events.jsonl. Returns undefined, never throws, for a line that is not a
+ * valid event: a truncated last line written by a run that was killed, a blank line, or an
+ * event that does not match the schema. Validating against the schema means a returned event
+ * really has the fields its type promises, whichever process wrote it.
+ */
+export function parseRunEventLine(line: string): RunEvent | undefined {
+  const text = line.trim();
+  if (text === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return isRunEvent(value) ? value : undefined;
+}

@@ -1,0 +1,87 @@
+import type { BadRowPolicy } from '../../shared/config/configTypes';
+import type { DataFormat } from '../../shared/data/dataFormat';
+import { DataFileError, DataRowError, describeRowProblem, type BadRowReason, type RowProblem } from './dataErrors';
+import { readDataRows } from './dataRowReader';
+import { rowToExample, type ColumnNames } from './exampleMapping';
+import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
+
+export interface SkippedRow {
+  readonly line: number;
+  readonly reason: BadRowReason;
+  /** The full `file:line: …` description, as the error would have said. */
+  readonly message: string;
+}
+
+/** What reading one data file produced, so that no dropped row goes unreported. */
+export interface FileReadSummary {
+  readonly file: string;
+  /** Rows that became examples. */
+  readonly rows: number;
+  /** Bad rows dropped because `data.on_bad_row` is `skip`. */
+  readonly skipped: number;
+  readonly skippedByReason: Readonly<Partial<Record<BadRowReason, number>>>;
+  /** The first few skipped rows, to show the user where to look. */
+  readonly firstSkipped: readonly SkippedRow[];
+}
+
+export interface ReadExamplesOptions<K extends ExampleKind> {
+  /** The path to read and to name in messages. */
+  readonly file: string;
+  readonly format: DataFormat;
+  readonly kind: K;
+  readonly columns: ColumnNames;
+  readonly onBadRow: BadRowPolicy;
+}
+
+const SKIPPED_ROWS_LISTED = 10;
+
+/**
+ * Reads one data file into examples of `kind`. A bad row throws `DataRowError` under
+ * `on_bad_row: error` and is counted under `skip`. A CSV/TSV header that lacks a needed
+ * column throws `DataFileError` under either policy, since every row would be bad.
+ */
+export async function readExamples<K extends ExampleKind>(
+  options: ReadExamplesOptions<K>,
+): Promise<{ examples: ExampleByKind[K][]; summary: FileReadSummary }> {
+  const { file, format, kind, columns, onBadRow } = options;
+  const examples: ExampleByKind[K][] = [];
+  const skippedByReason: Partial<Record<BadRowReason, number>> = {};
+  const firstSkipped: SkippedRow[] = [];
+  let skipped = 0;
+
+  const badRow = (line: number, problem: RowProblem) => {
+    if (onBadRow === 'error') throw new DataRowError(file, line, problem);
+    skipped++;
+    skippedByReason[problem.reason] = (skippedByReason[problem.reason] ?? 0) + 1;
+    if (firstSkipped.length < SKIPPED_ROWS_LISTED) {
+      firstSkipped.push({ line, reason: problem.reason, message: describeRowProblem(file, line, problem) });
+    }
+  };
+
+  for await (const row of readDataRows(file, format)) {
+    if (row.kind === 'header') {
+      requireColumns(file, row.line, row.columns, kind, columns);
+    } else if (row.kind === 'unreadable') {
+      badRow(row.line, row.problem);
+    } else {
+      const mapped = rowToExample(kind, row.record, columns);
+      if ('problem' in mapped) badRow(row.line, mapped.problem);
+      else examples.push(mapped.example);
+    }
+  }
+  return { examples, summary: { file, rows: examples.length, skipped, skippedByReason, firstSkipped } };
+}
+
+function requireColumns(file: string, line: number, header: readonly string[], kind: ExampleKind, columns: ColumnNames): void {
+  for (const role of ROLES_BY_KIND[kind]) {
+    const column = columns[role];
+    if (header.includes(column)) continue;
+    const fix = column === role ? `name the column ${role}, or set data.columns.${role}` : `fix data.columns.${role}`;
+    throw new DataFileError(
+      file,
+      `the header has no column "${column}" for data.columns.${role} (columns: ${header.join(', ')}); ${fix}`,
+      line,
+      `data.columns.${role}`,
+    );
+  }
+}
