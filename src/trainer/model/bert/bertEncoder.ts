@@ -1,0 +1,313 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { EncoderOps } from '../../backend/encoderOps';
+import type { BertConfig } from '../bertConfig';
+import type { HostTensor, NamedTensors } from '../namedTensors';
+import type { DropoutSource } from './dropoutSource';
+
+/** Low-rank updates on chosen projections, as PEFT's LoRA: W + (alpha / r)·A·B, with B starting at zero. */
+export interface LoraSettings {
+  readonly r: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  /** query, key, value, or dense (every `dense` projection, as PEFT matches module names). */
+  readonly targets: readonly string[];
+}
+
+/** Houlsby bottleneck adapters after the attention and feed-forward outputs; the up projection starts at zero. */
+export interface AdapterSettings {
+  readonly size: number;
+}
+
+export interface EncoderExtensions {
+  readonly lora?: LoraSettings;
+  readonly adapter?: AdapterSettings;
+  /** Seeds the random initialisation of LoRA A and adapter down projections. */
+  readonly seed: number;
+}
+
+const LORA_TARGET_PARTS: Record<string, readonly string[]> = {
+  query: ['attention.self.query'],
+  key: ['attention.self.key'],
+  value: ['attention.self.value'],
+  dense: ['attention.output.dense', 'intermediate.dense', 'output.dense'],
+};
+
+/** Token ids for one batch, padded to the longest sequence; row-major [batchSize, seqLength]. */
+export interface TokenBatch {
+  readonly inputIds: Int32Array;
+  readonly attentionMask: Int32Array;
+  readonly tokenTypeIds: Int32Array;
+  readonly batchSize: number;
+  readonly seqLength: number;
+}
+
+/**
+ * A BERT-family encoder (BERT, MiniLM, BGE, E5) over tfjs variables named as in Hugging Face checkpoints.
+ * Dense kernels are held input-major ([in, out]) so the forward product needs no transpose; they are
+ * transposed back to PyTorch's [out, in] only when weights leave the encoder.
+ */
+export class BertEncoder {
+  readonly variables: Map<string, tf.Variable>;
+
+  private constructor(
+    readonly config: BertConfig,
+    variables: Map<string, tf.Variable>,
+    private readonly ops: EncoderOps,
+    readonly extensions: EncoderExtensions | undefined,
+  ) {
+    this.variables = variables;
+  }
+
+  /** Builds variables from HF-named host tensors. `trainable` decides, per HF name, whether a variable gets gradients. */
+  static fromWeights(
+    config: BertConfig,
+    weights: NamedTensors,
+    ops: EncoderOps,
+    trainable: (name: string) => boolean = () => true,
+    extensions?: EncoderExtensions,
+  ): BertEncoder {
+    const variables = new Map<string, tf.Variable>();
+    for (const name of encoderWeightNames(config)) {
+      const host = weights.get(name);
+      if (!host) throw new Error(`The checkpoint has no weight "${name}", which a ${config.numHiddenLayers}-layer BERT encoder needs.`);
+      const value = tf.tidy(() => {
+        const tensor = hostToTensor(host);
+        return isDenseKernel(name) ? tf.transpose(tensor) : tensor;
+      });
+      variables.set(name, tf.variable(value, trainable(name), variableName(name)));
+      value.dispose();
+    }
+    if (extensions) addExtensionVariables(config, variables, extensions, trainable);
+    return new BertEncoder(config, variables, ops, extensions);
+  }
+
+  /**
+   * Weights in the Hugging Face layout ([out, in] dense weights), ready for safetensors. LoRA updates are merged
+   * into their base weights and adapters are kept under their own names, so that the result is a plain encoder
+   * (plus adapters) that loads without EmbedTune.
+   */
+  async exportWeights(options: { includeExtensions?: boolean } = {}): Promise<NamedTensors> {
+    const out: NamedTensors = new Map();
+    for (const [name, variable] of this.variables) {
+      if (isLoraName(name) || (isAdapterName(name) && !options.includeExtensions)) continue;
+      const tensor = tf.tidy(() => {
+        const merged = this.mergedKernel(name, variable);
+        return isDenseKernel(name) || isAdapterKernel(name) ? tf.transpose(merged) : merged;
+      });
+      const data = (await tensor.data()) as Float32Array;
+      out.set(name, { dtype: 'F32', shape: [...tensor.shape], data: Float32Array.from(data) });
+      tensor.dispose();
+    }
+    return out;
+  }
+
+  /** Every variable as stored, LoRA and adapters included, for checkpoints that resume exactly. */
+  async snapshot(): Promise<NamedTensors> {
+    const out: NamedTensors = new Map();
+    for (const [name, variable] of this.variables) {
+      out.set(name, { dtype: 'F32', shape: [...variable.shape], data: Float32Array.from((await variable.data()) as Float32Array) });
+    }
+    return out;
+  }
+
+  /** Puts back values saved by `snapshot`. */
+  restore(weights: NamedTensors): void {
+    for (const [name, variable] of this.variables) {
+      const saved = weights.get(name);
+      if (!saved) throw new Error(`The checkpoint has no value for "${name}".`);
+      variable.assign(tf.tensor(saved.data as Float32Array, variable.shape, 'float32'));
+    }
+  }
+
+  private mergedKernel(name: string, kernel: tf.Variable): tf.Tensor {
+    const lora = this.extensions?.lora;
+    const base = name.slice(0, -'.weight'.length);
+    const a = this.variables.get(`${base}.lora_A.weight`);
+    const b = this.variables.get(`${base}.lora_B.weight`);
+    if (!lora || !a || !b || !name.endsWith('.weight')) return kernel;
+    return tf.add(kernel, tf.mul(tf.matMul(a, b), lora.alpha / lora.r));
+  }
+
+  /** Token embeddings [batch, seq, hidden]. Dropout applies only when a source is given. */
+  forward(batch: TokenBatch, dropout?: DropoutSource): tf.Tensor3D {
+    const { batchSize, seqLength } = batch;
+    const c = this.config;
+    const hidden = c.hiddenSize;
+    const heads = c.numAttentionHeads;
+    const headDim = hidden / heads;
+    if (seqLength > c.maxPositionEmbeddings) {
+      throw new Error(`A sequence of ${seqLength} tokens is longer than the model's ${c.maxPositionEmbeddings} positions; lower model.max_seq_length.`);
+    }
+    const v = (name: string) => this.variables.get(name)! as tf.Tensor;
+    const drop = (x: tf.Tensor, rate: number) => (dropout && rate > 0 ? dropout.apply(x, rate) : x);
+    const tokens = batchSize * seqLength;
+
+    return tf.tidy(() => {
+      const ids = tf.tensor1d(batch.inputIds, 'int32');
+      const typeIds = tf.tensor1d(batch.tokenTypeIds, 'int32');
+      const positions = tf.tensor1d(positionIds(batchSize, seqLength), 'int32');
+      let x: tf.Tensor2D = tf.addN([
+        this.ops.embeddingLookup(v('embeddings.word_embeddings.weight') as tf.Tensor2D, ids),
+        this.ops.embeddingLookup(v('embeddings.position_embeddings.weight') as tf.Tensor2D, positions),
+        this.ops.embeddingLookup(v('embeddings.token_type_embeddings.weight') as tf.Tensor2D, typeIds),
+      ]) as tf.Tensor2D;
+      x = layerNorm(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), c.layerNormEps);
+      x = drop(x, c.hiddenDropoutProb) as tf.Tensor2D;
+
+      // Padding positions get a large negative logit so softmax gives them no weight, as HF's extended mask does.
+      const mask = tf.tensor4d(batch.attentionMask, [batchSize, 1, 1, seqLength], 'int32');
+      const maskBias = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), tf.scalar(-1e9));
+      const scale = tf.scalar(1 / Math.sqrt(headDim));
+      const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batchSize, seqLength, heads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+
+      const lora = this.extensions?.lora;
+      const adapter = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
+        const down = this.variables.get(`${name}.down.weight`);
+        if (!down) return input;
+        const bottleneck = activation(this.ops.dense(input, down as tf.Tensor2D, v(`${name}.down.bias`) as tf.Tensor1D), c.hiddenAct);
+        return tf.add(input, this.ops.dense(bottleneck, v(`${name}.up.weight`) as tf.Tensor2D, v(`${name}.up.bias`) as tf.Tensor1D)) as tf.Tensor2D;
+      };
+
+      for (let i = 0; i < c.numHiddenLayers; i++) {
+        const p = `encoder.layer.${i}.`;
+        const dense = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
+          const out = this.ops.dense(input, v(`${p}${name}.weight`) as tf.Tensor2D, v(`${p}${name}.bias`) as tf.Tensor1D);
+          const a = lora && this.variables.get(`${p}${name}.lora_A.weight`);
+          if (!lora || !a) return out;
+          const low = this.ops.dense(drop(input, lora.dropout) as tf.Tensor2D, a as tf.Tensor2D);
+          const update = this.ops.dense(low, v(`${p}${name}.lora_B.weight`) as tf.Tensor2D);
+          return tf.add(out, tf.mul(update, lora.alpha / lora.r)) as tf.Tensor2D;
+        };
+        const q = splitHeads(dense(x, 'attention.self.query'));
+        const k = splitHeads(dense(x, 'attention.self.key'));
+        const value = splitHeads(dense(x, 'attention.self.value'));
+        const logits = tf.add(tf.mul(this.ops.attentionScores(q, k), scale), maskBias);
+        const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
+        const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
+        const attended = adapter(drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}attention.output.adapter`);
+        x = layerNorm(tf.add(attended, x) as tf.Tensor2D, v(`${p}attention.output.LayerNorm.weight`), v(`${p}attention.output.LayerNorm.bias`), c.layerNormEps);
+        const intermediate = activation(dense(x, 'intermediate.dense'), c.hiddenAct);
+        const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
+        x = layerNorm(tf.add(output, x) as tf.Tensor2D, v(`${p}output.LayerNorm.weight`), v(`${p}output.LayerNorm.bias`), c.layerNormEps);
+      }
+      return tf.reshape(x, [batchSize, seqLength, hidden]) as tf.Tensor3D;
+    });
+  }
+
+  parameterCount(filter: (variable: tf.Variable) => boolean = () => true): number {
+    let count = 0;
+    for (const variable of this.variables.values()) if (filter(variable)) count += variable.size;
+    return count;
+  }
+
+  dispose(): void {
+    for (const variable of this.variables.values()) variable.dispose();
+    this.variables.clear();
+  }
+}
+
+/** The weights this encoder reads, in HF naming; the pooler is not used by sentence embeddings. */
+export function encoderWeightNames(config: BertConfig): string[] {
+  const names = [
+    'embeddings.word_embeddings.weight',
+    'embeddings.position_embeddings.weight',
+    'embeddings.token_type_embeddings.weight',
+    'embeddings.LayerNorm.weight',
+    'embeddings.LayerNorm.bias',
+  ];
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    for (const part of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'attention.output.LayerNorm', 'intermediate.dense', 'output.dense', 'output.LayerNorm']) {
+      names.push(`encoder.layer.${i}.${part}.weight`, `encoder.layer.${i}.${part}.bias`);
+    }
+  }
+  return names;
+}
+
+export function isDenseKernel(name: string): boolean {
+  return name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.') && !isLoraName(name) && !isAdapterName(name);
+}
+
+export function isLoraName(name: string): boolean {
+  return name.includes('.lora_A.') || name.includes('.lora_B.');
+}
+
+export function isAdapterName(name: string): boolean {
+  return name.includes('.adapter.');
+}
+
+function isAdapterKernel(name: string): boolean {
+  return isAdapterName(name) && name.endsWith('.weight');
+}
+
+function variableName(name: string): string {
+  return name.replace(/[^\w]/g, '_');
+}
+
+/**
+ * LoRA A and adapter down projections start as PEFT and Houlsby do (Kaiming-uniform, and small normal), seeded;
+ * LoRA B and adapter up projections start at zero, so that step 0 computes exactly the base model.
+ */
+function addExtensionVariables(config: BertConfig, variables: Map<string, tf.Variable>, extensions: EncoderExtensions, trainable: (name: string) => boolean): void {
+  let seed = extensions.seed;
+  const add = (name: string, value: tf.Tensor) => {
+    variables.set(name, tf.variable(value, trainable(name), variableName(name)));
+    value.dispose();
+  };
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const p = `encoder.layer.${i}.`;
+    if (extensions.lora) {
+      const { r } = extensions.lora;
+      for (const target of extensions.lora.targets) {
+        for (const part of LORA_TARGET_PARTS[target] ?? []) {
+          const kernel = variables.get(`${p}${part}.weight`)!;
+          const [inputs, outputs] = kernel.shape as [number, number];
+          const bound = 1 / Math.sqrt(inputs);
+          add(`${p}${part}.lora_A.weight`, tf.randomUniform([inputs, r], -bound, bound, 'float32', seed++));
+          add(`${p}${part}.lora_B.weight`, tf.zeros([r, outputs]));
+        }
+      }
+    }
+    if (extensions.adapter) {
+      const { size } = extensions.adapter;
+      for (const where of ['attention.output.adapter', 'output.adapter']) {
+        add(`${p}${where}.down.weight`, tf.truncatedNormal([config.hiddenSize, size], 0, 0.02, 'float32', seed++));
+        add(`${p}${where}.down.bias`, tf.zeros([size]));
+        add(`${p}${where}.up.weight`, tf.zeros([size, config.hiddenSize]));
+        add(`${p}${where}.up.bias`, tf.zeros([config.hiddenSize]));
+      }
+    }
+  }
+}
+
+function positionIds(batchSize: number, seqLength: number): Int32Array {
+  const ids = new Int32Array(batchSize * seqLength);
+  for (let i = 0; i < ids.length; i++) ids[i] = i % seqLength;
+  return ids;
+}
+
+function hostToTensor(host: HostTensor): tf.Tensor {
+  if (host.dtype !== 'F32') throw new Error(`Expected a float32 weight, got ${host.dtype}.`);
+  return tf.tensor(host.data as Float32Array, host.shape, 'float32');
+}
+
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta) as tf.Tensor2D;
+}
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+function activation(x: tf.Tensor2D, name: string): tf.Tensor2D {
+  switch (name) {
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT_HALF)))) as tf.Tensor2D;
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)))) as tf.Tensor2D;
+    case 'relu':
+      return tf.relu(x);
+    default:
+      throw new Error(`Unsupported hidden_act "${name}"; EmbedTune's BERT encoder supports gelu, gelu_new and relu.`);
+  }
+}
