@@ -1,4 +1,5 @@
 // Bundles each process entry separately: the extension host, the language server and the CLI never share a bundle.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -27,6 +28,19 @@ const contexts = await Promise.all(
     }),
   ),
 );
+
+// The wasm backend loads its binaries (and, with threads, its Emscripten glue and worker) by path at run time,
+// so they sit next to dist/cli.js rather than inside the bundle.
+const WASM_DIR = 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out';
+const WASM_FILES = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.js',
+  'tfjs-backend-wasm-threaded-simd.worker.js',
+];
+mkdirSync('dist', { recursive: true });
+for (const file of WASM_FILES) copyFileSync(`${WASM_DIR}/${file}`, `dist/${file}`);
 
 if (watch) {
   await Promise.all(contexts.map((context) => context.watch()));

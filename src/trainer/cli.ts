@@ -1,8 +1,10 @@
 import { UsageError, type CliIo } from './cli/cliIo';
+import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
 import { runValidate, VALIDATE_USAGE } from './cli/validateCommand';
 
 const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo) => number | Promise<number> }> = {
   validate: { usage: VALIDATE_USAGE, run: runValidate },
+  train: { usage: TRAIN_USAGE, run: runTrain },
 };
 
 const USAGE = `Usage: embedtune <command> [options]

@@ -1,0 +1,68 @@
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LineIndex } from '../../shared/textRange';
+import { readFileSync } from 'node:fs';
+import { ConfigErrors, train } from '../training/trainingRun';
+import { UsageError, type CliIo } from './cliIo';
+
+export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout]
+
+Fine-tunes the config's model with the built-in TensorFlow.js engine. Every run writes <output_dir>/<run-id>/ with
+events.jsonl, config.resolved.yaml, checkpoints/ and, at the end, model/ (a sentence-transformers folder).
+  --resume X       continue exactly from a checkpoint folder, a run folder (its newest checkpoint), or "latest"
+  --events stdout  also print every event as a JSON line on stdout (progress then goes to stderr)
+Ctrl+C or SIGTERM finishes the current step, writes a checkpoint and exits; a second one exits at once.`;
+
+export async function runTrain(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { resume: { type: 'string' }, events: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('train needs exactly one config file.', TRAIN_USAGE);
+  if (values.events !== undefined && values.events !== 'stdout') throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
+  const configPath = positionals[0]!;
+  const stop = { requested: false };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.requested) {
+      io.err(`embedtune: ${signal} again; exiting without a final checkpoint.`);
+      process.exit(130);
+    }
+    stop.requested = true;
+    io.err(`embedtune: ${signal}: finishing this step and writing a checkpoint (send it again to exit at once).`);
+  };
+  const onMessage = (message: unknown) => {
+    if ((message as { type?: string })?.type === 'stop') onSignal('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('message', onMessage);
+  const log = values.events === 'stdout' ? io.err : io.out;
+  try {
+    const outcome = await train({ configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop });
+    const where = relative(process.cwd(), outcome.runDir) || '.';
+    log(`run ${outcome.reason} after ${outcome.step} steps: ${where}`);
+    if (outcome.bestCheckpoint) log(`best checkpoint: ${where}/${outcome.bestCheckpoint}`);
+    if (outcome.exportedModel) log(`sentence-transformers model: ${relative(process.cwd(), outcome.exportedModel)}`);
+    return outcome.reason === 'failed' ? 1 : 0;
+  } catch (error) {
+    if (error instanceof ConfigErrors) {
+      const text = readFileSync(error.file, 'utf8');
+      const lines = new LineIndex(text);
+      for (const d of error.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
+        const at = lines.positionAt(d.range.start);
+        io.err(`${error.file}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
+      }
+      io.err(error.message);
+      return 1;
+    }
+    io.err(`embedtune train: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('message', onMessage);
+    // The IPC channel, when the extension opened one, would otherwise keep the process alive.
+    process.disconnect?.();
+  }
+}

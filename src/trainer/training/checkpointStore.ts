@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { MetricValues } from '../../shared/events/runEvents';
+import type { BatchPosition } from '../data/batchIterator';
+import type { HfConfigJson } from '../model/bertConfig';
+import type { NamedTensors } from '../model/namedTensors';
+import { readSafetensors, writeSafetensors } from '../model/safetensors';
+import type { TextTokenizer } from '../model/textTokenizer';
+
+/** Everything besides tensors that a resumed run needs to continue exactly where the saved one stopped. */
+export interface TrainerState {
+  readonly format: 'embedtune-checkpoint/1';
+  readonly step: number;
+  readonly epoch: number;
+  /** The next batch to train on. Data order and dropout masks derive from `seed` and positions, so this is the RNG state too. */
+  readonly position: BatchPosition;
+  readonly seed: number;
+  readonly optimizerStep: number;
+  readonly tracker: { best: number | null; evaluationsWithoutImprovement: number };
+  readonly bestCheckpoint: string | null;
+  readonly metrics: MetricValues | null;
+  readonly configHash: string;
+  readonly examplesSeen: number;
+  readonly elapsedSeconds: number;
+}
+
+export interface CheckpointContents {
+  /** Encoder variables as the trainer holds them (LoRA and adapters separate), for an exact resume. */
+  readonly weights: NamedTensors;
+  readonly optimizer: NamedTensors;
+  readonly state: TrainerState;
+}
+
+export interface SavedCheckpoint {
+  /** Relative to the run folder, e.g. `checkpoints/step-40`. */
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly deleted: string[];
+}
+
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * A run's checkpoints. Each is written to a hidden temporary folder and renamed into place when complete, so a
+ * killed run never leaves a half-written checkpoint; leftovers of a killed save are removed on the next save.
+ * The newest `keep` checkpoints are kept, and the best one always is; `best` in the run folder names it.
+ */
+export class CheckpointStore {
+  readonly folder: string;
+
+  constructor(
+    readonly runDir: string,
+    private readonly keep: number,
+    private readonly keepBest: boolean,
+  ) {
+    this.folder = join(runDir, 'checkpoints');
+    mkdirSync(this.folder, { recursive: true });
+  }
+
+  save(contents: CheckpointContents, model: { hfConfigJson: HfConfigJson; tokenizer: TextTokenizer }, isBest: boolean): SavedCheckpoint {
+    const name = `step-${contents.state.step}`;
+    const final = join(this.folder, name);
+    const temp = join(this.folder, `${TEMP_PREFIX}${name}-${process.pid}`);
+    this.removeLeftovers();
+    rmSync(temp, { recursive: true, force: true });
+    mkdirSync(temp, { recursive: true });
+    writeSafetensors(join(temp, 'encoder.safetensors'), contents.weights, { format: 'embedtune', layout: 'input-major' });
+    writeSafetensors(join(temp, 'optimizer.safetensors'), contents.optimizer, { format: 'embedtune' });
+    writeFileSync(join(temp, 'trainer_state.json'), `${JSON.stringify(contents.state, null, 2)}\n`);
+    writeFileSync(join(temp, 'config.json'), `${JSON.stringify(model.hfConfigJson, null, 2)}\n`);
+    model.tokenizer.saveTo(temp);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(temp, final);
+    const path = relative(this.runDir, final);
+    if (isBest && this.keepBest) writeFileAtomic(join(this.runDir, 'best'), `${path}\n`);
+    return { path, sizeBytes: folderSize(final), deleted: this.prune() };
+  }
+
+  /** Checkpoint folders, oldest first. */
+  list(): { name: string; step: number; path: string }[] {
+    if (!existsSync(this.folder)) return [];
+    return readdirSync(this.folder)
+      .map((name) => ({ name, match: /^step-(\d+)$/.exec(name) }))
+      .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
+      .map(({ name, match }) => ({ name, step: Number(match[1]), path: join(this.folder, name) }))
+      .sort((a, b) => a.step - b.step);
+  }
+
+  bestPath(): string | null {
+    const pointer = join(this.runDir, 'best');
+    if (!existsSync(pointer)) return null;
+    const path = readFileSync(pointer, 'utf8').trim();
+    return existsSync(join(this.runDir, path)) ? path : null;
+  }
+
+  private prune(): string[] {
+    const best = this.bestPath();
+    const all = this.list();
+    const doomed = all.slice(0, Math.max(0, all.length - this.keep)).filter((entry) => relative(this.runDir, entry.path) !== best);
+    for (const entry of doomed) rmSync(entry.path, { recursive: true, force: true });
+    return doomed.map((entry) => relative(this.runDir, entry.path));
+  }
+
+  private removeLeftovers(): void {
+    for (const name of readdirSync(this.folder)) if (name.startsWith(TEMP_PREFIX)) rmSync(join(this.folder, name), { recursive: true, force: true });
+  }
+}
+
+export function loadCheckpoint(folder: string): CheckpointContents {
+  const statePath = join(folder, 'trainer_state.json');
+  if (!existsSync(statePath)) throw new Error(`${folder} is not an EmbedTune checkpoint: it has no trainer_state.json.`);
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
+  if (state.format !== 'embedtune-checkpoint/1') throw new Error(`${statePath} has format ${JSON.stringify(state.format)}, which this EmbedTune cannot read.`);
+  return { weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors, optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors, state };
+}
+
+/** `latest`, a checkpoint folder, or a run folder (its newest checkpoint). */
+export function resolveCheckpoint(request: string, outputDir: string): string {
+  if (request === 'latest') {
+    const newest = newestCheckpointUnder(outputDir);
+    if (!newest) throw new Error(`--resume latest found no checkpoint under ${outputDir}.`);
+    return newest;
+  }
+  if (existsSync(join(request, 'trainer_state.json'))) return request;
+  if (existsSync(join(request, 'checkpoints'))) {
+    const store = new CheckpointStore(request, Number.MAX_SAFE_INTEGER, true);
+    const newest = store.list().at(-1);
+    if (newest) return newest.path;
+  }
+  throw new Error(`--resume ${request}: no EmbedTune checkpoint there (expected a checkpoints/step-N folder, a run folder, or "latest").`);
+}
+
+function newestCheckpointUnder(outputDir: string): string | undefined {
+  if (!existsSync(outputDir)) return undefined;
+  let newest: { path: string; mtime: number } | undefined;
+  for (const run of readdirSync(outputDir)) {
+    const checkpoints = join(outputDir, run, 'checkpoints');
+    if (!existsSync(checkpoints)) continue;
+    for (const name of readdirSync(checkpoints)) {
+      if (!/^step-\d+$/.test(name)) continue;
+      const path = join(checkpoints, name);
+      const mtime = statSync(join(path, 'trainer_state.json'), { throwIfNoEntry: false })?.mtimeMs;
+      if (mtime !== undefined && (!newest || mtime > newest.mtime)) newest = { path, mtime };
+    }
+  }
+  return newest?.path;
+}
+
+function folderSize(folder: string): number {
+  let total = 0;
+  for (const name of readdirSync(folder)) {
+    const stat = statSync(join(folder, name));
+    total += stat.isDirectory() ? folderSize(join(folder, name)) : stat.size;
+  }
+  return total;
+}
+
+export function writeFileAtomic(path: string, content: string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, content);
+  renameSync(temp, path);
+}

@@ -1,0 +1,390 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { stringify } from 'yaml';
+import type { ConfigDiagnostic } from '../../shared/config/configDiagnostic';
+import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { warmupSteps } from '../../shared/config/runPlan';
+import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
+import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { EventLogWriter } from '../../shared/events/eventLogWriter';
+import type { MetricValues, RunFinishReason } from '../../shared/events/runEvents';
+import { encoderOpsFor } from '../backend/encoderOpsFor';
+import { selectBackend, type BackendPreference } from '../backend/selectBackend';
+import { BatchIterator, inBatchNegativeTexts, type Batch, type BatchPosition } from '../data/batchIterator';
+import { loadTrainingData } from '../data/loadTrainingData';
+import { exampleKindFor, type Example } from '../data/trainingExamples';
+import { loadEmbedder } from '../model/loadEmbedder';
+import type { NamedTensors } from '../model/namedTensors';
+import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
+import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from './adamW';
+import { CheckpointStore, loadCheckpoint, resolveCheckpoint, type TrainerState } from './checkpointStore';
+import { MetricTracker } from './earlyStopping';
+import { EMBEDDING_KINDS, toTextBatch } from './embeddingExamples';
+import type { EmbeddingLossName } from './embeddingLosses';
+import { accumulate, disposeGradients, microBatchGradients, scaleGradients } from './gradientStep';
+import { learningRateAt } from './learningRateSchedule';
+import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from './runDirectory';
+import { trainingStrategy } from './trainingStrategy';
+import { ValidationEvaluator } from './validationEvaluator';
+
+export interface TrainOptions {
+  readonly configPath: string;
+  /** A checkpoint folder, a run folder, or `latest`. */
+  readonly resume?: string;
+  /** Mirror every event to stdout, one JSON line each. */
+  readonly eventsToStdout?: boolean;
+  /** Human-readable progress lines (stderr in the CLI). */
+  readonly log: (line: string) => void;
+  /** Set when the user asks to stop: the run finishes its step, checkpoints and returns. */
+  readonly stop: { requested: boolean };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface TrainOutcome {
+  readonly reason: RunFinishReason;
+  readonly runDir: string;
+  readonly step: number;
+  readonly bestCheckpoint: string | null;
+  readonly exportedModel: string | null;
+  readonly baseline: MetricValues | null;
+  readonly final: MetricValues | null;
+}
+
+/** The config has errors; training never starts on one. */
+export class ConfigErrors extends Error {
+  constructor(
+    readonly file: string,
+    readonly diagnostics: readonly ConfigDiagnostic[],
+  ) {
+    super(`${file} has ${diagnostics.filter((d) => d.severity === 'error').length} error(s); fix them before training (embedtune validate ${file}).`);
+  }
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * Fine-tunes the config's model on its data with the tfjs engine, writing everything it does to the run's
+ * events.jsonl. Resuming from a checkpoint continues exactly: the same batches, dropout masks, learning rates and
+ * optimizer moments as a run that was never stopped.
+ */
+export async function train(options: TrainOptions): Promise<TrainOutcome> {
+  const configPath = resolve(options.configPath);
+  const configDir = dirname(configPath);
+  const text = readFileSync(configPath, 'utf8');
+  const validation = validateConfigText(text, { configPath });
+  if (hasErrors(validation.diagnostics)) throw new ConfigErrors(options.configPath, validation.diagnostics);
+  const written = validation.parsed.value as EmbedTuneConfig;
+  const config = resolveConfig(written);
+  if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
+  const kind = exampleKindFor(config.task, config.loss.type);
+  if (!EMBEDDING_KINDS.includes(kind)) {
+    throw new Error(`The tfjs engine trains embedding losses (mnrl, cached_mnrl, cosent, cosine, contrastive, triplet); task ${config.task} with loss ${config.loss.type} is not supported yet.`);
+  }
+
+  const backend = await selectBackend(config.engine.backend as BackendPreference);
+  options.log(`backend: ${backend.name} (${backend.reason})`);
+  const data = await loadTrainingData(config, configDir);
+  const strategy = trainingStrategy(config);
+  const loaded = await loadEmbedder({
+    base: config.model.base,
+    baseDir: configDir,
+    written: written.model,
+    resolved: config.model,
+    ops: encoderOpsFor(backend.name),
+    trainable: strategy.trainable,
+    extensions: strategy.extensions,
+    env: options.env,
+  });
+  const { embedder } = loaded;
+  const encoder = embedder.encoder;
+  const trainable = new Map([...encoder.variables].filter(([, variable]) => variable.trainable));
+
+  const checkpointToResume = options.resume ? resolveCheckpoint(options.resume, resolve(configDir, config.output_dir)) : undefined;
+  const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
+  const events = new EventLogWriter({ path: run.eventsPath, runId: run.runId, mirror: options.eventsToStdout ? process.stdout : undefined });
+  const startedAt = new Date().toISOString();
+  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'running' });
+  const store = new CheckpointStore(run.path, config.checkpoints.keep, config.checkpoints.keep_best);
+
+  const accumulation = config.training.gradient_accumulation_steps;
+  const batches = new BatchIterator<Example>(data.train, {
+    batchSize: config.training.batch_size,
+    seed: config.training.seed,
+    ...(IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? { distinctTexts: (example: Example) => inBatchNegativeTexts(example as { anchor: string; positive: string }) } : {}),
+  });
+  const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / accumulation));
+  const totalSteps = stepsPerEpoch * config.training.epochs;
+  const warmup = warmupSteps(config.training.warmup, totalSteps);
+  const optimizer = new AdamW(trainable, { ...DEFAULT_ADAMW, weightDecay: config.training.weight_decay });
+  const tracker = new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta);
+  const primary = config.evaluation.primary;
+  const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);
+  const evaluationOn = written.evaluation !== undefined && evaluator.size > 0;
+  const earlyStoppingOn = written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn;
+
+  let step = 0;
+  let position: BatchPosition = { epoch: 0, batchIndex: 0 };
+  let examplesSeen = 0;
+  let elapsedBefore = 0;
+  let bestCheckpoint: string | null = null;
+  let lastMetrics: MetricValues | null = null;
+  if (checkpointToResume) {
+    const saved = loadCheckpoint(checkpointToResume);
+    if (saved.state.configHash !== run.configHash) {
+      options.log(`warning: ${checkpointToResume} was saved with a different config; resuming with the current one.`);
+    }
+    encoder.restore(saved.weights);
+    optimizer.restore(saved.state.optimizerStep, momentsFrom(saved.optimizer));
+    step = saved.state.step;
+    position = saved.state.position;
+    examplesSeen = saved.state.examplesSeen;
+    elapsedBefore = saved.state.elapsedSeconds;
+    bestCheckpoint = saved.state.bestCheckpoint;
+    lastMetrics = saved.state.metrics;
+    Object.assign(tracker, new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta, saved.state.tracker));
+    options.log(`resuming from ${checkpointToResume} at step ${step}`);
+  }
+
+  events.write({
+    type: 'run_started',
+    config_hash: run.configHash,
+    config_path: configPath,
+    engine: 'tfjs',
+    backend: backend.name,
+    backend_reason: backend.reason,
+    device: backend.device,
+    ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+    task: config.task,
+    model: config.model.base,
+    strategy: config.strategy.type,
+    trainable_parameters: encoder.parameterCount((variable) => variable.trainable),
+    total_parameters: encoder.parameterCount(),
+    dataset: data.summary.dataset,
+    epochs: config.training.epochs,
+    steps_per_epoch: stepsPerEpoch,
+    total_steps: totalSteps,
+    effective_batch_size: config.training.batch_size * accumulation,
+    ...(checkpointToResume ? { resumed_from: relative(run.path, checkpointToResume) } : {}),
+    pid: process.pid,
+  });
+  options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
+
+  const started = Date.now();
+  const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;
+  const epochAt = (at: BatchPosition) => at.epoch + at.batchIndex / batches.batchesPerEpoch;
+
+  const evaluate = async (atStep: number, epoch: number, countsForBest: boolean): Promise<{ improved: boolean; metrics: MetricValues }> => {
+    const metrics = await evaluator.evaluate(embedder, config.training.batch_size);
+    const value = metrics[primary] ?? null;
+    const { improved } = countsForBest ? tracker.record(value) : { improved: false };
+    events.write({ type: 'eval', step: atStep, epoch, metrics, primary: { name: primary, value }, is_best: improved });
+    options.log(`eval at step ${atStep}: ${Object.entries(metrics).map(([name, v]) => `${name} ${v === null ? 'n/a' : v.toFixed(4)}`).join(' · ')}${improved ? ' (best)' : ''}`);
+    return { improved, metrics };
+  };
+
+  const saveCheckpoint = async (reason: 'interval' | 'epoch' | 'stop' | 'final', isBest: boolean): Promise<void> => {
+    const moments = await optimizer.state();
+    const optimizerTensors: NamedTensors = new Map();
+    for (const [name, { m, v, shape }] of moments.moments) {
+      optimizerTensors.set(`${name}.m`, { dtype: 'F32', shape, data: m });
+      optimizerTensors.set(`${name}.v`, { dtype: 'F32', shape, data: v });
+    }
+    const name = `checkpoints/step-${step}`;
+    if (isBest) bestCheckpoint = name;
+    const state: TrainerState = {
+      format: 'embedtune-checkpoint/1',
+      step,
+      epoch: epochAt(position),
+      position,
+      seed: config.training.seed,
+      optimizerStep: optimizer.step,
+      tracker: tracker.state(),
+      bestCheckpoint,
+      metrics: lastMetrics,
+      configHash: run.configHash,
+      examplesSeen,
+      elapsedSeconds: elapsed(),
+    };
+    const saved = store.save({ weights: await encoder.snapshot(), optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
+    events.write({
+      type: 'checkpoint',
+      step,
+      epoch: epochAt(position),
+      path: saved.path,
+      size_bytes: saved.sizeBytes,
+      ...(lastMetrics ? { metrics: lastMetrics } : {}),
+      is_best: isBest,
+      reason,
+      deleted: saved.deleted,
+    });
+  };
+
+  let baseline: MetricValues | null = null;
+  if (evaluationOn && !checkpointToResume) baseline = (await evaluate(0, 0, false)).metrics;
+
+  let reason: RunFinishReason = 'completed';
+  let lastProgress = 0;
+  let windowStart = Date.now();
+  let windowExamples = 0;
+  let checkpointedAt = checkpointToResume ? step : -1;
+  const pending: Batch<Example>[] = [];
+  try {
+    for (const batch of batches.batches(position, config.training.epochs)) {
+      pending.push(batch);
+      const epochEnds = batch.next.epoch !== batch.position.epoch;
+      if (pending.length < accumulation && !epochEnds) continue;
+
+      const lossName = config.loss.type as EmbeddingLossName;
+      const total = new Map<string, tf.Tensor>();
+      let lossSum = 0;
+      let stepExamples = 0;
+      pending.forEach((micro, index) => {
+        const { loss, gradients } = microBatchGradients(
+          embedder,
+          trainable,
+          toTextBatch(micro.examples),
+          { name: lossName, scale: config.loss.scale, margin: config.loss.margin, miniBatchSize: config.loss.mini_batch_size },
+          { seed: config.training.seed, step, microBatch: index },
+        );
+        accumulate(total, gradients);
+        lossSum += loss;
+        stepExamples += micro.examples.length;
+      });
+      const loss = lossSum / pending.length;
+      if (!Number.isFinite(loss)) {
+        disposeGradients(total);
+        throw new DivergedError(step, loss);
+      }
+      scaleGradients(total, 1 / pending.length);
+      const gradNorm = clipByGlobalNorm(total, config.training.max_grad_norm);
+      const lr = learningRateAt(step, config.training.learning_rate, warmup, totalSteps, config.training.scheduler);
+      optimizer.apply(total, lr);
+      disposeGradients(total);
+      step++;
+      position = batch.next;
+      examplesSeen += stepExamples;
+      windowExamples += stepExamples;
+      pending.length = 0;
+
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_INTERVAL_MS || step === totalSteps) {
+        const seconds = Math.max((now - windowStart) / 1000, 1e-3);
+        const perSecond = windowExamples / seconds;
+        const stepsPerSecond = step / Math.max(elapsed() - elapsedBefore, 1e-3);
+        events.write({
+          type: 'progress',
+          step,
+          epoch: epochAt(position),
+          loss,
+          lr,
+          examples_per_second: perSecond,
+          eta_seconds: step > 0 ? (totalSteps - step) / Math.max(stepsPerSecond, 1e-9) : null,
+          memory_mb: memoryMb(backend.name),
+          grad_norm: Number.isFinite(gradNorm) ? gradNorm : null,
+        });
+        lastProgress = now;
+        windowStart = now;
+        windowExamples = 0;
+      }
+
+      const evaluationDue = evaluationOn && isDue(config.evaluation.every, step, epochEnds);
+      let improved = false;
+      if (evaluationDue) {
+        const result = await evaluate(step, epochAt(position), true);
+        improved = result.improved;
+        lastMetrics = result.metrics;
+      }
+      if (isDue(config.checkpoints.every, step, epochEnds)) {
+        await saveCheckpoint(config.checkpoints.every === 'epoch' ? 'epoch' : 'interval', improved);
+        checkpointedAt = step;
+      } else if (improved) {
+        // A new best between checkpoint intervals is kept, so that keep_best can always point at it.
+        await saveCheckpoint('interval', true);
+        checkpointedAt = step;
+      }
+      if (earlyStoppingOn && evaluationDue && tracker.exhausted(config.early_stopping.patience)) {
+        events.write({ type: 'early_stop', step, metric: primary, best: tracker.best ?? Number.NaN, patience: config.early_stopping.patience });
+        options.log(`early stop at step ${step}: ${primary} did not improve for ${config.early_stopping.patience} evaluations`);
+        reason = 'early_stopped';
+        break;
+      }
+      if (options.stop.requested) {
+        reason = 'stopped';
+        break;
+      }
+    }
+    if (checkpointedAt !== step) await saveCheckpoint(reason === 'stopped' ? 'stop' : 'final', false);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    events.write({ type: 'error', message, where: { phase: 'training' }, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+    events.write({ type: 'run_finished', reason: 'failed', step, best_checkpoint: store.bestPath(), best_metric: bestMetric(primary, tracker), duration_seconds: elapsed() });
+    writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
+    events.close();
+    throw error;
+  }
+
+  const exportedModel = reason === 'stopped' ? null : await exportFinalModel();
+  events.write({ type: 'run_finished', reason, step, best_checkpoint: store.bestPath(), best_metric: bestMetric(primary, tracker), duration_seconds: elapsed() });
+  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
+  events.close();
+  return { reason, runDir: run.path, step, bestCheckpoint: store.bestPath(), exportedModel, baseline, final: lastMetrics };
+
+  /** The best checkpoint (or the final weights) as a sentence-transformers folder in `<run>/model`. */
+  async function exportFinalModel(): Promise<string | null> {
+    if (encoder.extensions?.adapter) {
+      events.write({ type: 'log', level: 'warning', message: 'Adapters cannot be exported as a plain sentence-transformers model yet; the checkpoints hold the trained adapters.' });
+      return null;
+    }
+    const best = store.bestPath();
+    if (best) encoder.restore(loadCheckpoint(join(run.path, best)).weights);
+    const folder = join(run.path, 'model');
+    writeSentenceTransformersFolder(folder, {
+      hfConfigJson: loaded.hfConfigJson,
+      weights: await encoder.exportWeights(),
+      tokenizer: embedder.tokenizer,
+      pooling: embedder.settings.pooling,
+      normalize: embedder.settings.normalize,
+      maxSeqLength: embedder.settings.maxSeqLength,
+      modelCard: {
+        baseModel: config.model.base,
+        configYaml: stringify(written),
+        metrics: Object.fromEntries(Object.entries(lastMetrics ?? {}).filter((entry): entry is [string, number] => entry[1] !== null)),
+        datasetSummary: `${data.summary.dataset.train_rows} training and ${data.summary.dataset.validation_rows} validation rows.`,
+      },
+    });
+    events.write({ type: 'log', level: 'info', message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}` });
+    return folder;
+  }
+}
+
+class DivergedError extends Error {
+  constructor(step: number, loss: number) {
+    super(`The loss became ${loss} at step ${step + 1}; training stopped and the last good checkpoint was kept. Lower training.learning_rate or check the data.`);
+  }
+}
+
+function isDue(every: number | 'epoch', step: number, epochEnds: boolean): boolean {
+  return every === 'epoch' ? epochEnds : step % every === 0;
+}
+
+function bestMetric(name: string, tracker: MetricTracker): { name: string; value: number | null } | null {
+  return tracker.best === null ? null : { name, value: tracker.best };
+}
+
+function momentsFrom(tensors: NamedTensors): Map<string, { m: Float32Array; v: Float32Array }> {
+  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+  for (const [key, tensor] of tensors) {
+    if (!key.endsWith('.m')) continue;
+    const name = key.slice(0, -2);
+    const v = tensors.get(`${name}.v`);
+    if (v) moments.set(name, { m: tensor.data as Float32Array, v: v.data as Float32Array });
+  }
+  return moments;
+}
+
+function memoryMb(backend: string): { rss: number; wasm_heap?: number } {
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  return backend === 'wasm' ? { rss, wasm_heap: tf.memory().numBytes / 2 ** 20 } : { rss };
+}
+
