@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers kernels' gradients only on request; training needs every one of them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { DropoutSource, mixSeed } from '../model/bert/dropoutSource';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
 import { embeddingLoss, type EmbeddingLossName, type LossParameters, type LossTargets, type RoleEmbeddings } from './embeddingLosses';

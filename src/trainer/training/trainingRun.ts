@@ -309,6 +309,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         reason = 'early_stopped';
         break;
       }
+      // Each step runs synchronously; yielding here lets a stop signal or message be handled between steps.
+      await new Promise((resolveTurn) => setImmediate(resolveTurn));
       if (options.stop.requested) {
         reason = 'stopped';
         break;

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import eventsSchema from '../../schemas/events.schema.json';
+import type { RunEvent } from '../../src/shared/events/runEvents';
+import { readSafetensors } from '../../src/trainer/model/safetensors';
+import { TempWorkspace } from '../helpers/tempWorkspace';
+import { buildTinyBert } from '../helpers/tinyBert';
+
+const CLI = resolve(__dirname, '../../dist/cli.js');
+const TRAIN = readFileSync(resolve(__dirname, '../../examples/retrieval/data/train.jsonl'), 'utf8').split('\n').slice(0, 96).join('\n');
+const VALIDATION = readFileSync(resolve(__dirname, '../../examples/retrieval/data/validation.jsonl'), 'utf8').split('\n').slice(0, 24).join('\n');
+const validateEvent = new Ajv2020({ allErrors: true, strict: false }).compile(eventsSchema);
+
+function config(extra = ''): string {
+  return `name: tiny
+model:
+  base: ./tiny
+  max_seq_length: 32
+data:
+  train: data/train.jsonl
+  validation: data/validation.jsonl
+  columns: {anchor: query, positive: passage}
+strategy:
+  type: full
+training:
+  epochs: 2
+  batch_size: 32
+  learning_rate: 0.001
+  warmup: 1
+evaluation:
+  every: 3
+  metrics: [ndcg@10, mrr@10]
+checkpoints:
+  every: 3
+  keep: 10
+output_dir: runs
+${extra}`;
+}
+
+function eventsOf(runDir: string): RunEvent[] {
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunEvent);
+}
+
+function onlyRun(workspaceDir: string): string {
+  const runs = readdirSync(join(workspaceDir, 'runs'));
+  assert.equal(runs.length, 1, `one run folder, got ${runs.join(', ')}`);
+  return join(workspaceDir, 'runs', runs[0]!);
+}
+
+function train(cwd: string, args: string[] = []) {
+  return spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', ...args], { cwd, encoding: 'utf8', timeout: 240_000 });
+}
+
+function workspaceWith(text: string): TempWorkspace {
+  const workspace = new TempWorkspace();
+  buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64 });
+  workspace.write('data/train.jsonl', `${TRAIN}\n`);
+  workspace.write('data/validation.jsonl', `${VALIDATION}\n`);
+  workspace.write('run.embedtune.yaml', text);
+  return workspace;
+}
+
+describe('embedtune train as a real child process', () => {
+  let workspace: TempWorkspace;
+  let runDir: string;
+  let result: ReturnType<typeof train>;
+
+  before(() => {
+    assert.ok(existsSync(CLI), 'dist/cli.js is built');
+    workspace = workspaceWith(config());
+    result = train(workspace.root);
+    runDir = onlyRun(workspace.root);
+  });
+  after(() => workspace.dispose());
+
+  it('finishes, and every event it writes validates against schemas/events.schema.json', () => {
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    const events = eventsOf(runDir);
+    for (const event of events) assert.ok(validateEvent(event), `${JSON.stringify(event)}: ${JSON.stringify(validateEvent.errors)}`);
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i));
+    const types = events.map((e) => e.type);
+    assert.equal(types[0], 'run_started');
+    assert.equal(types.at(-1), 'run_finished');
+    const started = events[0] as Extract<RunEvent, { type: 'run_started' }>;
+    assert.equal(started.backend, 'wasm');
+    assert.match(started.backend_reason, /tfjs-node not installed/);
+    assert.deepEqual([started.steps_per_epoch, started.total_steps, started.dataset.train_rows], [3, 6, 96]);
+    assert.equal(started.trainable_parameters, started.total_parameters);
+    const finished = events.at(-1) as Extract<RunEvent, { type: 'run_finished' }>;
+    assert.equal(finished.reason, 'completed');
+    assert.equal(finished.step, 6);
+  });
+
+  it('evaluates before training and at each interval, and checkpoints on the same steps', () => {
+    const events = eventsOf(runDir);
+    assert.deepEqual(events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step), [0, 3, 6]);
+    assert.deepEqual(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { path: string }).path), ['checkpoints/step-3', 'checkpoints/step-6']);
+    const progress = events.filter((e) => e.type === 'progress') as Extract<RunEvent, { type: 'progress' }>[];
+    assert.ok(progress.length > 0 && progress.every((p) => p.loss !== null && p.loss > 0 && p.examples_per_second > 0));
+  });
+
+  it('writes complete checkpoints, a best pointer, and a sentence-transformers folder', () => {
+    assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).sort(), ['step-3', 'step-6']);
+    for (const step of ['step-3', 'step-6']) {
+      const folder = join(runDir, 'checkpoints', step);
+      for (const file of ['encoder.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'config.json', 'tokenizer.json']) assert.ok(existsSync(join(folder, file)), `${step}/${file}`);
+    }
+    assert.match(readFileSync(join(runDir, 'best'), 'utf8'), /^checkpoints\/step-[36]\n$/);
+    for (const file of ['config.json', 'model.safetensors', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json', 'tokenizer.json', 'README.md']) {
+      assert.ok(existsSync(join(runDir, 'model', file)), `model/${file}`);
+    }
+    assert.ok(existsSync(join(runDir, 'config.resolved.yaml')));
+    assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).state, 'finished');
+  });
+
+  it('resumed from a middle checkpoint, reaches exactly the weights of the run that was never stopped', () => {
+    const copy = workspaceWith(config());
+    try {
+      const resumedRun = join(copy.root, 'runs', 'resumed');
+      mkdirSync(join(resumedRun, 'checkpoints'), { recursive: true });
+      cpSync(join(runDir, 'checkpoints', 'step-3'), join(resumedRun, 'checkpoints', 'step-3'), { recursive: true });
+      const resumed = train(copy.root, ['--resume', join(resumedRun, 'checkpoints', 'step-3')]);
+      assert.equal(resumed.status, 0, resumed.stderr + resumed.stdout);
+      const expected = readSafetensors(join(runDir, 'checkpoints', 'step-6', 'encoder.safetensors')).tensors;
+      const actual = readSafetensors(join(resumedRun, 'checkpoints', 'step-6', 'encoder.safetensors')).tensors;
+      for (const [name, tensor] of expected) assert.deepEqual(actual.get(name)!.data, tensor.data, `${name} differs after resume`);
+      const events = eventsOf(resumedRun);
+      assert.equal((events[0] as { resumed_from?: string }).resumed_from, 'checkpoints/step-3');
+    } finally {
+      copy.dispose();
+    }
+  });
+});
+
+describe('stopping a run', () => {
+  it('on SIGTERM finishes the step, writes a checkpoint, and resumes with --resume latest', async () => {
+    const workspace = workspaceWith(config().replace('epochs: 2', 'epochs: 50'));
+    try {
+      const child = spawn(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--events', 'stdout'], { cwd: workspace.root });
+      let stdout = '';
+      const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+      await new Promise<void>((resolveProgress) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (stdout.includes('"type":"progress"')) resolveProgress();
+        });
+      });
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      const events = eventsOf(onlyRun(workspace.root));
+      const finished = events.at(-1) as Extract<RunEvent, { type: 'run_finished' }>;
+      assert.equal(finished.reason, 'stopped');
+      const last = events.filter((e) => e.type === 'checkpoint').at(-1) as Extract<RunEvent, { type: 'checkpoint' }>;
+      assert.equal(last.reason, 'stop');
+      assert.equal(last.step, finished.step);
+      assert.ok(finished.step < 150, 'it stopped long before the end');
+
+      workspace.write('run.embedtune.yaml', config().replace('epochs: 2', 'epochs: 50').replace('every: 3\n  metrics', 'every: 50\n  metrics'));
+      const resumed = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--resume', 'latest'], { cwd: workspace.root, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGTERM' });
+      const after = eventsOf(onlyRun(workspace.root));
+      const restarted = after.filter((e) => e.type === 'run_started').at(-1) as Extract<RunEvent, { type: 'run_started' }>;
+      assert.equal(restarted.resumed_from, last.path, resumed.stderr);
+    } finally {
+      workspace.dispose();
+    }
+  });
+
+  it('killed outright, never leaves a half-written checkpoint', async () => {
+    const workspace = workspaceWith(config().replace('epochs: 2', 'epochs: 50').replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1').replace('every: 3\n  metrics', 'every: 1\n  metrics'));
+    try {
+      for (const delayMs of [1500, 2600, 3700]) {
+        const child = spawn(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], { cwd: workspace.root });
+        await new Promise((r) => setTimeout(r, delayMs));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.on('exit', r));
+      }
+      for (const run of readdirSync(join(workspace.root, 'runs'))) {
+        const folder = join(workspace.root, 'runs', run, 'checkpoints');
+        if (!existsSync(folder)) continue;
+        for (const name of readdirSync(folder).filter((n) => n.startsWith('step-'))) {
+          const state = JSON.parse(readFileSync(join(folder, name, 'trainer_state.json'), 'utf8'));
+          assert.equal(`step-${state.step}`, name);
+          readSafetensors(join(folder, name, 'encoder.safetensors'));
+          readSafetensors(join(folder, name, 'optimizer.safetensors'));
+        }
+      }
+    } finally {
+      workspace.dispose();
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('a config with errors is refused with file:line messages and no run folder', () => {
+    const workspace = workspaceWith(config().replace('learning_rate: 0.001', 'lerning_rate: 0.001'));
+    try {
+      const result = train(workspace.root);
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /run\.embedtune\.yaml:14:3 error unknown-key Unknown key "lerning_rate"/);
+      assert.ok(!existsSync(join(workspace.root, 'runs')));
+    } finally {
+      workspace.dispose();
+    }
+  });
+
+  it('a malformed data row stops the run with the file and line, or is skipped and counted', () => {
+    const workspace = workspaceWith(config());
+    try {
+      workspace.write('data/train.jsonl', `${TRAIN}\n{"query": "only a query"}\n`);
+      const failed = train(workspace.root);
+      assert.equal(failed.status, 1);
+      assert.match(failed.stderr, /train\.jsonl:97/);
+      workspace.write('run.embedtune.yaml', config().replace('data:\n', 'data:\n  on_bad_row: skip\n').replace('epochs: 2', 'epochs: 1'));
+      const skipped = train(workspace.root);
+      assert.equal(skipped.status, 0, skipped.stderr);
+      const runs = readdirSync(join(workspace.root, 'runs'));
+      const started = eventsOf(join(workspace.root, 'runs', runs.at(-1)!))[0] as Extract<RunEvent, { type: 'run_started' }>;
+      assert.equal(started.dataset.skipped_rows, 1);
+    } finally {
+      workspace.dispose();
+    }
+  });
+});
