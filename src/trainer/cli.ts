@@ -1,10 +1,14 @@
 import { UsageError, type CliIo } from './cli/cliIo';
+import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
 import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
 import { runValidate, VALIDATE_USAGE } from './cli/validateCommand';
 
 const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo) => number | Promise<number> }> = {
   validate: { usage: VALIDATE_USAGE, run: runValidate },
   train: { usage: TRAIN_USAGE, run: runTrain },
+  eval: { usage: EVAL_USAGE, run: runEval },
+  encode: { usage: ENCODE_USAGE, run: runEncode },
+  export: { usage: EXPORT_USAGE, run: runExport },
 };
 
 const USAGE = `Usage: embedtune <command> [options]

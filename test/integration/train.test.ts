@@ -120,6 +120,34 @@ describe('embedtune train as a real child process', () => {
     assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).state, 'finished');
   });
 
+  it('encodes text with a checkpoint and with the exported model to the same vectors, and evaluates the export to the final metrics', () => {
+    workspace.write('texts.txt', 'how do I reset my password\nwhat is the capital of France\n\n');
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
+    const best = readFileSync(join(runDir, 'best'), 'utf8').trim();
+    for (const [model, out] of [[join(runDir, best), 'a.jsonl'], [join(runDir, 'model'), 'b.jsonl']] as const) {
+      const result = run(['encode', model, '--in', 'texts.txt', '--out', out]);
+      assert.equal(result.status, 0, result.stderr);
+    }
+    const read = (file: string) => readFileSync(workspace.path(file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { text: string; embedding: number[] });
+    const [a, b] = [read('a.jsonl'), read('b.jsonl')];
+    assert.deepEqual(a.map((row) => row.text), ['how do I reset my password', 'what is the capital of France', '']);
+    assert.equal(a[0]!.embedding.length, 32);
+    a.forEach((row, i) => row.embedding.forEach((x, j) => assert.ok(Math.abs(x - b[i]!.embedding[j]!) < 1e-6)));
+
+    const evaluated = run(['eval', join(runDir, 'model'), '--config', 'run.embedtune.yaml']);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const report = JSON.parse(evaluated.stdout) as { metrics: Record<string, number> };
+    const bestStep = Number(best.replace('checkpoints/step-', ''));
+    const bestEval = eventsOf(runDir).find((e) => e.type === 'eval' && e.step === bestStep) as Extract<RunEvent, { type: 'eval' }>;
+    assert.ok(Math.abs(report.metrics['ndcg@10']! - bestEval.metrics['ndcg@10']!) < 1e-6, `${report.metrics['ndcg@10']} vs ${bestEval.metrics['ndcg@10']}`);
+    assert.ok(existsSync(join(runDir, 'model', 'eval_results.json')));
+
+    const exported = run(['export', join(runDir, 'checkpoints', 'step-3'), '--out', 'exported']);
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.ok(existsSync(workspace.path('exported/model.safetensors')));
+    assert.equal(run(['export', workspace.root, '--out', 'x']).status, 1, 'a folder that is not a checkpoint is refused');
+  });
+
   it('resumed from a middle checkpoint, reaches exactly the weights of the run that was never stopped', () => {
     const copy = workspaceWith(config());
     try {

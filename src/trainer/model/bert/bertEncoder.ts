@@ -81,6 +81,15 @@ export class BertEncoder {
     return new BertEncoder(config, variables, ops, extensions);
   }
 
+  /** Rebuilds an encoder from `snapshot` output (LoRA and adapters included), frozen, for inference and export. */
+  static fromSnapshot(config: BertConfig, snapshot: NamedTensors, ops: EncoderOps, extensions?: EncoderExtensions): BertEncoder {
+    const variables = new Map<string, tf.Variable>();
+    for (const [name, host] of snapshot) variables.set(name, tf.variable(hostToTensor(host), false, variableName(name)));
+    const missing = encoderWeightNames(config).filter((name) => !variables.has(name));
+    if (missing.length > 0) throw new Error(`The checkpoint lacks ${missing.length} encoder weight(s), e.g. "${missing[0]}".`);
+    return new BertEncoder(config, variables, ops, extensions);
+  }
+
   /**
    * Weights in the Hugging Face layout ([out, in] dense weights), ready for safetensors. LoRA updates are merged
    * into their base weights and adapters are kept under their own names, so that the result is a plain encoder

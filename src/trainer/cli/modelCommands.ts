@@ -1,0 +1,120 @@
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { encoderOpsFor } from '../backend/encoderOpsFor';
+import { selectBackend, type BackendPreference } from '../backend/selectBackend';
+import { loadTrainingData } from '../data/loadTrainingData';
+import { exampleKindFor } from '../data/trainingExamples';
+import { loadInferenceModel } from '../model/inferenceModel';
+import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
+import { EMBEDDING_KINDS } from '../training/embeddingExamples';
+import { ValidationEvaluator } from '../training/validationEvaluator';
+import { UsageError, type CliIo } from './cliIo';
+
+const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+
+export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
+
+Embeds each line of FILE.txt (empty lines included) and writes one JSON object per line: {"text": …, "embedding": […]}.
+MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model folder, or a hub id in the local cache.`;
+
+export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR
+
+Writes a checkpoint as a sentence-transformers folder that SentenceTransformer(DIR) loads; LoRA updates are merged in.`;
+
+export const EVAL_USAGE = `embedtune eval CHECKPOINT_OR_MODEL --config CONFIG [--data FILE] [--backend …]
+
+Computes the config's evaluation metrics on its validation data (or on FILE, read with the config's columns),
+prints them as JSON and writes them to eval_results.json next to the model.`;
+
+async function backendFrom(value: string | undefined, usage: string): Promise<string> {
+  const preference = value ?? 'auto';
+  if (!BACKENDS.includes(preference)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not "${preference}".`, usage);
+  return (await selectBackend(preference as BackendPreference)).name;
+}
+
+export async function runEncode(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { in: { type: 'string' }, out: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' } },
+  });
+  if (positionals.length !== 1 || !values.in || !values.out) throw new UsageError('encode needs a MODEL, --in and --out.', ENCODE_USAGE);
+  const batchSize = Number(values['batch-size'] ?? 32);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number of at least 1, not "${values['batch-size']}".`, ENCODE_USAGE);
+  if (!existsSync(values.in)) {
+    io.err(`embedtune encode: ${values.in} does not exist.`);
+    return 1;
+  }
+  const backend = await backendFrom(values.backend, ENCODE_USAGE);
+  const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
+  const lines = readFileSync(values.in, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  const vectors = await model.embedder.encode(lines, batchSize);
+  const out = createWriteStream(values.out);
+  lines.forEach((text, i) => out.write(`${JSON.stringify({ text, embedding: Array.from(vectors[i]!) })}\n`));
+  await new Promise<void>((resolveEnd, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolveEnd())));
+  io.err(`${lines.length} embeddings of dimension ${model.embedder.dimension} from ${model.description} → ${values.out}`);
+  return 0;
+}
+
+export async function runExport(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, backend: { type: 'string' } } });
+  if (positionals.length !== 1 || !values.out) throw new UsageError('export needs a CHECKPOINT and --out.', EXPORT_USAGE);
+  if (!existsSync(join(positionals[0]!, 'trainer_state.json'))) {
+    io.err(`embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no trainer_state.json); checkpoints are in <run>/checkpoints/step-N.`);
+    return 1;
+  }
+  const backend = await backendFrom(values.backend, EXPORT_USAGE);
+  const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
+  if (model.embedder.encoder.extensions?.adapter) {
+    io.err('embedtune export: adapter checkpoints cannot be written as a plain sentence-transformers model yet.');
+    return 1;
+  }
+  const { embedder, runConfig } = model;
+  writeSentenceTransformersFolder(values.out, {
+    hfConfigJson: model.hfConfigJson,
+    weights: await embedder.encoder.exportWeights(),
+    tokenizer: embedder.tokenizer,
+    pooling: embedder.settings.pooling,
+    normalize: embedder.settings.normalize,
+    maxSeqLength: embedder.settings.maxSeqLength,
+    modelCard: { baseModel: runConfig?.model.base ?? positionals[0]!, configYaml: runConfig ? stringify(runConfig) : '', metrics: {} },
+  });
+  io.err(`exported ${model.description} → ${values.out}`);
+  return 0;
+}
+
+export async function runEval(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' } },
+  });
+  if (positionals.length !== 1 || !values.config) throw new UsageError('eval needs a CHECKPOINT_OR_MODEL and --config.', EVAL_USAGE);
+  const configPath = resolve(values.config);
+  const validation = validateConfigText(readFileSync(configPath, 'utf8'), { configPath });
+  if (hasErrors(validation.diagnostics)) {
+    io.err(`embedtune eval: ${values.config} has errors; run embedtune validate ${values.config}.`);
+    return 1;
+  }
+  const written = validation.parsed.value as EmbedTuneConfig;
+  // --data replaces the validation set: it is read as a validation file, with the config's columns.
+  const config = resolveConfig(values.data ? { ...written, data: { ...written.data, validation: resolve(values.data) } } : written);
+  const kind = exampleKindFor(config.task, config.loss.type);
+  if (!EMBEDDING_KINDS.includes(kind)) {
+    io.err(`embedtune eval: task ${config.task} with loss ${config.loss.type} is not evaluated by the tfjs engine yet.`);
+    return 1;
+  }
+  const backend = await backendFrom(values.backend, EVAL_USAGE);
+  const data = await loadTrainingData(config, dirname(configPath));
+  const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend), { baseDir: process.cwd() });
+  const metrics = await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, config.training.batch_size);
+  const report = { model: positionals[0], data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`, examples: data.validation.length, metrics };
+  io.out(JSON.stringify(report, null, 2));
+  const target = resolve(positionals[0]!);
+  if (existsSync(target)) writeFileSync(join(target, 'eval_results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return 0;
+}
