@@ -129,3 +129,31 @@ describe('hover', () => {
     assert.equal(hoverAt('training:\n  lern|ing: 1\n'), undefined);
   });
 });
+
+describe('completion edits the word under the cursor', () => {
+  function applied(marked: string, label: string): string {
+    const { text, offset } = withCursor(marked);
+    const document = TextDocument.create('file:///x.embedtune.yaml', 'embedtune', 1, text);
+    const item = completion.complete(document, offset, undefined).items.find((i) => i.label === label);
+    assert.ok(item?.textEdit && 'range' in item.textEdit, `${label} offered`);
+    const { range, newText } = item.textEdit;
+    return text.slice(0, document.offsetAt(range.start)) + newText + text.slice(document.offsetAt(range.end));
+  }
+
+  it('replaces the whole key and keeps an existing colon and value', () => {
+    assert.equal(applied('training:\n  lear|ning_rat: 1\n', 'learning_rate'), 'training:\n  learning_rate: 1\n');
+  });
+
+  it('replaces the whole value, not just what precedes the cursor', () => {
+    assert.equal(applied('training:\n  scheduler: |linear\n', 'cosine'), 'training:\n  scheduler: cosine\n');
+  });
+
+  it('inserts a value inside quotes without adding quotes', () => {
+    assert.equal(applied('training:\n  mixed_precision: "|"\n', 'no'), 'training:\n  mixed_precision: "no"\n');
+  });
+
+  it('follows quoted parent keys', () => {
+    assert.ok(labels('"training":\n  lear|').includes('learning_rate'));
+    assert.ok(!labels('"training":\n  lear|').includes('model'));
+  });
+});

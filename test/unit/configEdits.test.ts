@@ -66,3 +66,14 @@ describe('assigning config values as a person would edit them', () => {
     );
   });
 });
+
+describe('assignments in CRLF files', () => {
+  it('keep every line ending CRLF', () => {
+    const text = 'loss:\r\n  type: mnrl\r\ntraining:\r\n  batch_size: 32\r\n';
+    const result = apply(text, [
+      { path: ['training', 'gradient_accumulation_steps'], value: 1 },
+      { path: ['strategy', 'type'], value: 'lora' },
+    ]);
+    assert.equal(result, 'loss:\r\n  type: mnrl\r\ntraining:\r\n  batch_size: 32\r\n  gradient_accumulation_steps: 1\r\nstrategy:\r\n  type: lora\r\n');
+  });
+});

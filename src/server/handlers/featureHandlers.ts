@@ -51,7 +51,7 @@ export function registerFeatureHandlers(
 
   connection.onDocumentSymbol(
     safely(connection, 'outline', [], ({ textDocument }) => {
-      const document = documents.get(textDocument.uri);
+      const document = yamlDocument(textDocument.uri);
       return document ? documentSymbols(document, validator.resultFor(document).parsed) : [];
     }),
   );

@@ -13,6 +13,8 @@ type QuickFixProvider = (diagnostic: Diagnostic, data: DiagnosticData, document:
 const replaceWithSuggestion: QuickFixProvider = (diagnostic, data, document, kind) => {
   if (!data.suggestion) return [];
   const original = document.getText(diagnostic.range);
+  // A block scalar (`|` or `>`) spans lines; replacing it with a plain word would swallow the line break after it.
+  if (/^[|>]/.test(original) || original.includes('\n')) return [];
   const newText = kind === 'json' || /^["']/.test(original) ? JSON.stringify(data.suggestion) : formatScalar(data.suggestion);
   return [
     {

@@ -33,7 +33,7 @@ export class CompletionService {
     const text = document.getText();
     const context = cursorContextAt(text, offset);
     if (context.kind === 'none') return { isIncomplete: false, items: [] };
-    const replaceRange = { start: document.positionAt(context.prefixStart), end: document.positionAt(offset) };
+    const replaceRange = { start: document.positionAt(context.prefixStart), end: document.positionAt(context.wordEnd) };
 
     if (context.kind === 'key') {
       const properties = this.navigator.propertiesAt(context.parentPath);
@@ -49,8 +49,8 @@ export class CompletionService {
             kind: isObjectSchema(resolved) ? CompletionItemKind.Module : CompletionItemKind.Property,
             detail: shortType(resolved),
             documentation: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, resolved, keyPath) },
-            textEdit: { range: replaceRange, newText: this.keySnippet(name, resolved, context.indent) },
-            insertTextFormat: InsertTextFormat.Snippet,
+            textEdit: { range: replaceRange, newText: context.hasColon ? name : this.keySnippet(name, resolved, context.indent) },
+            insertTextFormat: context.hasColon ? InsertTextFormat.PlainText : InsertTextFormat.Snippet,
             insertTextMode: InsertTextMode.asIs,
             sortText: `${required.has(name) ? '0' : '1'}${String(index).padStart(3, '0')}`,
             filterText: name,
@@ -73,7 +73,7 @@ export class CompletionService {
       kind: typeof value === 'string' && this.navigator.literalValues(resolved).includes(value) ? CompletionItemKind.EnumMember : CompletionItemKind.Value,
       detail: value === defaultValue ? 'default' : undefined,
       documentation: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, resolved, formatPath(context.path)) },
-      textEdit: { range: replaceRange, newText: formatScalar(value) },
+      textEdit: { range: replaceRange, newText: context.quoted ? String(value) : formatScalar(value) },
       sortText: `${value === defaultValue ? '0' : '1'}${String(index).padStart(3, '0')}`,
     }));
     if (!context.inSequence && DATA_FILE_KEYS.has(keyPath) && documentPath) {

@@ -8,6 +8,10 @@ export type CursorContext =
       /** The partial key typed so far, and where it starts. */
       readonly prefix: string;
       readonly prefixStart: number;
+      /** Where the word under the cursor ends: completion replaces the whole word, not just what precedes the cursor. */
+      readonly wordEnd: number;
+      /** The key already has its colon (`lear|ning_rate: 1`): only the name is replaced. */
+      readonly hasColon: boolean;
       /** Column at which the key starts; nested snippet lines indent from here. */
       readonly indent: number;
       /** Keys already present in the same mapping. */
@@ -21,10 +25,18 @@ export type CursorContext =
       /** The cursor is on an item of a sequence (`- x` or `[a, x]`) rather than the value itself. */
       readonly inSequence: boolean;
       readonly siblingItems: ReadonlySet<string>;
+      readonly wordEnd: number;
+      /** The value is being typed inside quotes, which stay as they are. */
+      readonly quoted: boolean;
     }
   | { readonly kind: 'none' };
 
-const KEY_LINE = /^(\s*)([A-Za-z_$][\w$.-]*)\s*:(?:\s|$)/;
+/** `key:` with a plain, double-quoted or single-quoted key; the key is in group 2, 3 or 4. */
+const KEY_LINE = /^(\s*)(?:([A-Za-z_$][\w$.-]*)|"([^"]*)"|'([^']*)')\s*:(?:\s|$)/;
+
+function keyOf(match: RegExpExecArray): string {
+  return match[2] ?? match[3] ?? match[4] ?? '';
+}
 
 interface Line {
   readonly text: string;
@@ -61,7 +73,7 @@ export function parentPathAt(lines: readonly Line[], lineIndex: number, indent: 
     if (lineIndent >= threshold) continue;
     const match = KEY_LINE.exec(text);
     if (!match) return path;
-    path.unshift(match[2]!);
+    path.unshift(keyOf(match));
     threshold = lineIndent;
   }
   return path;
@@ -78,7 +90,7 @@ function siblingKeys(lines: readonly Line[], lineIndex: number, indent: number):
       if (lineIndent < indent) break;
       if (lineIndent > indent) continue;
       const match = KEY_LINE.exec(text);
-      if (match) keys.add(match[2]!);
+      if (match) keys.add(keyOf(match));
     }
   }
   return keys;
@@ -106,7 +118,10 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
   if (lineIndex < 0) lineIndex = lines.length - 1;
   const line = lines[lineIndex]!;
   const before = line.text.slice(0, offset - line.start);
+  const after = line.text.slice(offset - line.start);
   if (before.includes('#') && !/["']/.test(before)) return { kind: 'none' };
+  const keyRest = /^[\w$.-]*/.exec(after)![0];
+  const valueRest = /^[^\s,\]}#"']*/.exec(after)![0];
 
   const keyPosition = /^(\s*)([A-Za-z_$][\w$.-]*)?$/.exec(before);
   if (keyPosition) {
@@ -117,6 +132,8 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
       parentPath: parentPathAt(lines, lineIndex, indent),
       prefix,
       prefixStart: offset - prefix.length,
+      wordEnd: offset + keyRest.length,
+      hasColon: /^\s*:/.test(after.slice(keyRest.length)),
       indent,
       siblings: siblingKeys(lines, lineIndex, indent),
     };
@@ -134,6 +151,8 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
       path: parent,
       prefix,
       prefixStart: offset - prefix.length,
+      wordEnd: offset + valueRest.length,
+      quoted: false,
       inSequence: true,
       siblingItems: keyLine >= 0 ? sequenceItemsBelow(lines, keyLine, indentOf(lines[keyLine]!.text)) : new Set(),
     };
@@ -143,23 +162,27 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
   if (valuePosition) {
     const indent = valuePosition[1]!.length;
     const key = valuePosition[2]!;
+    const quoted = (text: string) => /^["']/.test(text);
     const rest = valuePosition[3]!;
     const path = [...parentPathAt(lines, lineIndex, indent), key];
     const flow = /^\[(.*)$/.exec(rest);
     if (flow) {
       const parts = flow[1]!.split(',');
-      const prefix = parts[parts.length - 1]!.trimStart().replace(/^["']/, '');
+      const item = parts[parts.length - 1]!.trimStart();
+      const prefix = item.replace(/^["']/, '');
       return {
         kind: 'value',
         path,
         prefix,
         prefixStart: offset - prefix.length,
+        wordEnd: offset + valueRest.length,
+        quoted: quoted(item),
         inSequence: true,
         siblingItems: new Set(parts.slice(0, -1).map((part) => unquote(part.trim())).filter(Boolean)),
       };
     }
     const prefix = rest.replace(/^["']/, '');
-    return { kind: 'value', path, prefix, prefixStart: offset - prefix.length, inSequence: false, siblingItems: new Set() };
+    return { kind: 'value', path, prefix, prefixStart: offset - prefix.length, wordEnd: offset + valueRest.length, quoted: quoted(rest), inSequence: false, siblingItems: new Set() };
   }
   return { kind: 'none' };
 }
@@ -179,5 +202,7 @@ export function keyPathAt(text: string, offset: number): { path: string[]; keySt
   }
   const indent = match[1]!.length;
   const keyStart = line.start + indent;
-  return { path: [...parentPathAt(lines, lineIndex, indent), match[2]!], keyStart, keyEnd: keyStart + match[2]!.length };
+  const key = keyOf(match);
+  const keyLength = match[2] !== undefined ? key.length : key.length + 2;
+  return { path: [...parentPathAt(lines, lineIndex, indent), key], keyStart, keyEnd: keyStart + keyLength };
 }

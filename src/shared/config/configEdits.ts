@@ -19,13 +19,16 @@ export interface Assignment {
  * Returns one minimal replacement, or undefined when an assignment cannot be placed.
  */
 export function assignValues(text: string, assignments: readonly Assignment[], format: 'yaml' | 'json'): TextReplacement | undefined {
-  let current = text;
+  // Edits are made with \n and converted back, so that a CRLF file stays CRLF throughout.
+  const crlf = text.includes('\r\n');
+  const original = crlf ? text.replace(/\r\n/g, '\n') : text;
+  let current = original;
   for (const assignment of assignments) {
     const next = assignOne(current, assignment, format);
     if (next === undefined) return undefined;
     current = next;
   }
-  return minimalReplacement(text, current);
+  return minimalReplacement(text, crlf ? current.replace(/\n/g, '\r\n') : current);
 }
 
 function assignOne(text: string, { path, value }: Assignment, format: 'yaml' | 'json'): string | undefined {

@@ -2,8 +2,10 @@ import { formatPath, type ConfigPath } from './configDiagnostic';
 import type { SchemaNavigator } from './schemaNavigator';
 
 /**
- * Typed reads of a config that may be partly invalid. A value of the wrong type, or one the schema rejected,
- * reads as the schema default, so checks beyond the schema never trip over what schema validation already reports.
+ * Typed reads of a config that may be partly invalid. A value of the wrong type reads as the schema default.
+ * A read that touches a value the schema rejected (or a value inside or around one) marks the view as tainted,
+ * so that the caller can drop what a check concluded from it: a check must not reason about `task: clasification`
+ * as if it said `embedding`.
  */
 export class ConfigView {
   constructor(
@@ -13,7 +15,15 @@ export class ConfigView {
     private readonly rejectedPaths: ReadonlySet<string> = new Set(),
   ) {}
 
+  /** Set when a read since the last `resetTaint` touched a rejected value. */
+  tainted = false;
+
+  resetTaint(): void {
+    this.tainted = false;
+  }
+
   raw(path: ConfigPath): unknown {
+    if (this.isRejected(path)) this.tainted = true;
     let current: unknown = this.value;
     for (const segment of path) {
       if (current === null || typeof current !== 'object') return undefined;
@@ -46,7 +56,8 @@ export class ConfigView {
 
   private isRejected(path: ConfigPath): boolean {
     if (this.rejectedPaths.size === 0) return false;
-    for (let depth = 1; depth <= path.length; depth++) if (this.rejectedPaths.has(formatPath(path.slice(0, depth)))) return true;
+    const read = formatPath(path);
+    for (const rejected of this.rejectedPaths) if (isWithin(rejected, read) || isWithin(read, rejected)) return true;
     return false;
   }
 
@@ -56,8 +67,14 @@ export class ConfigView {
 
   private typed<T>(path: ConfigPath, accept: (value: unknown) => value is T): T | undefined {
     const value = this.raw(path);
-    if (accept(value) && !this.isRejected(path)) return value;
+    if (accept(value)) return value;
     const fallback = this.navigator.schemaAt(path)?.default;
     return accept(fallback) ? fallback : undefined;
   }
+}
+
+/** `inner` is `outer` itself or a path below it (`a.b` is within `a`, and so is `a[0]`). */
+function isWithin(inner: string, outer: string): boolean {
+  if (outer === '(root)') return true;
+  return inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
 }

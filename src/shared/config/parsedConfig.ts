@@ -22,7 +22,7 @@ export interface LocatedNode {
 }
 
 export function parseConfigText(text: string): ParsedConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true, logLevel: 'error' });
   const syntaxDiagnostics: ConfigDiagnostic[] = document.errors.map((error) => ({
     range: tokenRangeAt(text, error.pos[0]),
     severity: 'error',

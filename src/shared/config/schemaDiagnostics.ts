@@ -71,7 +71,9 @@ export class SchemaValidator {
     switch (error.keyword) {
       case 'additionalProperties': {
         const key = String(params.additionalProperty);
-        const known = Object.keys(this.navigator.propertiesAt(path));
+        const present = new Set(Object.keys(objectAt(parsed.value, path)));
+        // A key already in the mapping is no suggestion: renaming to it would duplicate it.
+        const known = Object.keys(this.navigator.propertiesAt(path)).filter((name) => name !== '$schema' && !present.has(name));
         const suggestion = didYouMean(key, known);
         const container = path.length === 0 ? 'at the top level' : `in ${where}`;
         const hint = suggestion
@@ -183,7 +185,9 @@ export class SchemaValidator {
     const schema = this.navigator.resolve(error.parentSchema as JsonSchema);
     const branches = this.navigator.branches(schema);
     const literals = this.navigator.literalValues(schema).filter((v): v is string => typeof v === 'string');
-    const suggestion = typeof error.data === 'string' ? didYouMean(error.data, literals) : undefined;
+    // Patterned forms (ndcg@10) have no literal to compare with; their examples stand in for them.
+    const examples = branches.flatMap((branch) => (branch.pattern ? [...(schema.examples ?? []), ...(branch.examples ?? [])] : [])).filter((v): v is string => typeof v === 'string');
+    const suggestion = typeof error.data === 'string' ? didYouMean(error.data, [...literals, ...examples]) : undefined;
     return {
       range: valueRangeOf(parsed, path),
       severity: 'error',
@@ -194,6 +198,12 @@ export class SchemaValidator {
       data: { path, ...(suggestion ? { suggestion } : {}) },
     };
   }
+}
+
+function objectAt(value: unknown, path: readonly (string | number)[]): Record<string, unknown> {
+  let current = value;
+  for (const segment of path) current = current && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
+  return current && typeof current === 'object' && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
 }
 
 export function instancePathToConfigPath(instancePath: string): (string | number)[] {

@@ -66,11 +66,15 @@ function schemaValidator(): SchemaValidator {
 /** The one validation engine behind the language server, the CLI and the trainer. Never throws on any input text. */
 export function validateConfigText(text: string, options: ValidationOptions = {}): ValidationResult {
   const parsed = (options.parse ?? parseConfigText)(text);
+  const configDir = options.configPath ? dirname(options.configPath) : undefined;
+  // With a syntax error the parsed value is a guess; schema and other errors about it would mislead.
+  if (parsed.syntaxDiagnostics.length > 0) {
+    return { parsed, view: new ConfigView(undefined, embedtuneSchemaNavigator), dataset: {}, diagnostics: [...parsed.syntaxDiagnostics] };
+  }
   const schemaDiagnostics = schemaValidator().diagnose(parsed);
   const rejected = new Set(schemaDiagnostics.flatMap((d) => (d.code !== 'unknown-key' && d.data?.path ? [formatPath(d.data.path)] : [])));
   const view = new ConfigView(parsed.value, embedtuneSchemaNavigator, rejected);
-  const configDir = options.configPath ? dirname(options.configPath) : undefined;
-  const diagnostics: ConfigDiagnostic[] = [...parsed.syntaxDiagnostics, ...schemaDiagnostics];
+  const diagnostics: ConfigDiagnostic[] = [...schemaDiagnostics];
   let dataset: DatasetFacts = {};
   const isMapping = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value);
   if (isMapping) {
@@ -82,7 +86,9 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
     const checks: [string, ConfigCheck][] = [...SEMANTIC_CHECKS, ['model', makeModelCheck(configDir)]];
     for (const [name, check] of checks) {
       try {
-        diagnostics.push(...check({ parsed, view, dataset }));
+        view.resetTaint();
+        const found = check({ parsed, view, dataset });
+        if (!view.tainted) diagnostics.push(...found);
       } catch (error) {
         options.onInternalError?.(error, name);
       }

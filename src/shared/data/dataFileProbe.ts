@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataFormat } from './dataFormat';
 
@@ -8,11 +8,15 @@ export type DataFileSummary =
       readonly ok: true;
       readonly format: DataFormat;
       readonly columns: readonly string[];
-      /** Rows that load; bad rows are not counted. */
+      /** Rows that parse; bad rows are not counted. An estimate from line count when `sampledRows` is set. */
       readonly rows: number;
       /** The first rows that would fail to load, by 1-based file line, with why. */
       readonly badRows: readonly BadRow[];
       readonly badRowCount: number;
+      /** Per column: the first lines (up to 3) whose value is missing or empty, and how many such rows there are. */
+      readonly emptyValues: ReadonlyMap<string, { readonly count: number; readonly lines: readonly number[] }>;
+      /** Set for a large file, of which only the first rows were parsed; the other counts cover those rows only. */
+      readonly sampledRows?: number;
     }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable'; readonly message: string };
 
@@ -21,7 +25,10 @@ export interface BadRow {
   readonly message: string;
 }
 
-const MAX_BAD_ROWS_REPORTED = 3;
+const MAX_LINES_REPORTED = 3;
+/** Files above this are sampled: a keystroke must not wait for a full parse of a large dataset. */
+const FULL_PARSE_LIMIT_BYTES = 8 * 2 ** 20;
+const SAMPLE_BYTES = 2 ** 20;
 
 /** Reads data file headers and counts rows, caching by path, size and mtime so that validating on each keystroke stays cheap. */
 export class DataFileProbe {
@@ -29,10 +36,12 @@ export class DataFileProbe {
 
   summarize(absolutePath: string, format: DataFormat): DataFileSummary {
     let stamp: string;
+    let size: number;
     try {
       const stat = statSync(absolutePath);
       if (!stat.isFile()) return { ok: false, reason: 'unreadable', message: 'is not a file' };
       stamp = `${format}:${stat.size}:${stat.mtimeMs}`;
+      size = stat.size;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return code === 'ENOENT'
@@ -41,32 +50,90 @@ export class DataFileProbe {
     }
     const cached = this.cache.get(absolutePath);
     if (cached?.stamp === stamp) return cached.summary;
-    const summary = readSummary(absolutePath, format);
+    const summary = readSummary(absolutePath, format, size);
     this.cache.set(absolutePath, { stamp, summary });
     return summary;
   }
 }
 
-function readSummary(absolutePath: string, format: DataFormat): DataFileSummary {
-  let text: string;
+function readSummary(absolutePath: string, format: DataFormat, size: number): DataFileSummary {
   try {
-    text = readFileSync(absolutePath, 'utf8');
+    if (size <= FULL_PARSE_LIMIT_BYTES) return summarize(stripBom(readFileSync(absolutePath, 'utf8')), format);
+    const { sample, lines } = sampleAndCountLines(absolutePath);
+    const summary = summarize(stripBom(sample), format);
+    if (!summary.ok) return summary;
+    const headerLines = format === 'jsonl' ? 0 : 1;
+    return { ...summary, sampledRows: summary.rows, rows: Math.max(0, lines - headerLines - summary.badRowCount) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, reason: 'unreadable', message: `cannot be read (${code ?? String(error)})` };
+    return { ok: false, reason: 'unreadable', message: `cannot be read (${code ?? (error as Error).message})` };
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+}
+
+function summarize(text: string, format: DataFormat): DataFileSummary {
   return format === 'jsonl' ? summarizeJsonl(text) : summarizeDelimited(text, format);
 }
 
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** The first complete lines of a large file, and its number of non-empty lines, reading in chunks. */
+function sampleAndCountLines(path: string): { sample: string; lines: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(SAMPLE_BYTES);
+    let lines = 0;
+    let sample = '';
+    let position = 0;
+    let previous = 10;
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, position);
+      if (read === 0) break;
+      if (position === 0) {
+        const text = buffer.subarray(0, read).toString('utf8');
+        sample = text.slice(0, text.lastIndexOf('\n') + 1);
+      }
+      for (let i = 0; i < read; i++) {
+        const byte = buffer[i]!;
+        if (byte === 10 && previous !== 10) lines++;
+        previous = byte;
+      }
+      position += read;
+    }
+    if (previous !== 10) lines++;
+    return { sample, lines };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+class EmptyValueTally {
+  private readonly byColumn = new Map<string, { count: number; lines: number[] }>();
+
+  note(column: string, line: number): void {
+    const entry = this.byColumn.get(column) ?? { count: 0, lines: [] };
+    entry.count++;
+    if (entry.lines.length < MAX_LINES_REPORTED) entry.lines.push(line);
+    this.byColumn.set(column, entry);
+  }
+
+  result(): ReadonlyMap<string, { count: number; lines: number[] }> {
+    return this.byColumn;
+  }
+}
+
+function isEmptyValue(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+}
+
 function summarizeJsonl(text: string): DataFileSummary {
-  const columns = new Set<string>();
   const badRows: BadRow[] = [];
   let badRowCount = 0;
-  let rows = 0;
+  const rowsParsed: { line: number; row: Record<string, unknown> }[] = [];
   const reject = (line: number, message: string) => {
     badRowCount++;
-    if (badRows.length < MAX_BAD_ROWS_REPORTED) badRows.push({ line, message });
+    if (badRows.length < MAX_LINES_REPORTED) badRows.push({ line, message });
   };
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -83,10 +150,14 @@ function summarizeJsonl(text: string): DataFileSummary {
       reject(i + 1, 'is not a JSON object');
       continue;
     }
-    rows++;
-    for (const key of Object.keys(row)) columns.add(key);
+    rowsParsed.push({ line: i + 1, row: row as Record<string, unknown> });
   }
-  return { ok: true, format: 'jsonl', columns: [...columns], rows, badRows, badRowCount };
+  const columns = new Set<string>();
+  for (const { row } of rowsParsed) for (const key of Object.keys(row)) columns.add(key);
+  // A column any row has is a column of the file; the rows without a value for it are counted, not ignored.
+  const empty = new EmptyValueTally();
+  for (const { line, row } of rowsParsed) for (const column of columns) if (isEmptyValue(row[column])) empty.note(column, line);
+  return { ok: true, format: 'jsonl', columns: [...columns], rows: rowsParsed.length, badRows, badRowCount, emptyValues: empty.result() };
 }
 
 interface CsvRecordWithInfo {
@@ -107,15 +178,20 @@ function summarizeDelimited(text: string, format: 'csv' | 'tsv'): DataFileSummar
   } catch (error) {
     return { ok: false, reason: 'unreadable', message: `is not valid ${format.toUpperCase()} (${(error as Error).message})` };
   }
-  if (records.length === 0) return { ok: true, format, columns: [], rows: 0, badRows: [], badRowCount: 0 };
+  if (records.length === 0) return { ok: true, format, columns: [], rows: 0, badRows: [], badRowCount: 0, emptyValues: new Map() };
   const header = records[0]!.record.map((name) => name.trim());
   const badRows: BadRow[] = [];
   let badRowCount = 0;
+  const empty = new EmptyValueTally();
   for (const { record, info } of records.slice(1)) {
-    if (record.length === header.length) continue;
-    badRowCount++;
-    if (badRows.length < MAX_BAD_ROWS_REPORTED)
-      badRows.push({ line: info.lines, message: `has ${record.length} fields, but the header has ${header.length}` });
+    if (record.length !== header.length) {
+      badRowCount++;
+      if (badRows.length < MAX_LINES_REPORTED) badRows.push({ line: info.lines, message: `has ${record.length} fields, but the header has ${header.length}` });
+      continue;
+    }
+    header.forEach((column, i) => {
+      if (isEmptyValue(record[i])) empty.note(column, info.lines);
+    });
   }
-  return { ok: true, format, columns: header, rows: records.length - 1 - badRowCount, badRows, badRowCount };
+  return { ok: true, format, columns: header, rows: records.length - 1 - badRowCount, badRows, badRowCount, emptyValues: empty.result() };
 }

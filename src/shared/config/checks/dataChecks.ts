@@ -88,6 +88,23 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
       data: { path: ['data', 'columns', role] },
     });
   }
+  const skipping = view.string(['data', 'on_bad_row']) === 'skip';
+  for (const role of roles) {
+    const column = view.string(['data', 'columns', role]) ?? role;
+    const empty = available.has(column) ? summary.emptyValues.get(column) : undefined;
+    if (!empty) continue;
+    const scope = summary.sampledRows !== undefined ? ` among the first ${summary.sampledRows} rows` : '';
+    diagnostics.push({
+      range,
+      severity: skipping ? 'information' : 'error',
+      code: 'data-bad-row',
+      message:
+        `data.${key}: ${empty.count} row(s)${scope} of "${facts.written}" have no ${column === role ? `"${role}"` : `"${column}" (the ${role})`} value, ` +
+        `e.g. line ${empty.lines.join(', ')}.` +
+        (skipping ? ' They will be skipped.' : ' Training stops on them unless data.on_bad_row is skip.'),
+      data: { path, fixes: skipping ? [] : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }] },
+    });
+  }
   if (unmapped.length > 0) {
     const names = unmapped.map((role) => `"${role}"`).join(', ');
     diagnostics.push({

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { valueRangeOf } from '../parsedConfig';
 import type { ConfigCheck } from './checkContext';
@@ -8,7 +9,8 @@ export function makeModelCheck(configDir: string | undefined): ConfigCheck {
   return ({ parsed, view }) => {
     const base = view.raw(['model', 'base']);
     if (typeof base !== 'string' || !configDir || !looksLikeLocalPath(base, configDir)) return [];
-    const folder = isAbsolute(base) ? base : resolve(configDir, base);
+    // As the trainer's model locator does: ~/ is the home folder, anything else relative is relative to the config.
+    const folder = base.startsWith('~/') ? join(homedir(), base.slice(2)) : isAbsolute(base) ? base : resolve(configDir, base);
     const range = valueRangeOf(parsed, ['model', 'base']);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) {
       return [

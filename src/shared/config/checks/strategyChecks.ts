@@ -1,4 +1,5 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
+import { trainingRowCount } from '../datasetFacts';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import type { CheckContext, ConfigCheck } from './checkContext';
 
@@ -9,9 +10,8 @@ const PARAMETER_EFFICIENT = ['freeze', 'adapter', 'lora'] as const;
 /** The seed's advice: small data overfits a fully trained model; large data pays for full fine-tuning. */
 export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
   const { view, dataset } = context;
-  const summary = dataset.train?.summary;
-  if (!summary?.ok || summary.rows === 0) return [];
-  const rows = summary.rows;
+  const rows = trainingRowCount(view, dataset);
+  if (rows === undefined || rows === 0) return [];
   const strategy = view.string(['strategy', 'type']) ?? 'full';
   const range = strategyRange(context);
   if (strategy === 'full' && rows < SMALL_DATASET_ROWS) {
