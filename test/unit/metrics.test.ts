@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { TEST_PYTHON } from '../helpers/pythonPeer';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRandom } from '../../src/trainer/data/seededRandom';
@@ -188,7 +189,7 @@ test('entities count only with an exact span and type; I- without B- starts an e
 // Cross-check against scipy, scikit-learn and seqeval on random inputs, when Python has them.
 // Set EMBEDTUNE_TEST_PYTHON to a Python with `pip install scipy scikit-learn seqeval`.
 
-const python = process.env['EMBEDTUNE_TEST_PYTHON'] ?? 'python3';
+const python = TEST_PYTHON;
 const REFERENCE = String.raw`
 import json, sys, warnings
 warnings.simplefilter("ignore")

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { TEST_PYTHON } from '../helpers/pythonPeer';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -293,7 +294,7 @@ save_file({
 }, sys.argv[2], metadata={"format": "pt"})
 print(json.dumps(out))
 `;
-    const run = spawnSync('python3', ['-c', script, ours, theirs], { encoding: 'utf8' });
+    const run = spawnSync(TEST_PYTHON, ['-c', script, ours, theirs], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const seen = JSON.parse(run.stdout) as {
       metadata: Record<string, string>;
@@ -326,8 +327,8 @@ print(json.dumps(out))
 
 /** Why Python cannot run `code`, or undefined when it can. */
 function pythonLacks(code: string): string | undefined {
-  const probe = spawnSync('python3', ['-c', code], { encoding: 'utf8' });
-  if (probe.error) return `python3 is not available (${probe.error.message})`;
-  if (probe.status !== 0) return `python3 -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
+  const probe = spawnSync(TEST_PYTHON, ['-c', code], { encoding: 'utf8' });
+  if (probe.error) return `${TEST_PYTHON} is not available (${probe.error.message})`;
+  if (probe.status !== 0) return `${TEST_PYTHON} -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
   return undefined;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { TEST_PYTHON } from '../helpers/pythonPeer';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -301,7 +302,7 @@ with safe_open(sys.argv[1] + "/model.safetensors", framework="numpy") as f:
 tok = Tokenizer.from_file(sys.argv[1] + "/tokenizer.json")
 print(json.dumps({"names": names, "metadata": metadata, "shape": list(word.shape), "first": float(word[0][0]), "ids": tok.encode("Hello, World!").ids}))
 `;
-      const run = spawnSync('python3', ['-c', script, out], { encoding: 'utf8' });
+      const run = spawnSync(TEST_PYTHON, ['-c', script, out], { encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
       const seen = JSON.parse(run.stdout) as {
         names: string[];
@@ -447,8 +448,8 @@ describe('BERT weight names', () => {
 
 /** Why Python cannot run `code`, or undefined when it can. */
 function pythonLacks(code: string): string | undefined {
-  const probe = spawnSync('python3', ['-c', code], { encoding: 'utf8' });
-  if (probe.error) return `python3 is not available (${probe.error.message})`;
-  if (probe.status !== 0) return `python3 -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
+  const probe = spawnSync(TEST_PYTHON, ['-c', code], { encoding: 'utf8' });
+  if (probe.error) return `${TEST_PYTHON} is not available (${probe.error.message})`;
+  if (probe.status !== 0) return `${TEST_PYTHON} -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
   return undefined;
 }

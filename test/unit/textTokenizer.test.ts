@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { TEST_PYTHON } from '../helpers/pythonPeer';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -205,7 +206,7 @@ from_vocab = BertWordPieceTokenizer(sys.argv[1] + "/vocab.txt", lowercase=True)
 from_vocab.enable_truncation(int(sys.argv[2]))
 print(json.dumps({"json": [e.ids for e in from_json.encode_batch(texts)], "vocab": [e.ids for e in from_vocab.encode_batch(texts)]}))
 `;
-      const run = spawnSync('python3', ['-c', script, rich.folder, String(maxLength)], { input: JSON.stringify(texts), encoding: 'utf8' });
+      const run = spawnSync(TEST_PYTHON, ['-c', script, rich.folder, String(maxLength)], { input: JSON.stringify(texts), encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
       const python = JSON.parse(run.stdout) as { json: number[][]; vocab: number[][] };
 
@@ -264,7 +265,7 @@ for folder in sys.argv[2:]:
 print(json.dumps(out))
 `;
       const folders = [tiny.folder, vocabOnly, cased, saved];
-      const run = spawnSync('python3', ['-c', script, '16', ...folders], { input: JSON.stringify(texts), encoding: 'utf8' });
+      const run = spawnSync(TEST_PYTHON, ['-c', script, '16', ...folders], { input: JSON.stringify(texts), encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
       const python = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<
         string,
@@ -389,8 +390,8 @@ function variedTexts(): string[] {
 
 /** Why Python cannot run `code`, or undefined when it can. */
 function pythonLacks(code: string): string | undefined {
-  const probe = spawnSync('python3', ['-c', code], { encoding: 'utf8' });
-  if (probe.error) return `python3 is not available (${probe.error.message})`;
-  if (probe.status !== 0) return `python3 -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
+  const probe = spawnSync(TEST_PYTHON, ['-c', code], { encoding: 'utf8' });
+  if (probe.error) return `${TEST_PYTHON} is not available (${probe.error.message})`;
+  if (probe.status !== 0) return `${TEST_PYTHON} -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
   return undefined;
 }

@@ -62,6 +62,7 @@ export class ConfigErrors extends Error {
 }
 
 const PROGRESS_INTERVAL_MS = 250;
+const PROGRESS_LOG_INTERVAL_MS = 2000;
 
 /**
  * Fine-tunes the config's model on its data with the tfjs engine, writing everything it does to the run's
@@ -225,6 +226,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
 
   let reason: RunFinishReason = 'completed';
   let lastProgress = 0;
+  let lastProgressLog = 0;
   let windowStart = Date.now();
   let windowExamples = 0;
   let checkpointedAt = checkpointToResume ? step : -1;
@@ -283,6 +285,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
           memory_mb: memoryMb(backend.name),
           grad_norm: Number.isFinite(gradNorm) ? gradNorm : null,
         });
+        if (now - lastProgressLog >= PROGRESS_LOG_INTERVAL_MS || step === totalSteps) {
+          const eta = (totalSteps - step) / Math.max(stepsPerSecond, 1e-9);
+          options.log(`step ${step}/${totalSteps} · epoch ${epochAt(position).toFixed(2)} · loss ${loss.toFixed(4)} · lr ${lr.toExponential(2)} · ${perSecond.toFixed(1)} examples/s · ETA ${formatSeconds(eta)}`);
+          lastProgressLog = now;
+        }
         lastProgress = now;
         windowStart = now;
         windowExamples = 0;
@@ -364,6 +371,13 @@ class DivergedError extends Error {
   constructor(step: number, loss: number) {
     super(`The loss became ${loss} at step ${step + 1}; training stopped and the last good checkpoint was kept. Lower training.learning_rate or check the data.`);
   }
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 90) return `${Math.round(seconds)}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
 }
 
 function isDue(every: number | 'epoch', step: number, epochEnds: boolean): boolean {
