@@ -241,7 +241,13 @@ describe('bad input', () => {
   it('a malformed data row stops the run with the file and line, or is skipped and counted', () => {
     const workspace = workspaceWith(config());
     try {
+      // The validator sees a missing value before training starts…
       workspace.write('data/train.jsonl', `${TRAIN}\n{"query": "only a query"}\n`);
+      const refused = train(workspace.root);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /run\.embedtune\.yaml:6:10 error data-bad-row .*"data\/train\.jsonl" have no "passage" .*line 97/);
+      // …and the trainer's own reader names file and line for what only a full read finds.
+      workspace.write('data/train.jsonl', `${TRAIN}\n{"query": "a query", "passage": {"text": "nested"}}\n`);
       const failed = train(workspace.root);
       assert.equal(failed.status, 1);
       assert.match(failed.stderr, /train\.jsonl:97/);
