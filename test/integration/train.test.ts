@@ -262,3 +262,55 @@ describe('bad input', () => {
     }
   });
 });
+
+describe('training a classifier', () => {
+  it('trains a head with focal loss, reports the confusion matrix, and exports the head with the model', () => {
+    const workspace = new TempWorkspace();
+    try {
+      buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64 });
+      const tickets = readFileSync(resolve(__dirname, '../../examples/classification/data/tickets.tsv'), 'utf8');
+      workspace.write('data/tickets.tsv', tickets);
+      workspace.write(
+        'run.embedtune.yaml',
+        `task: classification
+model:
+  base: ./tiny
+  max_seq_length: 32
+data:
+  train: data/tickets.tsv
+  validation_split: 0.2
+strategy:
+  type: full
+loss:
+  type: focal
+  gamma: 2
+  alpha: [1.5, 1.0, 0.75, 2.5]
+training:
+  epochs: 2
+  batch_size: 32
+  learning_rate: 0.002
+evaluation:
+  every: epoch
+  metrics: [accuracy, f1]
+  primary: f1
+output_dir: runs
+`,
+      );
+      const result = train(workspace.root);
+      assert.equal(result.status, 0, result.stderr + result.stdout);
+      const runDir = onlyRun(workspace.root);
+      const events = eventsOf(runDir);
+      for (const event of events) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+      const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval');
+      assert.equal(evals.length, 3);
+      const last = evals.at(-1)!;
+      assert.deepEqual(last.confusion_matrix?.labels, ['account', 'billing', 'bug', 'feature_request']);
+      const rows = last.confusion_matrix!.matrix.flat().reduce((sum, n) => sum + n, 0);
+      assert.equal(rows, (events[0] as Extract<RunEvent, { type: 'run_started' }>).dataset.validation_rows);
+      assert.ok(typeof last.metrics['accuracy'] === 'number');
+      assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'model', 'classifier', 'config.json'), 'utf8')).labels, ['account', 'billing', 'bug', 'feature_request']);
+    } finally {
+      workspace.dispose();
+    }
+  });
+});

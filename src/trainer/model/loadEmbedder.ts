@@ -26,13 +26,18 @@ export interface EmbedderRequest {
   readonly trainable?: (name: string) => boolean;
   readonly extensions?: EncoderExtensions;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** training.dropout when the user set it: replaces the model's hidden and attention dropout, as HF's config overrides do. */
+  readonly dropout?: number;
 }
 
 /** Finds a model (local folder, Hugging Face cache, or download where allowed), and builds tokenizer, encoder and pooling. */
 export async function loadEmbedder(request: EmbedderRequest): Promise<LoadedEmbedder> {
   const env = request.env ?? process.env;
   const model = await locateModel(request.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: request.baseDir, env });
-  const { config, json } = readBertConfig(model.folder);
+  const loadedConfig = readBertConfig(model.folder);
+  const { json } = loadedConfig;
+  const config =
+    request.dropout === undefined ? loadedConfig.config : { ...loadedConfig.config, hiddenDropoutProb: request.dropout, attentionProbsDropoutProb: request.dropout };
   const weights = readBertWeights(model.folder, config);
   const tokenizer = TextTokenizer.fromFolder(model.folder);
   const own = readSentenceTransformersSettings(model.rootFolder);

@@ -4,6 +4,9 @@ import type { TextBatch } from './gradientStep';
 /** The example kinds the embedding losses train on; classification heads and CRFs are separate trainers. */
 export const EMBEDDING_KINDS: readonly ExampleKind[] = ['pair', 'triplet', 'scored-pair', 'contrastive-pair'];
 
+/** The example kinds a classification head trains on: texts with labels, or labelled pairs (SoftmaxLoss). */
+export const CLASSIFICATION_KINDS: readonly ExampleKind[] = ['text-label', 'labeled-pair'];
+
 /** A batch of examples as texts by role, with the targets its loss reads. */
 export function toTextBatch(examples: readonly Example[]): TextBatch {
   const rows = examples as readonly { anchor: string; positive: string; negative?: string; score?: number; label?: number | string }[];

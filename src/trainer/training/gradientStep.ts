@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { DropoutSource, mixSeed } from '../model/bert/dropoutSource';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import type { ClassificationHead } from './classificationHead';
 import { embeddingLoss, type EmbeddingLossName, type LossParameters, type LossTargets, type RoleEmbeddings } from './embeddingLosses';
 
 /** One micro-batch of texts by role, with the targets its loss needs. */
@@ -164,4 +165,34 @@ export function scaleGradients(gradients: Map<string, tf.Tensor>, factor: number
 export function disposeGradients(gradients: Map<string, tf.Tensor>): void {
   for (const gradient of gradients.values()) gradient.dispose();
   gradients.clear();
+}
+
+/** Rows for a classification head: texts (or pairs) with their label indices. */
+export interface LabelledBatch {
+  readonly first: readonly string[];
+  readonly second?: readonly string[];
+  readonly labels: Int32Array;
+  readonly focal?: { gamma: number; alpha: number | readonly number[] };
+}
+
+/** Loss and gradients of a classification head and the encoder beneath it, for one micro-batch. */
+export function classificationGradients(
+  embedder: SentenceEmbedder,
+  head: ClassificationHead,
+  trainable: ReadonlyMap<string, tf.Variable>,
+  batch: LabelledBatch,
+  coordinates: PassCoordinates,
+  training = true,
+): StepGradients {
+  const { value, grads } = tf.variableGrads(() => {
+    const texts = [...batch.first, ...(batch.second ?? [])];
+    const embeddings = embedder.embed(texts, dropoutFor(coordinates, 0, training));
+    const n = batch.first.length;
+    const first = tf.slice(embeddings, [0, 0], [n, -1]);
+    const second = batch.second ? tf.slice(embeddings, [n, 0], [batch.second.length, -1]) : undefined;
+    return head.loss(head.features(first, second), batch.labels, batch.focal);
+  }, [...trainable.values()]);
+  const lossValue = value.dataSync()[0]!;
+  value.dispose();
+  return { loss: lossValue, gradients: byName(trainable, grads) };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { stringify } from 'yaml';
@@ -16,13 +16,16 @@ import { loadTrainingData } from '../data/loadTrainingData';
 import { exampleKindFor, type Example } from '../data/trainingExamples';
 import { loadEmbedder } from '../model/loadEmbedder';
 import type { NamedTensors } from '../model/namedTensors';
+import { writeSafetensors } from '../model/safetensors';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
 import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from './adamW';
 import { CheckpointStore, loadCheckpoint, resolveCheckpoint, type TrainerState } from './checkpointStore';
 import { MetricTracker } from './earlyStopping';
-import { EMBEDDING_KINDS, toTextBatch } from './embeddingExamples';
+import { ClassificationEvaluator } from './classificationEvaluator';
+import { ClassificationHead, labelsOf } from './classificationHead';
+import { CLASSIFICATION_KINDS, EMBEDDING_KINDS, toTextBatch } from './embeddingExamples';
 import type { EmbeddingLossName } from './embeddingLosses';
-import { accumulate, disposeGradients, microBatchGradients, scaleGradients } from './gradientStep';
+import { accumulate, classificationGradients, disposeGradients, microBatchGradients, scaleGradients, type LabelledBatch } from './gradientStep';
 import { learningRateAt } from './learningRateSchedule';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from './runDirectory';
 import { trainingStrategy } from './trainingStrategy';
@@ -79,8 +82,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const config = resolveConfig(written);
   if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
   const kind = exampleKindFor(config.task, config.loss.type);
-  if (!EMBEDDING_KINDS.includes(kind)) {
-    throw new Error(`The tfjs engine trains embedding losses (mnrl, cached_mnrl, cosent, cosine, contrastive, triplet); task ${config.task} with loss ${config.loss.type} is not supported yet.`);
+  const classifies = CLASSIFICATION_KINDS.includes(kind);
+  if (!EMBEDDING_KINDS.includes(kind) && !classifies) {
+    throw new Error(`The tfjs engine does not train task ${config.task} with loss ${config.loss.type} yet (token classification needs the CRF head).`);
   }
 
   const backend = await selectBackend(config.engine.backend as BackendPreference);
@@ -96,10 +100,14 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     trainable: strategy.trainable,
     extensions: strategy.extensions,
     env: options.env,
+    ...(written.training?.dropout !== undefined ? { dropout: config.training.dropout } : {}),
   });
   const { embedder } = loaded;
   const encoder = embedder.encoder;
-  const trainable = new Map([...encoder.variables].filter(([, variable]) => variable.trainable));
+  const head = classifies
+    ? new ClassificationHead(labelsOf(data.train as { label: string | number }[]), kind === 'labeled-pair' ? 'pair' : 'text', embedder.dimension, config.training.seed)
+    : undefined;
+  const trainable = new Map([...encoder.variables, ...(head?.variables ?? [])].filter(([, variable]) => variable.trainable));
 
   const checkpointToResume = options.resume ? resolveCheckpoint(options.resume, resolve(configDir, config.output_dir)) : undefined;
   const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
@@ -121,7 +129,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const tracker = new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta);
   const primary = config.evaluation.primary;
   const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);
-  const evaluationOn = written.evaluation !== undefined && evaluator.size > 0;
+  const classificationEvaluator = head ? new ClassificationEvaluator(data.validation, config.evaluation.metrics) : undefined;
+  const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
   const earlyStoppingOn = written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn;
 
   let step = 0;
@@ -136,6 +145,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       options.log(`warning: ${checkpointToResume} was saved with a different config; resuming with the current one.`);
     }
     encoder.restore(saved.weights);
+    head?.restore(saved.weights);
     optimizer.restore(saved.state.optimizerStep, momentsFrom(saved.optimizer));
     step = saved.state.step;
     position = saved.state.position;
@@ -159,8 +169,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     task: config.task,
     model: config.model.base,
     strategy: config.strategy.type,
-    trainable_parameters: encoder.parameterCount((variable) => variable.trainable),
-    total_parameters: encoder.parameterCount(),
+    trainable_parameters: encoder.parameterCount((variable) => variable.trainable) + (head ? head.weight.size + head.bias.size : 0),
+    total_parameters: encoder.parameterCount() + (head ? head.weight.size + head.bias.size : 0),
     dataset: data.summary.dataset,
     epochs: config.training.epochs,
     steps_per_epoch: stepsPerEpoch,
@@ -169,6 +179,13 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     ...(checkpointToResume ? { resumed_from: relative(run.path, checkpointToResume) } : {}),
     pid: process.pid,
   });
+  // Cleaning and augmentation are configured but not yet carried out by this engine: say so rather than drop them silently.
+  const unapplied = (['clean', 'augment'] as const).filter((part) => written.preprocess?.[part] !== undefined);
+  if (unapplied.length > 0) {
+    const message = `preprocess.${unapplied.join(' and preprocess.')} ${unapplied.length > 1 ? 'are' : 'is'} not applied by this version of the tfjs engine; the rows train as written.`;
+    events.write({ type: 'log', level: 'warning', message });
+    options.log(`warning: ${message}`);
+  }
   options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
 
   const started = Date.now();
@@ -176,10 +193,19 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const epochAt = (at: BatchPosition) => at.epoch + at.batchIndex / batches.batchesPerEpoch;
 
   const evaluate = async (atStep: number, epoch: number, countsForBest: boolean): Promise<{ improved: boolean; metrics: MetricValues }> => {
-    const metrics = await evaluator.evaluate(embedder, config.training.batch_size);
+    const classified = head && classificationEvaluator ? await classificationEvaluator.evaluate(embedder, head, config.training.batch_size) : undefined;
+    const metrics = classified ? classified.metrics : await evaluator.evaluate(embedder, config.training.batch_size);
     const value = metrics[primary] ?? null;
     const { improved } = countsForBest ? tracker.record(value) : { improved: false };
-    events.write({ type: 'eval', step: atStep, epoch, metrics, primary: { name: primary, value }, is_best: improved });
+    events.write({
+      type: 'eval',
+      step: atStep,
+      epoch,
+      metrics,
+      primary: { name: primary, value },
+      is_best: improved,
+      ...(classified ? { confusion_matrix: classified.confusionMatrix, per_class: classified.perClass } : {}),
+    });
     options.log(`eval at step ${atStep}: ${Object.entries(metrics).map(([name, v]) => `${name} ${v === null ? 'n/a' : v.toFixed(4)}`).join(' · ')}${improved ? ' (best)' : ''}`);
     return { improved, metrics };
   };
@@ -207,7 +233,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       examplesSeen,
       elapsedSeconds: elapsed(),
     };
-    const saved = store.save({ weights: await encoder.snapshot(), optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
+    const weights = new Map([...(await encoder.snapshot()), ...((await head?.snapshot()) ?? [])]);
+    const saved = store.save({ weights, optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
     events.write({
       type: 'checkpoint',
       step,
@@ -242,13 +269,16 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       let lossSum = 0;
       let stepExamples = 0;
       pending.forEach((micro, index) => {
-        const { loss, gradients } = microBatchGradients(
-          embedder,
-          trainable,
-          toTextBatch(micro.examples),
-          { name: lossName, scale: config.loss.scale, margin: config.loss.margin, miniBatchSize: config.loss.mini_batch_size },
-          { seed: config.training.seed, step, microBatch: index },
-        );
+        const coordinates = { seed: config.training.seed, step, microBatch: index };
+        const { loss, gradients } = head
+          ? classificationGradients(embedder, head, trainable, toLabelledBatch(micro.examples, head, config), coordinates)
+          : microBatchGradients(
+              embedder,
+              trainable,
+              toTextBatch(micro.examples),
+              { name: lossName, scale: config.loss.scale, margin: config.loss.margin, miniBatchSize: config.loss.mini_batch_size },
+              coordinates,
+            );
         accumulate(total, gradients);
         lossSum += loss;
         stepExamples += micro.examples.length;
@@ -346,7 +376,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       return null;
     }
     const best = store.bestPath();
-    if (best) encoder.restore(loadCheckpoint(join(run.path, best)).weights);
+    if (best) {
+      const { weights } = loadCheckpoint(join(run.path, best));
+      encoder.restore(weights);
+      head?.restore(weights);
+    }
     const folder = join(run.path, 'model');
     writeSentenceTransformersFolder(folder, {
       hfConfigJson: loaded.hfConfigJson,
@@ -362,9 +396,29 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         datasetSummary: `${data.summary.dataset.train_rows} training and ${data.summary.dataset.validation_rows} validation rows.`,
       },
     });
+    if (head) writeClassifierHead(folder, head, await head.snapshot());
     events.write({ type: 'log', level: 'info', message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}` });
     return folder;
   }
+}
+
+/** Texts (or pairs) and label indices for the head; the focal loss settings when the config asks for it. */
+function toLabelledBatch(examples: readonly Example[], head: ClassificationHead, config: { loss: { type: string; gamma: number; alpha: number | number[] } }): LabelledBatch {
+  const rows = examples as readonly { text?: string; anchor?: string; positive?: string; label: string | number }[];
+  const pairs = head.input === 'pair';
+  return {
+    first: rows.map((row) => (pairs ? row.anchor! : row.text!)),
+    ...(pairs ? { second: rows.map((row) => row.positive!) } : {}),
+    labels: Int32Array.from(rows, (row) => head.indexOf(String(row.label))),
+    ...(config.loss.type === 'focal' ? { focal: { gamma: config.loss.gamma, alpha: config.loss.alpha } } : {}),
+  };
+}
+
+/** The head beside the sentence-transformers files: a classifier needs its labels and weights to be used. */
+function writeClassifierHead(folder: string, head: ClassificationHead, weights: NamedTensors): void {
+  mkdirSync(join(folder, 'classifier'), { recursive: true });
+  writeSafetensors(join(folder, 'classifier', 'model.safetensors'), weights);
+  writeFileSync(join(folder, 'classifier', 'config.json'), `${JSON.stringify({ labels: head.labels, input: head.input, features: head.weight.shape[0] }, null, 2)}\n`);
 }
 
 class DivergedError extends Error {

@@ -74,7 +74,7 @@ export class BertEncoder {
         const tensor = hostToTensor(host);
         return isDenseKernel(name) ? tf.transpose(tensor) : tensor;
       });
-      variables.set(name, tf.variable(value, trainable(name), variableName(name)));
+      variables.set(name, tf.variable(value, trainable(name)));
       value.dispose();
     }
     if (extensions) addExtensionVariables(config, variables, extensions, trainable);
@@ -84,7 +84,7 @@ export class BertEncoder {
   /** Rebuilds an encoder from `snapshot` output (LoRA and adapters included), frozen, for inference and export. */
   static fromSnapshot(config: BertConfig, snapshot: NamedTensors, ops: EncoderOps, extensions?: EncoderExtensions): BertEncoder {
     const variables = new Map<string, tf.Variable>();
-    for (const [name, host] of snapshot) variables.set(name, tf.variable(hostToTensor(host), false, variableName(name)));
+    for (const [name, host] of snapshot) variables.set(name, tf.variable(hostToTensor(host), false));
     const missing = encoderWeightNames(config).filter((name) => !variables.has(name));
     if (missing.length > 0) throw new Error(`The checkpoint lacks ${missing.length} encoder weight(s), e.g. "${missing[0]}".`);
     return new BertEncoder(config, variables, ops, extensions);
@@ -248,10 +248,6 @@ function isAdapterKernel(name: string): boolean {
   return isAdapterName(name) && name.endsWith('.weight');
 }
 
-function variableName(name: string): string {
-  return name.replace(/[^\w]/g, '_');
-}
-
 /**
  * LoRA A and adapter down projections start as PEFT and Houlsby do (Kaiming-uniform, and small normal), seeded;
  * LoRA B and adapter up projections start at zero, so that step 0 computes exactly the base model.
@@ -259,7 +255,7 @@ function variableName(name: string): string {
 function addExtensionVariables(config: BertConfig, variables: Map<string, tf.Variable>, extensions: EncoderExtensions, trainable: (name: string) => boolean): void {
   let seed = extensions.seed;
   const add = (name: string, value: tf.Tensor) => {
-    variables.set(name, tf.variable(value, trainable(name), variableName(name)));
+    variables.set(name, tf.variable(value, trainable(name)));
     value.dispose();
   };
   for (let i = 0; i < config.numHiddenLayers; i++) {

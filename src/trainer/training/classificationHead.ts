@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensors } from '../model/namedTensors';
+
+/** What the head reads: one pooled text, or a pair as sentence-transformers' SoftmaxLoss concatenates it (u, v, |u − v|). */
+export type HeadInput = 'text' | 'pair';
+
+/**
+ * A linear classifier on sentence embeddings, trained with softmax cross-entropy: for a classification task on
+ * (text, label) rows, or SoftmaxLoss on labelled pairs such as NLI. Initialised as `torch.nn.Linear` is.
+ */
+export class ClassificationHead {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(
+    readonly labels: readonly string[],
+    readonly input: HeadInput,
+    embeddingDimension: number,
+    seed: number,
+  ) {
+    const features = input === 'pair' ? 3 * embeddingDimension : embeddingDimension;
+    const bound = 1 / Math.sqrt(features);
+    this.weight = tf.variable(tf.randomUniform([features, labels.length], -bound, bound, 'float32', seed), true);
+    this.bias = tf.variable(tf.randomUniform([labels.length], -bound, bound, 'float32', seed + 1), true);
+  }
+
+  /** The head's variables by the names checkpoints and the optimizer use. */
+  get variables(): Map<string, tf.Variable> {
+    return new Map([
+      ['classifier.weight', this.weight],
+      ['classifier.bias', this.bias],
+    ]);
+  }
+
+  features(first: tf.Tensor2D, second?: tf.Tensor2D): tf.Tensor2D {
+    if (this.input === 'text') return first;
+    if (!second) throw new Error('A pair head needs both sentences of each pair.');
+    return tf.concat([first, second, tf.abs(tf.sub(first, second)) as tf.Tensor2D], 1);
+  }
+
+  logits(features: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(features, this.weight), this.bias);
+  }
+
+  /**
+   * Mean softmax cross-entropy against label indices, or with `focal` the focal loss of Lin et al.:
+   * −α_c (1 − p)^γ log p, which down-weights easy rows so that rare classes are not drowned out.
+   * α is one weight for every class, or one per class in the order of `labels`.
+   */
+  loss(features: tf.Tensor2D, labelIndices: Int32Array, focal?: { gamma: number; alpha: number | readonly number[] }): tf.Scalar {
+    return tf.tidy(() => {
+      const logProbabilities = tf.logSoftmax(this.logits(features));
+      const targets = tf.oneHot(tf.tensor1d(labelIndices, 'int32'), this.labels.length);
+      const logP = tf.sum(tf.mul(targets, logProbabilities), -1);
+      if (!focal) return tf.mean(tf.neg(logP)) as tf.Scalar;
+      const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
+      if (alphas.length !== this.labels.length) {
+        throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`);
+      }
+      const alpha = tf.gather(tf.tensor1d(alphas as number[]), tf.tensor1d(labelIndices, 'int32'));
+      const modulation = tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma);
+      return tf.mean(tf.neg(tf.mul(tf.mul(alpha, modulation), logP))) as tf.Scalar;
+    });
+  }
+
+  /** The most likely label of each row. */
+  async predict(features: tf.Tensor2D): Promise<string[]> {
+    const indices = tf.tidy(() => tf.argMax(this.logits(features), -1));
+    const data = await indices.data();
+    indices.dispose();
+    return Array.from(data, (index) => this.labels[index]!);
+  }
+
+  indexOf(label: string): number {
+    const index = this.labels.indexOf(label);
+    if (index === -1) throw new Error(`The label "${label}" was not in the training data (labels: ${this.labels.join(', ')}).`);
+    return index;
+  }
+
+  async snapshot(): Promise<NamedTensors> {
+    const out: NamedTensors = new Map();
+    for (const [name, variable] of this.variables) out.set(name, { dtype: 'F32', shape: [...variable.shape], data: Float32Array.from((await variable.data()) as Float32Array) });
+    return out;
+  }
+
+  restore(weights: NamedTensors): void {
+    for (const [name, variable] of this.variables) {
+      const saved = weights.get(name);
+      if (!saved) throw new Error(`The checkpoint has no "${name}" for the classification head.`);
+      variable.assign(tf.tensor(saved.data as Float32Array, variable.shape, 'float32'));
+    }
+  }
+}
+
+/** The labels a head predicts: every label of the training rows, sorted, so that indices do not depend on row order. */
+export function labelsOf(examples: readonly { label: string | number }[]): string[] {
+  return [...new Set(examples.map((example) => String(example.label)))].sort();
+}
