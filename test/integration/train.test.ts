@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchema from '../../schemas/events.schema.json';
 import type { RunEvent } from '../../src/shared/events/runEvents';
-import { readSafetensors } from '../../src/trainer/model/safetensors';
+import { readSafetensors, writeSafetensors } from '../../src/trainer/model/safetensors';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 
@@ -309,6 +309,29 @@ output_dir: runs
       assert.equal(rows, (events[0] as Extract<RunEvent, { type: 'run_started' }>).dataset.validation_rows);
       assert.ok(typeof last.metrics['accuracy'] === 'number');
       assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'model', 'classifier', 'config.json'), 'utf8')).labels, ['account', 'billing', 'bug', 'feature_request']);
+    } finally {
+      workspace.dispose();
+    }
+  });
+});
+
+describe('a diverging run', () => {
+  it('stops with an error event when the loss is not finite, and keeps no checkpoint of the bad weights', () => {
+    const workspace = workspaceWith(config());
+    try {
+      const weightsPath = workspace.path('tiny/model.safetensors');
+      const weights = readSafetensors(weightsPath).tensors;
+      const poisoned = new Map(weights);
+      const layerNorm = weights.get('embeddings.LayerNorm.weight')!;
+      poisoned.set('embeddings.LayerNorm.weight', { ...layerNorm, data: new Float32Array(layerNorm.data.length).fill(Number.NaN) });
+      writeSafetensors(weightsPath, poisoned);
+      const result = train(workspace.root);
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /The loss became NaN at step 1/);
+      const events = eventsOf(onlyRun(workspace.root));
+      assert.equal(events.at(-2)?.type, 'error');
+      assert.equal((events.at(-1) as Extract<RunEvent, { type: 'run_finished' }>).reason, 'failed');
+      assert.ok(!events.some((e) => e.type === 'checkpoint'));
     } finally {
       workspace.dispose();
     }
