@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRandom } from '../../src/trainer/data/seededRandom';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,17 +16,6 @@ const MUTATIONS = 2000;
 const PER_ANSWER_LIMIT_MS = 5000;
 const TOTAL_LIMIT_MS = 240_000;
 
-/** mulberry32: a small seeded generator, so a failing mutation can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NOISE = [':', '-', '[', ']', '{', '}', '#', "'", '"', '\t', '\n', ' ', '&a', '*a', '!!str', '|', '>', '%', '@', '`', '?', ',', '\u00e9', '\u4e2d', '\ud83d\ude00', '\u0000', '\r'];
 const VALUES = ['-1', '0', '1e999', 'null', '~', 'true', '[]', '{}', '"x"', "''", 'NaN', '.inf', '9'.repeat(40), 'a'.repeat(5000), '[[[[[[[[[[', '{a: {b: {c: {d: 1}}}}'];
@@ -73,7 +63,7 @@ describe('the language server under thousands of mutated and truncated configs',
   });
 
   it(`answers every one of ${MUTATIONS} configs, crashes on none, and stays under the time bound`, async () => {
-    const next = random(20261128);
+    const next = createRandom(20261128);
     const started = Date.now();
     let slowest = 0;
     let current = SEEDS[0]!;

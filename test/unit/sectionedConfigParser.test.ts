@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRandom } from '../../src/trainer/data/seededRandom';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -29,17 +30,6 @@ function assertSameAsWhole(sectioned: ParsedConfig, text: string): void {
   }
 }
 
-/** mulberry32, so that a failure replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the sectioned parser', () => {
   it('gives exactly the whole parse for the examples and the benchmark config', () => {
@@ -47,7 +37,7 @@ describe('the sectioned parser', () => {
   });
 
   it('stays exact through a long series of edits that insert, delete and move text between sections', () => {
-    const next = random(42);
+    const next = createRandom(42);
     const parser = new SectionedConfigParser();
     const pieces = ['a', ' ', '\n', '1', ':', '#', '  x: 1\n', '\ntraining:\n  epochs: 2\n', '- ', '"', '\n\n', 'seed: 3\n'];
     let text = EXAMPLES[0]!;

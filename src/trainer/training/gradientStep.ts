@@ -84,10 +84,14 @@ function directGradients(
   coordinates: PassCoordinates,
   training: boolean,
 ): StepGradients {
-  const { value, grads } = tf.variableGrads(() => {
+  return lossAndGradients(trainable, () => {
     const embeddings = embedder.embed(allTexts(batch), dropoutFor(coordinates, 0, training));
     return embeddingLoss(loss.name, splitRoles(embeddings, batch), batch.targets, loss);
-  }, [...trainable.values()]);
+  });
+}
+
+function lossAndGradients(trainable: ReadonlyMap<string, tf.Variable>, loss: () => tf.Scalar): StepGradients {
+  const { value, grads } = tf.variableGrads(loss, [...trainable.values()]);
   const lossValue = value.dataSync()[0]!;
   value.dispose();
   return { loss: lossValue, gradients: byName(trainable, grads) };
@@ -184,15 +188,12 @@ export function classificationGradients(
   coordinates: PassCoordinates,
   training = true,
 ): StepGradients {
-  const { value, grads } = tf.variableGrads(() => {
+  return lossAndGradients(trainable, () => {
     const texts = [...batch.first, ...(batch.second ?? [])];
     const embeddings = embedder.embed(texts, dropoutFor(coordinates, 0, training));
     const n = batch.first.length;
     const first = tf.slice(embeddings, [0, 0], [n, -1]);
     const second = batch.second ? tf.slice(embeddings, [n, 0], [batch.second.length, -1]) : undefined;
     return head.loss(head.features(first, second), batch.labels, batch.focal);
-  }, [...trainable.values()]);
-  const lossValue = value.dataSync()[0]!;
-  value.dispose();
-  return { loss: lossValue, gradients: byName(trainable, grads) };
+  });
 }
