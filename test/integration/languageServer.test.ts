@@ -111,6 +111,19 @@ describe('the language server over a real LSP connection', () => {
     assert.deepEqual(result?.range, { start: { line: 2, character: 2 }, end: { line: 2, character: 9 } });
   });
 
+  it('shows the data file\'s columns, row count and first rows when hovering data.train, with markup escaped', async () => {
+    workspace.write('data/hover.jsonl', '{"anchor":"<img src=x onerror=alert(1)>","positive":"**bold** | pipe"}\n{"anchor":"second","positive":"row"}\n{"anchor":"third","positive":"row"}\n');
+    const uri = uriOf('datahover.embedtune.yaml');
+    await client.open(uri, 'model:\n  base: x\ndata:\n  train: data/hover.jsonl\nstrategy:\n  type: lora\n');
+    const result = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: 3, character: 4 } });
+    const text = (result?.contents as MarkupContent).value;
+    assert.match(text, /`data\/hover\.jsonl` · jsonl · 3 rows/);
+    assert.match(text, /Columns: `anchor`, `positive`/);
+    assert.ok(text.includes('\\<img src=x onerror=alert\\(1\\)\\>'), text);
+    assert.ok(text.includes('\\*\\*bold\\*\\* \\| pipe'), text);
+    assert.ok(!text.includes('third'), 'only the first two rows are shown');
+  });
+
   it('gives an outline of the config', async () => {
     const uri = uriOf('outline.embedtune.yaml');
     await client.open(uri, 'model:\n  base: x\ntraining:\n  epochs: 3\n  batch_size: 64\n');

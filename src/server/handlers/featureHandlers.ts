@@ -38,7 +38,7 @@ export function registerFeatureHandlers(
   connection.onHover(
     safely(connection, 'hover', null, ({ textDocument, position }) => {
       const document = yamlDocument(textDocument.uri);
-      return document ? hover.hover(document, document.offsetAt(position)) : null;
+      return document ? hover.hover(document, document.offsetAt(position), () => validator.resultFor(document).dataset) : null;
     }),
   );
 

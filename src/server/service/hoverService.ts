@@ -2,6 +2,7 @@ import { MarkupKind, type Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { formatPath } from '../../shared/config/configDiagnostic';
 import type { SchemaNavigator } from '../../shared/config/schemaNavigator';
+import type { DatasetFacts, DataFileFacts } from '../../shared/config/datasetFacts';
 import { keyPathAt } from './cursorContext';
 import { schemaMarkdown } from './schemaDocs';
 
@@ -9,15 +10,46 @@ import { schemaMarkdown } from './schemaDocs';
 export class HoverService {
   constructor(private readonly navigator: SchemaNavigator) {}
 
-  hover(document: TextDocument, offset: number): Hover | null {
+  /** `dataset` gives what the config's data files hold, when the caller has validated the document. */
+  hover(document: TextDocument, offset: number, dataset?: () => DatasetFacts): Hover | null {
     const text = document.getText();
     const found = keyPathAt(text, offset);
     if (!found) return null;
     const schema = this.navigator.schemaAt(found.path);
     if (!schema) return null;
+    const keyPath = formatPath(found.path);
+    const file = keyPath === 'data.train' || keyPath === 'data.validation' ? dataset?.()[keyPath === 'data.train' ? 'train' : 'validation'] : undefined;
+    const dataMarkdown = file ? `\n\n---\n\n${dataFileMarkdown(file)}` : '';
     return {
-      contents: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, schema, formatPath(found.path)) },
+      contents: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, schema, keyPath) + dataMarkdown },
       range: { start: document.positionAt(found.keyStart), end: document.positionAt(found.keyEnd) },
     };
   }
+}
+
+const SAMPLE_VALUE_LENGTH = 80;
+
+/** The file's format, columns, row count and first rows, as a user checking what they pointed at wants to see. */
+export function dataFileMarkdown(file: DataFileFacts): string {
+  const summary = file.summary;
+  if (!summary) return `\`${file.written}\`: format unknown`;
+  if (!summary.ok) return `\`${file.written}\` ${summary.message}`;
+  const rows = summary.sampledRows !== undefined ? `about ${summary.rows.toLocaleString('en-US')}` : summary.rows.toLocaleString('en-US');
+  const lines = [`\`${file.written}\` · ${summary.format} · ${rows} rows${summary.badRowCount > 0 ? ` · ${summary.badRowCount} malformed` : ''}`];
+  lines.push('', `Columns: ${summary.columns.map((column) => `\`${escapeMarkdown(column)}\``).join(', ') || 'none'}`);
+  if (summary.firstRows.length > 0 && summary.columns.length > 0) {
+    lines.push('', `| ${summary.columns.map(escapeMarkdown).join(' | ')} |`, `| ${summary.columns.map(() => '---').join(' | ')} |`);
+    for (const row of summary.firstRows) lines.push(`| ${summary.columns.map((column) => escapeMarkdown(shorten(row[column]))).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function shorten(value: unknown): string {
+  const text = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > SAMPLE_VALUE_LENGTH ? `${text.slice(0, SAMPLE_VALUE_LENGTH - 1)}…` : text;
+}
+
+/** Data is shown as text, never interpreted: Markdown and HTML characters are escaped, and line breaks flattened. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&]/g, (ch) => `\\${ch}`).replace(/\r?\n/g, ' ');
 }

@@ -17,6 +17,8 @@ export type DataFileSummary =
       readonly emptyValues: ReadonlyMap<string, { readonly count: number; readonly lines: readonly number[] }>;
       /** Set for a large file, of which only the first rows were parsed; the other counts cover those rows only. */
       readonly sampledRows?: number;
+      /** The first rows, column by column, for a glance at the data (the hover on `data.train` shows them). */
+      readonly firstRows: readonly Readonly<Record<string, unknown>>[];
     }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable'; readonly message: string };
 
@@ -26,6 +28,7 @@ export interface BadRow {
 }
 
 const MAX_LINES_REPORTED = 3;
+const FIRST_ROWS_KEPT = 2;
 /** Files above this are sampled: a keystroke must not wait for a full parse of a large dataset. */
 const FULL_PARSE_LIMIT_BYTES = 8 * 2 ** 20;
 const SAMPLE_BYTES = 2 ** 20;
@@ -157,7 +160,8 @@ function summarizeJsonl(text: string): DataFileSummary {
   // A column any row has is a column of the file; the rows without a value for it are counted, not ignored.
   const empty = new EmptyValueTally();
   for (const { line, row } of rowsParsed) for (const column of columns) if (isEmptyValue(row[column])) empty.note(column, line);
-  return { ok: true, format: 'jsonl', columns: [...columns], rows: rowsParsed.length, badRows, badRowCount, emptyValues: empty.result() };
+  const firstRows = rowsParsed.slice(0, FIRST_ROWS_KEPT).map(({ row }) => row);
+  return { ok: true, format: 'jsonl', columns: [...columns], rows: rowsParsed.length, badRows, badRowCount, emptyValues: empty.result(), firstRows };
 }
 
 interface CsvRecordWithInfo {
@@ -178,7 +182,7 @@ function summarizeDelimited(text: string, format: 'csv' | 'tsv'): DataFileSummar
   } catch (error) {
     return { ok: false, reason: 'unreadable', message: `is not valid ${format.toUpperCase()} (${(error as Error).message})` };
   }
-  if (records.length === 0) return { ok: true, format, columns: [], rows: 0, badRows: [], badRowCount: 0, emptyValues: new Map() };
+  if (records.length === 0) return { ok: true, format, columns: [], rows: 0, badRows: [], badRowCount: 0, emptyValues: new Map(), firstRows: [] };
   const header = records[0]!.record.map((name) => name.trim());
   const badRows: BadRow[] = [];
   let badRowCount = 0;
@@ -193,5 +197,10 @@ function summarizeDelimited(text: string, format: 'csv' | 'tsv'): DataFileSummar
       if (isEmptyValue(record[i])) empty.note(column, info.lines);
     });
   }
-  return { ok: true, format, columns: header, rows: records.length - 1 - badRowCount, badRows, badRowCount, emptyValues: empty.result() };
+  const firstRows = records
+    .slice(1)
+    .filter(({ record }) => record.length === header.length)
+    .slice(0, FIRST_ROWS_KEPT)
+    .map(({ record }) => Object.fromEntries(header.map((column, i) => [column, record[i]])));
+  return { ok: true, format, columns: header, rows: records.length - 1 - badRowCount, badRows, badRowCount, emptyValues: empty.result(), firstRows };
 }
