@@ -337,3 +337,58 @@ describe('a diverging run', () => {
     }
   });
 });
+
+describe('training with LoRA', () => {
+  it('trains only A and B, merges them on export exactly, and writes the adapter in PEFT layout', () => {
+    const workspace = workspaceWith(
+      config()
+        .replace('strategy:\n  type: full', 'strategy:\n  type: lora\n  lora:\n    r: 4\n    alpha: 8\n    targets: [query, value, dense]')
+        .replace('learning_rate: 0.001', 'learning_rate: 0.01'),
+    );
+    try {
+      const result = train(workspace.root);
+      assert.equal(result.status, 0, result.stderr + result.stdout);
+      const runDir = onlyRun(workspace.root);
+      const started = eventsOf(runDir)[0] as Extract<RunEvent, { type: 'run_started' }>;
+      // 2 layers × (query, value, 3 dense) × (A + B); B starts at zero, and only A and B train.
+      assert.ok(started.trainable_parameters > 0 && started.trainable_parameters < started.total_parameters / 5, JSON.stringify(started));
+      const base = readSafetensors(workspace.path('tiny/model.safetensors')).tensors;
+      const trained = readSafetensors(join(runDir, 'checkpoints', 'step-6', 'encoder.safetensors')).tensors;
+      assert.deepEqual(trained.get('embeddings.word_embeddings.weight')!.data, base.get('embeddings.word_embeddings.weight')!.data, 'base weights are untouched');
+      const loraB = trained.get('encoder.layer.0.attention.self.query.lora_B.weight')!;
+      assert.ok(Array.from(loraB.data as Float32Array).some((x) => x !== 0), 'B moved away from zero');
+
+      const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
+      const checkpoint = join(runDir, 'checkpoints', 'step-6');
+      assert.equal(run(['export', checkpoint, '--out', 'adapter', '--adapter-only']).status, 0);
+      const adapterConfig = JSON.parse(readFileSync(workspace.path('adapter/adapter_config.json'), 'utf8'));
+      assert.deepEqual([adapterConfig.peft_type, adapterConfig.r, adapterConfig.lora_alpha], ['LORA', 4, 8]);
+      assert.deepEqual(adapterConfig.target_modules, ['query', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense']);
+      const adapter = readSafetensors(workspace.path('adapter/adapter_model.safetensors')).tensors;
+      const a = adapter.get('base_model.model.encoder.layer.0.attention.self.query.lora_A.weight')!;
+      const b = adapter.get('base_model.model.encoder.layer.0.attention.self.query.lora_B.weight')!;
+      assert.deepEqual([a.shape, b.shape], [[4, 32], [32, 4]]);
+
+      // The merged export must equal W + (alpha / r)·B·A in PyTorch's [out, in] layout.
+      assert.equal(run(['export', checkpoint, '--out', 'merged']).status, 0);
+      const merged = readSafetensors(workspace.path('merged/model.safetensors')).tensors.get('encoder.layer.0.attention.self.query.weight')!;
+      const w = base.get('encoder.layer.0.attention.self.query.weight')!;
+      for (let out = 0; out < 32; out++) {
+        for (let input = 0; input < 32; input++) {
+          let delta = 0;
+          for (let k = 0; k < 4; k++) delta += (b.data as Float32Array)[out * 4 + k]! * (a.data as Float32Array)[k * 32 + input]!;
+          const expected = (w.data as Float32Array)[out * 32 + input]! + 2 * delta;
+          assert.ok(Math.abs((merged.data as Float32Array)[out * 32 + input]! - expected) < 1e-5, `[${out}, ${input}]`);
+        }
+      }
+      workspace.write('texts.txt', 'a query about passwords\nanother about cooking\n');
+      assert.equal(run(['encode', checkpoint, '--in', 'texts.txt', '--out', 'lora.jsonl']).status, 0);
+      assert.equal(run(['encode', 'merged', '--in', 'texts.txt', '--out', 'merged.jsonl']).status, 0);
+      const read = (file: string) => readFileSync(workspace.path(file), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { embedding: number[] }).embedding);
+      const [withLora, withMerged] = [read('lora.jsonl'), read('merged.jsonl')];
+      withLora.forEach((vector, i) => vector.forEach((x, j) => assert.ok(Math.abs(x - withMerged[i]![j]!) < 1e-5)));
+    } finally {
+      workspace.dispose();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { selectBackend, type BackendPreference } from '../backend/selectBackend'
 import { loadTrainingData } from '../data/loadTrainingData';
 import { exampleKindFor } from '../data/trainingExamples';
 import { loadInferenceModel } from '../model/inferenceModel';
+import { writePeftAdapterFolder } from '../model/peftAdapterFolder';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
 import { EMBEDDING_KINDS } from '../training/embeddingExamples';
 import { ValidationEvaluator } from '../training/validationEvaluator';
@@ -21,9 +22,11 @@ export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jso
 Embeds each line of FILE.txt (empty lines included) and writes one JSON object per line: {"text": …, "embedding": […]}.
 MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model folder, or a hub id in the local cache.`;
 
-export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR
+export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR [--adapter-only]
 
-Writes a checkpoint as a sentence-transformers folder that SentenceTransformer(DIR) loads; LoRA updates are merged in.`;
+Writes a checkpoint as a sentence-transformers folder that SentenceTransformer(DIR) loads; LoRA updates are merged in.
+  --adapter-only   for a LoRA checkpoint, write only the adapter in PEFT's layout (adapter_config.json and
+                   adapter_model.safetensors), which PeftModel.from_pretrained applies to the base model`;
 
 export const EVAL_USAGE = `embedtune eval CHECKPOINT_OR_MODEL --config CONFIG [--data FILE] [--backend …]
 
@@ -61,7 +64,11 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
 }
 
 export async function runExport(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, backend: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: 'string' }, backend: { type: 'string' }, 'adapter-only': { type: 'boolean', default: false } },
+  });
   if (positionals.length !== 1 || !values.out) throw new UsageError('export needs a CHECKPOINT and --out.', EXPORT_USAGE);
   if (!existsSync(join(positionals[0]!, 'trainer_state.json'))) {
     io.err(`embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no trainer_state.json); checkpoints are in <run>/checkpoints/step-N.`);
@@ -74,6 +81,16 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const { embedder, runConfig } = model;
+  if (values['adapter-only']) {
+    const lora = embedder.encoder.extensions?.lora;
+    if (!lora) {
+      io.err(`embedtune export: ${positionals[0]} was not trained with strategy lora, so it has no adapter to export.`);
+      return 1;
+    }
+    writePeftAdapterFolder(values.out, await embedder.encoder.snapshot(), lora, runConfig?.model.base ?? '');
+    io.err(`exported the LoRA adapter of ${model.description} → ${values.out}`);
+    return 0;
+  }
   writeSentenceTransformersFolder(values.out, {
     hfConfigJson: model.hfConfigJson,
     weights: await embedder.encoder.exportWeights(),
