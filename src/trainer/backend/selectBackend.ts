@@ -1,0 +1,177 @@
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's CommonJS build registers no gradients (the @tensorflow/tfjs bundle does), and training needs them all.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Named imports, not bare ones: both packages declare themselves side-effect free, so esbuild drops a bare import
+// and with it the backend registration.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerSegmentSumKernels } from './segmentSumKernels';
+import { MAX_WASM_THREADS, startThreadedWasmBackend, WASM_PRIORITY } from './threadedWasmBackend';
+import { wasmBinaryDir } from './wasmBinaryDir';
+import { withoutAddedProcessHandlers } from './withoutAddedProcessHandlers';
+
+export type BackendPreference = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+
+export interface SelectedBackend {
+  /** tfjs's name for the backend now active: 'tensorflow', 'wasm' or 'cpu'. */
+  readonly name: string;
+  /** What runs the math, in words. */
+  readonly device: string;
+  /** Compute threads, where the backend lets us choose them (wasm). */
+  readonly threads?: number;
+  /** Which backend runs and why each faster one does not, e.g. "tfjs-node not installed; wasm with SIMD, 2 threads". */
+  readonly reason: string;
+}
+
+export interface SelectBackendOptions {
+  /** wasm compute threads; default one per available core, at most 8. 1 uses the single-threaded SIMD build. */
+  readonly threads?: number;
+  /** The folder holding the wasm run-time files; default {@link wasmBinaryDir}. */
+  readonly wasmDir?: string;
+}
+
+type Attempt = (options: SelectBackendOptions) => Promise<SelectedBackend>;
+
+/** Failure of one backend, phrased to follow its name: "not installed", "failed to load: …". */
+class BackendUnavailable extends Error {}
+
+const ATTEMPTS: Record<Exclude<BackendPreference, 'auto'>, Attempt> = {
+  'node-gpu': () => useTensorflow('@tensorflow/tfjs-node-gpu', 'CUDA GPU, or the CPU where TensorFlow finds none'),
+  node: () => useTensorflow('@tensorflow/tfjs-node', 'CPU (TensorFlow C library)'),
+  wasm: useWasm,
+  cpu: useCpu,
+};
+
+const AUTO_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+
+const PACKAGE_OF: Record<Exclude<BackendPreference, 'auto'>, string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/**
+ * Makes the fastest usable tfjs backend active. 'auto' tries CUDA (tfjs-node-gpu), then TensorFlow on the CPU
+ * (tfjs-node), then WebAssembly (SIMD, with threads where it can), then plain JavaScript; the optional packages are
+ * simply skipped when they are not installed. A named preference that cannot start is an error, never a fallback.
+ */
+export async function selectBackend(preference: BackendPreference, options: SelectBackendOptions = {}): Promise<SelectedBackend> {
+  registerSegmentSumKernels();
+  if (preference !== 'auto') {
+    try {
+      return await ATTEMPTS[preference](options);
+    } catch (error) {
+      const why = error instanceof BackendUnavailable ? error.message : `failed to start: ${firstLine(error)}`;
+      throw new Error(`The "${preference}" backend (${PACKAGE_OF[preference]}) is unavailable: ${why}. ${remedy(preference)}`);
+    }
+  }
+  const skipped: string[] = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      const selected = await ATTEMPTS[candidate](options);
+      return { ...selected, reason: [...skipped, selected.reason].join('; ') };
+    } catch (error) {
+      const why = error instanceof BackendUnavailable ? error.message : `failed to start: ${firstLine(error)}`;
+      skipped.push(`${shortName(candidate)} ${why}`);
+    }
+  }
+  throw new Error(`No tfjs backend could start: ${skipped.join('; ')}.`);
+}
+
+async function useTensorflow(packageName: string, device: string): Promise<SelectedBackend> {
+  try {
+    createRequire(__filename)(packageName);
+  } catch (error) {
+    const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${packageName}'`);
+    throw new BackendUnavailable(missing ? 'not installed' : `failed to load: ${firstLine(error)}`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailable('loaded, but its "tensorflow" backend did not start');
+  return { name: 'tensorflow', device, reason: `${shortName(packageName)} on ${device}` };
+}
+
+/** How the wasm backend was set up; it starts once per process, so later selections report the same. */
+let wasmSetup: WasmSetup | undefined;
+
+interface WasmSetup {
+  /** The thread count asked for when wasm started, which may differ from the count it got. */
+  readonly requested: number;
+  readonly simd: boolean;
+  /** Why the threads are fewer than requested, if they are. */
+  readonly note: string;
+}
+
+async function useWasm(options: SelectBackendOptions): Promise<SelectedBackend> {
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new Error(`threads must be a whole number of at least 1, not ${options.threads}`);
+  }
+  if (!wasmSetup) wasmSetup = await withoutAddedProcessHandlers(() => startWasm(options));
+  else if (!(await tf.setBackend('wasm'))) throw new BackendUnavailable('failed to start');
+  const threads = getThreadsCount();
+  const { simd } = wasmSetup;
+  const note =
+    options.threads !== undefined && Math.min(options.threads, MAX_WASM_THREADS) !== wasmSetup.requested
+      ? ` (already running; threads are fixed once wasm starts)`
+      : wasmSetup.note;
+  const threadWords = `${threads} thread${threads === 1 ? '' : 's'}`;
+  return {
+    name: 'wasm',
+    device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, ${threadWords})`,
+    threads,
+    reason: `wasm ${version_wasm} with ${simd ? 'SIMD' : 'no SIMD'}, ${threadWords}${note}`,
+  };
+}
+
+async function startWasm(options: SelectBackendOptions): Promise<WasmSetup> {
+  const dir = options.wasmDir ?? wasmBinaryDir();
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const wanted = Math.min(options.threads ?? os.availableParallelism(), MAX_WASM_THREADS);
+  let note = (options.threads ?? 0) > MAX_WASM_THREADS ? ` (tfjs's pool holds at most ${MAX_WASM_THREADS})` : '';
+
+  if (simd && wanted > 1) {
+    const stockFactory = tf.findBackendFactory('wasm');
+    try {
+      await startThreadedWasmBackend(dir, wanted);
+      return { requested: wanted, simd, note };
+    } catch (error) {
+      note = ` (threads unavailable: ${firstLine(error)})`;
+    }
+    // Back to tfjs's own single-threaded loader, which the threaded one replaced in the registry.
+    if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+    if (stockFactory) tf.registerBackend('wasm', stockFactory, WASM_PRIORITY);
+  } else if (!simd) {
+    note = ' (this runtime lacks WebAssembly SIMD, which the threaded build needs)';
+  }
+  setWasmPaths(`${dir}${path.sep}`);
+  if (!(await tf.setBackend('wasm'))) throw new BackendUnavailable(`failed to start from ${dir}`);
+  return { requested: wanted, simd, note };
+}
+
+async function useCpu(): Promise<SelectedBackend> {
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailable('failed to start');
+  return { name: 'cpu', device: 'CPU (plain JavaScript)', reason: `cpu ${version_cpu}, plain JavaScript` };
+}
+
+function shortName(candidate: string): string {
+  return candidate.replace('@tensorflow/', '').replace(/^node-gpu$/, 'tfjs-node-gpu').replace(/^node$/, 'tfjs-node');
+}
+
+function remedy(preference: Exclude<BackendPreference, 'auto'>): string {
+  switch (preference) {
+    case 'node-gpu':
+      return 'Install it (npm install @tensorflow/tfjs-node-gpu, which needs CUDA and cuDNN), or set backend: auto.';
+    case 'node':
+      return 'Install it (npm install @tensorflow/tfjs-node), or set backend: auto.';
+    case 'wasm':
+    case 'cpu':
+      return 'Reinstall EmbedTune, or set backend: auto.';
+  }
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]!.trim();
+}

@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { EncoderOps } from './encoderOps';
+import { groupedMatMul } from './groupedMatMul';
+import { scatterEmbeddingLookup } from './scatterEmbeddingLookup';
+
+/*
+ * tfjs-backend-wasm hands a matMul to XNNPACK only when it is 2-D (batch 1) and neither side is transposed; anything
+ * else runs a naive single-threaded loop at about 1 GFLOP/s, 15 to 40 times slower. Stock gradients of matMul are
+ * transposed matMuls, and attention's products are batched, so with stock ops most of a training step sits in that
+ * loop. These versions spell every product, forward and backward, in a shape XNNPACK takes: explicit transposes
+ * (linear in size) followed by plain 2-D products, and per-head products as one depthwise convolution. They equal
+ * referenceEncoderOps to float32 rounding on any backend, but only wasm gains from them: encoderOpsFor chooses.
+ */
+
+/** tf.customGrad passes the inputs, then the function that saves tensors for the backward pass. */
+type CustomGradArgs = Array<tf.Tensor | tf.GradSaveFunc>;
+
+/** x [n, in] @ kernel [in, out] (+ bias). */
+function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  return (bias ? denseWithBias(x, kernel, bias) : denseWithoutBias(x, kernel)) as tf.Tensor2D;
+}
+
+const denseWithBias = tf.customGrad((...args: CustomGradArgs) => {
+  const [x, kernel, bias, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([x, kernel]);
+  return {
+    // Fused, so XNNPACK adds the bias inside the product instead of a second pass over the output.
+    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias }),
+    gradFunc: (dy: tf.Tensor, [savedX, savedKernel]: tf.Tensor[]) =>
+      tf.tidy(() => [...denseGradients(dy as tf.Tensor2D, savedX as tf.Tensor2D, savedKernel as tf.Tensor2D), columnSums(dy as tf.Tensor2D)]),
+  };
+});
+
+const denseWithoutBias = tf.customGrad((...args: CustomGradArgs) => {
+  const [x, kernel, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([x, kernel]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, [savedX, savedKernel]: tf.Tensor[]) =>
+      tf.tidy(() => denseGradients(dy as tf.Tensor2D, savedX as tf.Tensor2D, savedKernel as tf.Tensor2D)),
+  };
+});
+
+/** [dx, dKernel] for y = x @ kernel, with no transposed operand reaching matMul. */
+function denseGradients(dy: tf.Tensor2D, x: tf.Tensor2D, kernel: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  const dx = tf.matMul(dy, tf.transpose(kernel) as tf.Tensor2D);
+  const [tokens, inputs] = x.shape;
+  const outputs = kernel.shape[1];
+  // dKernel = xᵀ @ dy = (dyᵀ @ x)ᵀ. wasm's transpose is a plain loop that slows more than linearly once a matrix
+  // outgrows the cache (2048×384: 4.5 ms, 2048×1536: 34 ms), so transpose the smaller operand: x when the layer
+  // widens (in ≤ out), dy and the small [out, in] result when it narrows (the FFN's 1536 → 384 output dense).
+  const dKernel =
+    tokens * inputs <= tokens * outputs + inputs * outputs
+      ? tf.matMul(tf.transpose(x) as tf.Tensor2D, dy)
+      : tf.transpose(tf.matMul(tf.transpose(dy) as tf.Tensor2D, x));
+  return [dx as tf.Tensor2D, dKernel as tf.Tensor2D];
+}
+
+/**
+ * sum(dy, 0) as ones[1, n] @ dy. The wasm Sum kernel reduces only the innermost axis, so for axis 0 it first
+ * transposes dy: 34 ms for a [2048, 1536] gradient, against under 1 ms for this product.
+ */
+function columnSums(dy: tf.Tensor2D): tf.Tensor1D {
+  const [rows, columns] = dy.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), dy), [columns]) as tf.Tensor1D;
+}
+
+/** Flattens [batch, heads, rows, cols] to [batch·heads, rows, cols] and back around a grouped product. */
+function perHead(a: tf.Tensor4D, b: tf.Tensor4D, transposeA: boolean, transposeB: boolean): tf.Tensor4D {
+  const [batch, heads] = a.shape;
+  const flat = (t: tf.Tensor4D) => tf.reshape(t, [batch * heads, t.shape[2], t.shape[3]]) as tf.Tensor3D;
+  const product = groupedMatMul(flat(a), flat(b), transposeA, transposeB);
+  return tf.reshape(product, [batch, heads, product.shape[1], product.shape[2]]) as tf.Tensor4D;
+}
+
+/** q @ kᵀ; dq = dS @ k, dk = dSᵀ @ q. */
+const attentionScores = tf.customGrad((...args: CustomGradArgs) => {
+  const [q, k, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([q, k]);
+  return {
+    value: tf.tidy(() => perHead(q as tf.Tensor4D, k as tf.Tensor4D, false, true)),
+    gradFunc: (dScores: tf.Tensor, [savedQ, savedK]: tf.Tensor[]) =>
+      tf.tidy(() => [
+        perHead(dScores as tf.Tensor4D, savedK as tf.Tensor4D, false, false),
+        perHead(dScores as tf.Tensor4D, savedQ as tf.Tensor4D, true, false),
+      ]),
+  };
+});
+
+/** probs @ v; dProbs = dC @ vᵀ, dv = probsᵀ @ dC. */
+const attentionContext = tf.customGrad((...args: CustomGradArgs) => {
+  const [probs, v, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([probs, v]);
+  return {
+    value: tf.tidy(() => perHead(probs as tf.Tensor4D, v as tf.Tensor4D, false, false)),
+    gradFunc: (dContext: tf.Tensor, [savedProbs, savedV]: tf.Tensor[]) =>
+      tf.tidy(() => [
+        perHead(dContext as tf.Tensor4D, savedV as tf.Tensor4D, false, true),
+        perHead(savedProbs as tf.Tensor4D, dContext as tf.Tensor4D, true, false),
+      ]),
+  };
+});
+
+export const xnnpackEncoderOps: EncoderOps = {
+  dense,
+  attentionScores: (q, k) => attentionScores(q, k) as tf.Tensor4D,
+  attentionContext: (probs, v) => attentionContext(probs, v) as tf.Tensor4D,
+  embeddingLookup: scatterEmbeddingLookup,
+};

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { referenceEncoderOps, type EncoderOps } from '../../src/trainer/backend/encoderOps';
+import { encoderOpsFor } from '../../src/trainer/backend/encoderOpsFor';
+import { fastEncoderOps } from '../../src/trainer/backend/fastEncoderOps';
+import { selectBackend } from '../../src/trainer/backend/selectBackend';
+import { xnnpackEncoderOps } from '../../src/trainer/backend/xnnpackEncoderOps';
+
+// BERT-like, small enough for the cpu backend: batch 4, seq 16, 4 heads of 8 (hidden 32), FFN 128, vocab 50.
+const BATCH = 4;
+const SEQ = 16;
+const HEADS = 4;
+const HEAD_DIM = 8;
+const HIDDEN = HEADS * HEAD_DIM;
+const FFN = 4 * HIDDEN;
+const VOCAB = 50;
+/** Float32 rounding, relative to the largest magnitude in the reference result. */
+const TOLERANCE = 1e-5;
+
+interface OpCase {
+  readonly name: string;
+  readonly inputs: () => tf.Tensor[];
+  readonly run: (ops: EncoderOps, inputs: tf.Tensor[]) => tf.Tensor;
+}
+
+let seed = 1;
+const random = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++);
+
+const TOKEN_IDS = [3, 7, 7, 0, 49, 3, 3, 12, 12, 12, 25, 1];
+
+const CASES: OpCase[] = [
+  {
+    name: 'dense with bias, widening (32 → 128)',
+    inputs: () => [random([BATCH * SEQ, HIDDEN]), random([HIDDEN, FFN]), random([FFN])],
+    run: (ops, [x, kernel, bias]) => ops.dense(x as tf.Tensor2D, kernel as tf.Tensor2D, bias as tf.Tensor1D),
+  },
+  {
+    name: 'dense with bias, narrowing (128 → 32)',
+    inputs: () => [random([BATCH * SEQ, FFN]), random([FFN, HIDDEN]), random([HIDDEN])],
+    run: (ops, [x, kernel, bias]) => ops.dense(x as tf.Tensor2D, kernel as tf.Tensor2D, bias as tf.Tensor1D),
+  },
+  {
+    name: 'dense without bias',
+    inputs: () => [random([BATCH * SEQ, HIDDEN]), random([HIDDEN, HIDDEN])],
+    run: (ops, [x, kernel]) => ops.dense(x as tf.Tensor2D, kernel as tf.Tensor2D),
+  },
+  {
+    name: 'attention scores q @ kᵀ',
+    inputs: () => [random([BATCH, HEADS, SEQ, HEAD_DIM]), random([BATCH, HEADS, SEQ, HEAD_DIM])],
+    run: (ops, [q, k]) => ops.attentionScores(q as tf.Tensor4D, k as tf.Tensor4D),
+  },
+  {
+    name: 'attention context probs @ v',
+    inputs: () => [tf.softmax(random([BATCH, HEADS, SEQ, SEQ])), random([BATCH, HEADS, SEQ, HEAD_DIM])],
+    run: (ops, [probs, v]) => ops.attentionContext(probs as tf.Tensor4D, v as tf.Tensor4D),
+  },
+  {
+    name: 'embedding lookup with repeated ids',
+    inputs: () => [random([VOCAB, HIDDEN])],
+    run: (ops, [table]) => tf.tidy(() => ops.embeddingLookup(table as tf.Tensor2D, tf.tensor1d(TOKEN_IDS, 'int32'))),
+  },
+];
+
+/** max |actual − expected| / max |expected|. */
+function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]! / Math.max(tf.max(tf.abs(expected)).dataSync()[0]!, 1e-30));
+}
+
+/** The op's output and the gradients, for every input, of a fixed random weighting of that output. */
+function valueAndGradients(ops: EncoderOps, opCase: OpCase, inputs: tf.Tensor[], weighting: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
+  const value = opCase.run(ops, inputs);
+  const grads = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(opCase.run(ops, args), weighting)))(inputs);
+  return { value, grads };
+}
+
+function assertMatchesReference(ops: EncoderOps, opCase: OpCase): void {
+  tf.tidy(() => {
+    const inputs = opCase.inputs();
+    const weighting = random(opCase.run(referenceEncoderOps, inputs).shape);
+    const expected = valueAndGradients(referenceEncoderOps, opCase, inputs, weighting);
+    const actual = valueAndGradients(ops, opCase, inputs, weighting);
+    assert.deepEqual(actual.value.shape, expected.value.shape);
+    const valueError = relativeError(actual.value, expected.value);
+    assert.ok(valueError <= TOLERANCE, `${opCase.name}: value differs from the reference by ${valueError} (relative)`);
+    assert.equal(actual.grads.length, inputs.length);
+    actual.grads.forEach((grad, i) => {
+      assert.deepEqual(grad.shape, inputs[i]!.shape, `${opCase.name}: gradient ${i} has the wrong shape`);
+      const error = relativeError(grad, expected.grads[i]!);
+      assert.ok(error <= TOLERANCE, `${opCase.name}: gradient for input ${i} differs from the reference by ${error} (relative)`);
+    });
+  });
+}
+
+/** Tensors left behind by one forward and backward pass, once its results are disposed. */
+function leakedTensors(ops: EncoderOps, opCase: OpCase): number {
+  const inputs = opCase.inputs();
+  const weighting = tf.tidy(() => random(opCase.run(referenceEncoderOps, inputs).shape));
+  const run = () => {
+    const { value, grads } = valueAndGradients(ops, opCase, inputs, weighting);
+    tf.dispose([value, ...grads]);
+  };
+  run(); // First calls may create lasting state (tfjs caches small scalars).
+  const before = tf.memory().numTensors;
+  run();
+  const leaked = tf.memory().numTensors - before;
+  tf.dispose([...inputs, weighting]);
+  return leaked;
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`encoder ops on the ${backend} backend`, () => {
+    before(async () => {
+      await selectBackend(backend);
+    });
+
+    for (const [opsName, ops] of [
+      ['xnnpackEncoderOps', xnnpackEncoderOps],
+      [`encoderOpsFor('${backend}')`, encoderOpsFor(backend)],
+      ['fastEncoderOps', fastEncoderOps],
+    ] as const) {
+      for (const opCase of CASES) {
+        it(`${opsName}: ${opCase.name} matches the reference in value and every gradient`, () => {
+          assert.equal(tf.getBackend(), backend);
+          assertMatchesReference(ops, opCase);
+        });
+
+        it(`${opsName}: ${opCase.name} leaves no tensors behind`, () => {
+          assert.equal(leakedTensors(ops, opCase), 0);
+        });
+      }
+    }
+  });
+}
