@@ -119,8 +119,13 @@ function gelu(x: tf.Tensor): tf.Tensor {
 
 /** One BERT encoder layer, as src/trainer/model/bert/bertEncoder.ts runs it (without dropout). */
 function encoderLayer(ops: EncoderOps, x: tf.Tensor2D, weights: LayerWeights, maskBias: tf.Tensor): tf.Tensor2D {
-  const [query, key, value, attentionOut, up, down] = weights.dense.map(({ kernel, bias }) => (input: tf.Tensor2D) => ops.dense(input, kernel, bias));
-  const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [SHAPE.batch, SHAPE.seq, SHAPE.heads, HEAD_DIM]), [0, 2, 1, 3]) as tf.Tensor4D;
+  const [query, key, value, attentionOut, up, down] = weights.dense.map(
+    ({ kernel, bias }) =>
+      (input: tf.Tensor2D) =>
+        ops.dense(input, kernel, bias),
+  );
+  const splitHeads = (t: tf.Tensor2D) =>
+    tf.transpose(tf.reshape(t, [SHAPE.batch, SHAPE.seq, SHAPE.heads, HEAD_DIM]), [0, 2, 1, 3]) as tf.Tensor4D;
   const logits = tf.add(tf.mul(ops.attentionScores(splitHeads(query!(x)), splitHeads(key!(x))), 1 / Math.sqrt(HEAD_DIM)), maskBias);
   const context = ops.attentionContext(tf.softmax(logits) as tf.Tensor4D, splitHeads(value!(x)));
   const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [TOKENS, SHAPE.hidden]) as tf.Tensor2D;
@@ -163,7 +168,8 @@ function measureOps(ops: EncoderOps, reps: Repetitions): OpsResult {
   const maskBias = tf.zeros([SHAPE.batch, 1, 1, SHAPE.seq]);
   const probe = random([TOKENS, SHAPE.hidden]);
   const layerStepMs = timeRuns(
-    () => backwardStep((input, ...rest) => encoderLayer(ops, input as tf.Tensor2D, unflatten(rest), maskBias), [x, ...flatten(weights)], probe),
+    () =>
+      backwardStep((input, ...rest) => encoderLayer(ops, input as tf.Tensor2D, unflatten(rest), maskBias), [x, ...flatten(weights)], probe),
     reps,
   );
 
@@ -173,8 +179,17 @@ function measureOps(ops: EncoderOps, reps: Repetitions): OpsResult {
   const wide = random([TOKENS, SHAPE.intermediate]) as tf.Tensor2D;
   const productInputs = [x, wide, q, k, probs, ...flatten(weights).slice(0, 2 * DENSE_SHAPES.length)];
   const products = (...inputs: tf.Tensor[]) => {
-    const [input, wideInput, qs, ks, ps, ...dense] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, ...tf.Tensor[]];
-    const terms = DENSE_SHAPES.map(([inputs], i) => tf.sum(ops.dense(inputs === SHAPE.hidden ? input : wideInput, dense[2 * i] as tf.Tensor2D, dense[2 * i + 1] as tf.Tensor1D)));
+    const [input, wideInput, qs, ks, ps, ...dense] = inputs as [
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      ...tf.Tensor[],
+    ];
+    const terms = DENSE_SHAPES.map(([inputs], i) =>
+      tf.sum(ops.dense(inputs === SHAPE.hidden ? input : wideInput, dense[2 * i] as tf.Tensor2D, dense[2 * i + 1] as tf.Tensor1D)),
+    );
     terms.push(tf.sum(ops.attentionScores(qs, ks)), tf.sum(ops.attentionContext(ps, ks)));
     return tf.addN(terms);
   };
@@ -205,15 +220,18 @@ function measureEmbedding(reps: Repetitions): EmbeddingResult {
   const table = tf.variable(initial as tf.Tensor2D, true, 'word_embeddings');
   initial.dispose();
   // Zipf-like ids, as real text repeats frequent tokens: most of a batch falls in the first few thousand rows.
-  const idValues = Int32Array.from({ length: TOKENS }, (_, i) => Math.floor(SHAPE.vocab * Math.pow((i * 7919) % TOKENS / TOKENS, 3)));
+  const idValues = Int32Array.from({ length: TOKENS }, (_, i) => Math.floor(SHAPE.vocab * Math.pow(((i * 7919) % TOKENS) / TOKENS, 3)));
   const ids = tf.tensor1d(idValues, 'int32');
   const probe = random([TOKENS, SHAPE.hidden]);
-  const lookupGradient = (lookup: EncoderOps['embeddingLookup']) => () => backwardStep((t) => lookup(t as tf.Tensor2D, ids), [table], probe);
+  const lookupGradient = (lookup: EncoderOps['embeddingLookup']) => () =>
+    backwardStep((t) => lookup(t as tf.Tensor2D, ids), [table], probe);
   const scatterGradientMs = timeRuns(lookupGradient(fastEncoderOps.embeddingLookup), reps);
   const gatherGradientMs = timeRuns(lookupGradient(referenceEncoderOps.embeddingLookup), reps);
 
   const optimizer = new AdamW(new Map([['embeddings.word_embeddings.weight', table]]), { ...DEFAULT_ADAMW, weightDecay: 0.01 });
-  const gradient = tf.tidy(() => tf.grads((t: tf.Tensor) => tf.sum(tf.mul(fastEncoderOps.embeddingLookup(t as tf.Tensor2D, ids), probe)))([table])[0]!);
+  const gradient = tf.tidy(
+    () => tf.grads((t: tf.Tensor) => tf.sum(tf.mul(fastEncoderOps.embeddingLookup(t as tf.Tensor2D, ids), probe)))([table])[0]!,
+  );
   const adamWTableUpdateMs = timeRuns(() => {
     optimizer.apply(new Map([['embeddings.word_embeddings.weight', gradient]]), 1e-5);
   }, reps);
@@ -237,7 +255,8 @@ async function runChild(options: Options): Promise<void> {
   const selected = await selectBackend('wasm', { threads: options.threads[0]! });
   const before = tf.memory().numTensors;
   const fast = measureOps(fastEncoderOps, options);
-  const reference = options.referenceReps > 0 ? measureOps(referenceEncoderOps, { reps: options.referenceReps, warmup: options.warmup }) : undefined;
+  const reference =
+    options.referenceReps > 0 ? measureOps(referenceEncoderOps, { reps: options.referenceReps, warmup: options.warmup }) : undefined;
   const leakedTensors = tf.memory().numTensors - before;
   const embedding = measureEmbedding(options);
   const result: ChildResult = {
@@ -280,14 +299,24 @@ function runParent(options: Options): void {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     loadAverageAtEnd: loadavg().map(round2),
-    options: { threads: options.threads, reps: options.reps, warmup: options.warmup, referenceReps: options.referenceReps, rounds: options.rounds },
+    options: {
+      threads: options.threads,
+      reps: options.reps,
+      warmup: options.warmup,
+      referenceReps: options.referenceReps,
+      rounds: options.rounds,
+    },
     note:
       'Derived figures (GFLOP/s, other-ops time, speedups) use the fastest run of each kind, and "best" the fastest round per thread count: ' +
       'other processes on a shared machine only ever add time.',
     workload: { ...SHAPE, headDim: HEAD_DIM, tokens: TOKENS, matmulGflopPerLayerStep: round2(STEP_FLOPS / 1e9) },
     best,
     threadSpeedup: single
-      ? Object.fromEntries(best.filter((r) => r !== single).map((r) => [`${r.threads} threads vs 1`, round2(single.fast.layerStepMs.min / r.fast.layerStepMs.min)]))
+      ? Object.fromEntries(
+          best
+            .filter((r) => r !== single)
+            .map((r) => [`${r.threads} threads vs 1`, round2(single.fast.layerStepMs.min / r.fast.layerStepMs.min)]),
+        )
       : {},
     rounds,
   };
@@ -300,7 +329,11 @@ function runParent(options: Options): void {
         ` AdamW on the table ${Math.round(r.embedding.adamWTableUpdateMs.min)} ms`,
     );
   }
-  console.log(Object.entries(report.threadSpeedup).map(([k, v]) => `${k}: ${v}×`).join(', '));
+  console.log(
+    Object.entries(report.threadSpeedup)
+      .map(([k, v]) => `${k}: ${v}×`)
+      .join(', '),
+  );
   if (options.save) writeFileSync(RESULTS_PATH, `${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -61,7 +61,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('sums whole slices of a 3-D int32 tensor by their leading index', async () => {
       await selectBackend(backend);
-      const sums = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 2, 2], 'int32'), tf.tensor1d([1, 0, 1], 'int32'), 2));
+      const sums = tf.tidy(() =>
+        tf.unsortedSegmentSum(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 2, 2], 'int32'), tf.tensor1d([1, 0, 1], 'int32'), 2),
+      );
       assert.equal(sums.dtype, 'int32');
       assert.deepEqual(sums.arraySync(), [
         [
@@ -79,7 +81,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
     it('gives tf.gather its gradient, which wasm alone cannot', async () => {
       await selectBackend(backend);
       const gradient = tf.tidy(() => {
-        const [grad] = tf.grads((table: tf.Tensor) => tf.sum(tf.mul(tf.gather(table, tf.tensor1d([1, 1, 0], 'int32')), tf.tensor2d([[1], [2], [4]]))))([tf.zeros([3, 1])]);
+        const [grad] = tf.grads((table: tf.Tensor) =>
+          tf.sum(tf.mul(tf.gather(table, tf.tensor1d([1, 1, 0], 'int32')), tf.tensor2d([[1], [2], [4]]))),
+        )([tf.zeros([3, 1])]);
         return grad!.arraySync();
       });
       assert.deepEqual(gradient, [[4], [3], [0]]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +26,10 @@ const TFJS_NODE_MISSING = !installed('@tensorflow/tfjs-node') && !installed('@te
  * Runs selectBackend in a fresh Node process (the wasm backend starts once per process), multiplies two matrices on
  * what it chose, and returns what it printed, how it exited and how long the whole process lived.
  */
-function selectInChildProcess(preference: string, options: object): { selected: SelectedBackend; product: number[]; status: number | null; ms: number; stderr: string } {
+function selectInChildProcess(
+  preference: string,
+  options: object,
+): { selected: SelectedBackend; product: number[]; status: number | null; ms: number; stderr: string } {
   const script = `
     const tf = require('@tensorflow/tfjs-core');
     const { selectBackend } = require('./src/trainer/backend/selectBackend');
@@ -38,26 +41,43 @@ function selectInChildProcess(preference: string, options: object): { selected: 
   const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   const ms = performance.now() - start;
   const line = child.stdout.trim().split('\n').pop() ?? '';
-  const parsed = line.startsWith('{') ? (JSON.parse(line) as { selected: SelectedBackend; product: number[] }) : { selected: undefined!, product: [] };
+  const parsed = line.startsWith('{')
+    ? (JSON.parse(line) as { selected: SelectedBackend; product: number[] })
+    : { selected: undefined!, product: [] };
   return { ...parsed, status: child.status, ms, stderr: child.stderr };
 }
 
 describe('selectBackend', () => {
-  it('picks wasm when tfjs-node is not installed, and says why the faster backends were skipped', { skip: !TFJS_NODE_MISSING && 'tfjs-node is installed here' }, async () => {
-    const selected = await selectBackend('auto');
-    assert.equal(selected.name, 'wasm');
-    assert.equal(tf.getBackend(), 'wasm');
-    assert.equal(selected.threads, EXPECTED_THREADS);
-    assert.match(selected.reason, new RegExp(`^tfjs-node-gpu not installed; tfjs-node not installed; wasm 4\\.22\\.0 with SIMD, ${EXPECTED_THREADS} threads?$`));
-    assert.match(selected.device, /^CPU \(WebAssembly SIMD, \d threads?\)$/);
-  });
+  it(
+    'picks wasm when tfjs-node is not installed, and says why the faster backends were skipped',
+    { skip: !TFJS_NODE_MISSING && 'tfjs-node is installed here' },
+    async () => {
+      const selected = await selectBackend('auto');
+      assert.equal(selected.name, 'wasm');
+      assert.equal(tf.getBackend(), 'wasm');
+      assert.equal(selected.threads, EXPECTED_THREADS);
+      assert.match(
+        selected.reason,
+        new RegExp(`^tfjs-node-gpu not installed; tfjs-node not installed; wasm 4\\.22\\.0 with SIMD, ${EXPECTED_THREADS} threads?$`),
+      );
+      assert.match(selected.device, /^CPU \(WebAssembly SIMD, \d threads?\)$/);
+    },
+  );
 
-  it('refuses a named backend that is not installed, naming the package and how to get it', { skip: !TFJS_NODE_MISSING && 'tfjs-node is installed here' }, async () => {
-    await assert.rejects(selectBackend('node'), {
-      message: 'The "node" backend (@tensorflow/tfjs-node) is unavailable: not installed. Install it (npm install @tensorflow/tfjs-node), or set backend: auto.',
-    });
-    await assert.rejects(selectBackend('node-gpu'), /^Error: The "node-gpu" backend \(@tensorflow\/tfjs-node-gpu\) is unavailable: not installed\. .*CUDA/);
-  });
+  it(
+    'refuses a named backend that is not installed, naming the package and how to get it',
+    { skip: !TFJS_NODE_MISSING && 'tfjs-node is installed here' },
+    async () => {
+      await assert.rejects(selectBackend('node'), {
+        message:
+          'The "node" backend (@tensorflow/tfjs-node) is unavailable: not installed. Install it (npm install @tensorflow/tfjs-node), or set backend: auto.',
+      });
+      await assert.rejects(
+        selectBackend('node-gpu'),
+        /^Error: The "node-gpu" backend \(@tensorflow\/tfjs-node-gpu\) is unavailable: not installed\. .*CUDA/,
+      );
+    },
+  );
 
   it('always has the plain JavaScript cpu backend', async () => {
     const selected = await selectBackend('cpu');
@@ -71,13 +91,28 @@ describe('selectBackend', () => {
     const again = await selectBackend('wasm');
     assert.deepEqual(again, first);
     assert.equal(tf.getBackend(), 'wasm');
-    const product = tf.tidy(() => Array.from(tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])).dataSync()));
+    const product = tf.tidy(() =>
+      Array.from(
+        tf
+          .matMul(
+            tf.tensor2d([
+              [1, 2],
+              [3, 4],
+            ]),
+            tf.tensor2d([[5], [6]]),
+          )
+          .dataSync(),
+      ),
+    );
     assert.deepEqual(product, [17, 39]);
   });
 
   it('rejects a thread count that is not a whole number of at least 1', async () => {
     for (const threads of [0, 1.5, -2]) {
-      await assert.rejects(selectBackend('wasm', { threads }), /The "wasm" backend .* unavailable: failed to start: threads must be a whole number of at least 1/);
+      await assert.rejects(
+        selectBackend('wasm', { threads }),
+        /The "wasm" backend .* unavailable: failed to start: threads must be a whole number of at least 1/,
+      );
     }
   });
 });
@@ -102,10 +137,31 @@ describe('the wasm backend in a fresh process', () => {
     assert.ok(run.ms < 30_000, `the process took ${Math.round(run.ms)} ms to exit`);
   });
 
+  it("removes worker-script folders that processes killed mid-start left behind, but not a starting process's", () => {
+    const abandoned = mkdtempSync(path.join(os.tmpdir(), 'embedtune-wasm-'));
+    const starting = mkdtempSync(path.join(os.tmpdir(), 'embedtune-wasm-'));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(abandoned, anHourAgo, anHourAgo);
+    try {
+      const run = selectInChildProcess('wasm', { wasmDir: bundleDir, threads: 2 });
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(existsSync(abandoned), false);
+      assert.equal(existsSync(starting), true);
+    } finally {
+      rmSync(abandoned, { recursive: true, force: true });
+      rmSync(starting, { recursive: true, force: true });
+    }
+  });
+
   it('uses the single-threaded SIMD build when asked for one thread', () => {
     const run = selectInChildProcess('wasm', { wasmDir: bundleDir, threads: 1 });
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(run.selected, { name: 'wasm', device: 'CPU (WebAssembly SIMD, 1 thread)', threads: 1, reason: 'wasm 4.22.0 with SIMD, 1 thread' });
+    assert.deepEqual(run.selected, {
+      name: 'wasm',
+      device: 'CPU (WebAssembly SIMD, 1 thread)',
+      threads: 1,
+      reason: 'wasm 4.22.0 with SIMD, 1 thread',
+    });
     assert.deepEqual(run.product, [17, 39]);
   });
 

@@ -6,7 +6,10 @@ import { selectBackend } from '../../src/trainer/backend/selectBackend';
 
 /** Row r holds r + column / 4 (exact in float32), so a looked-up value names its row. */
 function numberedTable(vocab: number, dim: number): tf.Tensor2D {
-  return tf.tensor2d(Float32Array.from({ length: vocab * dim }, (_, i) => Math.floor(i / dim) + (i % dim) / 4), [vocab, dim]);
+  return tf.tensor2d(
+    Float32Array.from({ length: vocab * dim }, (_, i) => Math.floor(i / dim) + (i % dim) / 4),
+    [vocab, dim],
+  );
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {
@@ -30,7 +33,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
           [10, 20],
           [100, 200],
         ]);
-        const [grad] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(scatterEmbeddingLookup(t as tf.Tensor2D, tf.tensor1d([3, 1, 3], 'int32')), dy)))([table]);
+        const [grad] = tf.grads((t: tf.Tensor) =>
+          tf.sum(tf.mul(scatterEmbeddingLookup(t as tf.Tensor2D, tf.tensor1d([3, 1, 3], 'int32')), dy)),
+        )([table]);
         return grad!.arraySync();
       });
       assert.deepEqual(gradient, [
@@ -47,7 +52,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       // As in the BERT encoder: ids are made and disposed inside the forward pass's own tidy.
       const gradient = tf.tidy(() => {
         const table = numberedTable(4, 1);
-        const [grad] = tf.grads((t: tf.Tensor) => tf.sum(tf.tidy(() => scatterEmbeddingLookup(t as tf.Tensor2D, tf.tensor1d([2, 2], 'int32')))))([table]);
+        const [grad] = tf.grads((t: tf.Tensor) =>
+          tf.sum(tf.tidy(() => scatterEmbeddingLookup(t as tf.Tensor2D, tf.tensor1d([2, 2], 'int32')))),
+        )([table]);
         return grad!.arraySync();
       });
       assert.deepEqual(gradient, [[0], [0], [2], [0]]);
@@ -56,7 +63,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
     it('computes a 30522-row vocabulary gradient in time linear in the batch, not the vocabulary', async () => {
       await selectBackend(backend);
       const table = tf.zeros([30522, 32]) as tf.Tensor2D;
-      const ids = tf.tensor1d(Int32Array.from({ length: 256 }, (_, i) => (i * 977) % 30522), 'int32');
+      const ids = tf.tensor1d(
+        Int32Array.from({ length: 256 }, (_, i) => (i * 977) % 30522),
+        'int32',
+      );
       const start = performance.now();
       const nonZeroRows = tf.tidy(() => {
         const [grad] = tf.grads((t: tf.Tensor) => tf.sum(scatterEmbeddingLookup(t as tf.Tensor2D, ids)))([table]);
@@ -76,7 +86,10 @@ describe('the scatter-gradient embedding lookup on wasm', () => {
     await selectBackend('wasm');
     tf.tidy(() => {
       const table = numberedTable(3, 2);
-      assert.throws(() => scatterEmbeddingLookup(table, tf.tensor1d([0, 3], 'int32')), /Token id 3 is outside the embedding table's 3 rows/);
+      assert.throws(
+        () => scatterEmbeddingLookup(table, tf.tensor1d([0, 3], 'int32')),
+        /Token id 3 is outside the embedding table's 3 rows/,
+      );
       assert.throws(() => scatterEmbeddingLookup(table, tf.tensor1d([-1], 'int32')), /Token id -1 is outside/);
     });
   });

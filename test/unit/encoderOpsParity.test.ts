@@ -68,7 +68,12 @@ function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 }
 
 /** The op's output and the gradients, for every input, of a fixed random weighting of that output. */
-function valueAndGradients(ops: EncoderOps, opCase: OpCase, inputs: tf.Tensor[], weighting: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
+function valueAndGradients(
+  ops: EncoderOps,
+  opCase: OpCase,
+  inputs: tf.Tensor[],
+  weighting: tf.Tensor,
+): { value: tf.Tensor; grads: tf.Tensor[] } {
   const value = opCase.run(ops, inputs);
   const grads = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(opCase.run(ops, args), weighting)))(inputs);
   return { value, grads };

@@ -89,3 +89,15 @@ describe('learning-rate schedules', () => {
     assert.equal(learningRateAt(3, 2, 0, 110, 'constant'), 2);
   });
 });
+
+describe('optimizer memory', () => {
+  it('holds exactly two moment tensors per variable and leaks nothing when created and disposed', () => {
+    const variable = tf.variable(tf.zeros([4, 4]));
+    const before = tf.memory().numTensors;
+    const optimizer = new AdamW(new Map([['w.weight', variable]]), { ...DEFAULT_ADAMW, weightDecay: 0 });
+    assert.equal(tf.memory().numTensors, before + 2);
+    optimizer.apply(new Map([['w.weight', tf.ones([4, 4])]]), 0.1);
+    optimizer.dispose();
+    assert.equal(tf.memory().numTensors, before + 1, 'only the gradient passed in is left, owned by the caller');
+  });
+});

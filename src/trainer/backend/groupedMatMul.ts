@@ -14,7 +14,9 @@ export function groupedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false
   const n = transposeB ? b.shape[1] : b.shape[2];
   const kOfB = transposeB ? b.shape[2] : b.shape[1];
   if (b.shape[0] !== groups || kOfB !== k) {
-    throw new Error(`groupedMatMul: shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) do not multiply group by group.`);
+    throw new Error(
+      `groupedMatMul: shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) do not multiply group by group.`,
+    );
   }
   return tf.tidy(() => {
     // input[0, i, d, g] = op(a)[g, i, d]: rows of op(a) run down the image, its shared dimension across it.

@@ -86,7 +86,8 @@ async function useTensorflow(packageName: string, device: string): Promise<Selec
   try {
     createRequire(__filename)(packageName);
   } catch (error) {
-    const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${packageName}'`);
+    const missing =
+      (error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${packageName}'`);
     throw new BackendUnavailable(missing ? 'not installed' : `failed to load: ${firstLine(error)}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailable('loaded, but its "tensorflow" backend did not start');
@@ -156,7 +157,10 @@ async function useCpu(): Promise<SelectedBackend> {
 }
 
 function shortName(candidate: string): string {
-  return candidate.replace('@tensorflow/', '').replace(/^node-gpu$/, 'tfjs-node-gpu').replace(/^node$/, 'tfjs-node');
+  return candidate
+    .replace('@tensorflow/', '')
+    .replace(/^node-gpu$/, 'tfjs-node-gpu')
+    .replace(/^node$/, 'tfjs-node');
 }
 
 function remedy(preference: Exclude<BackendPreference, 'auto'>): string {

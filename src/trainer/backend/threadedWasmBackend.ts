@@ -1,11 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendWasmThreadedSimdModule, WasmFactoryConfig } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd';
+import type {
+  BackendWasmThreadedSimdModule,
+  WasmFactoryConfig,
+} from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd';
 import { missingFiles, THREADED_WASM_SCRIPTS } from './wasmBinaryDir';
 
 /*
@@ -122,16 +125,39 @@ async function startThreadedModule(dir: string, workerScript: string, threads: n
  * a file Node can start, in a folder private to this process. Workers read it once, while the module starts.
  */
 function writeWorkerScript(dir: string): { file: string; remove(): void } {
-  const { wasmWorkerContents } = createRequire(path.join(dir, WORKER_MODULE))(path.join(dir, WORKER_MODULE)) as { wasmWorkerContents: string };
+  const { wasmWorkerContents } = createRequire(path.join(dir, WORKER_MODULE))(path.join(dir, WORKER_MODULE)) as {
+    wasmWorkerContents: string;
+  };
   // The string is a template literal whose "\n" escapes became real newlines inside string literals; tfjs
   // re-escapes them the same way before making its Blob.
   const source = wasmWorkerContents.replace(/\n/g, '\\n');
   // A worker that fails to parse would crash the process from Emscripten's error handler instead of failing here.
   new Script(source, { filename: WORKER_MODULE });
+  removeAbandonedFolders();
   // mkdtemp makes the folder readable by this user only, so no one else can swap in a script for our workers to run.
-  const folder = mkdtempSync(path.join(os.tmpdir(), 'embedtune-wasm-'));
+  const folder = mkdtempSync(path.join(os.tmpdir(), WORKER_FOLDER_PREFIX));
   // .cjs, because the script uses require() and a package.json with "type": "module" above /tmp would make .js ESM.
   const file = path.join(folder, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
   writeFileSync(file, source);
   return { file, remove: () => rmSync(folder, { recursive: true, force: true }) };
+}
+
+const WORKER_FOLDER_PREFIX = 'embedtune-wasm-';
+/** Far longer than a start-up takes (under a few seconds), so only folders of processes killed mid-start match. */
+const ABANDONED_AFTER_MS = 10 * 60 * 1000;
+
+/** Removes worker-script folders left by processes killed while the module started, before they could clean up. */
+function removeAbandonedFolders(): void {
+  const uid = process.getuid?.();
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(WORKER_FOLDER_PREFIX)) continue;
+    const folder = path.join(os.tmpdir(), name);
+    try {
+      const stats = statSync(folder);
+      if ((uid === undefined || stats.uid === uid) && Date.now() - stats.mtimeMs > ABANDONED_AFTER_MS)
+        rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Another process removed it first, or it is not ours to remove.
+    }
+  }
 }

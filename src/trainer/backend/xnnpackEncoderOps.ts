@@ -27,7 +27,10 @@ const denseWithBias = tf.customGrad((...args: CustomGradArgs) => {
     // Fused, so XNNPACK adds the bias inside the product instead of a second pass over the output.
     value: tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias }),
     gradFunc: (dy: tf.Tensor, [savedX, savedKernel]: tf.Tensor[]) =>
-      tf.tidy(() => [...denseGradients(dy as tf.Tensor2D, savedX as tf.Tensor2D, savedKernel as tf.Tensor2D), columnSums(dy as tf.Tensor2D)]),
+      tf.tidy(() => [
+        ...denseGradients(dy as tf.Tensor2D, savedX as tf.Tensor2D, savedKernel as tf.Tensor2D),
+        columnSums(dy as tf.Tensor2D),
+      ]),
   };
 });
 

@@ -30,8 +30,8 @@ export class AdamW {
     private readonly settings: AdamWSettings,
   ) {
     for (const [name, variable] of variables) {
-      this.firstMoments.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.secondMoments.set(name, tf.variable(tf.zerosLike(variable), false));
+      this.firstMoments.set(name, zerosVariable(variable));
+      this.secondMoments.set(name, zerosVariable(variable));
     }
   }
 
@@ -87,6 +87,14 @@ export class AdamW {
     for (const m of this.firstMoments.values()) m.dispose();
     for (const v of this.secondMoments.values()) v.dispose();
   }
+}
+
+/** A variable holds its own reference to its initial value, so the temporary zeros are released at once. */
+function zerosVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const variable = tf.variable(zeros, false);
+  zeros.dispose();
+  return variable;
 }
 
 /** Scales gradients so their global L2 norm is at most `maxNorm`, as `torch.nn.utils.clip_grad_norm_`. Returns the norm before clipping. */

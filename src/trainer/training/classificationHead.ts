@@ -20,8 +20,8 @@ export class ClassificationHead {
   ) {
     const features = input === 'pair' ? 3 * embeddingDimension : embeddingDimension;
     const bound = 1 / Math.sqrt(features);
-    this.weight = tf.variable(tf.randomUniform([features, labels.length], -bound, bound, 'float32', seed), true);
-    this.bias = tf.variable(tf.randomUniform([labels.length], -bound, bound, 'float32', seed + 1), true);
+    this.weight = ownedVariable(tf.randomUniform([features, labels.length], -bound, bound, 'float32', seed));
+    this.bias = ownedVariable(tf.randomUniform([labels.length], -bound, bound, 'float32', seed + 1));
   }
 
   /** The head's variables by the names checkpoints and the optimizer use. */
@@ -90,6 +90,12 @@ export class ClassificationHead {
       variable.assign(tf.tensor(saved.data as Float32Array, variable.shape, 'float32'));
     }
   }
+}
+
+function ownedVariable(initial: tf.Tensor): tf.Variable {
+  const variable = tf.variable(initial, true);
+  initial.dispose();
+  return variable;
 }
 
 /** The labels a head predicts: every label of the training rows, sorted, so that indices do not depend on row order. */

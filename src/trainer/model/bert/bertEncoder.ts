@@ -84,7 +84,11 @@ export class BertEncoder {
   /** Rebuilds an encoder from `snapshot` output (LoRA and adapters included), frozen, for inference and export. */
   static fromSnapshot(config: BertConfig, snapshot: NamedTensors, ops: EncoderOps, extensions?: EncoderExtensions): BertEncoder {
     const variables = new Map<string, tf.Variable>();
-    for (const [name, host] of snapshot) variables.set(name, tf.variable(hostToTensor(host), false));
+    for (const [name, host] of snapshot) {
+      const value = hostToTensor(host);
+      variables.set(name, tf.variable(value, false));
+      value.dispose();
+    }
     const missing = encoderWeightNames(config).filter((name) => !variables.has(name));
     if (missing.length > 0) throw new Error(`The checkpoint lacks ${missing.length} encoder weight(s), e.g. "${missing[0]}".`);
     return new BertEncoder(config, variables, ops, extensions);
