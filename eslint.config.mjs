@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const layer = (patterns) => ['error', { patterns }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.scratch/**', '.test-artifacts/**', 'bench/.cache/**', 'bench/results/**', '*.vsix'] },
+  { ignores: ['dist/**', 'media/dist/**', 'node_modules/**', '.scratch/**', '.test-artifacts/**', 'bench/.cache/**', 'bench/results/**', '*.vsix'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

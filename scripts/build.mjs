@@ -1,4 +1,5 @@
-// Bundles each process entry separately: the extension host, the language server and the CLI never share a bundle.
+// Bundles each process entry separately: the extension host, the language server and the CLI never share a bundle,
+// and each webview gets a browser bundle (its script and its CSS) in media/dist/, the only folder webviews may load from.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
@@ -11,8 +12,28 @@ const entries = [
   { in: 'src/trainer/cli.ts', out: 'cli', external: [], banner: '#!/usr/bin/env node' },
 ];
 
-const contexts = await Promise.all(
-  entries.map((entry) =>
+const webviews = [
+  { in: 'media/dashboard/main.ts', out: 'dashboard' },
+  { in: 'media/checkpoints/main.ts', out: 'checkpoints' },
+];
+
+const webviewContexts = webviews.map((entry) =>
+  esbuild.context({
+    entryPoints: { [entry.out]: entry.in },
+    outdir: 'media/dist',
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome114'],
+    format: 'iife',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    logLevel: 'warning',
+  }),
+);
+
+const contexts = await Promise.all([
+  ...webviewContexts,
+  ...entries.map((entry) =>
     esbuild.context({
       entryPoints: { [entry.out]: entry.in },
       outdir: 'dist',
@@ -27,7 +48,7 @@ const contexts = await Promise.all(
       logLevel: 'warning',
     }),
   ),
-);
+]);
 
 // The wasm backend loads its binaries (and, with threads, its Emscripten glue and worker) by path at run time,
 // so they sit next to dist/cli.js rather than inside the bundle.

@@ -62,7 +62,8 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('message', onMessage);
-    // The IPC channel, when the extension opened one, would otherwise keep the process alive.
-    process.disconnect?.();
+    // The IPC channel, when the extension opened one, would otherwise keep the process alive; it is already
+    // gone when the editor that started the run has closed.
+    if (process.connected) process.disconnect();
   }
 }

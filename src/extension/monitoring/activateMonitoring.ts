@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import type { Disposable } from '../emitter';
+import type { EditorHost, PanelOpener } from '../host/editorHost';
+import type { EngineCommand } from '../runs/engineProcess';
+import { RunLibrary } from '../runs/runLibrary';
+import { RunManager } from '../runs/runManager';
+import { RunStatusBar } from '../statusBar/runStatusBar';
+import { runNewConfigWizard } from './newConfigWizard';
+import { TrainingController } from './trainingController';
+
+/** The commands this module registers; the manifest contributes each one under the "EmbedTune" category. */
+export const MONITORING_COMMANDS = [
+  'embedtune.startTraining',
+  'embedtune.stopTraining',
+  'embedtune.resumeTraining',
+  'embedtune.showDashboard',
+  'embedtune.showCheckpoints',
+  'embedtune.newConfig',
+  'embedtune.showTrainingLog',
+] as const;
+
+export interface MonitoringServices {
+  readonly host: EditorHost;
+  readonly engine: EngineCommand;
+  readonly manager: RunManager;
+  readonly library: RunLibrary;
+  readonly controller: TrainingController;
+}
+
+export interface MonitoringOptions {
+  readonly host: EditorHost;
+  /** `dist/cli.js` of this extension. */
+  readonly cliPath: string;
+  /** The Node.js runtime when the `embedtune.train.nodePath` setting is empty: the editor's own. */
+  readonly defaultNodePath: string;
+  /** Creates the webview panels once the services exist (the VS Code panels, or a recorder in tests). */
+  readonly createPanels: (services: () => MonitoringServices) => PanelOpener;
+  readonly workspaceFolder?: () => string | undefined;
+  readonly logDir?: string;
+  readonly pollMs?: number;
+  /** How often the output folders are scanned for runs started elsewhere (the CLI, another window). */
+  readonly discoveryMs?: number;
+}
+
+export interface Monitoring extends Disposable {
+  readonly services: MonitoringServices;
+  readonly panels: PanelOpener;
+  readonly statusBar: RunStatusBar;
+  /** Settles when the runs still going in the workspace have been reattached. */
+  readonly reattached: Promise<unknown>;
+}
+
+/**
+ * Wires training and monitoring into the editor: the run manager, the status bar, the panels and the commands, and
+ * reattaches to runs still going. Everything goes through `EditorHost`, so this runs the same under VS Code and in
+ * tests.
+ */
+export function activateMonitoring(options: MonitoringOptions): Monitoring {
+  const { host } = options;
+  const engine: EngineCommand = { nodePath: host.setting('train.nodePath', '') || options.defaultNodePath, cliPath: options.cliPath };
+  const manager = new RunManager({ engine, logDir: options.logDir, pollMs: options.pollMs });
+  const library = new RunLibrary(manager, () => host.findConfigFiles());
+  // The panels need the controller and the controller opens panels: the panels get the services when they first use them.
+  const late: { services?: MonitoringServices } = {};
+  const panels = options.createPanels(() => late.services!);
+  const controller = new TrainingController(host, manager, library, panels);
+  const services: MonitoringServices = { host, engine, manager, library, controller };
+  late.services = services;
+  const statusBar = new RunStatusBar(host, manager);
+
+  /** A run key from a status bar click or a message, or the newest run of a config picked in the Explorer. */
+  const runKeyFor = async (target: unknown): Promise<string | undefined> => {
+    if (typeof target === 'string' && (await library.resolve(target))) return target;
+    if (target === undefined) return undefined;
+    const configPath = await host.configFor(target);
+    if (!configPath) return undefined;
+    const runs = await library.refresh();
+    return runs.find((run) => run.configPath !== null && resolve(run.configPath) === resolve(configPath))?.key;
+  };
+
+  const disposables: Disposable[] = [
+    manager,
+    controller,
+    statusBar,
+    host.registerCommand('embedtune.startTraining', (resource) => controller.startTraining(resource)),
+    host.registerCommand('embedtune.stopTraining', (target) => controller.stopTraining(target)),
+    host.registerCommand('embedtune.resumeTraining', (resource) => controller.resumeTraining(resource)),
+    host.registerCommand('embedtune.showDashboard', async (target) => panels.showDashboard(await runKeyFor(target))),
+    host.registerCommand('embedtune.showCheckpoints', async (target) => panels.showCheckpoints(await runKeyFor(target))),
+    host.registerCommand('embedtune.newConfig', () => runNewConfigWizard(host, options.workspaceFolder?.())),
+    host.registerCommand('embedtune.showTrainingLog', () => host.showOutput()),
+  ];
+  const reattach = () =>
+    controller.reattach().catch((error: unknown) => host.appendOutput([`Reattaching to running trainings failed: ${String(error)}`]));
+  const reattached = reattach();
+  // A run started from the CLI or another window while this one is open is picked up too.
+  const discovery = setInterval(() => void reattach(), options.discoveryMs ?? 15_000);
+  discovery.unref();
+  disposables.push({ dispose: () => clearInterval(discovery) });
+  return {
+    services,
+    panels,
+    statusBar,
+    reattached,
+    dispose: () => {
+      for (const disposable of disposables.reverse()) disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import * as vscode from 'vscode';
+import { parseFromCheckpoints, type ToCheckpoints } from '../../shared/protocol/checkpointsMessages';
+import type { MonitoringServices } from '../monitoring/activateMonitoring';
+import { CheckpointsSession } from './checkpointsSession';
+import { html, webviewOptions } from './dashboardPanel';
+
+/** The checkpoints of one run at a time: a sortable table with the best one marked, and actions on each. */
+export class CheckpointsPanel {
+  static readonly viewType = 'embedtune.checkpoints';
+  static currentPanel: CheckpointsPanel | undefined;
+
+  private readonly session: CheckpointsSession;
+  private readonly _disposables: vscode.Disposable[] = [];
+
+  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string): void {
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+    if (CheckpointsPanel.currentPanel) {
+      CheckpointsPanel.currentPanel.panel.reveal(column);
+      if (key) void CheckpointsPanel.currentPanel.session.show(key);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      CheckpointsPanel.viewType,
+      'EmbedTune Checkpoints',
+      column,
+      webviewOptions(extensionUri),
+    );
+    CheckpointsPanel.currentPanel = new CheckpointsPanel(panel, extensionUri, services, key);
+  }
+
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, services: MonitoringServices): void {
+    CheckpointsPanel.currentPanel = new CheckpointsPanel(panel, extensionUri, services, undefined);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    services: MonitoringServices,
+    key: string | undefined,
+  ) {
+    panel.webview.options = webviewOptions(extensionUri);
+    this.session = new CheckpointsSession(
+      {
+        host: services.host,
+        manager: services.manager,
+        library: services.library,
+        engine: services.engine,
+        resumeFrom: (configPath, checkpoint) => services.controller.resumeFrom(configPath, checkpoint),
+      },
+      (message: ToCheckpoints) => {
+        if (message.command === 'checkpoints') panel.title = `Checkpoints: ${message.run.runId}`;
+        void panel.webview.postMessage(message);
+      },
+      key,
+    );
+    this._disposables.push(this.session);
+    panel.webview.html = html(panel.webview, extensionUri, 'checkpoints', 'EmbedTune Checkpoints');
+    panel.onDidDispose(() => this.dispose(), null, this._disposables);
+    panel.webview.onDidReceiveMessage(
+      (raw: unknown) => {
+        const message = parseFromCheckpoints(raw);
+        if (!message) {
+          services.host.appendOutput([`Checkpoints: ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`]);
+          return;
+        }
+        void this.session
+          .handle(message)
+          .catch((error: unknown) => services.host.appendOutput([`Checkpoints: ${message.command} failed: ${String(error)}`]));
+      },
+      null,
+      this._disposables,
+    );
+  }
+
+  dispose(): void {
+    CheckpointsPanel.currentPanel = undefined;
+    this.panel.dispose();
+    while (this._disposables.length) this._disposables.pop()?.dispose();
+  }
+}

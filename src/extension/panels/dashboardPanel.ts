@@ -1,0 +1,98 @@
+import * as vscode from 'vscode';
+import { parseFromDashboard, type ToDashboard } from '../../shared/protocol/dashboardMessages';
+import type { MonitoringServices } from '../monitoring/activateMonitoring';
+import { DashboardSession } from './dashboardSession';
+import { createNonce, webviewHtml } from './webviewHtml';
+
+/** The training dashboard: progress, charts, compare, config and log of one run at a time. */
+export class DashboardPanel {
+  static readonly viewType = 'embedtune.dashboard';
+  static currentPanel: DashboardPanel | undefined;
+
+  private readonly session: DashboardSession;
+  private readonly _disposables: vscode.Disposable[] = [];
+
+  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string): void {
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+    if (DashboardPanel.currentPanel) {
+      DashboardPanel.currentPanel.panel.reveal(column, true);
+      if (key) void DashboardPanel.currentPanel.session.show(key);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      DashboardPanel.viewType,
+      'EmbedTune Dashboard',
+      { viewColumn: column, preserveFocus: true },
+      webviewOptions(extensionUri),
+    );
+    DashboardPanel.currentPanel = new DashboardPanel(panel, extensionUri, services, key);
+  }
+
+  /** Restores the panel after a reload; the webview sends the run it showed, from its saved state, when it is ready. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, services: MonitoringServices): void {
+    DashboardPanel.currentPanel = new DashboardPanel(panel, extensionUri, services, undefined);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    services: MonitoringServices,
+    key: string | undefined,
+  ) {
+    panel.webview.options = webviewOptions(extensionUri);
+    this.session = new DashboardSession(
+      services.manager,
+      services.library,
+      (message: ToDashboard) => {
+        if (message.command === 'show') panel.title = `EmbedTune: ${message.run.runId}`;
+        void panel.webview.postMessage(message);
+      },
+      {
+        stop: (runKey) => void services.controller.stopTraining(runKey),
+        showCheckpoints: (runKey) => void vscode.commands.executeCommand('embedtune.showCheckpoints', runKey),
+        openFile: (path) => void services.host.openFile(path),
+      },
+      key,
+    );
+    this._disposables.push(this.session);
+    panel.webview.html = html(panel.webview, extensionUri, 'dashboard', 'EmbedTune Dashboard');
+    panel.onDidDispose(() => this.dispose(), null, this._disposables);
+    panel.webview.onDidReceiveMessage(
+      (raw: unknown) => {
+        const message = parseFromDashboard(raw);
+        if (!message) {
+          services.host.appendOutput([`Dashboard: ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`]);
+          return;
+        }
+        void this.session
+          .handle(message)
+          .catch((error: unknown) => services.host.appendOutput([`Dashboard: ${message.command} failed: ${String(error)}`]));
+      },
+      null,
+      this._disposables,
+    );
+  }
+
+  dispose(): void {
+    DashboardPanel.currentPanel = undefined;
+    this.panel.dispose();
+    while (this._disposables.length) this._disposables.pop()?.dispose();
+  }
+}
+
+/** Scripts on, and nothing loadable but the extension's media folder. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
+}
+
+/** The page for a bundled webview (`media/dist/<name>.js` and `.css`). */
+export function html(webview: vscode.Webview, extensionUri: vscode.Uri, name: string, title: string): string {
+  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dist', file)).toString();
+  return webviewHtml({
+    title,
+    cspSource: webview.cspSource,
+    nonce: createNonce(),
+    scriptUri: asset(`${name}.js`),
+    styleUris: [asset(`${name}.css`)],
+  });
+}

@@ -1,0 +1,43 @@
+import type { RunEvent } from '../events/runEvents';
+import { hasFields, isFiniteNumber, isNonEmptyString, isRecord, oneOf, type Guard } from './messageGuards';
+
+const EVENT_TYPES = ['run_started', 'progress', 'eval', 'checkpoint', 'early_stop', 'log', 'run_finished', 'error'] as const;
+
+/**
+ * A light check of an event relayed to a webview: the envelope and the fields the dashboard reads for its type.
+ * The extension has already validated every event against the JSON Schema when it read events.jsonl; this guards
+ * the webview against a malformed message, not against a malformed log.
+ */
+export const isRelayedRunEvent: Guard<RunEvent> = (value): value is RunEvent => {
+  if (
+    !hasFields<{ type: string; time: string; run_id: string; seq: number }>(value, {
+      type: oneOf(EVENT_TYPES),
+      time: isNonEmptyString,
+      run_id: isNonEmptyString,
+      seq: isFiniteNumber,
+    })
+  ) {
+    return false;
+  }
+  const event = value as unknown as Record<string, unknown>;
+  switch (event.type) {
+    case 'progress':
+      return (
+        isFiniteNumber(event.step) &&
+        isFiniteNumber(event.epoch) &&
+        (event.loss === null || isFiniteNumber(event.loss)) &&
+        isFiniteNumber(event.lr)
+      );
+    case 'eval':
+      return isFiniteNumber(event.step) && isRecord(event.metrics) && isRecord(event.primary);
+    case 'checkpoint':
+      return isFiniteNumber(event.step) && typeof event.path === 'string' && Array.isArray(event.deleted);
+    case 'run_started':
+      return isFiniteNumber(event.total_steps) && isFiniteNumber(event.epochs) && isRecord(event.dataset);
+    case 'log':
+    case 'error':
+      return typeof event.message === 'string';
+    default:
+      return true;
+  }
+};
