@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+
+/** How to run the engine: a Node.js runtime and the bundled CLI (`dist/cli.js`). */
+export interface EngineCommand {
+  /** The Node.js executable. In VS Code this is the editor's own runtime, run as plain Node (ELECTRON_RUN_AS_NODE). */
+  readonly nodePath: string;
+  readonly cliPath: string;
+}
+
+/** The environment for the engine: the editor's, plus the switch that makes VS Code's Electron binary act as Node. */
+export function engineEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ELECTRON_RUN_AS_NODE: '1' };
+}
+
+export function trainArguments(engine: EngineCommand, configPath: string, resume?: string): string[] {
+  return [engine.cliPath, 'train', configPath, ...(resume ? ['--resume', resume] : [])];
+}
+
+/**
+ * Starts `embedtune train` as a child process, with an argument array (no shell) and an IPC channel for a graceful
+ * stop. Its stdout and stderr go to `outputFd`, a file, not to pipes: a pipe breaks when the editor reloads, and
+ * the engine would die of EPIPE at its next progress line; with a file it trains on and a new window reattaches.
+ * It runs detached (its own process group) so that closing the editor does not signal it.
+ */
+export function spawnTrainer(engine: EngineCommand, configPath: string, resume: string | undefined, outputFd: number): ChildProcess {
+  const child = spawn(engine.nodePath, trainArguments(engine, configPath, resume), {
+    cwd: dirname(configPath),
+    env: engineEnvironment(),
+    stdio: ['ignore', outputFd, outputFd, 'ipc'],
+    detached: true,
+    windowsHide: true,
+  });
+  // The editor's extension host must be able to exit while a run goes on.
+  child.unref();
+  return child;
+}
+
+export interface EngineResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a short engine command (`eval`, `export`) to completion and collects its output. */
+export function runEngineCommand(engine: EngineCommand, args: readonly string[], cwd: string): Promise<EngineResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(engine.nodePath, [engine.cliPath, ...args], { cwd, env: engineEnvironment(), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The last lines of some output that say something, for an error message. */
+export function lastLines(text: string | readonly string[], count: number): string[] {
+  const lines = (typeof text === 'string' ? text.split(/\r?\n/) : [...text]).filter((line) => line.trim() !== '');
+  return lines.slice(-count);
+}
