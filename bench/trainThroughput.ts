@@ -1,0 +1,911 @@
+/**
+ * Training and encoding throughput, and peak memory, of EmbedTune (tfjs, wasm backend) against PyTorch on the CPU,
+ * doing the same MNRL fine-tuning step on the same model shapes. Run with `node --import tsx bench/trainThroughput.ts`.
+ *
+ * Every measurement is its own child process, so that its peak RSS is its own: EmbedTune's runs this file with
+ * `--worker`, PyTorch's runs bench/python/trainStep.py with the Python from `bench/python/setup`. The two peers take
+ * turns, the first one alternating from round to round, so that noise on this shared 2-core machine lands on both.
+ *
+ * EmbedTune first tries the very step PyTorch runs (MNRL over one batch of 64 sequences). When that does not fit in
+ * WebAssembly's 4 GiB memory, it says so and trains the same batch with the gradient cache (cached_mnrl), the way a
+ * user would have to, with the largest chunk that fits; the tables say which.
+ *
+ * Options: --rounds N (turns each peer gets per case, default 2) --steps N (timed training steps per turn, default 3)
+ *          --warmup N (untimed steps first, default 1) --encode-steps N (timed encode batches per turn, default 8)
+ *          --cases a,b (of bert-mini-64, minilm-64, minilm-128, default all) --no-encode (training only)
+ *          --python PATH (default: $EMBEDTUNE_PY_PEERS/bin/python, or ~/.cache/embedtune/py-peers/bin/python)
+ *          --no-profile (skip the per-kernel breakdown of one EmbedTune training step, tf.profile, in its own process)
+ *          --cpu-prof (also run EmbedTune's training turns under node --cpu-prof, into bench/.cache/profiles/, and
+ *                      summarize where the timed steps spend their time by src/ function)
+ *          --no-save (do not write bench/results/trainThroughput.json) --no-docs (do not touch docs/benchmarks.md)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, homedir, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs-core';
+import { encoderOpsFor } from '../src/trainer/backend/encoderOpsFor';
+import { selectBackend } from '../src/trainer/backend/selectBackend';
+import { BertEncoder, type TokenBatch } from '../src/trainer/model/bert/bertEncoder';
+import { bertPoolerWeightShapes, expectedBertWeightShapes, parseBertConfig } from '../src/trainer/model/bertConfig';
+import { elementCount, hostTensor, type NamedTensors } from '../src/trainer/model/namedTensors';
+import { SentenceEmbedder } from '../src/trainer/model/sentenceEmbedder';
+import type { TextTokenizer } from '../src/trainer/model/textTokenizer';
+import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from '../src/trainer/training/adamW';
+import { disposeGradients, microBatchGradients, type TextBatch } from '../src/trainer/training/gradientStep';
+import { latencyStats, round2, round3, type LatencyStats } from './stats';
+
+const ROOT = resolve(__dirname, '..');
+const RESULTS_PATH = join(ROOT, 'bench', 'results', 'trainThroughput.json');
+const PROFILE_DIR = join(ROOT, 'bench', '.cache', 'profiles');
+const DOCS_PATH = join(ROOT, 'docs', 'benchmarks.md');
+const SECTION_TITLE = '## Training throughput and memory';
+const PY_STEP = join(ROOT, 'bench', 'python', 'trainStep.py');
+
+/** The issue's targets, on this 2-core machine. */
+const TARGET_THROUGHPUT_RATIO = 1.0;
+const TARGET_MEMORY_RATIO = 1.5;
+
+interface ModelShape {
+  readonly name: string;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly intermediate: number;
+  readonly vocab: number;
+}
+
+const MINILM_L6: ModelShape = { name: 'MiniLM-L6', layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocab: 30522 };
+const BERT_MINI: ModelShape = { name: 'BERT-mini', layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522 };
+
+interface BenchCase {
+  readonly id: string;
+  readonly shape: ModelShape;
+  readonly seq: number;
+}
+
+const CASES: readonly BenchCase[] = [
+  { id: 'bert-mini-64', shape: BERT_MINI, seq: 64 },
+  { id: 'minilm-64', shape: MINILM_L6, seq: 64 },
+  { id: 'minilm-128', shape: MINILM_L6, seq: 128 },
+];
+
+const BATCH = 32;
+const THREADS = 2;
+/** Gradient-cache chunks (sequences) EmbedTune falls back to, largest first, when the direct step does not fit. */
+const CACHE_CHUNKS = [32, 16, 8] as const;
+/** A child that runs this long is stuck (an allocation failure inside wasm can hang its threads); it is killed. */
+const CHILD_TIMEOUT_MS = 25 * 60_000;
+
+type Mode = 'train' | 'encode' | 'profile';
+type Peer = 'embedtune' | 'pytorch';
+
+/** What one child process is asked to measure; the same object goes to both peers (PyTorch ignores the loss fields). */
+interface WorkerSpec {
+  readonly mode: Mode;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly intermediate: number;
+  readonly vocab: number;
+  readonly seq: number;
+  /** Pairs per training step, or sequences per encode batch. */
+  readonly batch: number;
+  readonly warmup: number;
+  readonly steps: number;
+  readonly threads: number;
+  readonly seed: number;
+  /** EmbedTune only: the direct step, or the gradient cache with chunks of `miniBatchSize` sequences. */
+  readonly loss: 'mnrl' | 'cached_mnrl';
+  readonly miniBatchSize: number;
+}
+
+interface KernelCost {
+  readonly kernel: string;
+  readonly calls: number;
+  readonly ms: number;
+}
+
+/** What a child reports on the last line of its stdout. */
+interface WorkerReport {
+  readonly peer: Peer;
+  readonly mode: Mode;
+  readonly step_seconds: number[];
+  readonly losses: number[];
+  readonly peak_rss_mib: number;
+  /** RSS once the runtime and its tensor library are loaded, before the model exists. */
+  readonly rss_after_import_mib: number;
+  readonly wall_seconds: number;
+  readonly versions: Record<string, string>;
+  readonly threads: number;
+  readonly parameters: number;
+  readonly attention?: string;
+  readonly blas?: string;
+  readonly backend?: string;
+  /** EmbedTune: the wasm memory at the end (it only grows), MiB. */
+  readonly wasm_heap_mib?: number;
+  /** EmbedTune: the wasm memory ran out; nothing was timed. */
+  readonly out_of_memory?: string;
+  /** EmbedTune, mode 'profile': one step's kernels by time. */
+  readonly kernels?: KernelCost[];
+  /** process.hrtime in µs around the timed steps, to cut a --cpu-prof profile down to them. */
+  readonly timed_window_us?: [number, number];
+}
+
+interface Options {
+  rounds: number;
+  steps: number;
+  warmup: number;
+  encodeSteps: number;
+  cases: BenchCase[];
+  encode: boolean;
+  python: string;
+  profile: boolean;
+  cpuProf: boolean;
+  save: boolean;
+  docs: boolean;
+}
+
+function defaultPython(): string {
+  const peers = process.env['EMBEDTUNE_PY_PEERS'] ?? join(homedir(), '.cache', 'embedtune', 'py-peers');
+  return join(peers, 'bin', 'python');
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = {
+    rounds: 2,
+    steps: 3,
+    warmup: 1,
+    encodeSteps: 8,
+    cases: [...CASES],
+    encode: true,
+    python: defaultPython(),
+    profile: true,
+    cpuProf: false,
+    save: true,
+    docs: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const count = (minimum: number) => {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < minimum)
+        throw new Error(`${arg} needs a whole number of at least ${minimum}, not "${argv[i]}".`);
+      return value;
+    };
+    if (arg === '--rounds') options.rounds = count(1);
+    else if (arg === '--steps') options.steps = count(1);
+    else if (arg === '--warmup') options.warmup = count(0);
+    else if (arg === '--encode-steps') options.encodeSteps = count(1);
+    else if (arg === '--no-encode') options.encode = false;
+    else if (arg === '--python') options.python = argv[++i] ?? '';
+    else if (arg === '--no-profile') options.profile = false;
+    else if (arg === '--cpu-prof') options.cpuProf = true;
+    else if (arg === '--no-save') options.save = false;
+    else if (arg === '--no-docs') options.docs = false;
+    else if (arg === '--cases') {
+      const ids = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = ids.filter((id) => !CASES.some((c) => c.id === id));
+      if (unknown.length > 0 || ids.length === 0)
+        throw new Error(`--cases takes a comma-separated list of ${CASES.map((c) => c.id).join(', ')}; got "${argv[i]}".`);
+      options.cases = CASES.filter((c) => ids.includes(c.id));
+    } else throw new Error(`Unknown option ${arg}. See the comment at the top of bench/trainThroughput.ts.`);
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// EmbedTune's worker: the optimizer step of src/trainer/training/trainingRun.ts, on a random encoder.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** N(0, 0.02²) weights and unit LayerNorms from a seed (mulberry32 + Box–Muller), as a fresh BertModel has. */
+function randomWeights(shapes: Map<string, number[]>, seed: number): NamedTensors {
+  let state = seed >>> 0;
+  const uniform = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const weights: NamedTensors = new Map();
+  for (const [name, shape] of shapes) {
+    const data = new Float32Array(elementCount(shape));
+    if (name.endsWith('LayerNorm.weight')) data.fill(1);
+    else if (!name.endsWith('LayerNorm.bias'))
+      for (let i = 0; i < data.length; i++) data[i] = 0.02 * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+    weights.set(name, hostTensor(shape, data));
+  }
+  return weights;
+}
+
+/** Every row exactly `seq` tokens: [CLS], random word-piece ids, [SEP]; no padding. */
+function fullTokenBatch(rows: number, seq: number, vocab: number, seed: number): TokenBatch {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state;
+  };
+  const inputIds = new Int32Array(rows * seq);
+  for (let r = 0; r < rows; r++) {
+    for (let s = 0; s < seq; s++) inputIds[r * seq + s] = s === 0 ? 101 : s === seq - 1 ? 102 : 1000 + (next() % (vocab - 1000));
+  }
+  return {
+    inputIds,
+    attentionMask: new Int32Array(rows * seq).fill(1),
+    tokenTypeIds: new Int32Array(rows * seq),
+    batchSize: rows,
+    seqLength: seq,
+  };
+}
+
+/**
+ * Stands in for the tokenizer so that neither peer spends time tokenizing: any list of texts becomes that many
+ * full-length rows. Only `encodeBatch` is used by SentenceEmbedder.embed.
+ */
+function pretokenized(seq: number, vocab: number): TextTokenizer {
+  const cache = new Map<number, TokenBatch>();
+  const stub = {
+    encodeBatch: (texts: readonly string[]): TokenBatch => {
+      let batch = cache.get(texts.length);
+      if (!batch) cache.set(texts.length, (batch = fullTokenBatch(texts.length, seq, vocab, 7)));
+      return batch;
+    },
+  };
+  return stub as unknown as TextTokenizer;
+}
+
+class WasmOutOfMemory extends Error {}
+
+interface WasmModule {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+}
+
+/**
+ * tfjs-backend-wasm does not check `_malloc`'s result: once its 4 GiB of wasm32 memory are used up it writes to
+ * address 0 and its threads hang (seen here: a MiniLM step at batch 32 spun at 100% CPU for over 8 minutes). For the
+ * benchmark a failed allocation becomes an error, so that a step that does not fit is reported instead of timed out.
+ */
+function guardWasmMalloc(): WasmModule {
+  const wasm = (tf.backend() as unknown as { wasm: WasmModule }).wasm;
+  const malloc = wasm._malloc.bind(wasm);
+  wasm._malloc = (bytes: number) => {
+    const pointer = malloc(bytes);
+    if (pointer === 0 && bytes > 0)
+      throw new WasmOutOfMemory(`malloc(${bytes}) failed with the wasm memory at ${(wasm.HEAPU8.length / 2 ** 20).toFixed(0)} MiB`);
+    return pointer;
+  };
+  return wasm;
+}
+
+function hrtimeMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
+  const started = performance.now();
+  const backend = await selectBackend('wasm', { threads: spec.threads });
+  const wasm = guardWasmMalloc();
+  const rssAfterImport = process.memoryUsage().rss / 2 ** 20;
+  const config = parseBertConfig(
+    {
+      model_type: 'bert',
+      vocab_size: spec.vocab,
+      hidden_size: spec.hidden,
+      num_hidden_layers: spec.layers,
+      num_attention_heads: spec.heads,
+      intermediate_size: spec.intermediate,
+      max_position_embeddings: 512,
+      type_vocab_size: 2,
+      hidden_act: 'gelu',
+      hidden_dropout_prob: 0.1,
+      attention_probs_dropout_prob: 0.1,
+      layer_norm_eps: 1e-12,
+    },
+    'bench',
+  );
+  const shapes = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
+  const encoder = BertEncoder.fromWeights(config, randomWeights(shapes, spec.seed), encoderOpsFor(backend.name));
+  const embedder = new SentenceEmbedder(pretokenized(spec.seq, spec.vocab), encoder, {
+    pooling: 'mean',
+    normalize: spec.mode === 'encode',
+    maxSeqLength: spec.seq,
+  });
+  const texts = (prefix: string) => Array.from({ length: spec.batch }, (_, i) => `${prefix}${i}`);
+
+  const stepSeconds: number[] = [];
+  const losses: number[] = [];
+  let kernels: KernelCost[] | undefined;
+  let window: [number, number] = [0, 0];
+  let outOfMemory: string | undefined;
+  try {
+    if (spec.mode === 'encode') {
+      const batch = texts('s');
+      window = [hrtimeMicros(), 0];
+      for (let step = 0; step < spec.warmup + spec.steps; step++) {
+        const t0 = performance.now();
+        const vectors = embedder.embed(batch);
+        vectors.dataSync();
+        vectors.dispose();
+        if (step >= spec.warmup) stepSeconds.push((performance.now() - t0) / 1000);
+      }
+      window[1] = hrtimeMicros();
+    } else {
+      const trainable = new Map([...encoder.variables].filter(([, variable]) => variable.trainable));
+      const optimizer = new AdamW(trainable, { ...DEFAULT_ADAMW, weightDecay: 0.01 });
+      const batch: TextBatch = { anchor: texts('a'), positive: texts('p'), targets: {} };
+      /** One optimizer step, as trainingRun.ts does it with one micro-batch. */
+      const trainingStep = (step: number): number => {
+        const { loss, gradients } = microBatchGradients(
+          embedder,
+          trainable,
+          batch,
+          { name: spec.loss, scale: 20, margin: 0, miniBatchSize: spec.miniBatchSize },
+          { seed: spec.seed, step, microBatch: 0 },
+        );
+        clipByGlobalNorm(gradients, 1.0);
+        optimizer.apply(gradients, 2e-5);
+        disposeGradients(gradients);
+        return loss;
+      };
+      for (let step = 0; step < spec.warmup; step++) losses.push(trainingStep(step));
+      if (spec.mode === 'profile') {
+        const t0 = performance.now();
+        const profile = await tf.profile(() => {
+          losses.push(trainingStep(spec.warmup));
+        });
+        stepSeconds.push((performance.now() - t0) / 1000);
+        kernels = kernelCosts(profile.kernels, backend.name);
+      } else {
+        window = [hrtimeMicros(), 0];
+        for (let step = spec.warmup; step < spec.warmup + spec.steps; step++) {
+          const t0 = performance.now();
+          losses.push(trainingStep(step));
+          stepSeconds.push((performance.now() - t0) / 1000);
+        }
+        window[1] = hrtimeMicros();
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof WasmOutOfMemory)) throw error;
+    outOfMemory = error.message;
+  }
+  return {
+    peer: 'embedtune',
+    mode: spec.mode,
+    step_seconds: stepSeconds,
+    losses,
+    // maxRSS is in KiB.
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    rss_after_import_mib: rssAfterImport,
+    wall_seconds: (performance.now() - started) / 1000,
+    versions: { node: process.version, 'tfjs-core': tf.version_core },
+    threads: backend.threads ?? 1,
+    parameters: encoder.parameterCount(),
+    backend: backend.reason,
+    wasm_heap_mib: wasm.HEAPU8.length / 2 ** 20,
+    ...(outOfMemory ? { out_of_memory: outOfMemory } : {}),
+    ...(kernels ? { kernels } : {}),
+    timed_window_us: window,
+  };
+}
+
+/** Time by kernel; tf.profile also lists the op scopes around kernels, which would count their time twice. */
+function kernelCosts(records: Awaited<ReturnType<typeof tf.profile>>['kernels'], backendName: string): KernelCost[] {
+  const byKernel = new Map<string, { calls: number; ms: number }>();
+  for (const record of records) {
+    if (!tf.getKernel(record.name, backendName)) continue;
+    const ms = typeof record.kernelTimeMs === 'number' ? record.kernelTimeMs : 0;
+    const entry = byKernel.get(record.name) ?? { calls: 0, ms: 0 };
+    entry.calls++;
+    entry.ms += ms;
+    byKernel.set(record.name, entry);
+  }
+  return [...byKernel].map(([kernel, { calls, ms }]) => ({ kernel, calls, ms })).sort((a, b) => b.ms - a.ms);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// --cpu-prof: where the timed steps of EmbedTune's main thread spend their time, by src/ function.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+interface FunctionCost {
+  readonly name: string;
+  /** Share of the timed window's samples with this function on the stack. */
+  readonly inclusive: number;
+}
+
+/** The main thread's profile is the one with the most samples; the wasm worker threads' are nearly idle in JS. */
+function summarizeCpuProfile(dir: string, window: [number, number]): FunctionCost[] {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
+  if (files.length === 0) return [];
+  const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+  const profile = JSON.parse(readFileSync(main, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const inclusive = new Map<string, number>();
+  let total = 0;
+  let time = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    time += profile.timeDeltas[i]!;
+    if (time < window[0] || time > window[1]) return;
+    total++;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url } = byId.get(at)!.callFrame;
+      const srcAt = url.lastIndexOf('/src/');
+      if (srcAt < 0 || url.includes('node_modules') || !functionName) continue;
+      const name = `${functionName} (${url.slice(srcAt + 1)})`;
+      if (!seen.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
+      seen.add(name);
+    }
+  });
+  if (total === 0) return [];
+  return [...inclusive]
+    .map(([name, count]) => ({ name, inclusive: count / total }))
+    .sort((a, b) => b.inclusive - a.inclusive)
+    .slice(0, 25);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The driver: alternate the peers, collect, summarize, write JSON and docs.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface PeerResult {
+  /** Every timed step of every round. */
+  readonly stepSeconds: number[];
+  /** Median seconds per step, per round. */
+  readonly roundMedians: number[];
+  readonly stats: LatencyStats;
+  /** Pairs (train) or sequences (encode) per second, from the median step over all rounds. */
+  readonly perSecond: number;
+  /** Highest peak RSS of any round. */
+  readonly peakRssMib: number;
+  readonly rssAfterImportMib: number;
+  readonly firstLosses: number[];
+  readonly report: WorkerReport;
+}
+
+/** The direct EmbedTune step that did not fit, and what it reached before it ran out. */
+interface OutOfMemoryAttempt {
+  readonly loss: string;
+  readonly message: string;
+  readonly peakRssMib: number;
+}
+
+interface CaseResult {
+  readonly id: string;
+  readonly mode: 'train' | 'encode';
+  readonly shape: ModelShape;
+  readonly seq: number;
+  readonly batch: number;
+  readonly tokensPerStep: number;
+  /** How EmbedTune's numbers were made: "mnrl" (the same step as PyTorch) or "cached_mnrl, chunks of N". */
+  readonly embedtuneStep: string;
+  readonly outOfMemory: OutOfMemoryAttempt[];
+  readonly embedtune: PeerResult;
+  readonly pytorch: PeerResult;
+  /** EmbedTune ÷ PyTorch: throughput (above 1 is faster) and peak RSS (below 1 is leaner). */
+  readonly throughputRatio: number;
+  readonly memoryRatio: number;
+  /** Per round, EmbedTune's median step throughput ÷ PyTorch's in the same round. */
+  readonly roundThroughputRatios: number[];
+  readonly kernels?: KernelCost[];
+  readonly profiledStepSeconds?: number;
+  readonly cpuProfile?: FunctionCost[];
+}
+
+function runChild(peer: Peer, spec: WorkerSpec, options: Options, label: string, cpuProfDir?: string): WorkerReport {
+  const common = { cwd: ROOT, encoding: 'utf8' as const, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 2 ** 20 };
+  const result =
+    peer === 'embedtune'
+      ? spawnSync(
+          process.execPath,
+          [
+            ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+            '--import',
+            'tsx',
+            __filename,
+            '--worker',
+            JSON.stringify(spec),
+          ],
+          common,
+        )
+      : spawnSync(options.python, [PY_STEP, JSON.stringify(spec)], {
+          ...common,
+          env: { ...process.env, PYTHONWARNINGS: 'ignore', TOKENIZERS_PARALLELISM: 'false' },
+        });
+  if (result.status !== 0) {
+    const why = result.error?.message ?? (result.signal ? `signal ${result.signal}` : `exit ${result.status}`);
+    throw new Error(`The ${peer} ${spec.mode} worker (${label}) failed (${why}):\n${result.stderr.slice(-4000)}`);
+  }
+  const last = result.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as WorkerReport;
+}
+
+function median(values: readonly number[]): number {
+  return latencyStats(values).median;
+}
+
+function summarize(reports: readonly WorkerReport[], batch: number): PeerResult {
+  const stepSeconds = reports.flatMap((r) => r.step_seconds);
+  const stats = latencyStats(stepSeconds);
+  return {
+    stepSeconds,
+    roundMedians: reports.map((r) => median(r.step_seconds)),
+    stats,
+    perSecond: batch / stats.median,
+    peakRssMib: Math.max(...reports.map((r) => r.peak_rss_mib)),
+    rssAfterImportMib: median(reports.map((r) => r.rss_after_import_mib)),
+    firstLosses: reports[0]!.losses.slice(0, 3),
+    report: reports[0]!,
+  };
+}
+
+function specFor(benchCase: BenchCase, mode: Mode, options: Options): WorkerSpec {
+  return {
+    mode,
+    layers: benchCase.shape.layers,
+    hidden: benchCase.shape.hidden,
+    heads: benchCase.shape.heads,
+    intermediate: benchCase.shape.intermediate,
+    vocab: benchCase.shape.vocab,
+    seq: benchCase.seq,
+    batch: BATCH,
+    warmup: options.warmup,
+    steps: mode === 'encode' ? options.encodeSteps : options.steps,
+    threads: THREADS,
+    seed: 42,
+    loss: 'mnrl',
+    miniBatchSize: 2 * BATCH,
+  };
+}
+
+function stepName(spec: WorkerSpec): string {
+  return spec.loss === 'mnrl' ? 'mnrl' : `cached_mnrl, chunks of ${spec.miniBatchSize}`;
+}
+
+function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Options, log: (line: string) => void): CaseResult {
+  let spec = specFor(benchCase, mode, options);
+  const fallbacks = mode === 'train' ? CACHE_CHUNKS.map((chunk) => ({ ...spec, loss: 'cached_mnrl' as const, miniBatchSize: chunk })) : [];
+  const outOfMemory: OutOfMemoryAttempt[] = [];
+  const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
+  const cpuProfWindows: { dir: string; window: [number, number] }[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
+    for (const peer of order) {
+      const label = `${benchCase.id}-${mode}-${peer}-round${round + 1}`;
+      let report: WorkerReport;
+      for (;;) {
+        const profDir = peer === 'embedtune' && options.cpuProf && mode === 'train' ? join(PROFILE_DIR, label) : undefined;
+        if (profDir) {
+          rmSync(profDir, { recursive: true, force: true });
+          mkdirSync(profDir, { recursive: true });
+        }
+        report = runChild(peer, spec, options, label, profDir);
+        if (!report.out_of_memory) {
+          if (profDir && report.timed_window_us) cpuProfWindows.push({ dir: profDir, window: report.timed_window_us });
+          break;
+        }
+        outOfMemory.push({ loss: stepName(spec), message: report.out_of_memory, peakRssMib: report.peak_rss_mib });
+        log(`  ${label}: ${stepName(spec)} does not fit: ${report.out_of_memory}`);
+        const next = fallbacks.shift();
+        if (!next)
+          throw new Error(
+            `EmbedTune cannot train ${benchCase.id} at batch ${BATCH} even with the gradient cache in chunks of ${CACHE_CHUNKS.at(-1)}.`,
+          );
+        spec = next;
+      }
+      reports[peer].push(report);
+      const perSecond = BATCH / median(report.step_seconds);
+      log(
+        `  ${label}: ${perSecond.toFixed(2)} ${mode === 'train' ? 'pairs' : 'sequences'}/s, peak RSS ${report.peak_rss_mib.toFixed(0)} MiB (load ${loadavg()[0]!.toFixed(2)})`,
+      );
+    }
+  }
+  let kernels: KernelCost[] | undefined;
+  let profiledStepSeconds: number | undefined;
+  if (mode === 'train' && options.profile) {
+    const profiled = runChild('embedtune', { ...spec, mode: 'profile', steps: 1 }, options, `${benchCase.id}-profile`);
+    kernels = profiled.kernels;
+    profiledStepSeconds = profiled.step_seconds[0];
+    log(`  ${benchCase.id}: profiled one step (${profiledStepSeconds?.toFixed(1)} s)`);
+  }
+  const cpuProfile = cpuProfWindows.length > 0 ? summarizeCpuProfile(cpuProfWindows[0]!.dir, cpuProfWindows[0]!.window) : undefined;
+  const embedtune = summarize(reports.embedtune, BATCH);
+  const pytorch = summarize(reports.pytorch, BATCH);
+  return {
+    id: benchCase.id,
+    mode,
+    shape: benchCase.shape,
+    seq: benchCase.seq,
+    batch: BATCH,
+    tokensPerStep: (mode === 'train' ? 2 : 1) * BATCH * benchCase.seq,
+    embedtuneStep: mode === 'train' ? stepName(spec) : 'encode',
+    outOfMemory,
+    embedtune,
+    pytorch,
+    throughputRatio: embedtune.perSecond / pytorch.perSecond,
+    memoryRatio: embedtune.peakRssMib / pytorch.peakRssMib,
+    roundThroughputRatios: embedtune.roundMedians.map((seconds, i) => pytorch.roundMedians[i]! / seconds),
+    ...(kernels ? { kernels } : {}),
+    ...(profiledStepSeconds !== undefined ? { profiledStepSeconds } : {}),
+    ...(cpuProfile ? { cpuProfile } : {}),
+  };
+}
+
+interface RunMeta {
+  readonly measuredAt: string;
+  readonly node: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly options: { rounds: number; steps: number; warmup: number; encodeSteps: number };
+  readonly python: string;
+  readonly embedtuneBackend: string;
+  readonly torch: string;
+  readonly transformers: string;
+  readonly blas: string;
+  readonly attention: string;
+  readonly openblasCoretype: string | null;
+  readonly loadAverageAtEnd: number[];
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--worker') {
+    const report = await runWorker(JSON.parse(argv[1] ?? '{}') as WorkerSpec);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    // The wasm thread pool would otherwise keep the process alive.
+    process.exit(0);
+  }
+  const options = parseOptions(argv);
+  if (!existsSync(options.python)) {
+    throw new Error(`No Python at ${options.python}. Run bench/python/setup first (or set EMBEDTUNE_PY_PEERS, or pass --python).`);
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `trainThroughput: ${options.cases.map((c) => c.id).join(', ')}; ${options.rounds} rounds × (${options.warmup} warm-up + ${options.steps} timed steps); Python ${options.python}`,
+  );
+
+  const results: CaseResult[] = [];
+  for (const benchCase of options.cases) {
+    log(`${benchCase.id}: training`);
+    results.push(runCase(benchCase, 'train', options, log));
+  }
+  if (options.encode) {
+    for (const benchCase of options.cases) {
+      log(`${benchCase.id}: encoding`);
+      results.push(runCase(benchCase, 'encode', options, log));
+    }
+  }
+
+  const torchReport = results[0]!.pytorch.report;
+  const meta: RunMeta = {
+    measuredAt: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    options: { rounds: options.rounds, steps: options.steps, warmup: options.warmup, encodeSteps: options.encodeSteps },
+    python: options.python,
+    embedtuneBackend: results[0]!.embedtune.report.backend ?? 'wasm',
+    torch: torchReport.versions['torch'] ?? '?',
+    transformers: torchReport.versions['transformers'] ?? '?',
+    blas: torchReport.blas ?? '?',
+    attention: torchReport.attention ?? '?',
+    openblasCoretype: process.env['OPENBLAS_CORETYPE'] ?? null,
+    loadAverageAtEnd: loadavg().map(round2),
+  };
+
+  if (options.save) {
+    mkdirSync(dirname(RESULTS_PATH), { recursive: true });
+    writeFileSync(RESULTS_PATH, `${JSON.stringify({ meta, cases: results.map(toJson) }, null, 2)}\n`);
+  }
+  const section = renderSection(meta, results, options);
+  if (options.docs) writeDocs(section);
+  process.stdout.write(`${section}\n`);
+}
+
+function toJson(result: CaseResult): unknown {
+  const peer = (p: PeerResult) => ({
+    per_second: round2(p.perSecond),
+    step_seconds: {
+      median: round3(p.stats.median),
+      min: round3(p.stats.min),
+      max: round3(p.stats.max),
+      mean: round3(p.stats.mean),
+      n: p.stats.n,
+    },
+    round_median_step_seconds: p.roundMedians.map(round3),
+    peak_rss_mib: round2(p.peakRssMib),
+    rss_after_import_mib: round2(p.rssAfterImportMib),
+    ...(p.report.wasm_heap_mib !== undefined ? { wasm_heap_mib: round2(p.report.wasm_heap_mib) } : {}),
+    first_losses: p.firstLosses.map(round3),
+    parameters: p.report.parameters,
+    threads: p.report.threads,
+    versions: p.report.versions,
+    samples: p.stepSeconds.map(round3),
+  });
+  return {
+    id: result.id,
+    mode: result.mode,
+    shape: result.shape,
+    seq: result.seq,
+    batch: result.batch,
+    unit: result.mode === 'train' ? 'pairs/s' : 'sequences/s',
+    tokens_per_step: result.tokensPerStep,
+    embedtune_step: result.embedtuneStep,
+    out_of_memory: result.outOfMemory.map((o) => ({ step: o.loss, message: o.message, peak_rss_mib: round2(o.peakRssMib) })),
+    embedtune: peer(result.embedtune),
+    pytorch: peer(result.pytorch),
+    throughput_ratio: round3(result.throughputRatio),
+    round_throughput_ratios: result.roundThroughputRatios.map(round3),
+    memory_ratio: round3(result.memoryRatio),
+    ...(result.kernels
+      ? {
+          profiled_step_seconds: round3(result.profiledStepSeconds ?? NaN),
+          kernels: result.kernels.map((k) => ({ ...k, ms: round2(k.ms) })),
+        }
+      : {}),
+    ...(result.cpuProfile ? { cpu_profile_inclusive: result.cpuProfile.map((f) => ({ ...f, inclusive: round3(f.inclusive) })) } : {}),
+  };
+}
+
+function fmt(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function verdict(pass: boolean): string {
+  return pass ? '**pass**' : '**FAIL**';
+}
+
+function caseLabel(result: CaseResult): string {
+  return `${result.shape.name}, seq ${result.seq}`;
+}
+
+function renderSection(meta: RunMeta, results: readonly CaseResult[], options: Options): string {
+  const training = results.filter((r) => r.mode === 'train');
+  const encoding = results.filter((r) => r.mode === 'encode');
+  const range = (values: number[]) => (values.length > 1 ? ` (rounds ${fmt(Math.min(...values))}–${fmt(Math.max(...values))}×)` : '');
+  const stepNote = (r: CaseResult) => (r.embedtuneStep === 'mnrl' ? '' : ` ‡`);
+  const lines: string[] = [
+    SECTION_TITLE,
+    '',
+    `Measured ${meta.measuredAt.slice(0, 16).replace('T', ' ')} UTC · Node ${meta.node} · ${meta.cpu} (${meta.cores} cores) · EmbedTune: ${meta.embedtuneBackend} · ` +
+      `PyTorch ${meta.torch} (${meta.blas}, ${meta.attention} attention, 2 threads), transformers ${meta.transformers}` +
+      (meta.openblasCoretype ? ` · OPENBLAS_CORETYPE=${meta.openblasCoretype}` : '') +
+      ` · ${meta.options.rounds} rounds per case, peers alternating · load average at the end ${meta.loadAverageAtEnd.join(', ')}.`,
+    '',
+    '### Targets',
+    '',
+    '| Target | Case | Result | |',
+    '| --- | --- | --- | --- |',
+    ...training.map(
+      (r) =>
+        `| training throughput ≥ ${fmt(TARGET_THROUGHPUT_RATIO, 1)}× PyTorch's | ${caseLabel(r)}${stepNote(r)} | ${fmt(r.throughputRatio)}×${range(r.roundThroughputRatios)} | ${verdict(r.throughputRatio >= TARGET_THROUGHPUT_RATIO)} |`,
+    ),
+    ...training.map(
+      (r) =>
+        `| peak memory ≤ ${fmt(TARGET_MEMORY_RATIO, 1)}× PyTorch's | ${caseLabel(r)}${stepNote(r)} | ${fmt(r.memoryRatio)}× | ${verdict(r.memoryRatio <= TARGET_MEMORY_RATIO)} |`,
+    ),
+    '',
+    `### Training: one MNRL optimizer step, batch ${BATCH} pairs (${2 * BATCH} sequences)`,
+    '',
+    '| Case | EmbedTune step | EmbedTune pairs/s | PyTorch pairs/s | ratio | EmbedTune s/step (min–max) | PyTorch s/step (min–max) | EmbedTune peak RSS (MiB) | PyTorch peak RSS (MiB) | RSS ratio |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...training.map(
+      (r) =>
+        `| ${caseLabel(r)} | ${r.embedtuneStep}${stepNote(r)} | ${fmt(r.embedtune.perSecond)} | ${fmt(r.pytorch.perSecond)} | ${fmt(r.throughputRatio)}× | ` +
+        `${fmt(r.embedtune.stats.median, 1)} (${fmt(r.embedtune.stats.min, 1)}–${fmt(r.embedtune.stats.max, 1)}) | ` +
+        `${fmt(r.pytorch.stats.median, 1)} (${fmt(r.pytorch.stats.min, 1)}–${fmt(r.pytorch.stats.max, 1)}) | ${fmt(r.embedtune.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.memoryRatio)}× |`,
+    ),
+    '',
+  ];
+  const ooms = training.filter((r) => r.outOfMemory.length > 0);
+  if (ooms.length > 0) {
+    lines.push(
+      `‡ EmbedTune could not run the same step: ${ooms
+        .map(
+          (r) =>
+            `${caseLabel(r)}: ${r.outOfMemory.map((o) => `${o.loss} ran out of wasm memory (${o.message}; peak RSS ${fmt(o.peakRssMib, 0)} MiB)`).join('; ')}`,
+        )
+        .join('. ')}. ` +
+        'WebAssembly (wasm32) addresses at most 4 GiB. Its numbers are for the same batch trained with the gradient cache (`loss.type: cached_mnrl`), ' +
+        'which gives the same gradients but runs every forward pass twice; PyTorch runs the plain step.',
+      '',
+    );
+  }
+  if (encoding.length > 0) {
+    lines.push(
+      `### Encoding: inference, batch ${BATCH} sequences, mean pooling and normalization`,
+      '',
+      '| Case | EmbedTune sequences/s | PyTorch sequences/s | ratio | EmbedTune peak RSS (MiB) | PyTorch peak RSS (MiB) | RSS ratio |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...encoding.map(
+        (r) =>
+          `| ${caseLabel(r)} | ${fmt(r.embedtune.perSecond, 1)} | ${fmt(r.pytorch.perSecond, 1)} | ${fmt(r.throughputRatio)}× | ${fmt(r.embedtune.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.memoryRatio)}× |`,
+      ),
+      '',
+    );
+  }
+  const profiled = training.filter((r) => r.kernels && r.kernels.length > 0);
+  if (profiled.length > 0) {
+    lines.push(
+      "### Where EmbedTune's training step spends its time",
+      '',
+      `One step after ${options.warmup} warm-up step(s), under \`tf.profile\` in its own process, by tfjs kernel (share of the summed kernel time; calls in the step).`,
+      '',
+      `| Kernel | ${profiled.map((r) => `${caseLabel(r)} (${fmt(r.profiledStepSeconds ?? NaN, 1)} s)`).join(' | ')} |`,
+      `| --- | ${profiled.map(() => '---:').join(' | ')} |`,
+    );
+    const totals = profiled.map((r) => r.kernels!.reduce((sum, k) => sum + k.ms, 0));
+    const names = [...new Set(profiled.flatMap((r) => r.kernels!.slice(0, 10).map((k) => k.kernel)))];
+    for (const name of names) {
+      const cells = profiled.map((r, i) => {
+        const k = r.kernels!.find((entry) => entry.kernel === name);
+        return k ? `${fmt((100 * k.ms) / totals[i]!, 1)}% (${k.calls})` : '—';
+      });
+      lines.push(`| ${name} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  const cpuProfiled = training.filter((r) => r.cpuProfile && r.cpuProfile.length > 0);
+  for (const r of cpuProfiled) {
+    lines.push(
+      `CPU profile of the timed steps, ${caseLabel(r)} (main thread; share of samples with the function on the stack): ` +
+        r
+          .cpuProfile!.slice(0, 15)
+          .map((f) => `${f.name} ${fmt(100 * f.inclusive, 0)}%`)
+          .join(' · '),
+      '',
+    );
+  }
+  const firstTrain = training[0];
+  const minilmParameters = results.find((r) => r.shape === MINILM_L6)?.embedtune.report.parameters;
+  lines.push(
+    '### Setup',
+    '',
+    `- Shapes, random weights: MiniLM-L6 (6 layers, hidden 384, 12 heads, intermediate 1536, vocab 30522${minilmParameters ? `; ${minilmParameters.toLocaleString('en-US')} parameters` : ''}) and BERT-mini (4 layers, hidden 256, 4 heads, intermediate 1024, vocab 30522). ` +
+      'Token batches are built directly at exactly the sequence length ([CLS], random word pieces, [SEP], no padding), so neither peer tokenizes.',
+    "- EmbedTune: the optimizer step of `src/trainer/training/trainingRun.ts` — `microBatchGradients` (anchors and positives as one batch, mean pooling, MNRL with scale 20), `clipByGlobalNorm(1.0)`, `AdamW.apply` (weight decay 0.01) — on the wasm backend (`selectBackend('wasm')`, `encoderOpsFor('wasm')`), dropout 0.1 on hidden states and attention probabilities as in the config.",
+    "- PyTorch: `bench/python/trainStep.py` — transformers `BertModel` (no pooler, which sentence-transformers never uses) in train mode, the same pooling and loss over one batch of anchors and positives, `clip_grad_norm_(1.0)`, `torch.optim.AdamW` with Hugging Face Trainer's weight-decay groups, `torch.set_num_threads(2)`. The Python is `bench/python/setup`'s.",
+    `- Each measurement is its own child process, so peak RSS (\`getrusage\` maxrss, the largest of the rounds) is that process's alone. RSS once the runtime and tensor library are loaded, before any model: EmbedTune ${fmt(firstTrain?.embedtune.rssAfterImportMib ?? NaN, 0)} MiB (Node, tsx, the wasm module and its threads), PyTorch ${fmt(firstTrain?.pytorch.rssAfterImportMib ?? NaN, 0)} MiB (Python, torch with its CUDA libraries mapped, transformers).`,
+    `- Per child: ${options.warmup} warm-up step(s), then ${options.steps} timed training steps (or ${options.encodeSteps} encode batches). Throughput is the batch size over the median step time of all rounds; the ratio range is over rounds, each peer's median in the same round.`,
+    `- First losses (both start near ln 32 ≈ 3.47): ${training.map((r) => `${caseLabel(r)} EmbedTune ${r.embedtune.firstLosses.map((l) => fmt(l, 3)).join(', ')} / PyTorch ${r.pytorch.firstLosses.map((l) => fmt(l, 3)).join(', ')}`).join('; ')}.`,
+    '',
+    'Raw samples: `bench/results/trainThroughput.json`.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** Replaces this benchmark's section of docs/benchmarks.md (up to the next `## ` heading), creating the file if needed. */
+function writeDocs(section: string): void {
+  const current = existsSync(DOCS_PATH) ? readFileSync(DOCS_PATH, 'utf8') : '# Benchmarks\n';
+  const start = current.indexOf(`${SECTION_TITLE}\n`);
+  let next: string;
+  if (start < 0) {
+    next = `${current.trimEnd()}\n\n${section}`;
+  } else {
+    const after = current.slice(start + SECTION_TITLE.length);
+    const end = after.search(/\n## /);
+    next = current.slice(0, start) + section + (end < 0 ? '' : `\n${after.slice(end + 1)}`);
+  }
+  mkdirSync(dirname(DOCS_PATH), { recursive: true });
+  writeFileSync(DOCS_PATH, `${next.trimEnd()}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});
