@@ -137,18 +137,25 @@ function miniLmFolder(): { folder: string } | { problem: string } {
   return { folder };
 }
 
-function cli(args: string[], cwd: string) {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+function cli(args: string[], cwd: string, timeout = 300_000) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout });
 }
 
 function runOk(result: ReturnType<typeof cli>, what: string): void {
-  assert.equal(result.status, 0, `${what} failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
+  const how = result.error ? `${result.error.message}, killed with ${result.signal}` : `exit ${result.status}`;
+  assert.equal(result.status, 0, `${what} failed (${how}):\n${result.stderr}${result.stdout}`);
 }
 
-function encodeWithEmbedTune(model: string, workspace: TempWorkspace, name: string): number[][] {
+function encodeWithEmbedTune(
+  model: string,
+  workspace: TempWorkspace,
+  name: string,
+  options: { args?: string[]; timeout?: number } = {},
+): number[][] {
   const input = workspace.write(`${name}.txt`, `${SENTENCES.join('\n')}\n`);
   const output = workspace.path(`${name}.jsonl`);
-  runOk(cli(['encode', model, '--in', input, '--out', output], workspace.root), `embedtune encode ${model}`);
+  const args = ['encode', model, '--in', input, '--out', output, ...(options.args ?? [])];
+  runOk(cli(args, workspace.root, options.timeout), `embedtune ${args.join(' ')}`);
   const rows = readFileSync(output, 'utf8')
     .trim()
     .split('\n')
@@ -336,6 +343,8 @@ describe('parity with sentence-transformers', () => {
     const workspace = new TempWorkspace();
     after(() => workspace.dispose());
 
+    // Batches of 8: at the default 32, the batch that holds the two 256-token texts does not fit in wasm's 4 GiB (see
+    // the todo test below).
     it('encodes to the vectors SentenceTransformer gives for the same folder', (t) => {
       if (problem) return t.skip(problem);
       const located = miniLmFolder();
@@ -343,7 +352,24 @@ describe('parity with sentence-transformers', () => {
       const python = encodeWithSentenceTransformers(located.folder, workspace, 'minilm');
       assert.deepEqual(python.modules, ['Transformer', 'Pooling', 'Normalize']);
       assert.equal(python.maxSeqLength, 256);
-      assertSameVectors(t, located.folder, encodeWithEmbedTune(located.folder, workspace, 'minilm'), python);
+      assertSameVectors(
+        t,
+        located.folder,
+        encodeWithEmbedTune(located.folder, workspace, 'minilm', { args: ['--batch-size', '8'] }),
+        python,
+      );
     });
+
+    it(
+      'encodes the same texts at the default batch size of 32',
+      { todo: "a batch of 32 texts of 256 tokens exhausts the wasm backend's 4 GiB and encode hangs instead of failing" },
+      (t) => {
+        if (problem) return t.skip(problem);
+        const located = miniLmFolder();
+        if ('problem' in located) return t.skip(located.problem);
+        const python = encodeWithSentenceTransformers(located.folder, workspace, 'minilm-32');
+        assertSameVectors(t, located.folder, encodeWithEmbedTune(located.folder, workspace, 'minilm-32', { timeout: 120_000 }), python);
+      },
+    );
   });
 });
