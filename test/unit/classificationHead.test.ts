@@ -47,6 +47,17 @@ describe('the classification head', () => {
     assert.throws(() => head.loss(features, labels, { gamma, alpha: [1, 2] }), /lists 2 weights, but the data has 3 classes/);
   });
 
+  it('with class weights, takes the weighted mean of the row losses, as torch.nn.CrossEntropyLoss(weight=…) does', () => {
+    const weights = [2, 0.5, 1];
+    const weighted = new ClassificationHead(['a', 'b', 'c'], 'text', 2, 3, weights);
+    weighted.weight.assign(head.weight);
+    weighted.bias.assign(head.bias);
+    const losses = rows.map((row, i) => -Math.log(probabilities(row)[labels[i]!]!));
+    const expected = losses.reduce((s, loss, i) => s + weights[labels[i]!]! * loss, 0) / labels.reduce((s, label) => s + weights[label]!, 0);
+    assert.ok(Math.abs(weighted.loss(features, labels).dataSync()[0]! - expected) < 1e-5);
+    assert.throws(() => new ClassificationHead(['a', 'b'], 'text', 2, 3, [1]), /1 class weights were given for 2 classes/);
+  });
+
   it('predicts the most likely label, and concatenates (u, v, |u − v|) for pairs', async () => {
     assert.deepEqual(await head.predict(features), ['a', 'b', 'a']);
     const pair = new ClassificationHead(['x', 'y'], 'pair', 2, 1);

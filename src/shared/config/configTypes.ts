@@ -11,7 +11,8 @@ export type BadRowPolicy = 'error' | 'skip';
 export type UnicodeNormalization = 'none' | 'NFC' | 'NFKC';
 export type StrategyType = 'full' | 'freeze' | 'adapter' | 'lora';
 export type LoraTarget = 'query' | 'key' | 'value' | 'dense';
-export type LossType = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet' | 'softmax' | 'focal';
+export type LossType = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet' | 'softmax' | 'focal' | 'crf';
+export type ClassWeighting = 'none' | 'balanced';
 export type SchedulerType = 'linear' | 'cosine' | 'constant';
 export type MixedPrecision = 'no' | 'fp16' | 'bf16';
 export type EngineType = 'tfjs' | 'accelerate';
@@ -109,6 +110,8 @@ export interface LossConfig {
   gamma?: number;
   /** Focal loss class weighting: one weight for all classes, or one per class in sorted label order. */
   alpha?: number | number[];
+  /** `balanced` weights each class (or tag) by n_rows / (n_classes · n_rows_of_class), from the training data. */
+  class_weights?: ClassWeighting;
   mini_batch_size?: number;
 }
 
@@ -289,6 +292,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       margin: loss.margin ?? 0.5,
       gamma: loss.gamma ?? 2,
       alpha: Array.isArray(loss.alpha) ? [...loss.alpha] : (loss.alpha ?? 0.25),
+      class_weights: loss.class_weights ?? 'none',
       mini_batch_size: loss.mini_batch_size ?? 32,
     },
     training: {

@@ -15,7 +15,7 @@ const EMBEDDING_LOSS_ROLES: Record<string, readonly DataRole[]> = {
 const TASK_LOSSES: Record<string, readonly string[]> = {
   embedding: Object.keys(EMBEDDING_LOSS_ROLES),
   classification: ['softmax', 'focal'],
-  'token-classification': ['softmax', 'focal'],
+  'token-classification': ['crf', 'softmax', 'focal'],
 };
 
 /** Losses that draw negatives from the rest of the batch, so batch size is a quality knob, not just a speed one. */

@@ -17,7 +17,10 @@ export class ClassificationHead {
     readonly input: HeadInput,
     embeddingDimension: number,
     seed: number,
+    /** Per-class weights in the order of `labels` (loss.class_weights); the loss becomes their weighted mean. */
+    readonly classWeights?: readonly number[],
   ) {
+    if (classWeights && classWeights.length !== labels.length) throw new Error(`${classWeights.length} class weights were given for ${labels.length} classes.`);
     const features = input === 'pair' ? 3 * embeddingDimension : embeddingDimension;
     const bound = 1 / Math.sqrt(features);
     this.weight = ownedVariable(tf.randomUniform([features, labels.length], -bound, bound, 'float32', seed));
@@ -45,21 +48,28 @@ export class ClassificationHead {
   /**
    * Mean softmax cross-entropy against label indices, or with `focal` the focal loss of Lin et al.:
    * −α_c (1 − p)^γ log p, which down-weights easy rows so that rare classes are not drowned out.
-   * α is one weight for every class, or one per class in the order of `labels`.
+   * α is one weight for every class, or one per class in the order of `labels`. With class weights w, the loss
+   * is Σ w_y·loss / Σ w_y, as torch's CrossEntropyLoss(weight=w) reduces it.
    */
   loss(features: tf.Tensor2D, labelIndices: Int32Array, focal?: { gamma: number; alpha: number | readonly number[] }): tf.Scalar {
     return tf.tidy(() => {
       const logProbabilities = tf.logSoftmax(this.logits(features));
-      const targets = tf.oneHot(tf.tensor1d(labelIndices, 'int32'), this.labels.length);
+      const indices = tf.tensor1d(labelIndices, 'int32');
+      const targets = tf.oneHot(indices, this.labels.length);
       const logP = tf.sum(tf.mul(targets, logProbabilities), -1);
-      if (!focal) return tf.mean(tf.neg(logP)) as tf.Scalar;
-      const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
-      if (alphas.length !== this.labels.length) {
-        throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`);
+      let perRow: tf.Tensor = tf.neg(logP);
+      if (focal) {
+        const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
+        if (alphas.length !== this.labels.length) {
+          throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`);
+        }
+        const alpha = tf.gather(tf.tensor1d(alphas as number[]), indices);
+        const modulation = tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma);
+        perRow = tf.mul(tf.mul(alpha, modulation), perRow);
       }
-      const alpha = tf.gather(tf.tensor1d(alphas as number[]), tf.tensor1d(labelIndices, 'int32'));
-      const modulation = tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma);
-      return tf.mean(tf.neg(tf.mul(tf.mul(alpha, modulation), logP))) as tf.Scalar;
+      if (!this.classWeights) return tf.mean(perRow) as tf.Scalar;
+      const weights = tf.gather(tf.tensor1d(this.classWeights as number[]), indices);
+      return tf.div(tf.sum(tf.mul(weights, perRow)), tf.sum(weights)) as tf.Scalar;
     });
   }
 
@@ -101,4 +111,17 @@ function ownedVariable(initial: tf.Tensor): tf.Variable {
 /** The labels a head predicts: every label of the training rows, sorted, so that indices do not depend on row order. */
 export function labelsOf(examples: readonly { label: string | number }[]): string[] {
   return [...new Set(examples.map((example) => String(example.label)))].sort();
+}
+
+/**
+ * Weights that balance classes, as scikit-learn's `compute_class_weight('balanced')`: n / (k · n_c) for each of the
+ * k `labels`, where n_c counts the label among the n `observed` values. A label never observed gets weight 0.
+ */
+export function balancedClassWeights(labels: readonly string[], observed: readonly string[]): number[] {
+  const counts = new Map<string, number>();
+  for (const label of observed) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return labels.map((label) => {
+    const count = counts.get(label) ?? 0;
+    return count === 0 ? 0 : observed.length / (labels.length * count);
+  });
 }

@@ -22,13 +22,19 @@ import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from './adamW';
 import { CheckpointStore, loadCheckpoint, resolveCheckpoint, type TrainerState } from './checkpointStore';
 import { MetricTracker } from './earlyStopping';
 import { ClassificationEvaluator } from './classificationEvaluator';
-import { ClassificationHead, labelsOf } from './classificationHead';
+import { balancedClassWeights, ClassificationHead, labelsOf } from './classificationHead';
 import { CLASSIFICATION_KINDS, EMBEDDING_KINDS, toTextBatch } from './embeddingExamples';
 import type { EmbeddingLossName } from './embeddingLosses';
 import { accumulate, classificationGradients, disposeGradients, microBatchGradients, scaleGradients, type LabelledBatch } from './gradientStep';
 import { learningRateAt } from './learningRateSchedule';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from './runDirectory';
+import { TokenClassificationEvaluator } from './tokenClassificationEvaluator';
+import { writeTokenClassifierFolder } from './tokenClassificationExport';
+import { TokenClassificationHead, tagsOf, type TokenObjective } from './tokenClassificationHead';
+import { tokenClassificationGradients, type Tagger } from './tokenClassificationStep';
 import { trainingStrategy } from './trainingStrategy';
+import { WordPieceAligner } from '../data/tokenClassificationAlignment';
+import type { TokenTagsExample } from '../data/trainingExamples';
 import { ValidationEvaluator } from './validationEvaluator';
 
 export interface TrainOptions {
@@ -83,8 +89,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
   const kind = exampleKindFor(config.task, config.loss.type);
   const classifies = CLASSIFICATION_KINDS.includes(kind);
-  if (!EMBEDDING_KINDS.includes(kind) && !classifies) {
-    throw new Error(`The tfjs engine does not train task ${config.task} with loss ${config.loss.type} yet (token classification needs the CRF head).`);
+  const tags = kind === 'token-tags';
+  if (!EMBEDDING_KINDS.includes(kind) && !classifies && !tags) {
+    throw new Error(`The tfjs engine does not train task ${config.task} with loss ${config.loss.type}.`);
   }
 
   const backend = await selectBackend(config.engine.backend as BackendPreference);
@@ -104,10 +111,21 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   });
   const { embedder } = loaded;
   const encoder = embedder.encoder;
+  const balanced = config.loss.class_weights === 'balanced';
+  const labels = classifies ? labelsOf(data.train as { label: string | number }[]) : [];
   const head = classifies
-    ? new ClassificationHead(labelsOf(data.train as { label: string | number }[]), kind === 'labeled-pair' ? 'pair' : 'text', embedder.dimension, config.training.seed)
+    ? new ClassificationHead(
+        labels,
+        kind === 'labeled-pair' ? 'pair' : 'text',
+        embedder.dimension,
+        config.training.seed,
+        balanced ? balancedClassWeights(labels, (data.train as { label: string | number }[]).map((row) => String(row.label))) : undefined,
+      )
     : undefined;
-  const trainable = new Map([...encoder.variables, ...(head?.variables ?? [])].filter(([, variable]) => variable.trainable));
+  const tagger: Tagger | undefined = tags ? taggerFor(data.train as TokenTagsExample[], embedder, config) : undefined;
+  const taskHead = head ?? tagger?.head;
+  const headParameters = taskHead ? [...taskHead.variables.values()].reduce((sum, variable) => sum + variable.size, 0) : 0;
+  const trainable = new Map([...encoder.variables, ...(taskHead?.variables ?? [])].filter(([, variable]) => variable.trainable));
 
   const checkpointToResume = options.resume ? resolveCheckpoint(options.resume, resolve(configDir, config.output_dir)) : undefined;
   const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
@@ -130,6 +148,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const primary = config.evaluation.primary;
   const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);
   const classificationEvaluator = head ? new ClassificationEvaluator(data.validation, config.evaluation.metrics) : undefined;
+  const taggingEvaluator = tagger ? new TokenClassificationEvaluator(data.validation as TokenTagsExample[], config.evaluation.metrics) : undefined;
   const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
   const earlyStoppingOn = written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn;
 
@@ -145,7 +164,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       options.log(`warning: ${checkpointToResume} was saved with a different config; resuming with the current one.`);
     }
     encoder.restore(saved.weights);
-    head?.restore(saved.weights);
+    taskHead?.restore(saved.weights);
     optimizer.restore(saved.state.optimizerStep, momentsFrom(saved.optimizer));
     step = saved.state.step;
     position = saved.state.position;
@@ -169,8 +188,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     task: config.task,
     model: config.model.base,
     strategy: config.strategy.type,
-    trainable_parameters: encoder.parameterCount((variable) => variable.trainable) + (head ? head.weight.size + head.bias.size : 0),
-    total_parameters: encoder.parameterCount() + (head ? head.weight.size + head.bias.size : 0),
+    trainable_parameters: encoder.parameterCount((variable) => variable.trainable) + headParameters,
+    total_parameters: encoder.parameterCount() + headParameters,
     dataset: data.summary.dataset,
     epochs: config.training.epochs,
     steps_per_epoch: stepsPerEpoch,
@@ -186,6 +205,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     events.write({ type: 'log', level: 'warning', message });
     options.log(`warning: ${message}`);
   }
+  if (tagger && config.loss.type === 'crf' && config.loss.class_weights !== 'none') {
+    const message = 'loss.class_weights does not apply to the crf loss, which scores whole tag sequences; it is ignored.';
+    events.write({ type: 'log', level: 'warning', message });
+    options.log(`warning: ${message}`);
+  }
   options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
 
   const started = Date.now();
@@ -193,7 +217,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const epochAt = (at: BatchPosition) => at.epoch + at.batchIndex / batches.batchesPerEpoch;
 
   const evaluate = async (atStep: number, epoch: number, countsForBest: boolean): Promise<{ improved: boolean; metrics: MetricValues }> => {
-    const classified = head && classificationEvaluator ? await classificationEvaluator.evaluate(embedder, head, config.training.batch_size) : undefined;
+    const tagged = tagger && taggingEvaluator ? await taggingEvaluator.evaluate(tagger, config.training.batch_size) : undefined;
+    const classified = head && classificationEvaluator ? await classificationEvaluator.evaluate(embedder, head, config.training.batch_size) : tagged && { ...tagged, perClass: tagged.perType };
     const metrics = classified ? classified.metrics : await evaluator.evaluate(embedder, config.training.batch_size);
     const value = metrics[primary] ?? null;
     const { improved } = countsForBest ? tracker.record(value) : { improved: false };
@@ -233,7 +258,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       examplesSeen,
       elapsedSeconds: elapsed(),
     };
-    const weights = new Map([...(await encoder.snapshot()), ...((await head?.snapshot()) ?? [])]);
+    const weights = new Map([...(await encoder.snapshot()), ...((await taskHead?.snapshot()) ?? [])]);
     const saved = store.save({ weights, optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
     events.write({
       type: 'checkpoint',
@@ -270,7 +295,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       let stepExamples = 0;
       pending.forEach((micro, index) => {
         const coordinates = { seed: config.training.seed, step, microBatch: index };
-        const { loss, gradients } = head
+        const { loss, gradients } = tagger
+          ? tokenClassificationGradients(tagger, trainable, micro.examples as TokenTagsExample[], config.loss.type === 'focal' ? { focal: { gamma: config.loss.gamma, alpha: config.loss.alpha } } : {}, coordinates)
+          : head
           ? classificationGradients(embedder, head, trainable, toLabelledBatch(micro.examples, head, config), coordinates)
           : microBatchGradients(
               embedder,
@@ -379,7 +406,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     if (best) {
       const { weights } = loadCheckpoint(join(run.path, best));
       encoder.restore(weights);
-      head?.restore(weights);
+      taskHead?.restore(weights);
     }
     const folder = join(run.path, 'model');
     writeSentenceTransformersFolder(folder, {
@@ -397,9 +424,18 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       },
     });
     if (head) writeClassifierHead(folder, head, await head.snapshot());
+    if (tagger) await writeTokenClassifierFolder(folder, tagger.head, embedder.settings.maxSeqLength);
     events.write({ type: 'log', level: 'info', message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}` });
     return folder;
   }
+}
+
+/** The tagger of a token-classification run: its tags from the training rows, and balanced tag weights on request. */
+function taggerFor(train: readonly TokenTagsExample[], embedder: Tagger['embedder'], config: { loss: { type: string; class_weights: string }; training: { seed: number } }): Tagger {
+  const labels = tagsOf(train);
+  const weights = config.loss.class_weights === 'balanced' && config.loss.type !== 'crf' ? balancedClassWeights(labels, train.flatMap((row) => row.tags)) : undefined;
+  const head = new TokenClassificationHead(labels, config.loss.type as TokenObjective, embedder.dimension, config.training.seed, weights);
+  return { embedder, head, aligner: new WordPieceAligner(embedder.tokenizer) };
 }
 
 /** Texts (or pairs) and label indices for the head; the focal loss settings when the config asks for it. */
