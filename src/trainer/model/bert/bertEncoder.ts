@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderOps } from '../../backend/encoderOps';
 import type { BertConfig } from '../bertConfig';
 import type { HostTensor, NamedTensors } from '../namedTensors';
-import type { DropoutSource } from './dropoutSource';
+import { DropoutSource } from './dropoutSource';
 
 /** Low-rank updates on chosen projections, as PEFT's LoRA: W + (alpha / r)·A·B, with B starting at zero. */
 export interface LoraSettings {
@@ -48,6 +48,8 @@ export interface TokenBatch {
  */
 export class BertEncoder {
   readonly variables: Map<string, tf.Variable>;
+  /** Recompute each layer in the backward pass instead of keeping its activations (see checkpointedLayer). */
+  gradientCheckpointing = false;
 
   private constructor(
     readonly config: BertConfig,
@@ -145,15 +147,10 @@ export class BertEncoder {
   forward(batch: TokenBatch, dropout?: DropoutSource): tf.Tensor3D {
     const { batchSize, seqLength } = batch;
     const c = this.config;
-    const hidden = c.hiddenSize;
-    const heads = c.numAttentionHeads;
-    const headDim = hidden / heads;
     if (seqLength > c.maxPositionEmbeddings) {
       throw new Error(`A sequence of ${seqLength} tokens is longer than the model's ${c.maxPositionEmbeddings} positions; lower model.max_seq_length.`);
     }
     const v = (name: string) => this.variables.get(name)! as tf.Tensor;
-    const drop = (x: tf.Tensor, rate: number) => (dropout && rate > 0 ? dropout.apply(x, rate) : x);
-    const tokens = batchSize * seqLength;
 
     return tf.tidy(() => {
       const ids = tf.tensor1d(batch.inputIds, 'int32');
@@ -165,46 +162,98 @@ export class BertEncoder {
         this.ops.embeddingLookup(v('embeddings.token_type_embeddings.weight') as tf.Tensor2D, typeIds),
       ]) as tf.Tensor2D;
       x = layerNorm(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), c.layerNormEps);
-      x = drop(x, c.hiddenDropoutProb) as tf.Tensor2D;
+      if (dropout && c.hiddenDropoutProb > 0) x = dropout.apply(x, c.hiddenDropoutProb) as tf.Tensor2D;
 
       // Padding positions get a large negative logit so softmax gives them no weight, as HF's extended mask does.
       const mask = tf.tensor4d(batch.attentionMask, [batchSize, 1, 1, seqLength], 'int32');
-      const maskBias = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), tf.scalar(-1e9));
-      const scale = tf.scalar(1 / Math.sqrt(headDim));
-      const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batchSize, seqLength, heads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
-
-      const lora = this.extensions?.lora;
-      const adapter = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
-        const down = this.variables.get(`${name}.down.weight`);
-        if (!down) return input;
-        const bottleneck = activation(this.ops.dense(input, down as tf.Tensor2D, v(`${name}.down.bias`) as tf.Tensor1D), c.hiddenAct);
-        return tf.add(input, this.ops.dense(bottleneck, v(`${name}.up.weight`) as tf.Tensor2D, v(`${name}.up.bias`) as tf.Tensor1D)) as tf.Tensor2D;
-      };
+      const maskBias = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), tf.scalar(-1e9)) as tf.Tensor4D;
 
       for (let i = 0; i < c.numHiddenLayers; i++) {
-        const p = `encoder.layer.${i}.`;
-        const dense = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
-          const out = this.ops.dense(input, v(`${p}${name}.weight`) as tf.Tensor2D, v(`${p}${name}.bias`) as tf.Tensor1D);
-          const a = lora && this.variables.get(`${p}${name}.lora_A.weight`);
-          if (!lora || !a) return out;
-          const low = this.ops.dense(drop(input, lora.dropout) as tf.Tensor2D, a as tf.Tensor2D);
-          const update = this.ops.dense(low, v(`${p}${name}.lora_B.weight`) as tf.Tensor2D);
-          return tf.add(out, tf.mul(update, lora.alpha / lora.r)) as tf.Tensor2D;
-        };
-        const q = splitHeads(dense(x, 'attention.self.query'));
-        const k = splitHeads(dense(x, 'attention.self.key'));
-        const value = splitHeads(dense(x, 'attention.self.value'));
-        const logits = tf.add(tf.mul(this.ops.attentionScores(q, k), scale), maskBias);
-        const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
-        const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
-        const attended = adapter(drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}attention.output.adapter`);
-        x = layerNorm(tf.add(attended, x) as tf.Tensor2D, v(`${p}attention.output.LayerNorm.weight`), v(`${p}attention.output.LayerNorm.bias`), c.layerNormEps);
-        const intermediate = activation(dense(x, 'intermediate.dense'), c.hiddenAct);
-        const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
-        x = layerNorm(tf.add(output, x) as tf.Tensor2D, v(`${p}output.LayerNorm.weight`), v(`${p}output.LayerNorm.bias`), c.layerNormEps);
+        // Each layer draws its dropout masks from its own seed, so that a recomputed layer draws the same ones.
+        const layerSeed = dropout?.nextSeed();
+        const run: LayerRun = (input, weight, bias) => this.layerForward(i, input, weight, bias, { batchSize, seqLength }, layerSeed);
+        x = this.gradientCheckpointing ? this.checkpointedLayer(i, x, maskBias, run) : run(x, v, maskBias);
       }
-      return tf.reshape(x, [batchSize, seqLength, hidden]) as tf.Tensor3D;
+      return tf.reshape(x, [batchSize, seqLength, c.hiddenSize]) as tf.Tensor3D;
     });
+  }
+
+  /** One transformer layer on x [tokens, hidden]; `weight` reads the layer's tensors by HF name. */
+  private layerForward(
+    i: number,
+    x: tf.Tensor2D,
+    weight: (name: string) => tf.Tensor,
+    maskBias: tf.Tensor4D,
+    shape: { batchSize: number; seqLength: number },
+    dropoutSeed: number | undefined,
+  ): tf.Tensor2D {
+    const c = this.config;
+    const { batchSize, seqLength } = shape;
+    const hidden = c.hiddenSize;
+    const heads = c.numAttentionHeads;
+    const headDim = hidden / heads;
+    const tokens = batchSize * seqLength;
+    const dropout = dropoutSeed === undefined ? undefined : new DropoutSource(dropoutSeed);
+    const drop = (t: tf.Tensor, rate: number) => (dropout && rate > 0 ? dropout.apply(t, rate) : t);
+    const has = (name: string) => this.variables.has(name);
+    const p = `encoder.layer.${i}.`;
+    const lora = this.extensions?.lora;
+    const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batchSize, seqLength, heads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const dense = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
+      const out = this.ops.dense(input, weight(`${p}${name}.weight`) as tf.Tensor2D, weight(`${p}${name}.bias`) as tf.Tensor1D);
+      if (!lora || !has(`${p}${name}.lora_A.weight`)) return out;
+      const low = this.ops.dense(drop(input, lora.dropout) as tf.Tensor2D, weight(`${p}${name}.lora_A.weight`) as tf.Tensor2D);
+      const update = this.ops.dense(low, weight(`${p}${name}.lora_B.weight`) as tf.Tensor2D);
+      return tf.add(out, tf.mul(update, lora.alpha / lora.r)) as tf.Tensor2D;
+    };
+    const adapter = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
+      if (!has(`${name}.down.weight`)) return input;
+      const bottleneck = activation(this.ops.dense(input, weight(`${name}.down.weight`) as tf.Tensor2D, weight(`${name}.down.bias`) as tf.Tensor1D), c.hiddenAct);
+      return tf.add(input, this.ops.dense(bottleneck, weight(`${name}.up.weight`) as tf.Tensor2D, weight(`${name}.up.bias`) as tf.Tensor1D)) as tf.Tensor2D;
+    };
+
+    const q = splitHeads(dense(x, 'attention.self.query'));
+    const k = splitHeads(dense(x, 'attention.self.key'));
+    const value = splitHeads(dense(x, 'attention.self.value'));
+    const logits = tf.add(tf.mul(this.ops.attentionScores(q, k), 1 / Math.sqrt(headDim)), maskBias);
+    const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
+    const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
+    const attended = adapter(drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}attention.output.adapter`);
+    const y = layerNorm(tf.add(attended, x) as tf.Tensor2D, weight(`${p}attention.output.LayerNorm.weight`), weight(`${p}attention.output.LayerNorm.bias`), c.layerNormEps);
+    const intermediate = activation(dense(y, 'intermediate.dense'), c.hiddenAct);
+    const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
+    return layerNorm(tf.add(output, y) as tf.Tensor2D, weight(`${p}output.LayerNorm.weight`), weight(`${p}output.LayerNorm.bias`), c.layerNormEps);
+  }
+
+  /**
+   * Activation checkpointing: the layer runs without recording its intermediate tensors and keeps only its input;
+   * the backward pass runs it again under a tape. tfjs keeps every recorded tensor, and every gradient computed from
+   * it, until the whole backward pass ends, so without this a step holds all layers' activations and all their
+   * gradients at once. With it, it holds one layer's. The price is one more forward pass per step.
+   */
+  private checkpointedLayer(i: number, x: tf.Tensor2D, maskBias: tf.Tensor4D, run: LayerRun): tf.Tensor2D {
+    const prefix = `encoder.layer.${i}.`;
+    const trainable = [...this.variables].filter(([name, variable]) => name.startsWith(prefix) && variable.trainable);
+    const stored = (name: string) => this.variables.get(name)! as tf.Tensor;
+    const layer = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      save([args[0] as tf.Tensor, args[1] as tf.Tensor]);
+      return {
+        value: tf.tidy(() => run(args[0] as tf.Tensor2D, stored, args[1] as tf.Tensor4D)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [input, mask] = saved as [tf.Tensor2D, tf.Tensor4D];
+          const weights = trainable.map(([, variable]) => variable as tf.Tensor);
+          const replay = (replayInput: tf.Tensor, ...replayWeights: tf.Tensor[]) => {
+            const byName = new Map(trainable.map(([name], j) => [name, replayWeights[j]!]));
+            return run(replayInput as tf.Tensor2D, (name) => byName.get(name) ?? stored(name), mask);
+          };
+          const grads = gradientsInOwnTape(replay, [input, ...weights], dy);
+          // The mask is a constant; customGrad still wants a gradient for every input.
+          return [grads[0]!, tf.zerosLike(mask), ...grads.slice(1)];
+        },
+      };
+    });
+    return layer(x, maskBias, ...trainable.map(([, variable]) => variable as tf.Tensor)) as tf.Tensor2D;
   }
 
   parameterCount(filter: (variable: tf.Variable) => boolean = () => true): number {
@@ -216,6 +265,34 @@ export class BertEncoder {
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
     this.variables.clear();
+  }
+}
+
+/** One encoder layer: input [tokens, hidden], a reader for its weights by HF name, and the attention mask bias. */
+type LayerRun = (input: tf.Tensor2D, weight: (name: string) => tf.Tensor, maskBias: tf.Tensor4D) => tf.Tensor2D;
+
+interface EngineWithTape {
+  state: { activeTape: unknown };
+  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor, allowNoGradients: boolean): { value: tf.Tensor; grads: Array<tf.Tensor | undefined> };
+}
+
+/**
+ * d f(xs)·dy / d xs, computed while an outer backward pass is running (from a customGrad's gradFunc). tfjs keeps one
+ * active tape: a gradient computed now would replace the outer pass's tape and, when done, set it to null, and the
+ * outer pass would then fail to release its saved tensors. So the outer tape is put back afterwards. (tfjs-core
+ * 4.22's Engine.gradients; the checkpointing tests compare against the unrecomputed gradients and would catch a change.)
+ */
+function gradientsInOwnTape(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const engine = tf.engine() as unknown as EngineWithTape;
+  const outerTape = engine.state.activeTape;
+  try {
+    return tf.tidy(() => {
+      const { value, grads } = engine.gradients(() => f(...xs), xs, dy, true);
+      value.dispose();
+      return grads.map((grad, j) => grad ?? tf.zerosLike(xs[j]!));
+    });
+  } finally {
+    engine.state.activeTape = outerTape;
   }
 }
 

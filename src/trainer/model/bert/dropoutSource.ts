@@ -14,6 +14,11 @@ export class DropoutSource {
     return tf.dropout(x, rate, undefined, callSeed);
   }
 
+  /** A seed for a sub-source, drawn like one more call, so that a part of the pass can be replayed on its own. */
+  nextSeed(): number {
+    return mixSeed(this.seed, this.calls++);
+  }
+
   /** A source for one forward pass, identified by the step and the chunk within it. */
   static forPass(baseSeed: number, step: number, chunk: number): DropoutSource {
     return new DropoutSource(mixSeed(mixSeed(baseSeed, step), chunk));
