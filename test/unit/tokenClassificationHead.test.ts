@@ -151,6 +151,26 @@ describe('training a tagger', () => {
   });
 });
 
+describe('a tagger’s memory', () => {
+  it('leaves no tensors behind after a training pass and a prediction', async () => {
+    const head = new TokenClassificationHead(labels(), 'crf', 16, 3);
+    const tagger: Tagger = { embedder, head, aligner: new WordPieceAligner(tokenizer) };
+    const trainable = new Map([...embedder.encoder.variables, ...head.variables]);
+    const examples = [{ tokens: ['the', 'zq', 'water'], tags: ['B-X', 'I-X', 'O'] }];
+    const pass = () => {
+      const { gradients } = tokenClassificationGradients(tagger, trainable, examples, {}, { seed: 1, step: 0, microBatch: 0 });
+      for (const gradient of gradients.values()) gradient.dispose();
+    };
+    pass();
+    await predictTags(tagger, [['the', 'water']], 4);
+    const before = tf.memory().numTensors;
+    pass();
+    await predictTags(tagger, [['the', 'water']], 4);
+    assert.equal(tf.memory().numTensors, before);
+    head.dispose();
+  });
+});
+
 describe('balanced class weights', () => {
   it('are n / (classes × count) as scikit-learn computes them', () => {
     assert.deepEqual(balancedClassWeights(['a', 'b', 'c'], ['a', 'a', 'a', 'b', 'c', 'c']), [6 / 9, 2, 1]);
