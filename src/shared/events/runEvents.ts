@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchemaJson from '../../../schemas/events.schema.json';
-import type { EngineType, StrategyType, TaskType } from '../config/configTypes';
+import type { EngineType, StrategyType, TaskType, UnicodeNormalization } from '../config/configTypes';
 
 /**
  * The events a training run writes to `<output_dir>/<run-id>/events.jsonl`, one JSON object
@@ -28,6 +28,45 @@ export interface DatasetCounts {
   skipped_rows: number;
 }
 
+/** One augmentation operation as the run applied it: copies per training row and per-word probability. */
+export interface AugmentOperationSettings {
+  count: number;
+  probability: number;
+}
+
+/** The `preprocess` settings a run applied, and what they did to its rows. */
+export interface PreprocessReport {
+  clean: {
+    strip_html: boolean;
+    lowercase: boolean;
+    unicode_normalization: UnicodeNormalization;
+    remove_special_characters: boolean;
+    collapse_whitespace: boolean;
+  };
+  dedupe: boolean;
+  augment: {
+    seed: number;
+    synonym_replacement: AugmentOperationSettings;
+    random_swap: AugmentOperationSettings;
+    random_deletion: AugmentOperationSettings;
+  };
+  /** Data rows in the training and validation files, good or bad. */
+  rows_read: number;
+  /** Bad rows dropped because `data.on_bad_row` is `skip`, including rows that cleaning emptied. */
+  rows_skipped: number;
+  /** Rows whose text cleaning changed. */
+  rows_cleaned: number;
+  /** Rows that cleaning left with an empty text (counted in `rows_skipped`). */
+  rows_emptied_by_cleaning: number;
+  /** Exact duplicates dropped after cleaning, training and validation together. */
+  rows_deduplicated: number;
+  /** Augmented copies added to the training split. */
+  rows_augmented: number;
+  augmented_by_operation: { synonym_replacement: number; random_swap: number; random_deletion: number };
+  /** Milliseconds spent opening WordNet, when synonym replacement ran. */
+  wordnet_load_ms?: number;
+}
+
 export interface RunStartedEvent extends RunEventEnvelope {
   type: 'run_started';
   /** sha256 (hex) of the resolved config, to tell whether two runs trained the same thing. */
@@ -47,6 +86,8 @@ export interface RunStartedEvent extends RunEventEnvelope {
   trainable_parameters: number;
   total_parameters: number;
   dataset: DatasetCounts;
+  /** What data preparation did; absent in logs written before it was reported. */
+  preprocess?: PreprocessReport;
   epochs: number;
   steps_per_epoch: number;
   total_steps: number;

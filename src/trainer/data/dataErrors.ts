@@ -10,7 +10,8 @@ export type BadRowReason =
   | 'wrong_type'
   | 'not_a_number'
   | 'invalid_label'
-  | 'length_mismatch';
+  | 'length_mismatch'
+  | 'empty_after_cleaning';
 
 /** A bad row, described well enough to find and fix it. */
 export interface RowProblem {

@@ -6,7 +6,7 @@ import type { Example, ExampleByKind, ExampleKind } from './trainingExamples';
  * Surrounding spaces are ignored. Scores, labels and negatives are not part of the key, so two
  * rows of the same pair with different scores count as duplicates and the first one is kept.
  */
-function duplicateKey(kind: ExampleKind, example: Example): string {
+export function duplicateKey(kind: ExampleKind, example: Example): string {
   if (kind === 'text-label') return (example as ExampleByKind['text-label']).text.trim();
   if (kind === 'token-tags') return JSON.stringify((example as ExampleByKind['token-tags']).tokens.map((token) => token.trim()));
   const pair = example as ExampleByKind['pair'];

@@ -1,5 +1,6 @@
 import type { BadRowPolicy } from '../../shared/config/configTypes';
 import type { DataFormat } from '../../shared/data/dataFormat';
+import type { ExampleCleaner } from './cleanExample';
 import { DataFileError, DataRowError, describeRowProblem, type BadRowReason, type RowProblem } from './dataErrors';
 import { readDataRows } from './dataRowReader';
 import { rowToExample, type ColumnNames } from './exampleMapping';
@@ -22,7 +23,16 @@ export interface FileReadSummary {
   readonly skippedByReason: Readonly<Partial<Record<BadRowReason, number>>>;
   /** The first few skipped rows, to show the user where to look. */
   readonly firstSkipped: readonly SkippedRow[];
+  /** Rows whose text `preprocess.clean` changed. */
+  readonly changedByCleaning: number;
+  /** Rows that cleaning left with an empty text; they are bad rows, so `skipped` includes them under `skip`. */
+  readonly emptiedByCleaning: number;
 }
+
+/** What became of one data row, for a caller that shows rows before and after preprocessing. */
+export type RowOutcome<K extends ExampleKind> =
+  | { readonly line: number; readonly status: 'read'; readonly original: ExampleByKind[K]; readonly example: ExampleByKind[K] }
+  | { readonly line: number; readonly status: 'skipped'; readonly message: string; readonly original?: ExampleByKind[K] };
 
 export interface ReadExamplesOptions<K extends ExampleKind> {
   /** The path to read and to name in messages. */
@@ -31,26 +41,33 @@ export interface ReadExamplesOptions<K extends ExampleKind> {
   readonly kind: K;
   readonly columns: ColumnNames;
   readonly onBadRow: BadRowPolicy;
+  /** `preprocess.clean`, applied to each row as it is read so that a row it empties is reported with its line. */
+  readonly clean?: ExampleCleaner<K>;
+  /** Told about every row, in file order. */
+  readonly onRow?: (outcome: RowOutcome<K>) => void;
 }
 
 const SKIPPED_ROWS_LISTED = 10;
 
 /**
- * Reads one data file into examples of `kind`. A bad row throws `DataRowError` under
+ * Reads one data file into examples of `kind`, cleaned when `clean` is given. A bad row throws `DataRowError` under
  * `on_bad_row: error` and is counted under `skip`. A CSV/TSV header that lacks a needed
  * column throws `DataFileError` under either policy, since every row would be bad.
  */
 export async function readExamples<K extends ExampleKind>(
   options: ReadExamplesOptions<K>,
 ): Promise<{ examples: ExampleByKind[K][]; summary: FileReadSummary }> {
-  const { file, format, kind, columns, onBadRow } = options;
+  const { file, format, kind, columns, onBadRow, clean, onRow } = options;
   const examples: ExampleByKind[K][] = [];
   const skippedByReason: Partial<Record<BadRowReason, number>> = {};
   const firstSkipped: SkippedRow[] = [];
   let skipped = 0;
+  let changedByCleaning = 0;
+  let emptiedByCleaning = 0;
 
-  const badRow = (line: number, problem: RowProblem) => {
+  const badRow = (line: number, problem: RowProblem, original?: ExampleByKind[K]) => {
     if (onBadRow === 'error') throw new DataRowError(file, line, problem);
+    onRow?.({ line, status: 'skipped', message: describeRowProblem(file, line, problem), ...(original ? { original } : {}) });
     skipped++;
     skippedByReason[problem.reason] = (skippedByReason[problem.reason] ?? 0) + 1;
     if (firstSkipped.length < SKIPPED_ROWS_LISTED) {
@@ -65,11 +82,22 @@ export async function readExamples<K extends ExampleKind>(
       badRow(row.line, row.problem);
     } else {
       const mapped = rowToExample(kind, row.record, columns);
-      if ('problem' in mapped) badRow(row.line, mapped.problem);
-      else examples.push(mapped.example);
+      if ('problem' in mapped) {
+        badRow(row.line, mapped.problem);
+        continue;
+      }
+      const cleaned = clean ? clean(mapped.example) : { example: mapped.example, changed: false };
+      if ('problem' in cleaned) {
+        emptiedByCleaning++;
+        badRow(row.line, cleaned.problem, mapped.example);
+        continue;
+      }
+      if (cleaned.changed) changedByCleaning++;
+      examples.push(cleaned.example);
+      onRow?.({ line: row.line, status: 'read', original: mapped.example, example: cleaned.example });
     }
   }
-  return { examples, summary: { file, rows: examples.length, skipped, skippedByReason, firstSkipped } };
+  return { examples, summary: { file, rows: examples.length, skipped, skippedByReason, firstSkipped, changedByCleaning, emptiedByCleaning } };
 }
 
 function requireColumns(file: string, line: number, header: readonly string[], kind: ExampleKind, columns: ColumnNames): void {

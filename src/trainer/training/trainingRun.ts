@@ -191,6 +191,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     trainable_parameters: encoder.parameterCount((variable) => variable.trainable) + headParameters,
     total_parameters: encoder.parameterCount() + headParameters,
     dataset: data.summary.dataset,
+    preprocess: data.summary.preprocess,
     epochs: config.training.epochs,
     steps_per_epoch: stepsPerEpoch,
     total_steps: totalSteps,
@@ -198,19 +199,14 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     ...(checkpointToResume ? { resumed_from: relative(run.path, checkpointToResume) } : {}),
     pid: process.pid,
   });
-  // Cleaning and augmentation are configured but not yet carried out by this engine: say so rather than drop them silently.
-  const unapplied = (['clean', 'augment'] as const).filter((part) => written.preprocess?.[part] !== undefined);
-  if (unapplied.length > 0) {
-    const message = `preprocess.${unapplied.join(' and preprocess.')} ${unapplied.length > 1 ? 'are' : 'is'} not applied by this version of the tfjs engine; the rows train as written.`;
-    events.write({ type: 'log', level: 'warning', message });
-    options.log(`warning: ${message}`);
-  }
   if (tagger && config.loss.type === 'crf' && config.loss.class_weights !== 'none') {
     const message = 'loss.class_weights does not apply to the crf loss, which scores whole tag sequences; it is ignored.';
     events.write({ type: 'log', level: 'warning', message });
     options.log(`warning: ${message}`);
   }
   options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
+  const prepared = data.summary.preprocess;
+  options.log(`data: ${prepared.rows_read} rows read, ${prepared.rows_skipped} skipped, ${prepared.rows_deduplicated} duplicates dropped, ${prepared.rows_augmented} augmented copies added`);
 
   const started = Date.now();
   const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;

@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { LineIndex } from '../../shared/textRange';
+import type { AugmentedCopy } from '../data/augmentExamples';
+import { DataFileError, DataRowError } from '../data/dataErrors';
+import { loadTrainingData } from '../data/loadTrainingData';
+import type { RowOutcome } from '../data/readExamples';
+import type { Example, ExampleKind } from '../data/trainingExamples';
+import { UsageError, type CliIo } from './cliIo';
+
+export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N]
+
+Prepares the config's data as training would (preprocess.clean, dedupe, the validation split and
+preprocess.augment) and prints the first N rows of the training file (default 5) before and after cleaning,
+what became of each, and its augmented copies, then the counts: rows read, skipped, deduplicated and augmented.`;
+
+const DEFAULT_ROWS = 5;
+/** Long texts are cut in the listing so that one row stays readable; the counts always cover every row. */
+const SHOWN_CHARACTERS = 160;
+
+export async function runPreviewData(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('preview-data needs exactly one config file.', PREVIEW_DATA_USAGE);
+  const rows = values.rows === undefined ? DEFAULT_ROWS : Number(values.rows);
+  if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows must be a whole number of at least 1, not "${values.rows}".`, PREVIEW_DATA_USAGE);
+  const configPath = positionals[0]!;
+  if (!existsSync(configPath)) {
+    io.err(`embedtune preview-data: ${configPath} does not exist.`);
+    return 1;
+  }
+
+  const text = readFileSync(configPath, 'utf8');
+  const validation = validateConfigText(text, { configPath: resolve(configPath) });
+  if (hasErrors(validation.diagnostics)) {
+    const lines = new LineIndex(text);
+    for (const d of validation.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
+      const at = lines.positionAt(d.range.start);
+      io.err(`${configPath}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
+    }
+    io.err(`embedtune preview-data: ${configPath} has errors; fix them first (embedtune validate ${configPath}).`);
+    return 1;
+  }
+  const config = resolveConfig(validation.parsed.value as EmbedTuneConfig);
+
+  const shown: RowOutcome<ExampleKind>[] = [];
+  let data;
+  try {
+    data = await loadTrainingData(config, dirname(resolve(configPath)), {
+      onTrainRow: (outcome) => {
+        if (shown.length < rows) shown.push(outcome);
+      },
+    });
+  } catch (error) {
+    if (error instanceof DataFileError || error instanceof DataRowError) {
+      io.err(`embedtune preview-data: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const training = new Set<Example>(data.train);
+  const heldOut = new Set<Example>(data.validation);
+  const copiesOf = new Map<Example, AugmentedCopy<ExampleKind>[]>();
+  for (const copy of data.augmentedCopies as readonly AugmentedCopy<ExampleKind>[]) copiesOf.set(copy.source, [...(copiesOf.get(copy.source) ?? []), copy]);
+
+  const fromHere = relative(process.cwd(), data.summary.train.file);
+  const trainFile = fromHere === '' || fromHere.startsWith('..') ? data.summary.train.file : fromHere;
+  io.out(`First ${shown.length} row(s) of ${trainFile}:`);
+  for (const outcome of shown) {
+    io.out('');
+    io.out(`line ${outcome.line}`);
+    if (outcome.original) io.out(`  before    ${show(outcome.original)}`);
+    if (outcome.status === 'skipped') {
+      io.out(`  skipped   ${outcome.message}`);
+      continue;
+    }
+    io.out(`  cleaned   ${show(outcome.example) === show(outcome.original) ? '(unchanged)' : show(outcome.example)}`);
+    const fate = training.has(outcome.example) ? 'training' : heldOut.has(outcome.example) ? 'held out for validation' : 'dropped: duplicate of an earlier row after cleaning';
+    io.out(`  used for  ${fate}`);
+    for (const copy of copiesOf.get(outcome.example) ?? []) io.out(`  + ${copy.operation.padEnd(20)} ${show(copy.example)}`);
+  }
+
+  const { preprocess, dataset, heldOut: heldOutRows } = data.summary;
+  const byOperation = Object.entries(preprocess.augmented_by_operation)
+    .filter(([, count]) => count > 0)
+    .map(([operation, count]) => `${operation} ${count}`);
+  io.out('');
+  io.out(`rows read:     ${preprocess.rows_read}`);
+  io.out(`skipped:       ${preprocess.rows_skipped}${preprocess.rows_emptied_by_cleaning > 0 ? ` (${preprocess.rows_emptied_by_cleaning} emptied by cleaning)` : ''}`);
+  io.out(`cleaned:       ${preprocess.rows_cleaned} changed`);
+  io.out(`deduplicated:  ${preprocess.rows_deduplicated}${preprocess.dedupe ? '' : ' (preprocess.dedupe is off)'}`);
+  io.out(`augmented:     ${preprocess.rows_augmented}${byOperation.length > 0 ? ` (${byOperation.join(', ')})` : ''}`);
+  io.out(`training rows: ${dataset.train_rows}; validation rows: ${dataset.validation_rows}${heldOutRows > 0 ? ` (held out from the training file)` : ''}`);
+  if (preprocess.wordnet_load_ms !== undefined) io.out(`WordNet opened in ${preprocess.wordnet_load_ms} ms`);
+  return 0;
+}
+
+/** One example as JSON on one line, each text cut to SHOWN_CHARACTERS. */
+function show(example: Example): string {
+  return JSON.stringify(example, (_, value: unknown) => (typeof value === 'string' && value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value));
+}
