@@ -56,6 +56,7 @@ describe('word-piece alignment', () => {
     // Room for 4 pieces: the, z, ##q, water; the zero-width space has no pieces, the last "the" does not fit.
     assert.deepEqual(aligned.taggedWords, [[0, 2, 3]]);
     assert.equal(aligned.tokens.seqLength, 6);
+    assert.deepEqual(aligner.untaggedWords([['the', '\u200b', 'zq', 'water', 'the'], ['water']], 6), { words: 6, untagged: 2, sentences: 1 });
     assert.throws(() => aligner.align([['the']], 2), /leaves no room for words after the 2 special tokens/);
   });
 });

@@ -52,6 +52,20 @@ export class WordPieceAligner {
     return ids;
   }
 
+  /** How many words of `sentences` would not be tagged at `maxLength` (cut off, or with no pieces), and in how many sentences. */
+  untaggedWords(sentences: readonly (readonly string[])[], maxLength: number): { words: number; untagged: number; sentences: number } {
+    let words = 0;
+    let untagged = 0;
+    let affected = 0;
+    for (const sentence of sentences) {
+      const tagged = this.align([sentence], maxLength).lengths[0]!;
+      words += sentence.length;
+      untagged += sentence.length - tagged;
+      if (tagged < sentence.length) affected++;
+    }
+    return { words, untagged, sentences: affected };
+  }
+
   /**
    * Encodes sentences of words to at most `maxLength` pieces each, special tokens included. Words that no longer
    * fit are cut off whole, and so are not tagged; a caller predicting for them says 'O'.

@@ -199,6 +199,15 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     ...(checkpointToResume ? { resumed_from: relative(run.path, checkpointToResume) } : {}),
     pid: process.pid,
   });
+  const untagged = tagger?.aligner.untaggedWords(
+    (data.train as TokenTagsExample[]).map((row) => row.tokens),
+    embedder.settings.maxSeqLength,
+  );
+  if (untagged && untagged.untagged > 0) {
+    const message = `${untagged.untagged} of ${untagged.words} training words (in ${untagged.sentences} sentences) do not fit model.max_seq_length ${embedder.settings.maxSeqLength} as word pieces, or have none; they are not trained on and are predicted O. Raise model.max_seq_length to tag them.`;
+    events.write({ type: 'log', level: 'warning', message });
+    options.log(`warning: ${message}`);
+  }
   if (tagger && config.loss.type === 'crf' && config.loss.class_weights !== 'none') {
     const message = 'loss.class_weights does not apply to the crf loss, which scores whole tag sequences; it is ignored.';
     events.write({ type: 'log', level: 'warning', message });
