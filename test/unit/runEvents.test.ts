@@ -73,6 +73,7 @@ const runStarted: Required<RunStartedEvent> = {
   steps_per_epoch: 8,
   total_steps: 40,
   effective_batch_size: 32,
+  num_processes: 1,
   resumed_from: 'checkpoints/step-16',
   pid: 4242,
 };
@@ -130,6 +131,10 @@ const runFinished: Required<RunFinishedEvent> = {
   best_checkpoint: 'checkpoints/step-24',
   best_metric: { name: 'ndcg@10', value: 0.74 },
   duration_seconds: 95.2,
+  ranks: [
+    { rank: 0, examples: 640, batches: 40 },
+    { rank: 1, examples: 640, batches: 40 },
+  ],
 };
 const error: Required<ErrorEvent> = {
   ...envelope,
@@ -203,7 +208,7 @@ test('unknown fields are rejected in every event type and in nested objects', ()
     assert.equal(validate({ ...example, surprise: 1 }), false, type);
   }
   assert.equal(validate({ ...runStarted, dataset: { ...runStarted.dataset, test_rows: 3 } }), false);
-  assert.equal(validate({ ...progress, memory_mb: { rss: 1, gpu: 2 } }), false);
+  assert.equal(validate({ ...progress, memory_mb: { rss: 1, gpu: 2, vram: 2 } }), false);
   assert.equal(validate({ ...error, where: { column: 3 } }), false);
 });
 

@@ -160,6 +160,8 @@ export interface EngineConfig {
   main_process_ip?: string;
   main_process_port?: number;
   config_file?: string;
+  /** Train on the CPU even where GPUs are present (`accelerate launch --cpu`). */
+  cpu?: boolean;
   python?: string;
 }
 
@@ -332,6 +334,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       machine_rank: engine.machine_rank ?? 0,
       main_process_ip: engine.main_process_ip ?? '127.0.0.1',
       main_process_port: engine.main_process_port ?? 29500,
+      cpu: engine.cpu ?? false,
       python: engine.python ?? 'python3',
     },
     output_dir: config.output_dir ?? 'runs',

@@ -30,6 +30,7 @@ export const DIAGNOSTIC_CODES = {
   'mixed-precision-unsupported': { origin: 'semantic', summary: 'The chosen engine or backend cannot run this mixed precision mode.' },
   'engine-option-ignored': { origin: 'semantic', summary: 'An engine option that the chosen engine does not use.' },
   'accelerate-rendezvous-missing': { origin: 'semantic', summary: 'A multi-machine accelerate run names no main process address.' },
+  'accelerate-option-unsupported': { origin: 'semantic', summary: 'A setting the accelerate engine has no counterpart for, so it would not be applied.' },
   'strategy-option-ignored': { origin: 'semantic', summary: 'A strategy option that the chosen strategy does not use.' },
   'freeze-nothing': { origin: 'semantic', summary: '`strategy.type: freeze` freezes no layer and no embedding.' },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;

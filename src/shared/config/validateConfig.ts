@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { DataFileProbe } from '../data/dataFileProbe';
+import { checkAccelerateCounterparts } from './checks/accelerateChecks';
 import { checkDataFiles, checkValidationSource } from './checks/dataChecks';
 import { checkEngineOptions, checkMixedPrecision } from './checks/engineChecks';
 import {
@@ -53,6 +54,7 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['strategy options', checkStrategyOptions],
   ['mixed precision', checkMixedPrecision],
   ['engine options', checkEngineOptions],
+  ['accelerate counterparts', checkAccelerateCounterparts],
 ];
 
 let sharedValidator: SchemaValidator | undefined;

@@ -92,6 +92,8 @@ export interface RunStartedEvent extends RunEventEnvelope {
   steps_per_epoch: number;
   total_steps: number;
   effective_batch_size: number;
+  /** Training processes on all machines (accelerate engine); absent for the single-process tfjs engine. */
+  num_processes?: number;
   /** The checkpoint this run continues from, when it is a resume. */
   resumed_from?: string;
   pid: number;
@@ -102,6 +104,8 @@ export interface MemoryUsage {
   rss: number;
   /** Size of the WebAssembly heap, when the wasm backend is used. */
   wasm_heap?: number;
+  /** GPU memory held by the main training process's tensors, when it trains on CUDA (accelerate engine). */
+  gpu?: number;
 }
 
 export interface ProgressEvent extends RunEventEnvelope {
@@ -185,6 +189,13 @@ export interface LogEvent extends RunEventEnvelope {
   message: string;
 }
 
+/** One training process of a distributed run: the rows and micro-batches it fed to the loss. */
+export interface RankCounts {
+  rank: number;
+  examples: number;
+  batches: number;
+}
+
 export type RunFinishReason = 'completed' | 'early_stopped' | 'stopped' | 'failed';
 
 export interface RunFinishedEvent extends RunEventEnvelope {
@@ -194,6 +205,8 @@ export interface RunFinishedEvent extends RunEventEnvelope {
   best_checkpoint: string | null;
   best_metric: NamedMetric | null;
   duration_seconds: number;
+  /** What each training process fed to the loss (accelerate engine), to show that every rank trained. */
+  ranks?: RankCounts[];
 }
 
 /** Where an error comes from, so that a front end can point at the config key or data line. */

@@ -2,26 +2,40 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LineIndex } from '../../shared/textRange';
 import { readFileSync } from 'node:fs';
+import { parseConfigText } from '../../shared/config/parsedConfig';
+import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/accelerateEngine';
 import { ConfigErrors, train } from '../training/trainingRun';
 import { UsageError, type CliIo } from './cliIo';
 
-export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout]
+export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout] [--print-launch-command]
 
-Fine-tunes the config's model with the built-in TensorFlow.js engine. Every run writes <output_dir>/<run-id>/ with
+Fine-tunes the config's model with the built-in TensorFlow.js engine, or with engine.type accelerate through
+\`accelerate launch\` and sentence-transformers in Python. Every run writes <output_dir>/<run-id>/ with
 events.jsonl, config.resolved.yaml, checkpoints/ and, at the end, model/ (a sentence-transformers folder).
   --resume X       continue exactly from a checkpoint folder, a run folder (its newest checkpoint), or "latest"
   --events stdout  also print every event as a JSON line on stdout (progress then goes to stderr)
+  --print-launch-command  print the accelerate launch command line the run would start, and exit
 Ctrl+C or SIGTERM finishes the current step, writes a checkpoint and exits; a second one exits at once.`;
 
 export async function runTrain(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { resume: { type: 'string' }, events: { type: 'string' } },
+    options: { resume: { type: 'string' }, events: { type: 'string' }, 'print-launch-command': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('train needs exactly one config file.', TRAIN_USAGE);
   if (values.events !== undefined && values.events !== 'stdout') throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
+  const accelerate = engineTypeOf(configPath) === 'accelerate';
+  if (values['print-launch-command']) {
+    if (!accelerate) throw new UsageError('--print-launch-command needs a config with engine.type accelerate; the tfjs engine trains in this process.', TRAIN_USAGE);
+    try {
+      io.out(previewAccelerateLaunch(configPath));
+      return 0;
+    } catch (error) {
+      return reportTrainError(error, io);
+    }
+  }
   const stop = { requested: false };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.requested) {
@@ -39,25 +53,15 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
   process.on('message', onMessage);
   const log = values.events === 'stdout' ? io.err : io.out;
   try {
-    const outcome = await train({ configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop });
+    const request = { configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop };
+    const outcome = accelerate ? await trainWithAccelerate(request) : await train(request);
     const where = relative(process.cwd(), outcome.runDir) || '.';
     log(`run ${outcome.reason} after ${outcome.step} steps: ${where}`);
     if (outcome.bestCheckpoint) log(`best checkpoint: ${where}/${outcome.bestCheckpoint}`);
     if (outcome.exportedModel) log(`sentence-transformers model: ${relative(process.cwd(), outcome.exportedModel)}`);
     return outcome.reason === 'failed' ? 1 : 0;
   } catch (error) {
-    if (error instanceof ConfigErrors) {
-      const text = readFileSync(error.file, 'utf8');
-      const lines = new LineIndex(text);
-      for (const d of error.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
-        const at = lines.positionAt(d.range.start);
-        io.err(`${error.file}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
-      }
-      io.err(error.message);
-      return 1;
-    }
-    io.err(`embedtune train: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return reportTrainError(error, io);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -65,5 +69,30 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     // The IPC channel, when the extension opened one, would otherwise keep the process alive; it is already
     // gone when the editor that started the run has closed.
     if (process.connected) process.disconnect();
+  }
+}
+
+function reportTrainError(error: unknown, io: CliIo): number {
+  if (error instanceof ConfigErrors) {
+    const text = readFileSync(error.file, 'utf8');
+    const lines = new LineIndex(text);
+    for (const d of error.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
+      const at = lines.positionAt(d.range.start);
+      io.err(`${error.file}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
+    }
+    io.err(error.message);
+    return 1;
+  }
+  io.err(`embedtune train: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}
+
+/** engine.type as written; anything unreadable goes to the tfjs path, whose validation reports it. */
+function engineTypeOf(configPath: string): string | undefined {
+  try {
+    const value = parseConfigText(readFileSync(configPath, 'utf8')).value as { engine?: { type?: unknown } } | null;
+    return typeof value?.engine?.type === 'string' ? value.engine.type : undefined;
+  } catch {
+    return undefined;
   }
 }

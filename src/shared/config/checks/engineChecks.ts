@@ -2,7 +2,7 @@ import type { ConfigDiagnostic } from '../configDiagnostic';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import type { ConfigCheck } from './checkContext';
 
-const ACCELERATE_ONLY = ['num_processes', 'num_machines', 'machine_rank', 'main_process_ip', 'main_process_port', 'config_file', 'python'];
+const ACCELERATE_ONLY = ['num_processes', 'num_machines', 'machine_rank', 'main_process_ip', 'main_process_port', 'config_file', 'cpu', 'python'];
 const TFJS_ONLY = ['backend'];
 
 /** TensorFlow.js has no float16 or bfloat16 kernels on any backend, so mixed precision needs the accelerate engine. */

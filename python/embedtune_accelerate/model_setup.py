@@ -1,0 +1,84 @@
+"""Builds the sentence-transformers model the config describes and applies its training strategy."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .launch_plan import LaunchPlan
+
+# The same parts the tfjs engine's LoRA targets name (src/trainer/model/bert/bertEncoder.ts, LORA_TARGET_PARTS).
+LORA_TARGET_PARTS = {
+    "query": ["attention.self.query"],
+    "key": ["attention.self.key"],
+    "value": ["attention.self.value"],
+    "dense": ["attention.output.dense", "intermediate.dense", "output.dense"],
+}
+
+_LAYER = re.compile(r"^encoder\.layer\.(\d+)\.")
+
+
+def build_model(plan: LaunchPlan) -> Any:
+    """Transformer, pooling and (when normalize is on) normalization, with the settings the CLI resolved."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules
+
+    settings = plan.model
+    config_kwargs = {}
+    if plan.dropout is not None:
+        # As the tfjs engine does: training.dropout replaces the model's hidden and attention dropout.
+        config_kwargs = {"hidden_dropout_prob": plan.dropout, "attention_probs_dropout_prob": plan.dropout}
+    transformer = modules.Transformer(settings["folder"], max_seq_length=settings["max_seq_length"], config_kwargs=config_kwargs)
+    dimension = transformer.auto_model.config.hidden_size
+    parts = [transformer, modules.Pooling(dimension, pooling_mode=settings["pooling"])]
+    if settings["normalize"]:
+        parts.append(modules.Normalize())
+    return SentenceTransformer(modules=parts)
+
+
+def hf_parameter_name(name: str) -> str:
+    """`0.auto_model.encoder.layer.3.output.dense.weight` -> `encoder.layer.3.output.dense.weight` (the tfjs names)."""
+    marker = "auto_model."
+    index = name.find(marker)
+    name = name[index + len(marker):] if index >= 0 else name
+    return name.removeprefix("base_model.model.")
+
+
+def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
+    kind = strategy["type"]
+    if kind == "full":
+        return
+    if kind == "freeze":
+        for name, parameter in model.named_parameters():
+            hf_name = hf_parameter_name(name)
+            if hf_name.startswith("embeddings."):
+                parameter.requires_grad = not strategy["freeze_embeddings"]
+                continue
+            layer = _LAYER.match(hf_name)
+            parameter.requires_grad = layer is None or int(layer.group(1)) >= strategy["freeze_layers"]
+        return
+    if kind == "lora":
+        from peft import LoraConfig, TaskType
+
+        lora = strategy["lora"]
+        parts = sorted({part for target in lora["targets"] for part in LORA_TARGET_PARTS[target]})
+        # A full-match pattern, so that "output.dense" does not also pick attention.output.dense unless asked.
+        pattern = r".*encoder\.layer\.\d+\.(" + "|".join(re.escape(part) for part in parts) + r")"
+        model.add_adapter(
+            LoraConfig(
+                task_type=TaskType.FEATURE_EXTRACTION,
+                r=lora["r"],
+                lora_alpha=lora["alpha"],
+                lora_dropout=lora["dropout"],
+                target_modules=pattern,
+                bias="none",
+            )
+        )
+        return
+    raise ValueError(f"strategy.type {kind} is not supported by the accelerate engine; embedtune validate reports this before launch.")
+
+
+def parameter_counts(model: Any) -> tuple[int, int]:
+    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+    total = sum(parameter.numel() for parameter in model.parameters())
+    return trainable, total

@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
+import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { readEventLog } from '../../shared/events/eventLogReader';
+import { EventLogWriter } from '../../shared/events/eventLogWriter';
+import type { RunFinishReason } from '../../shared/events/runEvents';
+import { loadTrainingData } from '../data/loadTrainingData';
+import { locateModel } from '../model/modelLocator';
+import { CheckpointStore, resolveCheckpoint } from '../training/checkpointStore';
+import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from '../training/runDirectory';
+import { ConfigErrors, type TrainOutcome } from '../training/trainingRun';
+import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type LaunchCommand } from './accelerateCommand';
+import { PLAN_FORMAT, planModel, resolvePython, writePreparedRows, type LaunchPlan } from './launchPlan';
+import { signalGroup, waitForGroupExit } from './processGroup';
+import { pythonPackageRoot } from './pythonPackage';
+
+export interface AccelerateTrainOptions {
+  readonly configPath: string;
+  readonly resume?: string;
+  readonly eventsToStdout?: boolean;
+  readonly log: (line: string) => void;
+  /** Set by the CLI on SIGTERM, SIGINT or the editor's stop message; forwarded to the training processes. */
+  readonly stop: { requested: boolean };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const STOP_POLL_MS = 100;
+const STDERR_LINES_KEPT = 40;
+
+/** The validated, resolved config of an accelerate run; throws ConfigErrors as the tfjs engine does. */
+export function readAccelerateConfig(configPath: string): { written: EmbedTuneConfig; config: ResolvedConfig } {
+  const text = readFileSync(configPath, 'utf8');
+  const validation = validateConfigText(text, { configPath: resolve(configPath) });
+  if (hasErrors(validation.diagnostics)) throw new ConfigErrors(configPath, validation.diagnostics);
+  const written = validation.parsed.value as EmbedTuneConfig;
+  return { written, config: resolveConfig(written) };
+}
+
+/** The command a run of this config starts, with `<run-id>` where the run's folder name will be. */
+export function previewAccelerateLaunch(configPath: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const absolute = resolve(configPath);
+  const { written, config } = readAccelerateConfig(absolute);
+  const planPath = join(resolve(dirname(absolute), config.output_dir), '<run-id>', 'accelerate', 'launch.json');
+  return formatLaunchCommand(launchCommandFor(absolute, written, config, planPath, env));
+}
+
+function launchCommandFor(configPath: string, written: EmbedTuneConfig, config: ResolvedConfig, planPath: string, env: Readonly<Record<string, string | undefined>>): LaunchCommand {
+  const configDir = dirname(configPath);
+  return accelerateLaunchCommand({
+    python: resolvePython(written.engine?.python, configDir, env),
+    engine: config.engine,
+    written: written.engine,
+    ...(config.engine.config_file ? { configFile: resolve(configDir, config.engine.config_file) } : {}),
+    mixedPrecision: config.training.mixed_precision,
+    gradientAccumulationSteps: config.training.gradient_accumulation_steps,
+    planPath,
+    packageRoot: pythonPackageRoot(),
+  });
+}
+
+/**
+ * Trains a config whose engine is accelerate: prepares the data and the run folder here, then runs
+ * `accelerate launch` in a process group of its own and supervises it. Stop sends SIGTERM to the whole group (the
+ * main rank writes a final checkpoint); when the group ends without the run saying how it finished (a crash, a
+ * kill, a missing package), the error and a failed run_finished are written here, so the editor always learns
+ * the outcome.
+ */
+export async function trainWithAccelerate(options: AccelerateTrainOptions): Promise<TrainOutcome> {
+  const env = options.env ?? process.env;
+  const configPath = resolve(options.configPath);
+  const configDir = dirname(configPath);
+  const { written, config } = readAccelerateConfig(configPath);
+  const data = await loadTrainingData(config, configDir);
+  const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
+  const model = planModel(located, written.model, config.model);
+
+  const checkpointToResume = options.resume ? resolve(resolveCheckpoint(options.resume, resolve(configDir, config.output_dir))) : undefined;
+  const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
+  const preparedDir = join(run.path, 'accelerate');
+  const rows = writePreparedRows(preparedDir, data);
+  const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
+  const warnings: string[] = [];
+  const processes = config.engine.num_processes * config.engine.num_machines;
+  if (processes > 1 && ['mnrl', 'cached_mnrl'].includes(config.loss.type)) {
+    warnings.push(`With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`);
+  }
+  const leftOut = data.train.length % config.training.batch_size;
+  if (processes > 1 && leftOut > 0) {
+    warnings.push(`Under DistributedDataParallel sentence-transformers drops the last partial batch of each epoch: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size ${config.training.batch_size} avoids it).`);
+  }
+  const summary = data.summary as { dataset: LaunchPlan['data']['counts']; preprocess?: unknown };
+  const plan: LaunchPlan = {
+    format: PLAN_FORMAT,
+    run_id: run.runId,
+    run_dir: run.path,
+    events_path: run.eventsPath,
+    config_path: configPath,
+    config_hash: run.configHash,
+    config,
+    model,
+    data: { kind: data.kind, train: rows.train, validation: rows.validation, counts: summary.dataset, ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}) },
+    evaluation_on: evaluationOn,
+    early_stopping_on: written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn,
+    dropout: written.training?.dropout !== undefined ? config.training.dropout : null,
+    resume_from: checkpointToResume ?? null,
+    resumed_from: checkpointToResume ? relative(run.path, checkpointToResume) : null,
+    supervisor_pid: process.pid,
+    events_to_stdout: options.eventsToStdout === true,
+    warnings,
+  };
+  const planPath = join(preparedDir, 'launch.json');
+  writeFileSync(planPath, `${JSON.stringify(plan, null, 2)}\n`);
+  const command = launchCommandFor(configPath, written, config, planPath, env);
+  const startedAt = new Date().toISOString();
+  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'running' });
+  options.log(`accelerate: ${formatLaunchCommand(command)}`);
+  const offsetBefore = readEventLog(run.eventsPath).nextOffset;
+
+  const exit = await supervise(command, configDir, env, options);
+  const outcome = outcomeOf(run, offsetBefore);
+  if (!outcome.finished) {
+    // Stopped before training got under way, or crashed: say so in the run's own log, as the tfjs engine would.
+    const reason: RunFinishReason = options.stop.requested ? 'stopped' : 'failed';
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    const events = new EventLogWriter({ path: run.eventsPath, runId: run.runId });
+    if (reason === 'failed') {
+      const why = `accelerate launch ended (${how}) before the run finished.${exit.stderr.length > 0 ? `\n${exit.stderr.join('\n')}` : ''}`;
+      events.write({ type: 'error', message: why, where: { phase: 'training' } });
+      options.log(`embedtune train: accelerate launch ended (${how}) before the run finished; see the output above.`);
+    } else {
+      events.write({ type: 'log', level: 'warning', message: `Stopped before the first optimizer step (${how}); there is no checkpoint to resume from.` });
+    }
+    const store = new CheckpointStore(run.path, Number.MAX_SAFE_INTEGER, true);
+    events.write({ type: 'run_finished', reason, step: outcome.step, best_checkpoint: store.bestPath(), best_metric: null, duration_seconds: (Date.now() - Date.parse(startedAt)) / 1000 });
+    events.close();
+    outcome.reason = reason;
+  }
+  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
+  return {
+    reason: outcome.reason,
+    runDir: run.path,
+    step: outcome.step,
+    bestCheckpoint: outcome.bestCheckpoint,
+    exportedModel: outcome.reason === 'completed' || outcome.reason === 'early_stopped' ? join(run.path, 'model') : null,
+    baseline: null,
+    final: null,
+  };
+}
+
+interface LaunchExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The last lines the processes wrote to stderr, for the error event. */
+  readonly stderr: string[];
+}
+
+async function supervise(command: LaunchCommand, cwd: string, env: Readonly<Record<string, string | undefined>>, options: AccelerateTrainOptions): Promise<LaunchExit> {
+  const child = spawn(command.executable, [...command.args], {
+    cwd,
+    env: launchEnvironment(command, env as NodeJS.ProcessEnv),
+    // A group of its own, so that a stop reaches the launcher and every worker it started, and so that Ctrl+C in a
+    // terminal reaches only this CLI, which turns it into one orderly SIGTERM.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  const stderr: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+  let partial = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    stderr.push(...lines.filter((line) => line.trim() !== ''));
+    if (stderr.length > STDERR_LINES_KEPT) stderr.splice(0, stderr.length - STDERR_LINES_KEPT);
+  });
+  const spawned = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>((resolveSpawn) => {
+    child.once('spawn', () => resolveSpawn(undefined));
+    child.once('error', (error) => {
+      stderr.push(`Could not start ${command.executable}: ${error.message}. Set engine.python (or the embedtune.accelerate.pythonPath setting) to a Python with the packages of python/embedtune_accelerate/requirements.txt.`);
+      resolveSpawn({ code: null, signal: null });
+    });
+  });
+  if (spawned) return { ...spawned, stderr };
+  const pgid = child.pid!;
+  // If this CLI exits for any reason (a second Ctrl+C exits at once), the training processes go with it.
+  const killGroup = () => signalGroup(pgid, 'SIGKILL');
+  process.on('exit', killGroup);
+  let stopForwarded = false;
+  const forwardStop = setInterval(() => {
+    if (options.stop.requested && !stopForwarded) {
+      stopForwarded = true;
+      signalGroup(pgid, 'SIGTERM');
+    }
+  }, STOP_POLL_MS);
+  const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  await waitForGroupExit(pgid);
+  clearInterval(forwardStop);
+  process.off('exit', killGroup);
+  if (partial.trim() !== '') stderr.push(partial);
+  return { ...exited, stderr };
+}
+
+/** How this launch ended, read from the events it appended after `offset`. */
+function outcomeOf(run: RunDirectory, offset: number): { finished: boolean; reason: RunFinishReason; step: number; bestCheckpoint: string | null } {
+  const { events } = readEventLog(run.eventsPath, offset);
+  let step = 0;
+  for (const event of events) {
+    if ('step' in event && typeof event.step === 'number') step = Math.max(step, event.step);
+    if (event.type === 'run_finished') return { finished: true, reason: event.reason, step: event.step, bestCheckpoint: event.best_checkpoint };
+  }
+  return { finished: false, reason: 'failed', step, bestCheckpoint: null };
+}
