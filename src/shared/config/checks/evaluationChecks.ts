@@ -88,12 +88,33 @@ export const checkCheckpointInterval: ConfigCheck = ({ parsed, view, dataset }) 
   ];
 };
 
+/** Metrics offered when the default (ndcg@10) does not fit: entity F1 first for tagging, accuracy and F1 for classes. */
+const METRICS_FOR_TASK: Record<string, readonly string[]> = {
+  classification: ['f1', 'accuracy'],
+  'token-classification': ['f1', 'precision', 'recall'],
+};
+
 export const checkMetricsFitTask: ConfigCheck = ({ parsed, view }) => {
   const metrics = view.raw(['evaluation', 'metrics']);
-  if (!Array.isArray(metrics)) return [];
   const task = view.string(['task']) ?? 'embedding';
   const loss = view.string(['loss', 'type']) ?? 'mnrl';
   const families = metricFamiliesFor(task, loss);
+  if (metrics === undefined && view.isSet(['evaluation']) && !families.includes('ranking')) {
+    const fitting = METRICS_FOR_TASK[task] ?? [];
+    return [
+      {
+        range: keyRangeOf(parsed, ['evaluation']),
+        severity: 'warning',
+        code: 'metric-task-mismatch',
+        message: `evaluation.metrics defaults to ndcg@10, a ranking metric the ${task} task cannot compute, so no evaluation would score anything. Set evaluation.metrics${fitting.length > 0 ? `, for example [${fitting.join(', ')}]` : ''}.`,
+        data: {
+          path: ['evaluation', 'metrics'],
+          fixes: fitting.length > 0 ? [{ title: `Evaluate ${fitting.join(', ')}`, preferred: true, set: [{ path: ['evaluation', 'metrics'], value: [...fitting] }] }] : [],
+        },
+      },
+    ];
+  }
+  if (!Array.isArray(metrics)) return [];
   const diagnostics: ConfigDiagnostic[] = [];
   metrics.forEach((metric, index) => {
     if (typeof metric !== 'string') return;
