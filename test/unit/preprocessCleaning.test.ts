@@ -4,7 +4,7 @@ import { resolveConfig, type CleanConfig, type EmbedTuneConfig } from '../../src
 import { exampleCleaner } from '../../src/trainer/data/cleanExample';
 import { DataRowError } from '../../src/trainer/data/dataErrors';
 import { loadTrainingData } from '../../src/trainer/data/loadTrainingData';
-import type { ExampleByKind } from '../../src/trainer/data/trainingExamples';
+import type { ExampleByKind, PairExample } from '../../src/trainer/data/trainingExamples';
 import { htmlToText } from '../../src/trainer/preprocess/htmlToText';
 import { textCleaner } from '../../src/trainer/preprocess/textCleaner';
 import { TempWorkspace } from '../helpers/tempWorkspace';
@@ -17,7 +17,10 @@ function config(overrides: ConfigOverrides) {
 
 /** `preprocess.clean` with everything off except what `on` turns on, so each test sees one step at a time. */
 function cleanWith(on: CleanConfig): (text: string) => string {
-  return textCleaner({ ...config({ data: { train: 'x.jsonl' }, preprocess: { clean: { unicode_normalization: 'none', collapse_whitespace: false, ...on } } }).preprocess.clean });
+  return textCleaner({
+    ...config({ data: { train: 'x.jsonl' }, preprocess: { clean: { unicode_normalization: 'none', collapse_whitespace: false, ...on } } })
+      .preprocess.clean,
+  });
 }
 
 function withWorkspace(t: { after: (fn: () => void) => void }): TempWorkspace {
@@ -75,7 +78,10 @@ test('remove_special_characters drops emoji, pictographs, control and invisible 
   const clean = cleanWith({ remove_special_characters: true });
   assert.equal(clean('Great job 👍🏽! 👨‍👩‍👧 family 1️⃣ ❤️ 🇫🇷'), 'Great job !  family 1  ');
   assert.equal(clean('zero\u200bwidth\u0007bell\ufeffbom'), 'zerowidthbellbom');
-  assert.equal(clean('Preis: 5 € (≈ $5.40), 50% off — «ok» ¿sí? 東京 مرحبا Ελλάδα'), 'Preis: 5 € (≈ $5.40), 50% off — «ok» ¿sí? 東京 مرحبا Ελλάδα');
+  assert.equal(
+    clean('Preis: 5 € (≈ $5.40), 50% off — «ok» ¿sí? 東京 مرحبا Ελλάδα'),
+    'Preis: 5 € (≈ $5.40), 50% off — «ok» ¿sí? 東京 مرحبا Ελλάδα',
+  );
   assert.equal(clean('tab\tnew\nline'), 'tab\tnew\nline');
 });
 
@@ -84,14 +90,24 @@ test('collapse_whitespace turns every run of spaces, tabs, newlines and no-break
 });
 
 test('all steps together, in order: markup, normalization, lowercase, special characters, whitespace', () => {
-  const clean = cleanWith({ strip_html: true, unicode_normalization: 'NFKC', lowercase: true, remove_special_characters: true, collapse_whitespace: true });
+  const clean = cleanWith({
+    strip_html: true,
+    unicode_normalization: 'NFKC',
+    lowercase: true,
+    remove_special_characters: true,
+    collapse_whitespace: true,
+  });
   assert.equal(clean('<p>&#xFF28;ELLO 😀</p>\n<script>x()</script><p>Wo&shy;rld&nbsp;!</p>'), 'hello world !');
 });
 
 test('cleaning reaches every text column of each task and leaves scores, labels and tags alone', () => {
   const options = config({ data: { train: 'x.jsonl' }, preprocess: { clean: { strip_html: true, lowercase: true } } });
   const { columns } = options.data;
-  const triplet = exampleCleaner('triplet', options.preprocess.clean, columns)!({ anchor: '<b>A</b>', positive: ' P  p ', negative: 'N&amp;n' });
+  const triplet = exampleCleaner('triplet', options.preprocess.clean, columns)!({
+    anchor: '<b>A</b>',
+    positive: ' P  p ',
+    negative: 'N&amp;n',
+  });
   assert.deepEqual(triplet, { example: { anchor: 'a', positive: 'p p', negative: 'n&n' }, changed: true });
   const scored = exampleCleaner('scored-pair', options.preprocess.clean, columns)!({ anchor: 'Q', positive: 'R', score: 0.5 });
   assert.deepEqual(scored, { example: { anchor: 'q', positive: 'r', score: 0.5 }, changed: true });
@@ -102,7 +118,11 @@ test('cleaning reaches every text column of each task and leaves scores, labels 
 });
 
 test('a token that cleaning empties is dropped together with its tag, so tokens and tags stay aligned', () => {
-  const options = config({ data: { train: 'x.jsonl' }, task: 'token-classification', preprocess: { clean: { remove_special_characters: true, lowercase: true } } });
+  const options = config({
+    data: { train: 'x.jsonl' },
+    task: 'token-classification',
+    preprocess: { clean: { remove_special_characters: true, lowercase: true } },
+  });
   const cleaned = exampleCleaner('token-tags', options.preprocess.clean, options.data.columns)!({
     tokens: ['Aspirin', '💊', 'for', 'Headache'],
     tags: ['B-DRUG', 'O', 'O', 'B-SYMPTOM'],
@@ -111,7 +131,10 @@ test('a token that cleaning empties is dropped together with its tag, so tokens 
 });
 
 test('no cleaner is built when every cleaning option is off', () => {
-  const options = config({ data: { train: 'x.jsonl' }, preprocess: { clean: { unicode_normalization: 'none', collapse_whitespace: false } } });
+  const options = config({
+    data: { train: 'x.jsonl' },
+    preprocess: { clean: { unicode_normalization: 'none', collapse_whitespace: false } },
+  });
   assert.equal(exampleCleaner('pair', options.preprocess.clean, options.data.columns), undefined);
 });
 
@@ -128,14 +151,23 @@ test('a row that cleaning empties is a bad row: it stops loading under on_bad_ro
       .join('\n'),
   );
   const clean = { strip_html: true };
-  await assert.rejects(loadTrainingData(config({ data: { train: 'train.jsonl', validation_split: 0.34 }, preprocess: { clean } }), workspace.root), (error: unknown) => {
-    assert.ok(error instanceof DataRowError);
-    assert.equal(error.line, 2);
-    assert.equal(error.reason, 'empty_after_cleaning');
-    assert.match(error.message, /train\.jsonl:2: column "anchor" \(data\.columns\.anchor\) is empty after preprocess\.clean \(it was "<script>track\(\)<\/script>"\)/);
-    return true;
-  });
-  const data = await loadTrainingData(config({ data: { train: 'train.jsonl', validation_split: 0.34, on_bad_row: 'skip' }, preprocess: { clean } }), workspace.root);
+  await assert.rejects(
+    loadTrainingData(config({ data: { train: 'train.jsonl', validation_split: 0.34 }, preprocess: { clean } }), workspace.root),
+    (error: unknown) => {
+      assert.ok(error instanceof DataRowError);
+      assert.equal(error.line, 2);
+      assert.equal(error.reason, 'empty_after_cleaning');
+      assert.match(
+        error.message,
+        /train\.jsonl:2: column "anchor" \(data\.columns\.anchor\) is empty after preprocess\.clean \(it was "<script>track\(\)<\/script>"\)/,
+      );
+      return true;
+    },
+  );
+  const data = await loadTrainingData(
+    config({ data: { train: 'train.jsonl', validation_split: 0.34, on_bad_row: 'skip' }, preprocess: { clean } }),
+    workspace.root,
+  );
   assert.equal(data.train.length + data.validation.length, 2);
   assert.deepEqual(data.summary.train.skippedByReason, { empty_after_cleaning: 1 });
   assert.equal(data.summary.preprocess.rows_read, 3);
@@ -156,11 +188,14 @@ test('dedupe compares rows after cleaning: rows that differ only in markup, case
   workspace.write('train.jsonl', rows.map((row) => JSON.stringify(row)).join('\n'));
   workspace.write('validation.jsonl', JSON.stringify({ anchor: 'v', positive: 'w' }));
   const load = (clean: CleanConfig, dedupe = true) =>
-    loadTrainingData(config({ data: { train: 'train.jsonl', validation: 'validation.jsonl' }, preprocess: { clean, dedupe } }), workspace.root);
+    loadTrainingData(
+      config({ data: { train: 'train.jsonl', validation: 'validation.jsonl' }, preprocess: { clean, dedupe } }),
+      workspace.root,
+    );
 
   const cleaned = await load({ strip_html: true, lowercase: true });
   assert.deepEqual(
-    cleaned.train.map((pair) => [pair.anchor, (pair as { positive: string }).positive]),
+    (cleaned.train as PairExample[]).map((pair) => [pair.anchor, pair.positive]),
     [
       ['how do i reset my password?', 'open settings.'],
       ['café hours', 'nine to five.'],
@@ -182,7 +217,14 @@ test('pairs are deduplicated on (anchor, positive): a different score or label d
   const workspace = withWorkspace(t);
   workspace.write('train.csv', 'anchor,positive,score\n<b>a</b>,b,0.1\na,b,0.9\na,c,0.5\nb,a,0.5\n');
   workspace.write('validation.csv', 'anchor,positive,score\nx,y,1\n');
-  const data = await loadTrainingData(config({ data: { train: 'train.csv', validation: 'validation.csv' }, loss: { type: 'cosent' }, preprocess: { clean: { strip_html: true } } }), workspace.root);
+  const data = await loadTrainingData(
+    config({
+      data: { train: 'train.csv', validation: 'validation.csv' },
+      loss: { type: 'cosent' },
+      preprocess: { clean: { strip_html: true } },
+    }),
+    workspace.root,
+  );
   assert.deepEqual(data.train, [
     { anchor: 'a', positive: 'b', score: 0.1 },
     { anchor: 'a', positive: 'c', score: 0.5 },

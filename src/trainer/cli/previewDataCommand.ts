@@ -25,7 +25,8 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('preview-data needs exactly one config file.', PREVIEW_DATA_USAGE);
   const rows = values.rows === undefined ? DEFAULT_ROWS : Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows must be a whole number of at least 1, not "${values.rows}".`, PREVIEW_DATA_USAGE);
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new UsageError(`--rows must be a whole number of at least 1, not "${values.rows}".`, PREVIEW_DATA_USAGE);
   const configPath = positionals[0]!;
   if (!existsSync(configPath)) {
     io.err(`embedtune preview-data: ${configPath} does not exist.`);
@@ -64,7 +65,8 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   const training = new Set<Example>(data.train);
   const heldOut = new Set<Example>(data.validation);
   const copiesOf = new Map<Example, AugmentedCopy<ExampleKind>[]>();
-  for (const copy of data.augmentedCopies as readonly AugmentedCopy<ExampleKind>[]) copiesOf.set(copy.source, [...(copiesOf.get(copy.source) ?? []), copy]);
+  for (const copy of data.augmentedCopies as readonly AugmentedCopy<ExampleKind>[])
+    copiesOf.set(copy.source, [...(copiesOf.get(copy.source) ?? []), copy]);
 
   const fromHere = relative(process.cwd(), data.summary.train.file);
   const trainFile = fromHere === '' || fromHere.startsWith('..') ? data.summary.train.file : fromHere;
@@ -78,7 +80,11 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
       continue;
     }
     io.out(`  cleaned   ${show(outcome.example) === show(outcome.original) ? '(unchanged)' : show(outcome.example)}`);
-    const fate = training.has(outcome.example) ? 'training' : heldOut.has(outcome.example) ? 'held out for validation' : 'dropped: duplicate of an earlier row after cleaning';
+    const fate = training.has(outcome.example)
+      ? 'training'
+      : heldOut.has(outcome.example)
+        ? 'held out for validation'
+        : 'dropped: duplicate of an earlier row after cleaning';
     io.out(`  used for  ${fate}`);
     for (const copy of copiesOf.get(outcome.example) ?? []) io.out(`  + ${copy.operation.padEnd(20)} ${show(copy.example)}`);
   }
@@ -89,16 +95,22 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
     .map(([operation, count]) => `${operation} ${count}`);
   io.out('');
   io.out(`rows read:     ${preprocess.rows_read}`);
-  io.out(`skipped:       ${preprocess.rows_skipped}${preprocess.rows_emptied_by_cleaning > 0 ? ` (${preprocess.rows_emptied_by_cleaning} emptied by cleaning)` : ''}`);
+  io.out(
+    `skipped:       ${preprocess.rows_skipped}${preprocess.rows_emptied_by_cleaning > 0 ? ` (${preprocess.rows_emptied_by_cleaning} emptied by cleaning)` : ''}`,
+  );
   io.out(`cleaned:       ${preprocess.rows_cleaned} changed`);
   io.out(`deduplicated:  ${preprocess.rows_deduplicated}${preprocess.dedupe ? '' : ' (preprocess.dedupe is off)'}`);
   io.out(`augmented:     ${preprocess.rows_augmented}${byOperation.length > 0 ? ` (${byOperation.join(', ')})` : ''}`);
-  io.out(`training rows: ${dataset.train_rows}; validation rows: ${dataset.validation_rows}${heldOutRows > 0 ? ` (held out from the training file)` : ''}`);
+  io.out(
+    `training rows: ${dataset.train_rows}; validation rows: ${dataset.validation_rows}${heldOutRows > 0 ? ` (held out from the training file)` : ''}`,
+  );
   if (preprocess.wordnet_load_ms !== undefined) io.out(`WordNet opened in ${preprocess.wordnet_load_ms} ms`);
   return 0;
 }
 
 /** One example as JSON on one line, each text cut to SHOWN_CHARACTERS. */
 function show(example: Example): string {
-  return JSON.stringify(example, (_, value: unknown) => (typeof value === 'string' && value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value));
+  return JSON.stringify(example, (_, value: unknown) =>
+    typeof value === 'string' && value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value,
+  );
 }

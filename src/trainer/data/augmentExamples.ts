@@ -84,11 +84,16 @@ function augmentOne<K extends ExampleKind>(
     const { tokens, tags } = source as ExampleByKind['token-tags'];
     const outside = tags.flatMap((tag, index) => (tag === 'O' ? [index] : []));
     if (operation === 'synonym_replacement') {
-      const replaced = replaceSynonyms(tokens, { synonyms: synonyms!, probability, replaceable: (index) => tags[index] === 'O', singleWordOnly: true }, random);
+      const replaced = replaceSynonyms(
+        tokens,
+        { synonyms: synonyms!, probability, replaceable: (index) => tags[index] === 'O', singleWordOnly: true },
+        random,
+      );
       return replaced && ({ tokens: replaced, tags: [...tags] } as ExampleByKind[K]);
     }
     const pairs = tokens.map((token, index) => [token, tags[index]!] as const);
-    const changed = operation === 'random_swap' ? swapRandomly(pairs, outside, probability, random) : deleteRandomly(pairs, outside, probability, random);
+    const changed =
+      operation === 'random_swap' ? swapRandomly(pairs, outside, probability, random) : deleteRandomly(pairs, outside, probability, random);
     return changed && ({ tokens: changed.map(([token]) => token), tags: changed.map(([, tag]) => tag) } as ExampleByKind[K]);
   }
   const field = kind === 'text-label' ? 'text' : 'anchor';

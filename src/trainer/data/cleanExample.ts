@@ -7,7 +7,9 @@ import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingE
 /** The roles whose values are free text, and so are cleaned; scores, labels and tags are left as written. */
 const TEXT_ROLES: ReadonlySet<DataRole> = new Set(['anchor', 'positive', 'negative', 'text']);
 
-export type CleanedRow<K extends ExampleKind> = { readonly example: ExampleByKind[K]; readonly changed: boolean } | { readonly problem: RowProblem };
+export type CleanedRow<K extends ExampleKind> =
+  | { readonly example: ExampleByKind[K]; readonly changed: boolean }
+  | { readonly problem: RowProblem };
 
 export type ExampleCleaner<K extends ExampleKind> = (example: ExampleByKind[K]) => CleanedRow<K>;
 

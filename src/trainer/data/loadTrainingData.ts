@@ -54,7 +54,11 @@ export interface LoadTrainingDataOptions {
  * held out with `training.seed`. Augmentation comes last and adds copies to the training split only; WordNet is
  * opened only when synonym replacement is on.
  */
-export async function loadTrainingData(config: ResolvedConfig, configDir: string, options: LoadTrainingDataOptions = {}): Promise<TrainingData> {
+export async function loadTrainingData(
+  config: ResolvedConfig,
+  configDir: string,
+  options: LoadTrainingDataOptions = {},
+): Promise<TrainingData> {
   return load(exampleKindFor(config.task, config.loss.type), config, configDir, options) as Promise<TrainingData>;
 }
 
@@ -63,7 +67,13 @@ async function load<K extends ExampleKind>(
   config: ResolvedConfig,
   configDir: string,
   options: LoadTrainingDataOptions,
-): Promise<{ kind: K; train: ExampleByKind[K][]; validation: ExampleByKind[K][]; augmentedCopies: readonly AugmentedCopy<K>[]; summary: TrainingDataSummary }> {
+): Promise<{
+  kind: K;
+  train: ExampleByKind[K][];
+  validation: ExampleByKind[K][];
+  augmentedCopies: readonly AugmentedCopy<K>[];
+  summary: TrainingDataSummary;
+}> {
   const { data, preprocess, training } = config;
   const clean = exampleCleaner(kind, preprocess.clean, data.columns);
   const read = (written: string, onRow?: (outcome: RowOutcome<K>) => void) => {
@@ -71,7 +81,15 @@ async function load<K extends ExampleKind>(
     const format = resolveDataFormat(written, data.format);
     if (!format)
       throw new DataFileError(file, 'has no .jsonl, .csv or .tsv extension; set data.format to say which it is', undefined, 'data.format');
-    return readExamples({ file, format, kind, columns: data.columns, onBadRow: data.on_bad_row, ...(clean ? { clean } : {}), ...(onRow ? { onRow } : {}) });
+    return readExamples({
+      file,
+      format,
+      kind,
+      columns: data.columns,
+      onBadRow: data.on_bad_row,
+      ...(clean ? { clean } : {}),
+      ...(onRow ? { onRow } : {}),
+    });
   };
   const dedupe = (examples: ExampleByKind[K][]) => (preprocess.dedupe ? deduplicate(kind, examples) : { kept: examples, removed: 0 });
 
@@ -131,12 +149,16 @@ async function load<K extends ExampleKind>(
 /** Augments the training split, opening WordNet for the time it takes when synonym replacement is on. */
 function augment<K extends ExampleKind>(kind: K, train: readonly ExampleByKind[K][], config: ResolvedConfig) {
   const options = config.preprocess.augment;
-  if (options.synonym_replacement.count === 0) return { result: augmentExamples(kind, train, options, { dedupe: config.preprocess.dedupe }) };
+  if (options.synonym_replacement.count === 0)
+    return { result: augmentExamples(kind, train, options, { dedupe: config.preprocess.dedupe }) };
   const started = performance.now();
   const wordnet = new WordNetDatabase(locateWordNet());
   const wordNetLoadMs = Math.round((performance.now() - started) * 10) / 10;
   try {
-    return { result: augmentExamples(kind, train, options, { dedupe: config.preprocess.dedupe, synonyms: new SynonymFinder(wordnet) }), wordNetLoadMs };
+    return {
+      result: augmentExamples(kind, train, options, { dedupe: config.preprocess.dedupe, synonyms: new SynonymFinder(wordnet) }),
+      wordNetLoadMs,
+    };
   } finally {
     wordnet.close();
   }

@@ -97,7 +97,10 @@ export async function readExamples<K extends ExampleKind>(
       onRow?.({ line: row.line, status: 'read', original: mapped.example, example: cleaned.example });
     }
   }
-  return { examples, summary: { file, rows: examples.length, skipped, skippedByReason, firstSkipped, changedByCleaning, emptiedByCleaning } };
+  return {
+    examples,
+    summary: { file, rows: examples.length, skipped, skippedByReason, firstSkipped, changedByCleaning, emptiedByCleaning },
+  };
 }
 
 function requireColumns(file: string, line: number, header: readonly string[], kind: ExampleKind, columns: ColumnNames): void {

@@ -12,10 +12,51 @@ export interface SynonymChoice {
 }
 
 /** Words after which the next content word is a noun or an adjective, never a verb or an adverb's head. */
-const DETERMINERS = new Set(['a', 'an', 'the', 'this', 'that', 'these', 'those', 'my', 'your', 'his', 'her', 'its', 'our', 'their', 'every', 'each', 'some', 'any', 'no']);
+const DETERMINERS = new Set([
+  'a',
+  'an',
+  'the',
+  'this',
+  'that',
+  'these',
+  'those',
+  'my',
+  'your',
+  'his',
+  'her',
+  'its',
+  'our',
+  'their',
+  'every',
+  'each',
+  'some',
+  'any',
+  'no',
+]);
 
 /** Words after which a word is read as a verb when it can be one: "will run", "she runs". "to" is not one: it is as often a preposition. */
-const VERB_MARKERS = new Set(['will', 'would', 'can', 'could', 'shall', 'should', 'may', 'might', 'must', "don't", 'dont', 'do', 'does', 'did', 'i', 'you', 'he', 'she', 'we', 'they']);
+const VERB_MARKERS = new Set([
+  'will',
+  'would',
+  'can',
+  'could',
+  'shall',
+  'should',
+  'may',
+  'might',
+  'must',
+  "don't",
+  'dont',
+  'do',
+  'does',
+  'did',
+  'i',
+  'you',
+  'he',
+  'she',
+  'we',
+  'they',
+]);
 
 type Context = 'noun-phrase' | 'after-subject-or-modal' | 'none';
 
@@ -100,7 +141,8 @@ function mostLikely(readings: readonly WordAnalysis[]): WordAnalysis | undefined
     if (
       !best ||
       reading.entry.taggedSenseCount > best.entry.taggedSenseCount ||
-      (reading.entry.taggedSenseCount === best.entry.taggedSenseCount && reading.entry.synsetOffsets.length > best.entry.synsetOffsets.length)
+      (reading.entry.taggedSenseCount === best.entry.taggedSenseCount &&
+        reading.entry.synsetOffsets.length > best.entry.synsetOffsets.length)
     ) {
       best = reading;
     }

@@ -64,7 +64,12 @@ export function replaceSynonyms(words: readonly string[], options: SynonymReplac
 }
 
 /** EDA random swap: as many swaps of two movable items as positions picked. Undefined with fewer than two movable items. */
-export function swapRandomly<T>(items: readonly T[], movable: readonly number[], probability: number, random: () => number): T[] | undefined {
+export function swapRandomly<T>(
+  items: readonly T[],
+  movable: readonly number[],
+  probability: number,
+  random: () => number,
+): T[] | undefined {
   if (movable.length < 2) return undefined;
   const swapped = [...items];
   for (let swaps = pickPositions(movable, probability, random).length; swaps > 0; swaps--) {
@@ -77,7 +82,12 @@ export function swapRandomly<T>(items: readonly T[], movable: readonly number[],
 }
 
 /** EDA random deletion: the picked removable items deleted, always leaving at least one item. Undefined with a single item. */
-export function deleteRandomly<T>(items: readonly T[], removable: readonly number[], probability: number, random: () => number): T[] | undefined {
+export function deleteRandomly<T>(
+  items: readonly T[],
+  removable: readonly number[],
+  probability: number,
+  random: () => number,
+): T[] | undefined {
   if (items.length < 2 || removable.length === 0) return undefined;
   const deleted = new Set(pickPositions(removable, probability, random));
   if (deleted.size === items.length) deleted.delete([...deleted][Math.floor(random() * deleted.size)]!);

@@ -15,9 +15,32 @@ export interface WordAnalysis {
 
 /** WordNet's detachment rules (morph.c): an inflectional ending and what replaces it in the base form. */
 const DETACHMENT_RULES: Record<PartOfSpeech, readonly (readonly [ending: string, replacement: string])[]> = {
-  noun: [['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y']],
-  verb: [['s', ''], ['ies', 'y'], ['es', 'e'], ['es', ''], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', '']],
-  adj: [['er', ''], ['est', ''], ['er', 'e'], ['est', 'e']],
+  noun: [
+    ['s', ''],
+    ['ses', 's'],
+    ['xes', 'x'],
+    ['zes', 'z'],
+    ['ches', 'ch'],
+    ['shes', 'sh'],
+    ['men', 'man'],
+    ['ies', 'y'],
+  ],
+  verb: [
+    ['s', ''],
+    ['ies', 'y'],
+    ['es', 'e'],
+    ['es', ''],
+    ['ed', 'e'],
+    ['ed', ''],
+    ['ing', 'e'],
+    ['ing', ''],
+  ],
+  adj: [
+    ['er', ''],
+    ['est', ''],
+    ['er', 'e'],
+    ['est', 'e'],
+  ],
   adv: [],
 };
 
@@ -41,7 +64,8 @@ export function analyzeWord(wordnet: WordNetDatabase, form: string): WordAnalysi
     for (const base of wordnet.exceptionBases(form, pos)) add(base, inflectionOf(pos, form, true));
     if (pos === 'noun' && form.endsWith('ss')) continue;
     for (const [ending, replacement] of DETACHMENT_RULES[pos]) {
-      if (form.length > ending.length && form.endsWith(ending)) add(form.slice(0, -ending.length) + replacement, inflectionOf(pos, form, false));
+      if (form.length > ending.length && form.endsWith(ending))
+        add(form.slice(0, -ending.length) + replacement, inflectionOf(pos, form, false));
     }
   }
   return analyses;

@@ -131,7 +131,12 @@ export class WordNetDatabase {
 
   /** Entries per index file, to describe what was loaded. */
   get indexSizes(): Readonly<Record<PartOfSpeech, number>> {
-    return { noun: this.indexes.get('noun')!.entries, verb: this.indexes.get('verb')!.entries, adj: this.indexes.get('adj')!.entries, adv: this.indexes.get('adv')!.entries };
+    return {
+      noun: this.indexes.get('noun')!.entries,
+      verb: this.indexes.get('verb')!.entries,
+      adj: this.indexes.get('adj')!.entries,
+      adv: this.indexes.get('adv')!.entries,
+    };
   }
 
   close(): void {
@@ -150,7 +155,8 @@ export class WordNetDatabase {
       const lineEnd = text.indexOf('\n');
       const fields = (lineEnd === -1 ? text : text.slice(0, lineEnd)).split(' ');
       const complete = fields.length > 3 && fields.length >= 4 + 2 * Number.parseInt(fields[3]!, 16);
-      if (Number(fields[0]) !== offset) throw new Error(`The WordNet data file for ${pos}s has no synset at byte ${offset}; the files may be damaged.`);
+      if (Number(fields[0]) !== offset)
+        throw new Error(`The WordNet data file for ${pos}s has no synset at byte ${offset}; the files may be damaged.`);
       if (complete || lineEnd !== -1 || read < length) return fields;
     }
   }
