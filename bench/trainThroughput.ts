@@ -17,6 +17,8 @@
  *          --no-profile (skip the per-kernel breakdown of one EmbedTune training step, tf.profile, in its own process)
  *          --cpu-prof (also run EmbedTune's training turns under node --cpu-prof, into bench/.cache/profiles/, and
  *                      summarize where the timed steps spend their time by src/ function)
+ *          --no-checkpointing (EmbedTune keeps every layer's activations instead of recomputing them; the engine's
+ *                              training.gradient_checkpointing: false)
  *          --no-save (do not write bench/results/trainThroughput.json) --no-docs (do not touch docs/benchmarks.md)
  */
 import { spawnSync } from 'node:child_process';
@@ -76,7 +78,7 @@ const THREADS = 2;
 /** Gradient-cache chunks (sequences) EmbedTune falls back to, largest first, when the direct step does not fit. */
 const CACHE_CHUNKS = [32, 16, 8] as const;
 /** A child that runs this long is stuck (an allocation failure inside wasm can hang its threads); it is killed. */
-const CHILD_TIMEOUT_MS = 25 * 60_000;
+const CHILD_TIMEOUT_MS = 20 * 60_000;
 
 type Mode = 'train' | 'encode' | 'profile';
 type Peer = 'embedtune' | 'pytorch';
@@ -99,6 +101,8 @@ interface WorkerSpec {
   /** EmbedTune only: the direct step, or the gradient cache with chunks of `miniBatchSize` sequences. */
   readonly loss: 'mnrl' | 'cached_mnrl';
   readonly miniBatchSize: number;
+  /** EmbedTune only: recompute each layer in the backward pass instead of keeping its activations. */
+  readonly gradientCheckpointing: boolean;
 }
 
 interface KernelCost {
@@ -129,6 +133,8 @@ interface WorkerReport {
   readonly out_of_memory?: string;
   /** EmbedTune, mode 'profile': one step's kernels by time. */
   readonly kernels?: KernelCost[];
+  /** EmbedTune, mode 'profile': the most bytes tfjs tensors held at once during the step, MiB. */
+  readonly peak_tensor_mib?: number;
   /** process.hrtime in µs around the timed steps, to cut a --cpu-prof profile down to them. */
   readonly timed_window_us?: [number, number];
 }
@@ -145,6 +151,7 @@ interface Options {
   cpuProf: boolean;
   save: boolean;
   docs: boolean;
+  gradientCheckpointing: boolean;
 }
 
 function defaultPython(): string {
@@ -165,6 +172,7 @@ function parseOptions(argv: readonly string[]): Options {
     cpuProf: false,
     save: true,
     docs: true,
+    gradientCheckpointing: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -184,6 +192,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--cpu-prof') options.cpuProf = true;
     else if (arg === '--no-save') options.save = false;
     else if (arg === '--no-docs') options.docs = false;
+    else if (arg === '--no-checkpointing') options.gradientCheckpointing = false;
     else if (arg === '--cases') {
       const ids = (argv[++i] ?? '').split(',').filter(Boolean);
       const unknown = ids.filter((id) => !CASES.some((c) => c.id === id));
@@ -260,22 +269,38 @@ class WasmOutOfMemory extends Error {}
 
 interface WasmModule {
   HEAPU8: Uint8Array;
-  _malloc(bytes: number): number;
+  /** Emscripten's memory object; its buffer is the current size even when a kernel's thread grew it. */
+  wasmMemory?: { buffer: ArrayBufferLike };
 }
+
+function wasmMemoryBytes(wasm: WasmModule): number {
+  return wasm.wasmMemory?.buffer.byteLength ?? wasm.HEAPU8.length;
+}
+
+/** wasm32 addresses 4 GiB; allocations inside the C++ kernels need some headroom beyond the tensors'. */
+const WASM_MEMORY_LIMIT = 4 * 2 ** 30;
+const WASM_HEADROOM = 192 * 2 ** 20;
 
 /**
  * tfjs-backend-wasm does not check `_malloc`'s result: once its 4 GiB of wasm32 memory are used up it writes to
- * address 0 and its threads hang (seen here: a MiniLM step at batch 32 spun at 100% CPU for over 8 minutes). For the
- * benchmark a failed allocation becomes an error, so that a step that does not fit is reported instead of timed out.
+ * address 0 and its threads hang (seen here: a MiniLM step at batch 32 spun at 100% CPU for over 10 minutes, its
+ * memory at 4096 MiB a second into the forward pass). For the benchmark every kernel call checks the memory
+ * afterwards, and one that leaves it within WASM_HEADROOM of the limit throws, so that a step that does not fit is
+ * reported instead of hanging. (Wrapping the module's `_malloc` does not work: tfjs reaches it another way.)
  */
-function guardWasmMalloc(): WasmModule {
+function guardWasmMemory(): WasmModule {
   const wasm = (tf.backend() as unknown as { wasm: WasmModule }).wasm;
-  const malloc = wasm._malloc.bind(wasm);
-  wasm._malloc = (bytes: number) => {
-    const pointer = malloc(bytes);
-    if (pointer === 0 && bytes > 0)
-      throw new WasmOutOfMemory(`malloc(${bytes}) failed with the wasm memory at ${(wasm.HEAPU8.length / 2 ** 20).toFixed(0)} MiB`);
-    return pointer;
+  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const runKernel = engine.runKernel.bind(engine);
+  engine.runKernel = (name: string, ...rest: unknown[]) => {
+    const result = runKernel(name, ...rest);
+    const bytes = wasmMemoryBytes(wasm);
+    if (bytes > WASM_MEMORY_LIMIT - WASM_HEADROOM) {
+      throw new WasmOutOfMemory(
+        `the wasm memory grew to ${(bytes / 2 ** 20).toFixed(0)} MiB (at a ${name} kernel), within ${WASM_HEADROOM / 2 ** 20} MiB of wasm32's 4 GiB`,
+      );
+    }
+    return result;
   };
   return wasm;
 }
@@ -287,7 +312,7 @@ function hrtimeMicros(): number {
 async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   const started = performance.now();
   const backend = await selectBackend('wasm', { threads: spec.threads });
-  const wasm = guardWasmMalloc();
+  const wasm = guardWasmMemory();
   const rssAfterImport = process.memoryUsage().rss / 2 ** 20;
   const config = parseBertConfig(
     {
@@ -308,6 +333,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   );
   const shapes = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
   const encoder = BertEncoder.fromWeights(config, randomWeights(shapes, spec.seed), encoderOpsFor(backend.name));
+  encoder.gradientCheckpointing = spec.gradientCheckpointing;
   const embedder = new SentenceEmbedder(pretokenized(spec.seq, spec.vocab), encoder, {
     pooling: 'mean',
     normalize: spec.mode === 'encode',
@@ -318,6 +344,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   const stepSeconds: number[] = [];
   const losses: number[] = [];
   let kernels: KernelCost[] | undefined;
+  let peakTensorMib: number | undefined;
   let window: [number, number] = [0, 0];
   let outOfMemory: string | undefined;
   try {
@@ -358,6 +385,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
         });
         stepSeconds.push((performance.now() - t0) / 1000);
         kernels = kernelCosts(profile.kernels, backend.name);
+        peakTensorMib = profile.peakBytes / 2 ** 20;
       } else {
         window = [hrtimeMicros(), 0];
         for (let step = spec.warmup; step < spec.warmup + spec.steps; step++) {
@@ -385,9 +413,10 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
     threads: backend.threads ?? 1,
     parameters: encoder.parameterCount(),
     backend: backend.reason,
-    wasm_heap_mib: wasm.HEAPU8.length / 2 ** 20,
+    wasm_heap_mib: wasmMemoryBytes(wasm) / 2 ** 20,
     ...(outOfMemory ? { out_of_memory: outOfMemory } : {}),
     ...(kernels ? { kernels } : {}),
+    ...(peakTensorMib !== undefined ? { peak_tensor_mib: peakTensorMib } : {}),
     timed_window_us: window,
   };
 }
@@ -506,6 +535,19 @@ interface CaseResult {
   readonly cpuProfile?: FunctionCost[];
 }
 
+const EMPTY_REPORT: WorkerReport = {
+  peer: 'embedtune',
+  mode: 'train',
+  step_seconds: [],
+  losses: [],
+  peak_rss_mib: Number.NaN,
+  rss_after_import_mib: Number.NaN,
+  wall_seconds: Number.NaN,
+  versions: {},
+  threads: THREADS,
+  parameters: 0,
+};
+
 function runChild(peer: Peer, spec: WorkerSpec, options: Options, label: string, cpuProfDir?: string): WorkerReport {
   const common = { cwd: ROOT, encoding: 'utf8' as const, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 2 ** 20 };
   const result =
@@ -526,6 +568,10 @@ function runChild(peer: Peer, spec: WorkerSpec, options: Options, label: string,
           ...common,
           env: { ...process.env, PYTHONWARNINGS: 'ignore', TOKENIZERS_PARALLELISM: 'false' },
         });
+  if (peer === 'embedtune' && result.signal && result.error) {
+    // Killed at the time limit: the wasm threads hung, as they do when memory runs out inside a kernel.
+    return { ...EMPTY_REPORT, mode: spec.mode, out_of_memory: `the worker hung and was killed after ${CHILD_TIMEOUT_MS / 60_000} minutes` };
+  }
   if (result.status !== 0) {
     const why = result.error?.message ?? (result.signal ? `signal ${result.signal}` : `exit ${result.status}`);
     throw new Error(`The ${peer} ${spec.mode} worker (${label}) failed (${why}):\n${result.stderr.slice(-4000)}`);
@@ -569,11 +615,13 @@ function specFor(benchCase: BenchCase, mode: Mode, options: Options): WorkerSpec
     seed: 42,
     loss: 'mnrl',
     miniBatchSize: 2 * BATCH,
+    gradientCheckpointing: options.gradientCheckpointing,
   };
 }
 
 function stepName(spec: WorkerSpec): string {
-  return spec.loss === 'mnrl' ? 'mnrl' : `cached_mnrl, chunks of ${spec.miniBatchSize}`;
+  const loss = spec.loss === 'mnrl' ? 'mnrl' : `cached_mnrl, chunks of ${spec.miniBatchSize}`;
+  return spec.gradientCheckpointing ? `${loss}, checkpointed` : loss;
 }
 
 function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Options, log: (line: string) => void): CaseResult {
@@ -620,7 +668,7 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
     const profiled = runChild('embedtune', { ...spec, mode: 'profile', steps: 1 }, options, `${benchCase.id}-profile`);
     kernels = profiled.kernels;
     profiledStepSeconds = profiled.step_seconds[0];
-    log(`  ${benchCase.id}: profiled one step (${profiledStepSeconds?.toFixed(1)} s)`);
+    log(`  ${benchCase.id}: profiled one step (${profiledStepSeconds?.toFixed(1)} s; tensors peaked at ${profiled.peak_tensor_mib?.toFixed(0)} MiB, wasm memory ${profiled.wasm_heap_mib?.toFixed(0)} MiB, peak RSS ${profiled.peak_rss_mib.toFixed(0)} MiB)`);
   }
   const cpuProfile = cpuProfWindows.length > 0 ? summarizeCpuProfile(cpuProfWindows[0]!.dir, cpuProfWindows[0]!.window) : undefined;
   const embedtune = summarize(reports.embedtune, BATCH);

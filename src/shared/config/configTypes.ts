@@ -126,6 +126,8 @@ export interface TrainingConfig {
   weight_decay?: number;
   dropout?: number;
   max_grad_norm?: number;
+  /** auto: on for the wasm and cpu backends, whose memory is the limit; off for tfjs-node. */
+  gradient_checkpointing?: 'auto' | boolean;
   mixed_precision?: MixedPrecision;
   seed?: number;
 }
@@ -307,6 +309,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       weight_decay: training.weight_decay ?? 0.01,
       dropout: training.dropout ?? 0.1,
       max_grad_norm: training.max_grad_norm ?? 1,
+      gradient_checkpointing: training.gradient_checkpointing ?? 'auto',
       mixed_precision: training.mixed_precision ?? 'no',
       seed: training.seed ?? 42,
     },

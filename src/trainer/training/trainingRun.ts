@@ -1,3 +1,4 @@
+import { useGradientCheckpointing } from './gradientCheckpointing';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -111,6 +112,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   });
   const { embedder } = loaded;
   const encoder = embedder.encoder;
+  encoder.gradientCheckpointing = useGradientCheckpointing(config.training.gradient_checkpointing, backend.name);
+  options.log(`gradient checkpointing: ${encoder.gradientCheckpointing ? 'on' : 'off'} (training.gradient_checkpointing: ${String(config.training.gradient_checkpointing)})`);
   const balanced = config.loss.class_weights === 'balanced';
   const labels = classifies ? labelsOf(data.train as { label: string | number }[]) : [];
   const head = classifies
