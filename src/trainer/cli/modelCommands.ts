@@ -126,7 +126,8 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const backend = await backendFrom(values.backend, EVAL_USAGE);
-  const data = await loadTrainingData(config, dirname(configPath));
+  // Evaluation reads the validation rows only, so the training rows are not augmented (and WordNet is not opened).
+  const data = await loadTrainingData(config, dirname(configPath), { augment: false });
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend), { baseDir: process.cwd() });
   const metrics = await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, config.training.batch_size);
   const report = { model: positionals[0], data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`, examples: data.validation.length, metrics };
