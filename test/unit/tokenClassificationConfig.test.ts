@@ -35,7 +35,7 @@ describe('a token-classification config', () => {
   it('with the default loss is an error whose first quick fix is the CRF', () => {
     const mismatch = diagnose(HEADER).find((d) => d.code === 'loss-task-mismatch')!;
     assert.match(mismatch.message, /Use one of: crf, softmax, focal/);
-    const fixes = mismatch.data?.fixes as { title: string; preferred?: boolean }[];
+    const fixes = mismatch.data?.fixes ?? [];
     assert.deepEqual(fixes.map((fix) => [fix.title, fix.preferred ?? false]), [['Use loss crf', true], ['Use loss softmax', false], ['Use loss focal', false]]);
   });
 

@@ -10,6 +10,7 @@ import { SentenceEmbedder } from '../../src/trainer/model/sentenceEmbedder';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
 import { balancedClassWeights } from '../../src/trainer/training/classificationHead';
 import { crfNegativeLogLikelihood } from '../../src/trainer/training/crf';
+import { readTokenClassifierFolder, writeTokenClassifierFolder } from '../../src/trainer/training/tokenClassificationExport';
 import { TokenClassificationHead, tagsOf } from '../../src/trainer/training/tokenClassificationHead';
 import { predictTags, tokenClassificationGradients, type Tagger } from '../../src/trainer/training/tokenClassificationStep';
 import { TempWorkspace } from '../helpers/tempWorkspace';
@@ -169,6 +170,25 @@ describe('a tagger’s memory', () => {
     await predictTags(tagger, [['the', 'water']], 4);
     assert.equal(tf.memory().numTensors, before);
     head.dispose();
+  });
+});
+
+describe('the exported head', () => {
+  it('reads back to the same weights and predictions, with or without a CRF', async () => {
+    for (const objective of ['crf', 'softmax'] as const) {
+      const head = new TokenClassificationHead(labels(), objective, 16, 11);
+      const folder = workspace.path(`export-${objective}`);
+      await writeTokenClassifierFolder(folder, head, 16);
+      const read = readTokenClassifierFolder(folder);
+      assert.deepEqual([read.labels, read.objective], [head.labels, objective]);
+      assert.deepEqual([...(await read.snapshot())], [...(await head.snapshot())]);
+      const sentences = [['the', 'zq', 'water'], ['water', 'the']];
+      const aligner = new WordPieceAligner(tokenizer);
+      assert.deepEqual(await predictTags({ embedder, head: read, aligner }, sentences, 2), await predictTags({ embedder, head, aligner }, sentences, 2));
+      head.dispose();
+      read.dispose();
+    }
+    assert.throws(() => readTokenClassifierFolder(workspace.path('tiny')), /has no token_classifier\/config.json/);
   });
 });
 

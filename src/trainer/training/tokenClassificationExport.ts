@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedTensors } from '../model/namedTensors';
-import { writeSafetensors } from '../model/safetensors';
-import type { TokenClassificationHead } from './tokenClassificationHead';
+import { readSafetensors, writeSafetensors } from '../model/safetensors';
+import { TokenClassificationHead, type TokenObjective } from './tokenClassificationHead';
 
 /** The folder, inside an exported model, that holds the tagger on top of the sentence-transformers encoder. */
 export const TOKEN_CLASSIFIER_FOLDER = 'token_classifier';
@@ -45,4 +45,40 @@ export async function writeTokenClassifierFolder(modelFolder: string, head: Toke
   };
   writeFileSync(join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return folder;
+}
+
+/** Reads the head that `writeTokenClassifierFolder` wrote into an exported model folder, e.g. to tag or evaluate with it. */
+export function readTokenClassifierFolder(modelFolder: string): TokenClassificationHead {
+  const folder = join(modelFolder, TOKEN_CLASSIFIER_FOLDER);
+  const configPath = join(folder, 'config.json');
+  if (!existsSync(configPath)) throw new Error(`${modelFolder} has no ${TOKEN_CLASSIFIER_FOLDER}/config.json, so it holds no token-classification head.`);
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { objective?: string; hidden_size?: number; id2label?: Record<string, string> };
+  const objectives: readonly string[] = ['crf', 'softmax', 'focal'];
+  const labels = Object.entries(config.id2label ?? {})
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, label]) => label);
+  if (!objectives.includes(config.objective ?? '') || typeof config.hidden_size !== 'number' || labels.length === 0) {
+    throw new Error(`${configPath} needs "objective" (${objectives.join(', ')}), "hidden_size" and "id2label".`);
+  }
+  const tensors = readSafetensors(join(folder, 'model.safetensors')).tensors;
+  const kernel = tensors.get('classifier.weight');
+  const bias = tensors.get('classifier.bias');
+  if (!kernel || !bias) throw new Error(`${join(folder, 'model.safetensors')} has no classifier.weight and classifier.bias.`);
+  const [tags, hidden] = kernel.shape as [number, number];
+  if (tags !== labels.length || hidden !== config.hidden_size) {
+    throw new Error(`${join(folder, 'model.safetensors')} has a [${kernel.shape.join(', ')}] classifier.weight, but config.json names ${labels.length} tags and hidden size ${config.hidden_size}.`);
+  }
+  const inputMajor = new Float32Array(kernel.data.length);
+  for (let j = 0; j < tags; j++) for (let i = 0; i < hidden; i++) inputMajor[i * tags + j] = (kernel.data as Float32Array)[j * hidden + i]!;
+  const weights: NamedTensors = new Map([
+    ['token_classifier.weight', { dtype: 'F32', shape: [hidden, tags], data: inputMajor }],
+    ['token_classifier.bias', bias],
+  ]);
+  for (const name of ['crf.transitions', 'crf.start_transitions', 'crf.end_transitions']) {
+    const tensor = tensors.get(name);
+    if (tensor) weights.set(name, tensor);
+  }
+  const head = new TokenClassificationHead(labels, config.objective as TokenObjective, hidden, 0);
+  head.restore(weights);
+  return head;
 }
