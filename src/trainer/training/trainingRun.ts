@@ -90,8 +90,8 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
   const kind = exampleKindFor(config.task, config.loss.type);
   const classifies = CLASSIFICATION_KINDS.includes(kind);
-  const tags = kind === 'token-tags';
-  if (!EMBEDDING_KINDS.includes(kind) && !classifies && !tags) {
+  const tagging = kind === 'token-tags';
+  if (!EMBEDDING_KINDS.includes(kind) && !classifies && !tagging) {
     throw new Error(`The tfjs engine does not train task ${config.task} with loss ${config.loss.type}.`);
   }
 
@@ -125,7 +125,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         balanced ? balancedClassWeights(labels, (data.train as { label: string | number }[]).map((row) => String(row.label))) : undefined,
       )
     : undefined;
-  const tagger: Tagger | undefined = tags ? taggerFor(data.train as TokenTagsExample[], embedder, config) : undefined;
+  const tagger: Tagger | undefined = tagging ? taggerFor(data.train as TokenTagsExample[], embedder, config) : undefined;
   const taskHead = head ?? tagger?.head;
   const headParameters = taskHead ? [...taskHead.variables.values()].reduce((sum, variable) => sum + variable.size, 0) : 0;
   const trainable = new Map([...encoder.variables, ...(taskHead?.variables ?? [])].filter(([, variable]) => variable.trainable));
