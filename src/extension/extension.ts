@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { applyPythonSetting, registerAccelerateCommands } from './accelerate/accelerateCommands';
 import { registerConfigCommands } from './configCommands';
 import { VsCodeEditorHost } from './host/vscodeEditorHost';
 import { createLanguageClient } from './languageClient';
@@ -9,14 +10,33 @@ import { createWebviewPanels } from './panels/webviewPanels';
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const host = new VsCodeEditorHost(context);
+  const workspaceFolder = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  // Before the run manager reattaches or starts anything: it passes the setting on to the engine it starts.
+  applyPythonSetting(host, workspaceFolder());
   const monitoring = activateMonitoring({
-    host: new VsCodeEditorHost(context),
+    host,
     cliPath: context.asAbsolutePath('dist/cli.js'),
     defaultNodePath: process.execPath,
     createPanels: (services) => createWebviewPanels(context, services),
     workspaceFolder: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
   });
   context.subscriptions.push(monitoring);
+  context.subscriptions.push(
+    ...registerAccelerateCommands({
+      host,
+      engine: monitoring.services.engine,
+      requirementsPath: context.asAbsolutePath('python/embedtune_accelerate/requirements.txt'),
+      workspaceFolder,
+      updateSetting: (key, value) =>
+        Promise.resolve(
+          vscode.workspace.getConfiguration('embedtune').update(key, value, workspaceFolder() ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global),
+        ),
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('embedtune.accelerate.pythonPath')) applyPythonSetting(host, workspaceFolder());
+    }),
+  );
   client = createLanguageClient(context);
   registerConfigCommands(context, client);
   await client.start();

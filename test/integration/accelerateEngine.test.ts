@@ -35,13 +35,34 @@ const TOTAL_STEPS = (TRAIN_ROWS / EFFECTIVE) * EPOCHS;
 
 function missingPython(): string | undefined {
   if (!existsSync(PYTHON)) return `no Python peers at ${PEERS} (run bench/python/setup, or set EMBEDTUNE_PY_PEERS)`;
-  const probe = spawnSync(PYTHON, ['-c', `import importlib.util as u, sys; print(",".join(m for m in sys.argv[1:] if not u.find_spec(m)))`, ...MODULES], { encoding: 'utf8' });
+  const probe = spawnSync(
+    PYTHON,
+    ['-c', `import importlib.util as u, sys; print(",".join(m for m in sys.argv[1:] if not u.find_spec(m)))`, ...MODULES],
+    { encoding: 'utf8' },
+  );
   if (probe.status !== 0) return `${PYTHON} does not run: ${probe.stderr}`;
   const missing = probe.stdout.trim();
   return missing ? `${PYTHON} lacks ${missing} (run bench/python/setup)` : undefined;
 }
 
-const WORDS = ['apple', 'river', 'music', 'stone', 'cloud', 'paper', 'horse', 'light', 'green', 'table', 'night', 'water', 'field', 'bird', 'ship', 'king'];
+const WORDS = [
+  'apple',
+  'river',
+  'music',
+  'stone',
+  'cloud',
+  'paper',
+  'horse',
+  'light',
+  'green',
+  'table',
+  'night',
+  'water',
+  'field',
+  'bird',
+  'ship',
+  'king',
+];
 
 function pairs(count: number, make: (i: number) => { q: string; p: string }): string {
   return `${Array.from({ length: count }, (_, i) => JSON.stringify(make(i))).join('\n')}\n`;
@@ -122,14 +143,30 @@ if (skip) console.log(`# skipped accelerate engine tests: ${skip}`);
 describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
   const workspace = new TempWorkspace();
   let runDir: string;
-  let stopped: { code: number | null; signal: NodeJS.Signals | null; output: string; pid: number; checkpoints: string[]; processesLeft: number[] };
+  let stopped: {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    output: string;
+    pid: number;
+    checkpoints: string[];
+    processesLeft: number[];
+  };
   let resumed: ReturnType<typeof spawnSync>;
 
   before(async () => {
     assert.ok(existsSync(CLI), 'dist/cli.js is built');
     buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64 });
-    workspace.write('data/train.jsonl', pairs(TRAIN_ROWS, (i) => ({ q: `what is ${WORDS[i % 16]} ${WORDS[(i * 7) % 16]} number ${i}`, p: `the ${WORDS[i % 16]} and ${WORDS[(i * 7) % 16]} passage ${i}` })));
-    workspace.write('data/validation.jsonl', pairs(16, (i) => ({ q: `find ${WORDS[i]} ${WORDS[(i * 3) % 16]} ${i}`, p: `a ${WORDS[i]} with ${WORDS[(i * 3) % 16]} text ${i}` })));
+    workspace.write(
+      'data/train.jsonl',
+      pairs(TRAIN_ROWS, (i) => ({
+        q: `what is ${WORDS[i % 16]} ${WORDS[(i * 7) % 16]} number ${i}`,
+        p: `the ${WORDS[i % 16]} and ${WORDS[(i * 7) % 16]} passage ${i}`,
+      })),
+    );
+    workspace.write(
+      'data/validation.jsonl',
+      pairs(16, (i) => ({ q: `find ${WORDS[i]} ${WORDS[(i * 3) % 16]} ${i}`, p: `a ${WORDS[i]} with ${WORDS[(i * 3) % 16]} text ${i}` })),
+    );
     workspace.write('run.embedtune.yaml', config(await freePort()));
 
     // First run: stopped with SIGTERM, as the editor's Stop does, once it has written a checkpoint.
@@ -137,12 +174,17 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      child.once('exit', (code, signal) => resolveExit({ code, signal })),
+    );
     const deadline = Date.now() + 150_000;
     let signalled = false;
     while (Date.now() < deadline && child.exitCode === null) {
       const runs = existsSync(workspace.path('runs')) ? readdirSync(workspace.path('runs')) : [];
-      const events = runs.length === 1 && existsSync(workspace.path(`runs/${runs[0]}/events.jsonl`)) ? readFileSync(workspace.path(`runs/${runs[0]}/events.jsonl`), 'utf8') : '';
+      const events =
+        runs.length === 1 && existsSync(workspace.path(`runs/${runs[0]}/events.jsonl`))
+          ? readFileSync(workspace.path(`runs/${runs[0]}/events.jsonl`), 'utf8')
+          : '';
       if (events.includes('"type": "checkpoint"')) {
         child.kill('SIGTERM');
         signalled = true;
@@ -155,11 +197,17 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     assert.ok(signalled, `the run wrote no checkpoint in time:\n${output}`);
     runDir = workspace.path(`runs/${readdirSync(workspace.path('runs'))[0]}`);
     // Looked at now: the resumed run prunes old checkpoints.
-    const complete = readdirSync(join(runDir, 'checkpoints')).filter((name) => existsSync(join(runDir, 'checkpoints', name, 'trainer_state.json')));
+    const complete = readdirSync(join(runDir, 'checkpoints')).filter((name) =>
+      existsSync(join(runDir, 'checkpoints', name, 'trainer_state.json')),
+    );
     stopped = { ...exit, output, pid: child.pid!, checkpoints: complete, processesLeft: trainingProcesses(runDir) };
 
     // Second run: resumes the stopped run folder and trains to the end.
-    resumed = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--resume', runDir], { cwd: workspace.root, encoding: 'utf8', timeout: 240_000 });
+    resumed = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--resume', runDir], {
+      cwd: workspace.root,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
   });
   after(() => workspace.dispose());
 
@@ -168,7 +216,10 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     const events = eventsOf(runDir);
     const finish = events.filter((event): event is Of<'run_finished'> => event.type === 'run_finished')[0]!;
     assert.equal(finish.reason, 'stopped', stopped.output);
-    const last = events.filter((event): event is Of<'checkpoint'> => event.type === 'checkpoint').filter((event) => event.seq < finish.seq).at(-1)!;
+    const last = events
+      .filter((event): event is Of<'checkpoint'> => event.type === 'checkpoint')
+      .filter((event) => event.seq < finish.seq)
+      .at(-1)!;
     assert.equal(last.reason, 'stop');
     assert.equal(last.step, finish.step);
     assert.ok(finish.step < TOTAL_STEPS, `stopped at step ${finish.step} of ${TOTAL_STEPS}`);
@@ -194,8 +245,14 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
   it('writes only events that validate against schemas/events.schema.json, numbered across the resume', () => {
     const events = eventsOf(runDir);
     for (const event of events) assert.ok(validateEvent(event), `${JSON.stringify(event)}: ${JSON.stringify(validateEvent.errors)}`);
-    assert.deepEqual(events.map((event) => event.seq), events.map((_, i) => i));
-    assert.ok(events.every((event) => event.type !== 'error'), JSON.stringify(events.filter((event) => event.type === 'error')));
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      events.map((_, i) => i),
+    );
+    assert.ok(
+      events.every((event) => event.type !== 'error'),
+      JSON.stringify(events.filter((event) => event.type === 'error')),
+    );
   });
 
   it('trains on both ranks with an effective batch of processes × batch_size × accumulation', () => {
@@ -211,13 +268,19 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     let previousStep = 0;
     for (const finish of finishes) {
       const ranks = finish.ranks!;
-      assert.deepEqual(ranks.map((rank) => rank.rank), [0, 1]);
+      assert.deepEqual(
+        ranks.map((rank) => rank.rank),
+        [0, 1],
+      );
       const steps = finish.step - previousStep;
       for (const rank of ranks) {
         assert.equal(rank.batches, steps * ACCUMULATION, `rank ${rank.rank} ran ${ACCUMULATION} micro-batches per step`);
         assert.equal(rank.examples, steps * BATCH * ACCUMULATION, `rank ${rank.rank} trained ${BATCH} rows per micro-batch`);
       }
-      assert.equal(ranks.reduce((sum, rank) => sum + rank.examples, 0), steps * EFFECTIVE);
+      assert.equal(
+        ranks.reduce((sum, rank) => sum + rank.examples, 0),
+        steps * EFFECTIVE,
+      );
       previousStep = finish.step;
     }
   });
@@ -229,7 +292,15 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     const expected = new Set([`step-${TOTAL_STEPS - 2}`, `step-${TOTAL_STEPS}`, best.replace('checkpoints/', '')]);
     assert.deepEqual(names.sort(), [...expected].sort());
     for (const name of names) {
-      for (const file of ['trainer_state.json', 'embedtune_state.json', 'model.safetensors', 'optimizer.pt', 'rng_state_0.pth', 'rng_state_1.pth', 'modules.json']) {
+      for (const file of [
+        'trainer_state.json',
+        'embedtune_state.json',
+        'model.safetensors',
+        'optimizer.pt',
+        'rng_state_0.pth',
+        'rng_state_1.pth',
+        'modules.json',
+      ]) {
         assert.ok(existsSync(join(runDir, 'checkpoints', name, file)), `${name}/${file}`);
       }
     }
@@ -242,7 +313,8 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
       everySecondStep.map((step) => [step, 'interval']),
       'checkpoints.every 2, plus the one the stop wrote',
     );
-    for (const file of ['modules.json', 'model.safetensors', 'config_sentence_transformers.json', '1_Pooling/config.json']) assert.ok(existsSync(join(runDir, 'model', file)), `model/${file}`);
+    for (const file of ['modules.json', 'model.safetensors', 'config_sentence_transformers.json', '1_Pooling/config.json'])
+      assert.ok(existsSync(join(runDir, 'model', file)), `model/${file}`);
     const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { state: string; pid: number };
     assert.equal(info.state, 'finished');
     assert.equal(info.pid, resumed.pid, 'run.json names the CLI, which the editor signals to stop the run');

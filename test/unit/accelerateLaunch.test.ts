@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveConfig, type EmbedTuneConfig, type EngineConfig } from '../../src/shared/config/configTypes';
+import { resolvePython } from '../../src/shared/config/pythonInterpreter';
 import { validateConfigText } from '../../src/shared/config/validateConfig';
 import { runTrain } from '../../src/trainer/cli/trainCommand';
 import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, shellQuote } from '../../src/trainer/engines/accelerateCommand';
-import { resolvePython } from '../../src/trainer/engines/launchPlan';
 import { pythonPackageRoot } from '../../src/trainer/engines/pythonPackage';
 import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
 
@@ -77,7 +77,14 @@ describe('the accelerate launch command', () => {
     const command = commandFor({ config_file: 'ds.yaml', num_processes: 4 }, {}, '/proj/ds.yaml');
     assert.equal(flag(command.args, '--config_file'), '/proj/ds.yaml');
     assert.equal(flag(command.args, '--num_processes'), '4');
-    for (const name of ['--num_machines', '--machine_rank', '--main_process_ip', '--main_process_port', '--multi_gpu', '--dynamo_backend']) {
+    for (const name of [
+      '--num_machines',
+      '--machine_rank',
+      '--main_process_ip',
+      '--main_process_port',
+      '--multi_gpu',
+      '--dynamo_backend',
+    ]) {
       assert.ok(!command.args.includes(name), `${name} is left to the config file`);
     }
     assert.equal(flag(command.args, '--mixed_precision'), 'no', 'training.mixed_precision is the one setting for both engines');
@@ -86,7 +93,11 @@ describe('the accelerate launch command', () => {
   it('formats a line a POSIX shell runs as the same argument array', () => {
     assert.equal(shellQuote('/plain/path-1.json'), '/plain/path-1.json');
     assert.equal(shellQuote("it's here/a b"), `'it'\\''s here/a b'`);
-    const line = formatLaunchCommand({ executable: '/v env/python', args: ['-m', 'x', '--plan', '/r/<run-id>/launch.json'], env: { PYTHONPATH: '/ext/python' } });
+    const line = formatLaunchCommand({
+      executable: '/v env/python',
+      args: ['-m', 'x', '--plan', '/r/<run-id>/launch.json'],
+      env: { PYTHONPATH: '/ext/python' },
+    });
     assert.equal(line, `PYTHONPATH=/ext/python '/v env/python' -m x --plan '/r/<run-id>/launch.json'`);
   });
 
@@ -121,14 +132,24 @@ describe('accelerate-option-unsupported', () => {
   const base = 'model: {base: sentence-transformers/all-MiniLM-L6-v2}\ndata: {train: t.jsonl}\n';
 
   it('reports options the accelerate engine has no counterpart for, before launch', () => {
-    assert.deepEqual(codes(`${base}task: classification\nloss: {type: softmax}\nengine: {type: accelerate}\n`), ['accelerate-option-unsupported task']);
-    assert.deepEqual(codes(`${base}strategy: {type: adapter}\nengine: {type: accelerate}\n`), ['accelerate-option-unsupported strategy.type']);
-    assert.deepEqual(codes(`${base}training: {mixed_precision: fp16}\nengine: {type: accelerate, cpu: true}\n`), ['accelerate-option-unsupported training.mixed_precision']);
+    assert.deepEqual(codes(`${base}task: classification\nloss: {type: softmax}\nengine: {type: accelerate}\n`), [
+      'accelerate-option-unsupported task',
+    ]);
+    assert.deepEqual(codes(`${base}strategy: {type: adapter}\nengine: {type: accelerate}\n`), [
+      'accelerate-option-unsupported strategy.type',
+    ]);
+    assert.deepEqual(codes(`${base}training: {mixed_precision: fp16}\nengine: {type: accelerate, cpu: true}\n`), [
+      'accelerate-option-unsupported training.mixed_precision',
+    ]);
   });
 
   it('accepts what the engine maps: embedding losses, lora and freeze, bf16 on the CPU', () => {
-    for (const loss of ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet']) assert.deepEqual(codes(`${base}loss: {type: ${loss}}\nengine: {type: accelerate}\n`), [], loss);
-    assert.deepEqual(codes(`${base}strategy: {type: lora}\ntraining: {mixed_precision: bf16}\nengine: {type: accelerate, cpu: true}\n`), []);
+    for (const loss of ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet'])
+      assert.deepEqual(codes(`${base}loss: {type: ${loss}}\nengine: {type: accelerate}\n`), [], loss);
+    assert.deepEqual(
+      codes(`${base}strategy: {type: lora}\ntraining: {mixed_precision: bf16}\nengine: {type: accelerate, cpu: true}\n`),
+      [],
+    );
   });
 
   it('leaves the tfjs engine alone, and warns that engine.cpu is an accelerate option there', () => {
@@ -154,12 +175,23 @@ describe('embedtune train --print-launch-command', () => {
     );
     const result = await run([config, '--print-launch-command']);
     assert.equal(result.code, 0, result.err);
-    assert.ok(result.out.startsWith(`PYTHONPATH=${pythonPackageRoot()} PYTHONUNBUFFERED=1 ${workspace.path('venv/bin/python')} -m accelerate.commands.launch --multi_gpu --num_processes 2 `), result.out);
-    assert.ok(result.out.endsWith(`--module embedtune_accelerate.train --plan '${workspace.path('out/<run-id>/accelerate/launch.json')}'`), result.out);
+    assert.ok(
+      result.out.startsWith(
+        `PYTHONPATH=${pythonPackageRoot()} PYTHONUNBUFFERED=1 ${workspace.path('venv/bin/python')} -m accelerate.commands.launch --multi_gpu --num_processes 2 `,
+      ),
+      result.out,
+    );
+    assert.ok(
+      result.out.endsWith(`--module embedtune_accelerate.train --plan '${workspace.path('out/<run-id>/accelerate/launch.json')}'`),
+      result.out,
+    );
   });
 
   it('refuses a config with errors the way training does, naming file, line and code', async () => {
-    const config = workspace.write('b.embedtune.yaml', 'model: {base: sentence-transformers/all-MiniLM-L6-v2}\ndata: {train: data/train.jsonl}\nstrategy: {type: adapter}\nengine: {type: accelerate}\n');
+    const config = workspace.write(
+      'b.embedtune.yaml',
+      'model: {base: sentence-transformers/all-MiniLM-L6-v2}\ndata: {train: data/train.jsonl}\nstrategy: {type: adapter}\nengine: {type: accelerate}\n',
+    );
     const result = await run([config, '--print-launch-command']);
     assert.equal(result.code, 1);
     assert.match(result.err, /b\.embedtune\.yaml:3:\d+ error accelerate-option-unsupported strategy\.type adapter/);

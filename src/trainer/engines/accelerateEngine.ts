@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
+import { resolvePython } from '../../shared/config/pythonInterpreter';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
@@ -12,7 +13,7 @@ import { CheckpointStore, resolveCheckpoint } from '../training/checkpointStore'
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from '../training/runDirectory';
 import { ConfigErrors, type TrainOutcome } from '../training/trainingRun';
 import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type LaunchCommand } from './accelerateCommand';
-import { PLAN_FORMAT, planModel, resolvePython, writePreparedRows, type LaunchPlan } from './launchPlan';
+import { PLAN_FORMAT, planModel, writePreparedRows, type LaunchPlan } from './launchPlan';
 import { signalGroup, waitForGroupExit } from './processGroup';
 import { pythonPackageRoot } from './pythonPackage';
 
@@ -46,7 +47,13 @@ export function previewAccelerateLaunch(configPath: string, env: Readonly<Record
   return formatLaunchCommand(launchCommandFor(absolute, written, config, planPath, env));
 }
 
-function launchCommandFor(configPath: string, written: EmbedTuneConfig, config: ResolvedConfig, planPath: string, env: Readonly<Record<string, string | undefined>>): LaunchCommand {
+function launchCommandFor(
+  configPath: string,
+  written: EmbedTuneConfig,
+  config: ResolvedConfig,
+  planPath: string,
+  env: Readonly<Record<string, string | undefined>>,
+): LaunchCommand {
   const configDir = dirname(configPath);
   return accelerateLaunchCommand({
     python: resolvePython(written.engine?.python, configDir, env),
@@ -77,18 +84,24 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
   const model = planModel(located, written.model, config.model);
 
   const checkpointToResume = options.resume ? resolve(resolveCheckpoint(options.resume, resolve(configDir, config.output_dir))) : undefined;
-  const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
+  const run: RunDirectory = checkpointToResume
+    ? runDirectoryOfCheckpoint(checkpointToResume, config)
+    : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
   const preparedDir = join(run.path, 'accelerate');
   const rows = writePreparedRows(preparedDir, data);
   const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
   const warnings: string[] = [];
   const processes = config.engine.num_processes * config.engine.num_machines;
   if (processes > 1 && ['mnrl', 'cached_mnrl'].includes(config.loss.type)) {
-    warnings.push(`With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`);
+    warnings.push(
+      `With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`,
+    );
   }
   const leftOut = data.train.length % config.training.batch_size;
   if (processes > 1 && leftOut > 0) {
-    warnings.push(`Under DistributedDataParallel sentence-transformers drops the last partial batch of each epoch: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size ${config.training.batch_size} avoids it).`);
+    warnings.push(
+      `Under DistributedDataParallel sentence-transformers drops the last partial batch of each epoch: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size ${config.training.batch_size} avoids it).`,
+    );
   }
   const summary = data.summary as { dataset: LaunchPlan['data']['counts']; preprocess?: unknown };
   const plan: LaunchPlan = {
@@ -100,7 +113,13 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
     config_hash: run.configHash,
     config,
     model,
-    data: { kind: data.kind, train: rows.train, validation: rows.validation, counts: summary.dataset, ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}) },
+    data: {
+      kind: data.kind,
+      train: rows.train,
+      validation: rows.validation,
+      counts: summary.dataset,
+      ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}),
+    },
     evaluation_on: evaluationOn,
     early_stopping_on: written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn,
     dropout: written.training?.dropout !== undefined ? config.training.dropout : null,
@@ -130,10 +149,21 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       events.write({ type: 'error', message: why, where: { phase: 'training' } });
       options.log(`embedtune train: accelerate launch ended (${how}) before the run finished; see the output above.`);
     } else {
-      events.write({ type: 'log', level: 'warning', message: `Stopped before the first optimizer step (${how}); there is no checkpoint to resume from.` });
+      events.write({
+        type: 'log',
+        level: 'warning',
+        message: `Stopped before the first optimizer step (${how}); there is no checkpoint to resume from.`,
+      });
     }
     const store = new CheckpointStore(run.path, Number.MAX_SAFE_INTEGER, true);
-    events.write({ type: 'run_finished', reason, step: outcome.step, best_checkpoint: store.bestPath(), best_metric: null, duration_seconds: (Date.now() - Date.parse(startedAt)) / 1000 });
+    events.write({
+      type: 'run_finished',
+      reason,
+      step: outcome.step,
+      best_checkpoint: store.bestPath(),
+      best_metric: null,
+      duration_seconds: (Date.now() - Date.parse(startedAt)) / 1000,
+    });
     events.close();
     outcome.reason = reason;
   }
@@ -156,7 +186,12 @@ interface LaunchExit {
   readonly stderr: string[];
 }
 
-async function supervise(command: LaunchCommand, cwd: string, env: Readonly<Record<string, string | undefined>>, options: AccelerateTrainOptions): Promise<LaunchExit> {
+async function supervise(
+  command: LaunchCommand,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+  options: AccelerateTrainOptions,
+): Promise<LaunchExit> {
   const child = spawn(command.executable, [...command.args], {
     cwd,
     env: launchEnvironment(command, env as NodeJS.ProcessEnv),
@@ -179,7 +214,9 @@ async function supervise(command: LaunchCommand, cwd: string, env: Readonly<Reco
   const spawned = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>((resolveSpawn) => {
     child.once('spawn', () => resolveSpawn(undefined));
     child.once('error', (error) => {
-      stderr.push(`Could not start ${command.executable}: ${error.message}. Set engine.python (or the embedtune.accelerate.pythonPath setting) to a Python with the packages of python/embedtune_accelerate/requirements.txt.`);
+      stderr.push(
+        `Could not start ${command.executable}: ${error.message}. Set engine.python (or the embedtune.accelerate.pythonPath setting) to a Python with the packages of python/embedtune_accelerate/requirements.txt.`,
+      );
       resolveSpawn({ code: null, signal: null });
     });
   });
@@ -195,7 +232,9 @@ async function supervise(command: LaunchCommand, cwd: string, env: Readonly<Reco
       signalGroup(pgid, 'SIGTERM');
     }
   }, STOP_POLL_MS);
-  const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
   await waitForGroupExit(pgid);
   clearInterval(forwardStop);
   process.off('exit', killGroup);
@@ -204,12 +243,16 @@ async function supervise(command: LaunchCommand, cwd: string, env: Readonly<Reco
 }
 
 /** How this launch ended, read from the events it appended after `offset`. */
-function outcomeOf(run: RunDirectory, offset: number): { finished: boolean; reason: RunFinishReason; step: number; bestCheckpoint: string | null } {
+function outcomeOf(
+  run: RunDirectory,
+  offset: number,
+): { finished: boolean; reason: RunFinishReason; step: number; bestCheckpoint: string | null } {
   const { events } = readEventLog(run.eventsPath, offset);
   let step = 0;
   for (const event of events) {
     if ('step' in event && typeof event.step === 'number') step = Math.max(step, event.step);
-    if (event.type === 'run_finished') return { finished: true, reason: event.reason, step: event.step, bestCheckpoint: event.best_checkpoint };
+    if (event.type === 'run_finished')
+      return { finished: true, reason: event.reason, step: event.step, bestCheckpoint: event.best_checkpoint };
   }
   return { finished: false, reason: 'failed', step, bestCheckpoint: null };
 }

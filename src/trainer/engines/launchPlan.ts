@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EmbedTuneConfig, ResolvedConfig } from '../../shared/config/configTypes';
 import type { DatasetCounts } from '../../shared/events/runEvents';
 import type { TrainingData } from '../data/loadTrainingData';
@@ -45,7 +45,11 @@ export interface LaunchPlan {
   readonly warnings: string[];
 }
 
-export function planModel(located: LocatedModel, written: EmbedTuneConfig['model'] | undefined, resolved: ResolvedConfig['model']): PlannedModel {
+export function planModel(
+  located: LocatedModel,
+  written: EmbedTuneConfig['model'] | undefined,
+  resolved: ResolvedConfig['model'],
+): PlannedModel {
   const own = readSentenceTransformersSettings(located.rootFolder);
   const positions = maxPositions(located.folder);
   const length = written?.max_seq_length ?? own?.maxSeqLength ?? resolved.max_seq_length;
@@ -84,16 +88,4 @@ export function writePreparedRows(folder: string, data: TrainingData): { train: 
 
 function jsonLines(rows: readonly unknown[]): string {
   return rows.map((row) => `${JSON.stringify(row)}\n`).join('');
-}
-
-/**
- * The interpreter that runs accelerate: `engine.python` when the config writes it (a path relative to the config's
- * folder, or a command on PATH), else EMBEDTUNE_PYTHON (the editor sets it from `embedtune.accelerate.pythonPath`),
- * else python3.
- */
-export function resolvePython(written: string | undefined, configDir: string, env: Readonly<Record<string, string | undefined>>): string {
-  const chosen = written ?? env['EMBEDTUNE_PYTHON'] ?? 'python3';
-  if (isAbsolute(chosen) || !/[\\/]/.test(chosen)) return chosen;
-  const relative = resolve(configDir, chosen);
-  return written !== undefined || existsSync(relative) ? relative : chosen;
 }

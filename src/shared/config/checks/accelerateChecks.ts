@@ -30,7 +30,10 @@ export const checkAccelerateCounterparts: ConfigCheck = ({ parsed, view }) => {
   }
   const loss = view.string(['loss', 'type']) ?? 'mnrl';
   if (task === 'embedding' && !ACCELERATE_LOSSES.includes(loss)) {
-    unsupported(['loss', 'type'], `loss.type ${loss} has no counterpart in the accelerate engine; it trains ${ACCELERATE_LOSSES.join(', ')}.`);
+    unsupported(
+      ['loss', 'type'],
+      `loss.type ${loss} has no counterpart in the accelerate engine; it trains ${ACCELERATE_LOSSES.join(', ')}.`,
+    );
   }
   if (view.string(['strategy', 'type']) === 'adapter') {
     unsupported(
@@ -39,7 +42,10 @@ export const checkAccelerateCounterparts: ConfigCheck = ({ parsed, view }) => {
     );
   }
   if (view.string(['training', 'mixed_precision']) === 'fp16' && view.boolean(['engine', 'cpu']) === true) {
-    unsupported(['training', 'mixed_precision'], 'training.mixed_precision fp16 needs a GPU, but engine.cpu trains on the CPU; use bf16 or no.');
+    unsupported(
+      ['training', 'mixed_precision'],
+      'training.mixed_precision fp16 needs a GPU, but engine.cpu trains on the CPU; use bf16 or no.',
+    );
   }
   return diagnostics;
 };

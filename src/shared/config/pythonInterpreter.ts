@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * The interpreter that runs the accelerate engine: `engine.python` when the config writes it (a path relative to the
+ * config's folder, or a command on PATH), else EMBEDTUNE_PYTHON (the editor sets it from
+ * `embedtune.accelerate.pythonPath`), else python3. The config wins because it travels with the project: the CLI in
+ * CI and the editor then run the same Python.
+ */
+export function resolvePython(written: string | undefined, configDir: string, env: Readonly<Record<string, string | undefined>>): string {
+  const fromEnv = env['EMBEDTUNE_PYTHON'] !== '' ? env['EMBEDTUNE_PYTHON'] : undefined;
+  const chosen = written ?? fromEnv ?? 'python3';
+  if (isAbsolute(chosen) || !/[\\/]/.test(chosen)) return chosen;
+  const relative = resolve(configDir, chosen);
+  return written !== undefined || existsSync(relative) ? relative : chosen;
+}
