@@ -172,7 +172,10 @@ export class BertEncoder {
         // Each layer draws its dropout masks from its own seed, so that a recomputed layer draws the same ones.
         const layerSeed = dropout?.nextSeed();
         const run: LayerRun = (input, weight, bias) => this.layerForward(i, input, weight, bias, { batchSize, seqLength }, layerSeed);
-        x = this.gradientCheckpointing ? this.checkpointedLayer(i, x, maskBias, run) : run(x, v, maskBias);
+        // A tidy per layer frees its intermediates as soon as it ends: without a tape (encoding) nothing else would
+        // until the whole pass ends; with one, the tape has kept what the backward pass needs.
+        const input = x;
+        x = this.gradientCheckpointing ? this.checkpointedLayer(i, input, maskBias, run) : tf.tidy(() => run(input, v, maskBias));
       }
       return tf.reshape(x, [batchSize, seqLength, c.hiddenSize]) as tf.Tensor3D;
     });
