@@ -56,6 +56,17 @@ const CASES: OpCase[] = [
     run: (ops, [probs, v]) => ops.attentionContext(probs as tf.Tensor4D, v as tf.Tensor4D),
   },
   {
+    name: 'layerNorm over rows with shifted, scaled inputs',
+    // An offset and a spread like a residual stream's, so that centring matters.
+    inputs: () => [tf.tidy(() => tf.add(tf.mul(random([BATCH * SEQ, HIDDEN]), 3), 5)), tf.tidy(() => tf.add(random([HIDDEN]), 1)), random([HIDDEN])],
+    run: (ops, [x, gamma, beta]) => ops.layerNorm(x as tf.Tensor2D, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-12),
+  },
+  {
+    name: 'gelu (erf)',
+    inputs: () => [tf.tidy(() => tf.mul(random([BATCH * SEQ, FFN]), 3))],
+    run: (ops, [x]) => ops.gelu(x as tf.Tensor2D),
+  },
+  {
     name: 'embedding lookup with repeated ids',
     inputs: () => [random([VOCAB, HIDDEN])],
     run: (ops, [table]) => tf.tidy(() => ops.embeddingLookup(table as tf.Tensor2D, tf.tensor1d(TOKEN_IDS, 'int32'))),

@@ -14,6 +14,19 @@ export interface EncoderOps {
   attentionContext(probs: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D;
   /** Rows of `table` [vocab, dim] at int32 `ids` [n] → [n, dim]; the gradient touches only the looked-up rows. */
   embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D;
+  /** LayerNorm over the last axis of x [n, dim]: (x − mean) / sqrt(var + eps) · gamma + beta, with the biased variance. */
+  layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D;
+  /** The exact (erf) GELU, x · Φ(x), as BERT's hidden_act "gelu". */
+  gelu(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+export function referenceLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta) as tf.Tensor2D;
+}
+
+export function referenceGelu(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as tf.Tensor2D;
 }
 
 export const referenceEncoderOps: EncoderOps = {
@@ -24,4 +37,6 @@ export const referenceEncoderOps: EncoderOps = {
   attentionScores: (q, k) => tf.matMul(q, k, false, true),
   attentionContext: (probs, v) => tf.matMul(probs, v),
   embeddingLookup: (table, ids) => tf.gather(table, ids),
+  layerNorm: referenceLayerNorm,
+  gelu: referenceGelu,
 };

@@ -14,6 +14,8 @@ const stockEncoderOps: EncoderOps = {
   attentionScores: referenceEncoderOps.attentionScores,
   attentionContext: referenceEncoderOps.attentionContext,
   embeddingLookup: scatterEmbeddingLookup,
+  layerNorm: (x, gamma, beta, eps) => tf.tidy(() => referenceEncoderOps.layerNorm(x, gamma, beta, eps)),
+  gelu: (x) => tf.tidy(() => referenceEncoderOps.gelu(x)),
 };
 
 /**

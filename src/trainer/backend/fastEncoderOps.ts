@@ -11,4 +11,6 @@ export const fastEncoderOps: EncoderOps = {
   attentionScores: (q, k) => encoderOpsFor(tf.getBackend()).attentionScores(q, k),
   attentionContext: (probs, v) => encoderOpsFor(tf.getBackend()).attentionContext(probs, v),
   embeddingLookup: (table, ids) => encoderOpsFor(tf.getBackend()).embeddingLookup(table, ids),
+  layerNorm: (x, gamma, beta, eps) => encoderOpsFor(tf.getBackend()).layerNorm(x, gamma, beta, eps),
+  gelu: (x) => encoderOpsFor(tf.getBackend()).gelu(x),
 };

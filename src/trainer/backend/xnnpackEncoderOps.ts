@@ -104,9 +104,55 @@ const attentionContext = tf.customGrad((...args: CustomGradArgs) => {
   };
 });
 
+/**
+ * LayerNorm with its gradient written out. tfjs's own differentiates the composite (moments, sub, rsqrt, mul, add):
+ * about 25 recorded kernels, every intermediate kept for the backward pass, and gamma's and beta's gradients reduced
+ * over axis 0, which wasm does by transposing first. This keeps x̂ and 1/σ only, and sums columns with a product.
+ */
+const layerNormWithGradient = tf.customGrad((...args: CustomGradArgs) => {
+  const [x, gamma, beta, epsilon, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.GradSaveFunc];
+  const { normalized, inverseStd } = tf.tidy(() => {
+    const centered = tf.sub(x, tf.mean(x, -1, true));
+    const inverseStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), epsilon));
+    return { normalized: tf.mul(centered, inverseStd) as tf.Tensor2D, inverseStd };
+  });
+  save([normalized, inverseStd, gamma]);
+  return {
+    value: tf.tidy(() => tf.add(tf.mul(normalized, gamma), beta)),
+    gradFunc: (dy: tf.Tensor, [savedNormalized, savedInverseStd, savedGamma]: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const xHat = savedNormalized as tf.Tensor2D;
+        const dyGamma = tf.mul(dy, savedGamma!);
+        // dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gamma, per row.
+        const dx = tf.mul(savedInverseStd!, tf.sub(tf.sub(dyGamma, tf.mean(dyGamma, -1, true)), tf.mul(xHat, tf.mean(tf.mul(dyGamma, xHat), -1, true))));
+        return [dx, columnSums(tf.mul(dy, xHat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D), tf.zerosLike(epsilon)];
+      }),
+  };
+});
+
+const INVERSE_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** GELU with its derivative Φ(x) + x·φ(x) written out: tfjs's composite records five kernels and keeps each input. */
+const geluWithGradient = tf.customGrad((...args: CustomGradArgs) => {
+  const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))),
+    gradFunc: (dy: tf.Tensor, [savedX]: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const input = savedX!;
+        const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(input, Math.SQRT1_2))));
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(input), -0.5)), INVERSE_SQRT_2PI);
+        return [tf.mul(dy, tf.add(cdf, tf.mul(input, pdf)))];
+      }),
+  };
+});
+
 export const xnnpackEncoderOps: EncoderOps = {
   dense,
   attentionScores: (q, k) => attentionScores(q, k) as tf.Tensor4D,
   attentionContext: (probs, v) => attentionContext(probs, v) as tf.Tensor4D,
   embeddingLookup: scatterEmbeddingLookup,
+  layerNorm: (x, gamma, beta, eps) => tf.tidy(() => layerNormWithGradient(x, gamma, beta, tf.scalar(eps)) as tf.Tensor2D),
+  gelu: (x) => geluWithGradient(x) as tf.Tensor2D,
 };

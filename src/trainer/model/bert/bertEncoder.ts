@@ -161,7 +161,7 @@ export class BertEncoder {
         this.ops.embeddingLookup(v('embeddings.position_embeddings.weight') as tf.Tensor2D, positions),
         this.ops.embeddingLookup(v('embeddings.token_type_embeddings.weight') as tf.Tensor2D, typeIds),
       ]) as tf.Tensor2D;
-      x = layerNorm(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), c.layerNormEps);
+      x = this.ops.layerNorm(x, v('embeddings.LayerNorm.weight') as tf.Tensor1D, v('embeddings.LayerNorm.bias') as tf.Tensor1D, c.layerNormEps);
       if (dropout && c.hiddenDropoutProb > 0) x = dropout.apply(x, c.hiddenDropoutProb) as tf.Tensor2D;
 
       // Padding positions get a large negative logit so softmax gives them no weight, as HF's extended mask does.
@@ -211,7 +211,7 @@ export class BertEncoder {
     };
     const adapter = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
       if (!has(`${name}.down.weight`)) return input;
-      const bottleneck = activation(this.ops.dense(input, weight(`${name}.down.weight`) as tf.Tensor2D, weight(`${name}.down.bias`) as tf.Tensor1D), c.hiddenAct);
+      const bottleneck = this.activation(this.ops.dense(input, weight(`${name}.down.weight`) as tf.Tensor2D, weight(`${name}.down.bias`) as tf.Tensor1D));
       return tf.add(input, this.ops.dense(bottleneck, weight(`${name}.up.weight`) as tf.Tensor2D, weight(`${name}.up.bias`) as tf.Tensor1D)) as tf.Tensor2D;
     };
 
@@ -222,10 +222,10 @@ export class BertEncoder {
     const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
     const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
     const attended = adapter(drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}attention.output.adapter`);
-    const y = layerNorm(tf.add(attended, x) as tf.Tensor2D, weight(`${p}attention.output.LayerNorm.weight`), weight(`${p}attention.output.LayerNorm.bias`), c.layerNormEps);
-    const intermediate = activation(dense(y, 'intermediate.dense'), c.hiddenAct);
+    const y = this.ops.layerNorm(tf.add(attended, x) as tf.Tensor2D, weight(`${p}attention.output.LayerNorm.weight`) as tf.Tensor1D, weight(`${p}attention.output.LayerNorm.bias`) as tf.Tensor1D, c.layerNormEps);
+    const intermediate = this.activation(dense(y, 'intermediate.dense'));
     const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
-    return layerNorm(tf.add(output, y) as tf.Tensor2D, weight(`${p}output.LayerNorm.weight`), weight(`${p}output.LayerNorm.bias`), c.layerNormEps);
+    return this.ops.layerNorm(tf.add(output, y) as tf.Tensor2D, weight(`${p}output.LayerNorm.weight`) as tf.Tensor1D, weight(`${p}output.LayerNorm.bias`) as tf.Tensor1D, c.layerNormEps);
   }
 
   /**
@@ -257,6 +257,10 @@ export class BertEncoder {
       };
     });
     return layer(x, maskBias, ...trainable.map(([, variable]) => variable as tf.Tensor)) as tf.Tensor2D;
+  }
+
+  private activation(x: tf.Tensor2D): tf.Tensor2D {
+    return activation(x, this.config.hiddenAct, this.ops);
   }
 
   parameterCount(filter: (variable: tf.Variable) => boolean = () => true): number {
@@ -379,18 +383,12 @@ function hostToTensor(host: HostTensor): tf.Tensor {
   return tf.tensor(host.data as Float32Array, host.shape, 'float32');
 }
 
-export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta) as tf.Tensor2D;
-}
-
-const SQRT_HALF = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-function activation(x: tf.Tensor2D, name: string): tf.Tensor2D {
+function activation(x: tf.Tensor2D, name: string, ops: EncoderOps): tf.Tensor2D {
   switch (name) {
     case 'gelu':
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT_HALF)))) as tf.Tensor2D;
+      return ops.gelu(x);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)))) as tf.Tensor2D;
