@@ -58,24 +58,65 @@ def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
             parameter.requires_grad = layer is None or int(layer.group(1)) >= strategy["freeze_layers"]
         return
     if kind == "lora":
-        from peft import LoraConfig, TaskType
+        from peft import LoraConfig, inject_adapter_in_model
 
         lora = strategy["lora"]
         parts = sorted({part for target in lora["targets"] for part in LORA_TARGET_PARTS[target]})
         # A full-match pattern, so that "output.dense" does not also pick attention.output.dense unless asked.
         pattern = r".*encoder\.layer\.\d+\.(" + "|".join(re.escape(part) for part in parts) + r")"
-        model.add_adapter(
-            LoraConfig(
-                task_type=TaskType.FEATURE_EXTRACTION,
-                r=lora["r"],
-                lora_alpha=lora["alpha"],
-                lora_dropout=lora["dropout"],
-                target_modules=pattern,
-                bias="none",
-            )
-        )
+        config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=pattern, bias="none")
+        # Injected into the transformer in place (not wrapped in a PeftModel, and not through transformers'
+        # add_adapter, which needs a newer PEFT than PyPI has): the sentence-transformers model and the Trainer see
+        # the same modules, and checkpoints hold base and LoRA weights side by side for an exact resume.
+        inject_adapter_in_model(config, transformer_of(model))
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad = ".lora_A." in name or ".lora_B." in name
         return
     raise ValueError(f"strategy.type {kind} is not supported by the accelerate engine; embedtune validate reports this before launch.")
+
+
+def transformer_of(model: Any) -> Any:
+    """The Hugging Face model inside the sentence-transformers Transformer module."""
+    return model[0].auto_model
+
+
+def has_lora(model: Any) -> bool:
+    return any(".lora_A." in name for name, _ in model.named_parameters())
+
+
+def load_checkpoint_weights(model: Any, checkpoint: str) -> None:
+    """
+    Loads a checkpoint's transformer weights into `model` as they were saved, LoRA layers included. A plain
+    SentenceTransformer(checkpoint) would not do for LoRA: transformers does not know the injected layers' names.
+    """
+    import os
+
+    from safetensors.torch import load_file
+
+    transformer = transformer_of(model)
+    path = os.path.join(checkpoint, "model.safetensors")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{checkpoint} has no model.safetensors; it is not a checkpoint of the accelerate engine.")
+    state = load_file(path)
+    missing, unexpected = transformer.load_state_dict(state, strict=False)
+    # A BertModel saves its pooler, which sentence embeddings never use; anything else missing is a wrong checkpoint.
+    missing = [name for name in missing if not name.startswith("pooler.")]
+    if missing or unexpected:
+        raise ValueError(f"{path} does not match this model: missing {missing[:5]}, unexpected {unexpected[:5]}.")
+
+
+def merge_lora(model: Any) -> None:
+    """Folds each LoRA update into its base weight and removes the LoRA layers: a plain model, as the tfjs export."""
+    from peft.tuners.lora import LoraLayer
+
+    root = transformer_of(model)
+    for name, module in list(root.named_modules()):
+        if not isinstance(module, LoraLayer):
+            continue
+        module.merge()
+        parent_name, _, child = name.rpartition(".")
+        parent = root.get_submodule(parent_name) if parent_name else root
+        setattr(parent, child, module.get_base_layer())
 
 
 def parameter_counts(model: Any) -> tuple[int, int]:

@@ -40,13 +40,13 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     # Imported here, after the signal handlers are in place: importing torch and transformers takes seconds.
     import transformers
     import transformers.trainer as hf_trainer
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
     from transformers.trainer_callback import PrinterCallback
 
     from .event_log import EventLog
     from .metrics_evaluator import ConfiguredMetricsEvaluator
-    from .model_setup import apply_strategy, build_model
+    from .model_setup import apply_strategy, build_model, has_lora, load_checkpoint_weights, merge_lora
     from .run_callback import EmbedTuneRunCallback, PrimaryMetricEarlyStopping, RankCounter
     from .training_data import IN_BATCH_NEGATIVE_LOSSES, build_loss, read_rows, to_dataset
 
@@ -117,7 +117,13 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         callbacks = [callback]
         if plan.early_stopping_on:
             callbacks.append(PrimaryMetricEarlyStopping(callback, config["early_stopping"]["patience"], config["early_stopping"]["min_delta"]))
-        trainer = SentenceTransformerTrainer(
+        class EmbedTuneTrainer(SentenceTransformerTrainer):
+            def _load_from_checkpoint(self, checkpoint_path: str, model=None) -> None:
+                # sentence-transformers reloads a checkpoint as a fresh model, which loses injected LoRA layers;
+                # this loads the saved tensors into the model being trained, LoRA or not.
+                load_checkpoint_weights(self.model, checkpoint_path)
+
+        trainer = EmbedTuneTrainer(
             model=model,
             args=args,
             train_dataset=to_dataset(plan.data["kind"], rows),
@@ -131,7 +137,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         reason = "stopped" if callback.stopping else "early_stopped" if callback.early_stopped else "completed"
         if is_main and events is not None:
             if reason != "stopped":
-                export_model(plan, trainer, callback, events, SentenceTransformer)
+                export_model(plan, trainer, callback, events, load_checkpoint_weights, merge_lora if has_lora(trainer.model) else None)
             events.write("run_finished", reason=reason, step=int(trainer.state.global_step), best_checkpoint=callback.best_pointer(),
                          best_metric=callback.best_metric(), duration_seconds=callback.elapsed(), ranks=callback.ranks)
             callback.log_line(f"run {reason} after {trainer.state.global_step} steps on {args.world_size} process(es)")
@@ -153,14 +159,19 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         raise
 
 
-def export_model(plan: LaunchPlan, trainer, callback, events, sentence_transformer_class) -> None:
-    """The best checkpoint (or the final weights) as a sentence-transformers folder in <run>/model, as the tfjs engine."""
+def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merge) -> None:
+    """
+    The best checkpoint (or the final weights) as a sentence-transformers folder in <run>/model, as the tfjs engine
+    exports it: LoRA merged into the base weights, so that SentenceTransformer(path) loads it without PEFT.
+    """
     target = os.path.join(plan.run_dir, "model")
     best = callback.best_pointer()
+    model = trainer.model
     if best:
-        sentence_transformer_class(os.path.join(plan.run_dir, best), device="cpu").save(target)
-    else:
-        trainer.model.save(target)
+        load_weights(model, os.path.join(plan.run_dir, best))
+    if merge is not None:
+        merge(model)
+    model.save(target)
     events.write("log", level="info", message=f"Exported {best or 'the final weights'} as a sentence-transformers model: model")
     callback.log_line(f"sentence-transformers model: {target}")
 
