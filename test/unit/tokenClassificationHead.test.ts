@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -13,6 +14,7 @@ import { crfNegativeLogLikelihood } from '../../src/trainer/training/crf';
 import { readTokenClassifierFolder, writeTokenClassifierFolder } from '../../src/trainer/training/tokenClassificationExport';
 import { TokenClassificationHead, tagsOf } from '../../src/trainer/training/tokenClassificationHead';
 import { predictTags, tokenClassificationGradients, type Tagger } from '../../src/trainer/training/tokenClassificationStep';
+import { TEST_PYTHON } from '../helpers/pythonPeer';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 
@@ -51,15 +53,61 @@ describe('word-piece alignment', () => {
     assert.deepEqual(aligned.taggedWords, [[0, 1, 2], [0]]);
   });
 
-  it('cuts off whole words that do not fit model.max_seq_length, and drops words that tokenize to nothing', () => {
+  it('truncates pieces to model.max_seq_length as transformers does, and drops words that tokenize to nothing', () => {
     const aligner = new WordPieceAligner(tokenizer);
     const aligned = aligner.align([['the', '\u200b', 'zq', 'water', 'the']], 6);
     // Room for 4 pieces: the, z, ##q, water; the zero-width space has no pieces, the last "the" does not fit.
     assert.deepEqual(aligned.taggedWords, [[0, 2, 3]]);
     assert.equal(aligned.tokens.seqLength, 6);
+    // Room for 2: "zq" keeps only its first piece, and is still tagged there.
+    const cut = aligner.align([['the', 'zq', 'water']], 4);
+    assert.deepEqual(Array.from(cut.tokens.inputIds, (id) => vocab[id]), ['[CLS]', 'the', 'z', '[SEP]']);
+    assert.deepEqual(cut.taggedWords, [[0, 1]]);
     assert.deepEqual(aligner.untaggedWords([['the', '\u200b', 'zq', 'water', 'the'], ['water']], 6), { words: 6, untagged: 2, sentences: 1 });
     assert.throws(() => aligner.align([['the']], 2), /leaves no room for words after the 2 special tokens/);
   });
+});
+
+describe('word-piece alignment against Python', () => {
+  const problem = pythonLacks('import tokenizers');
+  it(
+    'gives the ids and first pieces of each word that Python tokenizers gives for pre-split words (is_pretokenized, word_ids)',
+    { skip: problem && `Python check skipped: ${problem}` },
+    () => {
+      const sentences = [
+        ['Started', 'metformin', '500', 'mg', 'twice', 'daily', '.'],
+        ['A', '2-week', 'course', 'of', "don't", 'U.S.', 'naïve', 'Café'],
+        ['zq', '\u200b', 'water', '(', 'the', ')', 'ZQXV', 'sun'],
+        Array.from({ length: 30 }, (_, i) => ['the', 'zq', 'water', 'metformin'][i % 4]!),
+      ];
+      const maxLength = 16;
+      const script = `
+import json, sys
+from tokenizers import Tokenizer
+tokenizer = Tokenizer.from_file(sys.argv[1] + "/tokenizer.json")
+tokenizer.enable_truncation(int(sys.argv[2]))
+encodings = tokenizer.encode_batch(json.load(sys.stdin), is_pretokenized=True)
+print(json.dumps([{"ids": e.ids, "word_ids": e.word_ids} for e in encodings]))
+`;
+      const run = spawnSync(TEST_PYTHON, ['-c', script, workspace.path('tiny'), String(maxLength)], { input: JSON.stringify(sentences), encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const python = JSON.parse(run.stdout) as { ids: number[]; word_ids: (number | null)[] }[];
+      const aligned = new WordPieceAligner(tokenizer).align(sentences, maxLength);
+      python.forEach((expected, b) => {
+        const seq = aligned.tokens.seqLength;
+        const ids = Array.from(aligned.tokens.inputIds.slice(b * seq, b * seq + expected.ids.length));
+        assert.deepEqual(ids.map((id) => vocab[id]), expected.ids.map((id) => vocab[id]), `sentence ${b + 1}`);
+        const firsts = new Map<number, number>();
+        expected.word_ids.forEach((word, position) => word !== null && !firsts.has(word) && firsts.set(word, position));
+        assert.deepEqual(aligned.taggedWords[b], [...firsts.keys()], `tagged words of sentence ${b + 1}`);
+        assert.deepEqual(
+          aligned.taggedWords[b]!.map((_, w) => aligned.firstPieces[b * aligned.words + w]! - b * seq),
+          [...firsts.values()],
+          `first pieces of sentence ${b + 1}`,
+        );
+      });
+    },
+  );
 });
 
 describe('the token-classification head', () => {
@@ -201,4 +249,12 @@ describe('balanced class weights', () => {
 
 function labels(): string[] {
   return ['B-X', 'I-X', 'O'];
+}
+
+/** Why Python cannot run \`code\`, or undefined when it can. */
+function pythonLacks(code: string): string | undefined {
+  const probe = spawnSync(TEST_PYTHON, ['-c', code], { encoding: 'utf8' });
+  if (probe.error) return `${TEST_PYTHON} is not available (${probe.error.message})`;
+  if (probe.status !== 0) return `${TEST_PYTHON} -c '${code}' failed: ${probe.stderr.trim().split('\n').pop()}`;
+  return undefined;
 }

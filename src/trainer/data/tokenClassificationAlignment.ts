@@ -67,8 +67,8 @@ export class WordPieceAligner {
   }
 
   /**
-   * Encodes sentences of words to at most `maxLength` pieces each, special tokens included. Words that no longer
-   * fit are cut off whole, and so are not tagged; a caller predicting for them says 'O'.
+   * Encodes sentences of words to at most `maxLength` pieces each, special tokens included, cutting pieces off the
+   * end as `transformers` truncates. Words left with no piece are not tagged; a caller predicting for them says 'O'.
    */
   align(sentences: readonly (readonly string[])[], maxLength: number): AlignedBatch {
     const room = maxLength - this.prefix.ids.length - this.suffix.ids.length;
@@ -80,10 +80,12 @@ export class WordPieceAligner {
       for (let w = 0; w < words.length; w++) {
         const pieces = this.wordPieces(words[w]!);
         if (pieces.length === 0) continue;
-        if (ids.length - this.prefix.ids.length + pieces.length > room) break;
+        const left = room - (ids.length - this.prefix.ids.length);
+        if (left <= 0) break;
         firsts.push(ids.length);
         tagged.push(w);
-        ids.push(...pieces);
+        // Truncation keeps the pieces that fit, as `truncation=True` does: a word cut inside is still tagged at its first piece.
+        ids.push(...pieces.slice(0, left));
       }
       const typeIds = [...this.prefix.typeIds, ...new Array<number>(ids.length - this.prefix.ids.length).fill(0), ...this.suffix.typeIds];
       ids.push(...this.suffix.ids);
