@@ -320,3 +320,54 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     assert.equal(info.pid, resumed.pid, 'run.json names the CLI, which the editor signals to stop the run');
   });
 });
+
+describe('engine: accelerate, when the launch fails', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  function failingRun(python: string) {
+    const dir = `case-${python.replace(/\W+/g, '-')}`;
+    buildTinyBert(workspace.path(`${dir}/tiny`), { layers: 1, hidden: 16, heads: 2, intermediate: 32 });
+    workspace.write(
+      `${dir}/data/train.jsonl`,
+      pairs(8, (i) => ({ q: `question ${i}`, p: `answer ${i}` })),
+    );
+    workspace.write(
+      `${dir}/run.embedtune.yaml`,
+      `model: {base: ./tiny}\ndata: {train: data/train.jsonl, columns: {anchor: q, positive: p}}\nengine: {type: accelerate, python: ${JSON.stringify(python)}}\n`,
+    );
+    const result = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], {
+      cwd: workspace.path(dir),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const runs = readdirSync(workspace.path(`${dir}/runs`));
+    assert.equal(runs.length, 1);
+    return { result, runDir: workspace.path(`${dir}/runs/${runs[0]}`) };
+  }
+
+  it('reports an interpreter that cannot start as a failed run, in the events the editor reads', () => {
+    const { result, runDir } = failingRun('/nonexistent/bin/python');
+    assert.equal(result.status, 1);
+    const events = eventsOf(runDir);
+    for (const event of events) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+    const error = events.find((event): event is Of<'error'> => event.type === 'error')!;
+    assert.match(error.message, /Could not start \/nonexistent\/bin\/python.*engine\.python/s);
+    assert.equal((events.at(-1) as Of<'run_finished'>).reason, 'failed');
+    assert.equal(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).state, 'finished');
+  });
+
+  it('reports a launcher that exits before training with its exit code and last output lines', () => {
+    const { result, runDir } = failingRun(process.execPath);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout + result.stderr, /accelerate launch ended \(exit code \d+\) before the run finished/);
+    const events = eventsOf(runDir);
+    const error = events.find((event): event is Of<'error'> => event.type === 'error')!;
+    // Node.js, given Python's -m flag, exits with its own complaint: the error event carries it.
+    assert.match(error.message, /exit code 9.*bad option: -m/s);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['error', 'run_finished'],
+    );
+  });
+});
