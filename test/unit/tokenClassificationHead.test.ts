@@ -162,6 +162,10 @@ describe('the token-classification head', () => {
     other.restore(await head.snapshot());
     assert.deepEqual(other.transitions!.arraySync(), head.transitions!.arraySync());
     assert.equal(head.parameterCount(), 4 * 3 + 3 + 9 + 3 + 3);
+    const moreTags = new TokenClassificationHead([...labels, 'B-Y'], 'crf', 4, 1);
+    const saved = await head.snapshot();
+    assert.throws(() => moreTags.restore(saved), /"token_classifier.weight" has shape \[4, 3\], but this head has \[4, 4\] for 4 tags \(B-X, I-X, O, B-Y\)/);
+    assert.throws(() => moreTags.restore(new Map()), /has no "token_classifier.weight"/);
     assert.throws(() => new TokenClassificationHead(['O'], 'crf', 4, 1), /at least two tags/);
     assert.throws(() => head.indexOf('B-Y'), /The tag "B-Y" was not in the training data/);
   });

@@ -147,6 +147,11 @@ export class TokenClassificationHead {
     for (const [name, variable] of this.variables) {
       const saved = weights.get(name);
       if (!saved) throw new Error(`The checkpoint has no "${name}" for the token-classification head.`);
+      if (saved.shape.join(',') !== variable.shape.join(',')) {
+        throw new Error(
+          `The checkpoint's "${name}" has shape [${saved.shape.join(', ')}], but this head has [${variable.shape.join(', ')}] for ${this.labels.length} tags (${this.labels.join(', ')}); resume with the data and model it was trained with.`,
+        );
+      }
       variable.assign(tf.tensor(saved.data as Float32Array, variable.shape, 'float32'));
     }
   }
