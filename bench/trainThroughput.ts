@@ -80,7 +80,7 @@ const CACHE_CHUNKS = [32, 16, 8] as const;
 /** A child that runs this long is stuck (an allocation failure inside wasm can hang its threads); it is killed. */
 const CHILD_TIMEOUT_MS = 20 * 60_000;
 
-type Mode = 'train' | 'encode' | 'profile';
+type Mode = 'train' | 'encode' | 'profile' | 'matmul';
 type Peer = 'embedtune' | 'pytorch';
 
 /** What one child process is asked to measure; the same object goes to both peers (PyTorch ignores the loss fields). */
@@ -305,6 +305,37 @@ function guardWasmMemory(): WasmModule {
   return wasm;
 }
 
+/** The [m, k, n] of one encoder layer's dense products over a training step's tokens: Q, K, V, O, FFN in, FFN out. */
+export function layerProducts(spec: Pick<WorkerSpec, 'batch' | 'seq' | 'hidden' | 'intermediate'>): Array<[number, number, number]> {
+  const tokens = 2 * spec.batch * spec.seq;
+  const { hidden: h, intermediate: f } = spec;
+  return [[tokens, h, h], [tokens, h, h], [tokens, h, h], [tokens, h, h], [tokens, h, f], [tokens, f, h]];
+}
+
+/** Mode 'matmul': only one layer's dense products, plain A @ B, the ceiling that the step's matrix work sets. */
+function timeMatMuls(spec: WorkerSpec, started: number, rssAfterImport: number, backendReason: string): WorkerReport {
+  const pairs = layerProducts(spec).map(([m, k, n], i) => [tf.randomNormal([m, k], 0, 1, 'float32', i), tf.randomNormal([k, n], 0, 1, 'float32', 100 + i)] as [tf.Tensor2D, tf.Tensor2D]);
+  const stepSeconds: number[] = [];
+  for (let step = 0; step < spec.warmup + spec.steps; step++) {
+    const t0 = performance.now();
+    for (const [a, b] of pairs) tf.tidy(() => tf.sum(tf.matMul(a, b)).dataSync());
+    if (step >= spec.warmup) stepSeconds.push((performance.now() - t0) / 1000);
+  }
+  return {
+    peer: 'embedtune',
+    mode: 'matmul',
+    step_seconds: stepSeconds,
+    losses: [],
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    rss_after_import_mib: rssAfterImport,
+    wall_seconds: (performance.now() - started) / 1000,
+    versions: { node: process.version, 'tfjs-core': tf.version_core },
+    threads: spec.threads,
+    parameters: 0,
+    backend: backendReason,
+  };
+}
+
 function hrtimeMicros(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
@@ -314,6 +345,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   const backend = await selectBackend('wasm', { threads: spec.threads });
   const wasm = guardWasmMemory();
   const rssAfterImport = process.memoryUsage().rss / 2 ** 20;
+  if (spec.mode === 'matmul') return timeMatMuls(spec, started, rssAfterImport, backend.reason);
   const config = parseBertConfig(
     {
       model_type: 'bert',
@@ -693,6 +725,37 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
   };
 }
 
+/** One layer's dense products alone, both peers: the share of the gap that is matrix-multiply speed. */
+interface GemmResult {
+  readonly id: string;
+  readonly label: string;
+  readonly gflop: number;
+  readonly embedtuneGflops: number;
+  readonly pytorchGflops: number;
+  readonly ratio: number;
+}
+
+function runGemm(benchCase: BenchCase, options: Options, log: (line: string) => void): GemmResult {
+  const spec: WorkerSpec = { ...specFor(benchCase, 'matmul', options), warmup: 1, steps: 5 };
+  const flops = layerProducts(spec).reduce((sum, [m, k, n]) => sum + 2 * m * k * n, 0);
+  const medians: Record<Peer, number[]> = { embedtune: [], pytorch: [] };
+  for (let round = 0; round < options.rounds; round++) {
+    const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
+    for (const peer of order) medians[peer].push(median(runChild(peer, spec, options, `${benchCase.id}-matmul-${peer}-round${round + 1}`).step_seconds));
+  }
+  const gflops = (peer: Peer) => flops / median(medians[peer]) / 1e9;
+  const result = {
+    id: benchCase.id,
+    label: `${benchCase.shape.name}, seq ${benchCase.seq}`,
+    gflop: flops / 1e9,
+    embedtuneGflops: gflops('embedtune'),
+    pytorchGflops: gflops('pytorch'),
+    ratio: gflops('embedtune') / gflops('pytorch'),
+  };
+  log(`  ${benchCase.id}: one layer's products, EmbedTune ${fmt(result.embedtuneGflops, 1)} GFLOP/s, PyTorch ${fmt(result.pytorchGflops, 1)} GFLOP/s (${fmt(result.ratio)}×)`);
+  return result;
+}
+
 interface RunMeta {
   readonly measuredAt: string;
   readonly node: string;
@@ -727,9 +790,11 @@ async function main(): Promise<void> {
   );
 
   const results: CaseResult[] = [];
+  const gemm: GemmResult[] = [];
   for (const benchCase of options.cases) {
     log(`${benchCase.id}: training`);
     results.push(runCase(benchCase, 'train', options, log));
+    gemm.push(runGemm(benchCase, options, log));
   }
   if (options.encode) {
     for (const benchCase of options.cases) {
@@ -757,9 +822,9 @@ async function main(): Promise<void> {
 
   if (options.save) {
     mkdirSync(dirname(RESULTS_PATH), { recursive: true });
-    writeFileSync(RESULTS_PATH, `${JSON.stringify({ meta, cases: results.map(toJson) }, null, 2)}\n`);
+    writeFileSync(RESULTS_PATH, `${JSON.stringify({ meta, cases: results.map(toJson), matmul: gemm.map((g) => ({ ...g, gflop: round2(g.gflop), embedtuneGflops: round2(g.embedtuneGflops), pytorchGflops: round2(g.pytorchGflops), ratio: round3(g.ratio) })) }, null, 2)}\n`);
   }
-  const section = renderSection(meta, results, options);
+  const section = renderSection(meta, results, gemm, options);
   if (options.docs) writeDocs(section);
   process.stdout.write(`${section}\n`);
 }
@@ -827,7 +892,7 @@ function caseLabel(result: CaseResult): string {
   return `${result.shape.name}, seq ${result.seq}`;
 }
 
-function renderSection(meta: RunMeta, results: readonly CaseResult[], options: Options): string {
+function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: readonly GemmResult[], options: Options): string {
   const training = results.filter((r) => r.mode === 'train');
   const encoding = results.filter((r) => r.mode === 'encode');
   const range = (values: number[]) => (values.length > 1 ? ` (rounds ${fmt(Math.min(...values))}–${fmt(Math.max(...values))}×)` : '');
@@ -889,6 +954,21 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], options: O
         (r) =>
           `| ${caseLabel(r)} | ${embedtuneRate(r, 1)} | ${fmt(r.pytorch.perSecond, 1)} | ${fmt(r.throughputRatio)}× | ${fmt(r.embedtune.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.memoryRatio)}× |`,
       ),
+      '',
+    );
+  }
+  if (gemm.length > 0) {
+    lines.push(
+      '### Matrix products alone: the ceiling',
+      '',
+      "One encoder layer's six dense products over a training step's tokens (Q, K, V, attention output, FFN in, FFN out), plain float32 `A @ B` and nothing else: tfjs's wasm `matMul` (XNNPACK, WebAssembly SIMD128, 2 threads) against `torch.matmul` (MKL, 2 threads). Most of a training step is these products and their gradients, so this ratio bounds the training ratio from above, whatever the rest of the step does.",
+      '',
+      '| Case | GFLOP per layer | EmbedTune GFLOP/s | PyTorch GFLOP/s | ratio | training ratio, same case |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...gemm.map((g) => {
+        const train = training.find((r) => r.id === g.id);
+        return `| ${g.label} | ${fmt(g.gflop, 1)} | ${fmt(g.embedtuneGflops, 1)} | ${fmt(g.pytorchGflops, 1)} | ${fmt(g.ratio)}× | ${train ? `${fmt(train.throughputRatio)}×` : 'n/a'} |`;
+      }),
       '',
     );
   }
@@ -959,7 +1039,9 @@ function writeDocs(section: string): void {
   writeFileSync(DOCS_PATH, `${next.trimEnd()}\n`);
 }
 
-main().catch((error: unknown) => {
-  console.error(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  });
+}

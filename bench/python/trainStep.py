@@ -44,6 +44,10 @@ def main() -> None:
     torch.manual_seed(spec.get("seed", 0))
     rss_after_import = current_rss_mib()
 
+    if spec["mode"] == "matmul":
+        print(json.dumps(time_matmuls(torch, spec, started, rss_after_import)))
+        return
+
     config = BertConfig(
         vocab_size=spec["vocab"],
         hidden_size=spec["hidden"],
@@ -127,6 +131,40 @@ def main() -> None:
             }
         )
     )
+
+
+def layer_products(spec: dict) -> list:
+    """The (m, k, n) of one encoder layer's dense products over a training step's tokens: Q, K, V, O, FFN in, FFN out."""
+    tokens = 2 * spec["batch"] * spec["seq"]
+    h, f = spec["hidden"], spec["intermediate"]
+    return [(tokens, h, h)] * 4 + [(tokens, h, f), (tokens, f, h)]
+
+
+def time_matmuls(torch, spec: dict, started: float, rss_after_import: float) -> dict:
+    """Mode "matmul": only one layer's dense products, A @ B in float32, as the ceiling a step's matrix work sets."""
+    generator = torch.Generator().manual_seed(spec.get("seed", 0))
+    pairs = [(torch.randn(m, k, generator=generator), torch.randn(k, n, generator=generator)) for m, k, n in layer_products(spec)]
+    times = []
+    for i in range(spec["warmup"] + spec["steps"]):
+        t0 = time.perf_counter()
+        for a, b in pairs:
+            (a @ b).sum().item()
+        dt = time.perf_counter() - t0
+        if i >= spec["warmup"]:
+            times.append(dt)
+    return {
+        "peer": "pytorch",
+        "mode": "matmul",
+        "step_seconds": times,
+        "losses": [],
+        "peak_rss_mib": peak_rss_mib(),
+        "rss_after_import_mib": rss_after_import,
+        "wall_seconds": time.perf_counter() - started,
+        "versions": {"torch": torch.__version__},
+        "threads": torch.get_num_threads(),
+        "blas": blas_of(torch),
+        "parameters": 0,
+    }
 
 
 def blas_of(torch_module) -> str:
