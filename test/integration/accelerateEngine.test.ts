@@ -319,6 +319,21 @@ describe('engine: accelerate, as a real two-process CPU job', { skip }, () => {
     assert.equal(info.state, 'finished');
     assert.equal(info.pid, resumed.pid, 'run.json names the CLI, which the editor signals to stop the run');
   });
+
+  it("evaluates the best checkpoint with the CLI (the checkpoints panel's Evaluate) to the metrics the run logged", () => {
+    const best = readFileSync(join(runDir, 'best'), 'utf8').trim();
+    const step = Number(best.replace('checkpoints/step-', ''));
+    const logged = eventsOf(runDir).find((event): event is Of<'eval'> => event.type === 'eval' && event.step === step)!;
+    const result = spawnSync(process.execPath, [CLI, 'eval', join(runDir, best), '--config', 'run.embedtune.yaml'], {
+      cwd: workspace.root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { metrics: Record<string, number> };
+    for (const [name, value] of Object.entries(logged.metrics))
+      assert.ok(Math.abs(report.metrics[name]! - value!) < 1e-4, `${name}: ${report.metrics[name]} vs ${value}`);
+  });
 });
 
 describe('engine: accelerate, when the launch fails', () => {

@@ -29,6 +29,15 @@ export async function loadInferenceModel(
   options: { baseDir?: string; env?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<InferenceModel> {
   const folder = resolve(options.baseDir ?? process.cwd(), target);
+  // A checkpoint of the accelerate engine is a sentence-transformers folder plus the Trainer's state.
+  if (existsSync(join(folder, 'embedtune_state.json'))) {
+    const runConfig = readRunConfig(folder);
+    if (runConfig.strategy.type === 'lora') {
+      throw new Error(`${target} is a LoRA checkpoint of the accelerate engine, saved unmerged for an exact resume; use the run's model/ folder, where LoRA is merged.`);
+    }
+    const loaded = await loadEmbedder({ base: folder, baseDir: folder, written: runConfig.model, resolved: runConfig.model, ops, trainable: () => false, env: options.env });
+    return { embedder: loaded.embedder, hfConfigJson: loaded.hfConfigJson, runConfig, description: `accelerate checkpoint ${target}` };
+  }
   if (existsSync(join(folder, 'trainer_state.json'))) {
     const runConfig = readRunConfig(folder);
     const { config, json } = readBertConfig(folder);
