@@ -395,7 +395,8 @@ def _cpu_name() -> str:
 def memory_mb(device: torch.device) -> dict[str, float]:
     usage: dict[str, float] = {"rss": _rss_mb()}
     if device.type == "cuda":
-        usage["gpu"] = torch.cuda.memory_allocated(device) / 2**20
+        # The peak, which is what decides whether a batch fits (and what mixed precision saves).
+        usage["gpu"] = torch.cuda.max_memory_allocated(device) / 2**20
     return usage
 
 

@@ -32,8 +32,10 @@ class StopSignal:
 
 def watch_supervisor(pid: int, interval_seconds: float = 1.0) -> None:
     """
-    Ends this process group when the `embedtune train` process that launched it is gone (for example killed with
-    SIGKILL): otherwise the training processes would live on with nobody to report to and nothing to stop them.
+    Ends the launch when the `embedtune train` process that started it is gone (for example killed with SIGKILL,
+    the editor's second Stop): otherwise the training processes would live on with nobody to report to and nothing
+    to stop them. torchrun starts each worker in a session of its own, so the launcher's group (led by the parent)
+    is killed as well as this process's.
     """
 
     def watch() -> None:
@@ -41,11 +43,19 @@ def watch_supervisor(pid: int, interval_seconds: float = 1.0) -> None:
             time.sleep(interval_seconds)
             try:
                 os.kill(pid, 0)
+                continue
             except ProcessLookupError:
-                os.killpg(os.getpgrp(), signal.SIGKILL)
+                pass
             except PermissionError:
-                # Another user's process took the pid: ours is gone too.
-                os.killpg(os.getpgrp(), signal.SIGKILL)
+                pass  # Another user's process took the pid: ours is gone too.
+            parent = os.getppid()
+            try:
+                # Only the launcher's own group: the CLI made the launcher a group leader, so the parent leads it.
+                if parent > 1 and os.getpgid(parent) == parent and parent != os.getpgrp():
+                    os.killpg(parent, signal.SIGKILL)
+            except OSError:
+                pass
+            os.killpg(os.getpgrp(), signal.SIGKILL)
 
     if pid > 0:
         threading.Thread(target=watch, name="embedtune-supervisor-watch", daemon=True).start()

@@ -104,7 +104,7 @@ export interface MemoryUsage {
   rss: number;
   /** Size of the WebAssembly heap, when the wasm backend is used. */
   wasm_heap?: number;
-  /** GPU memory held by the main training process's tensors, when it trains on CUDA (accelerate engine). */
+  /** Peak GPU memory allocated by the main training process's tensors so far, when it trains on CUDA (accelerate engine). */
   gpu?: number;
 }
 
