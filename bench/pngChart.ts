@@ -48,6 +48,9 @@ export async function writePngCharts(charts: ReadonlyArray<{ spec: ChartSpec; pa
         `<!doctype html><html><head><style>${uplotCss} body{margin:8px;background:#fff;font:13px sans-serif}</style></head><body><div id="chart"></div></body></html>`,
       );
       await page.addScriptTag({ content: uplotScript });
+      // tsx (esbuild with keepNames) wraps named functions in the page function below with a __name helper that
+      // exists only in Node; the page needs its own.
+      await page.addScriptTag({ content: 'window.__name = (f) => f;' });
       await page.evaluate(
         ({ spec: chart, width, height }) => {
           type Opts = Record<string, unknown>;
@@ -59,6 +62,8 @@ export async function writePngCharts(charts: ReadonlyArray<{ spec: ChartSpec; pa
           if (chart.yRightLabel) axes.push({ scale: 'right', side: 1, label: chart.yRightLabel, grid: { show: false } });
           const options: Opts = {
             title: chart.title,
+            legend: { live: false },
+            cursor: { show: false },
             width,
             height,
             scales: { x: { time: false, ...(chart.logX ? { distr: 3, log: 2 } : {}) }, y: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] }, right: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] } },

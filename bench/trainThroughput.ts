@@ -49,7 +49,7 @@ const PY_STEP = join(ROOT, 'bench', 'python', 'trainStep.py');
 const TARGET_THROUGHPUT_RATIO = 1.0;
 const TARGET_MEMORY_RATIO = 1.5;
 
-interface ModelShape {
+export interface ModelShape {
   readonly name: string;
   readonly layers: number;
   readonly hidden: number;
@@ -58,8 +58,8 @@ interface ModelShape {
   readonly vocab: number;
 }
 
-const MINILM_L6: ModelShape = { name: 'MiniLM-L6', layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocab: 30522 };
-const BERT_MINI: ModelShape = { name: 'BERT-mini', layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522 };
+export const MINILM_L6: ModelShape = { name: 'MiniLM-L6', layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocab: 30522 };
+export const BERT_MINI: ModelShape = { name: 'BERT-mini', layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522 };
 
 interface BenchCase {
   readonly id: string;
@@ -74,17 +74,17 @@ const CASES: readonly BenchCase[] = [
 ];
 
 const BATCH = 32;
-const THREADS = 2;
+export const THREADS = 2;
 /** Gradient-cache chunks (sequences) EmbedTune falls back to, largest first, when the direct step does not fit. */
 const CACHE_CHUNKS = [32, 16, 8] as const;
 /** A child that runs this long is stuck (an allocation failure inside wasm can hang its threads); it is killed. */
 const CHILD_TIMEOUT_MS = 20 * 60_000;
 
-type Mode = 'train' | 'encode' | 'profile' | 'matmul';
-type Peer = 'embedtune' | 'pytorch';
+export type Mode = 'train' | 'encode' | 'profile' | 'matmul';
+export type Peer = 'embedtune' | 'pytorch';
 
 /** What one child process is asked to measure; the same object goes to both peers (PyTorch ignores the loss fields). */
-interface WorkerSpec {
+export interface WorkerSpec {
   readonly mode: Mode;
   readonly layers: number;
   readonly hidden: number;
@@ -112,7 +112,7 @@ interface KernelCost {
 }
 
 /** What a child reports on the last line of its stdout. */
-interface WorkerReport {
+export interface WorkerReport {
   readonly peer: Peer;
   readonly mode: Mode;
   readonly step_seconds: number[];
@@ -154,7 +154,7 @@ interface Options {
   gradientCheckpointing: boolean;
 }
 
-function defaultPython(): string {
+export function defaultPython(): string {
   const peers = process.env['EMBEDTUNE_PY_PEERS'] ?? join(homedir(), '.cache', 'embedtune', 'py-peers');
   return join(peers, 'bin', 'python');
 }
@@ -580,7 +580,7 @@ const EMPTY_REPORT: WorkerReport = {
   parameters: 0,
 };
 
-function runChild(peer: Peer, spec: WorkerSpec, options: Options, label: string, cpuProfDir?: string): WorkerReport {
+export function runChild(peer: Peer, spec: WorkerSpec, options: Pick<Options, 'python'>, label: string, cpuProfDir?: string): WorkerReport {
   const common = { cwd: ROOT, encoding: 'utf8' as const, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 2 ** 20 };
   const result =
     peer === 'embedtune'
@@ -612,7 +612,7 @@ function runChild(peer: Peer, spec: WorkerSpec, options: Options, label: string,
   return JSON.parse(last) as WorkerReport;
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   return latencyStats(values).median;
 }
 
@@ -874,7 +874,7 @@ function toJson(result: CaseResult): unknown {
   };
 }
 
-function fmt(value: number, digits = 2): string {
+export function fmt(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 }
 
@@ -1023,15 +1023,19 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
   return lines.join('\n');
 }
 
-/** Replaces this benchmark's section of docs/benchmarks.md (up to the next `## ` heading), creating the file if needed. */
 function writeDocs(section: string): void {
+  writeDocsSection(SECTION_TITLE, section);
+}
+
+/** Replaces the section titled `title` of docs/benchmarks.md (up to the next `## ` heading), creating the file if needed. */
+export function writeDocsSection(title: string, section: string): void {
   const current = existsSync(DOCS_PATH) ? readFileSync(DOCS_PATH, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf(`${SECTION_TITLE}\n`);
+  const start = current.indexOf(`${title}\n`);
   let next: string;
   if (start < 0) {
     next = `${current.trimEnd()}\n\n${section}`;
   } else {
-    const after = current.slice(start + SECTION_TITLE.length);
+    const after = current.slice(start + title.length);
     const end = after.search(/\n## /);
     next = current.slice(0, start) + section + (end < 0 ? '' : `\n${after.slice(end + 1)}`);
   }

@@ -1,0 +1,223 @@
+/**
+ * How training cost grows with sequence length and batch size, EmbedTune (wasm) against PyTorch on the CPU, for the
+ * MiniLM-L6 shape with MNRL: throughput against sequence length, throughput against batch size, and peak memory
+ * against batch size. Writes the "Cost growth" section of docs/benchmarks.md with three PNG charts in docs/images/,
+ * and the raw numbers to bench/results/costGrowth.json. Run with `node --import tsx bench/costGrowth.ts`.
+ *
+ * It reuses bench/trainThroughput.ts's workers (one child process per measurement, peers alternating), so each
+ * point is the same optimizer step that benchmark times.
+ *
+ * Options: --rounds N (default 1) --steps N (timed steps per child, default 2) --python PATH --no-docs
+ *          --no-checkpointing (EmbedTune keeps all activations)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writePngCharts, type ChartSpec } from './pngChart';
+import { defaultPython, fmt, median, MINILM_L6, runChild, THREADS, writeDocsSection, type Peer, type WorkerReport, type WorkerSpec } from './trainThroughput';
+
+const ROOT = resolve(__dirname, '..');
+const IMAGES = join(ROOT, 'docs', 'images');
+const RESULTS_PATH = join(ROOT, 'bench', 'results', 'costGrowth.json');
+const SECTION_TITLE = '## Cost growth';
+
+const SEQ_SWEEP = { batch: 8, seqs: [32, 64, 128, 256] };
+const BATCH_SWEEP = { seq: 64, batches: [4, 8, 16, 32] };
+
+interface Options {
+  rounds: number;
+  steps: number;
+  python: string;
+  docs: boolean;
+  gradientCheckpointing: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = { rounds: 1, steps: 2, python: defaultPython(), docs: true, gradientCheckpointing: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const count = () => {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${arg} needs a whole number of at least 1, not "${argv[i]}".`);
+      return value;
+    };
+    if (arg === '--rounds') options.rounds = count();
+    else if (arg === '--steps') options.steps = count();
+    else if (arg === '--python') options.python = argv[++i] ?? '';
+    else if (arg === '--no-docs') options.docs = false;
+    else if (arg === '--no-checkpointing') options.gradientCheckpointing = false;
+    else throw new Error(`Unknown option ${arg}. See the comment at the top of bench/costGrowth.ts.`);
+  }
+  return options;
+}
+
+interface Point {
+  readonly seq: number;
+  readonly batch: number;
+  /** Pairs per second, from the median step over all rounds; NaN when EmbedTune ran out of wasm memory. */
+  readonly pairsPerSecond: Record<Peer, number>;
+  readonly peakRssMib: Record<Peer, number>;
+  readonly outOfMemory?: string;
+}
+
+/** Share of one layer's forward FLOPs spent in attention's two products, which grow with the sequence length. */
+function attentionShare(seq: number): number {
+  const { hidden: h, intermediate: f } = MINILM_L6;
+  const attention = 4 * seq * h;
+  const dense = 2 * (4 * h * h + 2 * h * f);
+  return attention / (attention + dense);
+}
+
+function measure(seq: number, batch: number, options: Options, log: (line: string) => void): Point {
+  const spec: WorkerSpec = {
+    mode: 'train',
+    layers: MINILM_L6.layers,
+    hidden: MINILM_L6.hidden,
+    heads: MINILM_L6.heads,
+    intermediate: MINILM_L6.intermediate,
+    vocab: MINILM_L6.vocab,
+    seq,
+    batch,
+    warmup: 1,
+    steps: options.steps,
+    threads: THREADS,
+    seed: 42,
+    loss: 'mnrl',
+    miniBatchSize: 2 * batch,
+    gradientCheckpointing: options.gradientCheckpointing,
+  };
+  const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
+  for (let round = 0; round < options.rounds; round++) {
+    const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
+    for (const peer of order) reports[peer].push(runChild(peer, spec, options, `cost-seq${seq}-batch${batch}-${peer}-round${round + 1}`));
+  }
+  const outOfMemory = reports.embedtune.find((r) => r.out_of_memory)?.out_of_memory;
+  const rate = (peer: Peer) => (peer === 'embedtune' && outOfMemory ? Number.NaN : batch / median(reports[peer].flatMap((r) => r.step_seconds)));
+  const point: Point = {
+    seq,
+    batch,
+    pairsPerSecond: { embedtune: rate('embedtune'), pytorch: rate('pytorch') },
+    peakRssMib: { embedtune: Math.max(...reports.embedtune.map((r) => r.peak_rss_mib)), pytorch: Math.max(...reports.pytorch.map((r) => r.peak_rss_mib)) },
+    ...(outOfMemory ? { outOfMemory } : {}),
+  };
+  log(
+    `  seq ${seq}, batch ${batch}: EmbedTune ${fmt(point.pairsPerSecond.embedtune)} pairs/s (${fmt(point.peakRssMib.embedtune, 0)} MiB), ` +
+      `PyTorch ${fmt(point.pairsPerSecond.pytorch)} pairs/s (${fmt(point.peakRssMib.pytorch, 0)} MiB)${outOfMemory ? ` — ${outOfMemory}` : ''}`,
+  );
+  return point;
+}
+
+const ratio = (p: Point) => p.pairsPerSecond.embedtune / p.pairsPerSecond.pytorch;
+const nullable = (value: number) => (Number.isFinite(value) ? value : null);
+
+function charts(bySeq: readonly Point[], byBatch: readonly Point[]): Array<{ spec: ChartSpec; path: string; file: string }> {
+  const throughputSeries = (points: readonly Point[], perToken: boolean) => {
+    const value = (p: Point, peer: Peer) => nullable(perToken ? p.pairsPerSecond[peer] * 2 * p.seq : p.pairsPerSecond[peer]);
+    return [
+      { label: 'EmbedTune (wasm)', values: points.map((p) => value(p, 'embedtune')), color: '#1f77b4' },
+      { label: 'PyTorch (CPU)', values: points.map((p) => value(p, 'pytorch')), color: '#d62728' },
+      { label: 'ratio (right)', values: points.map((p) => nullable(ratio(p))), color: '#555', dash: true, right: true },
+    ];
+  };
+  const specs: Array<{ spec: ChartSpec; file: string }> = [
+    {
+      file: 'cost-growth-sequence.png',
+      spec: {
+        title: `MiniLM-L6 training, batch ${SEQ_SWEEP.batch} pairs: tokens/s against sequence length`,
+        xLabel: 'sequence length (tokens)',
+        x: bySeq.map((p) => p.seq),
+        yLabel: 'tokens/s',
+        yRightLabel: 'EmbedTune ÷ PyTorch',
+        series: throughputSeries(bySeq, true),
+        logX: true,
+      },
+    },
+    {
+      file: 'cost-growth-batch.png',
+      spec: {
+        title: `MiniLM-L6 training, seq ${BATCH_SWEEP.seq}: pairs/s against batch size`,
+        xLabel: 'batch size (pairs)',
+        x: byBatch.map((p) => p.batch),
+        yLabel: 'pairs/s',
+        yRightLabel: 'EmbedTune ÷ PyTorch',
+        series: throughputSeries(byBatch, false),
+        logX: true,
+      },
+    },
+    {
+      file: 'memory-growth-batch.png',
+      spec: {
+        title: `MiniLM-L6 training, seq ${BATCH_SWEEP.seq}: peak RSS against batch size`,
+        xLabel: 'batch size (pairs)',
+        x: byBatch.map((p) => p.batch),
+        yLabel: 'peak RSS (MiB)',
+        series: [
+          { label: 'EmbedTune (wasm)', values: byBatch.map((p) => nullable(p.peakRssMib.embedtune)), color: '#1f77b4' },
+          { label: 'PyTorch (CPU)', values: byBatch.map((p) => nullable(p.peakRssMib.pytorch)), color: '#d62728' },
+        ],
+        logX: true,
+      },
+    },
+  ];
+  return specs.map((s) => ({ ...s, path: join(IMAGES, s.file) }));
+}
+
+function renderSection(bySeq: readonly Point[], byBatch: readonly Point[], files: readonly string[], options: Options): string {
+  const row = (p: Point, x: number) =>
+    `| ${x} | ${fmt(p.pairsPerSecond.embedtune)} | ${fmt(p.pairsPerSecond.pytorch)} | ${fmt(ratio(p))}× | ${fmt(p.pairsPerSecond.embedtune * 2 * p.seq, 0)} | ${fmt(p.pairsPerSecond.pytorch * 2 * p.seq, 0)} | ${fmt(p.peakRssMib.embedtune, 0)} | ${fmt(p.peakRssMib.pytorch, 0)} |`;
+  const header = (x: string) => [
+    `| ${x} | EmbedTune pairs/s | PyTorch pairs/s | ratio | EmbedTune tokens/s | PyTorch tokens/s | EmbedTune peak RSS (MiB) | PyTorch peak RSS (MiB) |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const ooms = [...bySeq, ...byBatch].filter((p) => p.outOfMemory);
+  return [
+    SECTION_TITLE,
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores) · MiniLM-L6 shape, random weights, MNRL, one optimizer step as in "Training throughput and memory" · EmbedTune on wasm (2 threads, activation checkpointing ${options.gradientCheckpointing ? 'on, as `auto` chooses there' : 'off'}) · PyTorch on 2 threads · ${options.rounds} round(s) × ${options.steps} timed steps per point · load average at the end ${loadavg().map((l) => l.toFixed(2)).join(', ')}. Raw numbers: \`bench/results/costGrowth.json\`.`,
+    '',
+    ...files.map((file) => `![${file}](images/${file})`),
+    '',
+    `### Against sequence length (batch ${SEQ_SWEEP.batch} pairs)`,
+    '',
+    ...header('seq'),
+    ...bySeq.map((p) => row(p, p.seq)),
+    '',
+    `Attention's two products grow with the square of the sequence length while everything else grows linearly, so tokens/s falls as sequences lengthen. Their share of a layer's forward FLOPs is ${bySeq.map((p) => `${fmt(100 * attentionShare(p.seq), 0)}% at ${p.seq}`).join(', ')} for this shape. ` +
+      "EmbedTune runs attention as grouped products (a depthwise convolution, see src/trainer/backend/groupedMatMul.ts), whose XNNPACK kernel is slower per FLOP than its dense GEMM, and the softmax over [batch, heads, seq, seq] is elementwise work on one thread, so EmbedTune's curve bends earlier than PyTorch's, which runs attention through fused scaled-dot-product attention.",
+    '',
+    `### Against batch size (seq ${BATCH_SWEEP.seq})`,
+    '',
+    ...header('batch'),
+    ...byBatch.map((p) => row(p, p.batch)),
+    '',
+    'Throughput per pair is nearly flat in the batch size for both: a batch is already thousands of tokens, which fill the matrix products. ' +
+      "Memory grows linearly with the batch for both; EmbedTune's slope is one layer's activations per token (activation checkpointing keeps the others only as layer inputs), PyTorch's is every layer's. " +
+      "EmbedTune's fixed part is smaller (Node and the wasm module against Python, torch and its CUDA libraries mapped), and WebAssembly's 4 GiB address space caps it.",
+    ...(ooms.length > 0 ? ['', `Out of wasm memory: ${ooms.map((p) => `seq ${p.seq}, batch ${p.batch} (${p.outOfMemory})`).join('; ')}.`] : []),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log('costGrowth: sequence sweep');
+  const bySeq = SEQ_SWEEP.seqs.map((seq) => measure(seq, SEQ_SWEEP.batch, options, log));
+  log('costGrowth: batch sweep');
+  const byBatch = BATCH_SWEEP.batches.map((batch) => measure(BATCH_SWEEP.seq, batch, options, log));
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(RESULTS_PATH, `${JSON.stringify({ measuredAt: new Date().toISOString(), options, bySeq, byBatch }, null, 2)}\n`);
+  const drawn = charts(bySeq, byBatch);
+  if (options.docs) {
+    mkdirSync(IMAGES, { recursive: true });
+    await writePngCharts(drawn);
+  }
+  const section = renderSection(bySeq, byBatch, drawn.map((c) => c.file), options);
+  if (options.docs) writeDocsSection(SECTION_TITLE, section);
+  process.stdout.write(`${section}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`costGrowth failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});
