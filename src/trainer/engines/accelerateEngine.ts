@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
 import { resolvePython } from '../../shared/config/pythonInterpreter';
@@ -84,6 +84,9 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
   const model = planModel(located, written.model, config.model);
 
   const checkpointToResume = options.resume ? resolve(resolveCheckpoint(options.resume, resolve(configDir, config.output_dir))) : undefined;
+  if (checkpointToResume && !existsSync(join(checkpointToResume, 'embedtune_state.json'))) {
+    throw new Error(`${checkpointToResume} was saved by the tfjs engine; resume it with engine.type tfjs, or start a new run.`);
+  }
   const run: RunDirectory = checkpointToResume
     ? runDirectoryOfCheckpoint(checkpointToResume, config)
     : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
@@ -139,7 +142,13 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
 
   const exit = await supervise(command, configDir, env, options);
   const outcome = outcomeOf(run, offsetBefore);
-  if (!outcome.finished) {
+  if (!outcome.finished && config.engine.machine_rank > 0) {
+    // The main machine writes the run's events; this one only trained as its workers.
+    outcome.reason = exit.code === 0 ? 'completed' : 'failed';
+    options.log(
+      `this machine (machine_rank ${config.engine.machine_rank}) trained as workers of the main machine, whose run folder has the events; accelerate launch ended with ${exit.signal ?? `exit code ${exit.code}`}.`,
+    );
+  } else if (!outcome.finished) {
     // Stopped before training got under way, or crashed: say so in the run's own log, as the tfjs engine would.
     const reason: RunFinishReason = options.stop.requested ? 'stopped' : 'failed';
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
