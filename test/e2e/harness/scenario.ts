@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -12,7 +12,11 @@ export class Artifacts {
   last: string | null = null;
   private count = 0;
 
-  constructor(readonly scenario: string) {}
+  constructor(readonly scenario: string) {
+    // Screenshots of an earlier run of this scenario would pass for this run's.
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const name of readdirSync(ARTIFACTS)) if (name.startsWith(`${scenario}-`)) rmSync(join(ARTIFACTS, name), { force: true });
+  }
 
   async screenshot(page: Page, name: string): Promise<string> {
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -187,10 +187,18 @@ export class Workbench {
   /** Waits until the status item's text matches, and returns it; fails with the text it had. */
   async waitForStatus(id: string, pattern: RegExp, timeoutMs: number): Promise<string> {
     let text = '';
-    await poll(`the status bar item ${id} to match ${pattern}`, timeoutMs, async () => {
-      text = await this.statusText(id);
-      return pattern.test(text);
-    }, () => `it shows "${text}"`);
+    let items: string[] = [];
+    await poll(
+      `the status bar item ${id} to match ${pattern}`,
+      timeoutMs,
+      async () => {
+        text = await this.statusText(id);
+        if (pattern.test(text)) return true;
+        items = await this.page.locator('.part.statusbar .statusbar-item').evaluateAll((all) => all.map((e) => `${e.id}: ${e.textContent?.trim()}`));
+        return false;
+      },
+      () => (text ? `it shows "${text}"` : `it is not shown; the status bar has ${JSON.stringify(items)}`),
+    );
     return text;
   }
 
@@ -249,12 +257,62 @@ export class Workbench {
     return frame!;
   }
 
+  /**
+   * How many pixels of a dashboard chart's canvas are drawn in the theme's `--vscode-charts-blue`, the colour of
+   * each chart's first series: more than a few dozen means a line with points is on screen.
+   */
+  static async chartPixels(frame: Frame, chartTitle: string): Promise<number> {
+    return frame.evaluate((title) => {
+      const figure = [...document.querySelectorAll('figure.chart')].find((f) => f.getAttribute('data-chart') === title);
+      const canvas = figure?.querySelector('canvas');
+      if (!canvas) return -1;
+      const probe = document.createElement('div');
+      probe.style.color = 'var(--vscode-charts-blue)';
+      document.body.append(probe);
+      const [r, g, b] = getComputedStyle(probe).color.match(/\d+/g)!.map(Number) as [number, number, number];
+      probe.remove();
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! >= 200 && Math.abs(data[i]! - r) + Math.abs(data[i + 1]! - g) + Math.abs(data[i + 2]! - b) <= 40) count++;
+      }
+      return count;
+    }, chartTitle);
+  }
+
+  /** Records every distinct text a status bar item shows, polling in the background until `stop` is called. */
+  recordStatus(id: string): StatusRecording {
+    const texts: string[] = [];
+    let running = true;
+    const loop = (async () => {
+      // Until stopped, or until the page closes (a failed scenario never calls stop).
+      while (running && !this.page.isClosed()) {
+        const text = await this.statusText(id).catch(() => '');
+        if (text && texts.at(-1) !== text) texts.push(text);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    return {
+      texts,
+      stop: async () => {
+        running = false;
+        await loop;
+        return texts;
+      },
+    };
+  }
+
   /** Reloads the window as "Developer: Reload Window" does, and waits for the workbench again. */
   async reloadWindow(): Promise<void> {
     await this.runCommand('Developer: Reload Window');
     await this.page.waitForEvent('load', { timeout: 30_000 });
     await this.waitForWorkbench();
   }
+}
+
+export interface StatusRecording {
+  readonly texts: readonly string[];
+  stop(): Promise<readonly string[]>;
 }
 
 /** Polls `check` every 250 ms until it holds, or fails after `timeoutMs` saying what was awaited and what was seen. */
