@@ -26,7 +26,11 @@ export function cli(args: string[], cwd: string, timeoutMs = 900_000): { stdout:
   const started = performance.now();
   const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   const how = result.error ? `${result.error.message}, killed with ${result.signal}` : `exit ${result.status}`;
-  assert.equal(result.status, 0, `embedtune ${args.join(' ')} failed (${how}):\n${result.stderr.slice(-4000)}${result.stdout.slice(-2000)}`);
+  assert.equal(
+    result.status,
+    0,
+    `embedtune ${args.join(' ')} failed (${how}):\n${result.stderr.slice(-4000)}${result.stdout.slice(-2000)}`,
+  );
   return { stdout: result.stdout, stderr: result.stderr, seconds: (performance.now() - started) / 1000 };
 }
 

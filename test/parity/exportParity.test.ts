@@ -107,10 +107,14 @@ function encodeWithSentenceTransformers(model: string): EncodeAnswer {
  */
 function assertSameVectors(t: TestContext, model: string, ours: number[][], python: EncodeAnswer): void {
   const worst = maxAbsDifference(ours, python.embeddings);
-  t.diagnostic(`${model}: max |EmbedTune − sentence-transformers| = ${worst.value.toExponential(3)} over ${SENTENCES.length} sentences; ${peerVersions()}`);
+  t.diagnostic(
+    `${model}: max |EmbedTune − sentence-transformers| = ${worst.value.toExponential(3)} over ${SENTENCES.length} sentences; ${peerVersions()}`,
+  );
   if (worst.value <= TOLERANCE) return;
   const tokenizer = TextTokenizer.fromFolder(model);
-  const mismatched = SENTENCES.filter((text, i) => tokenizer.encode(text, python.max_seq_length).ids.join(',') !== python.input_ids[i]!.join(','));
+  const mismatched = SENTENCES.filter(
+    (text, i) => tokenizer.encode(text, python.max_seq_length).ids.join(',') !== python.input_ids[i]!.join(','),
+  );
   const where =
     mismatched.length > 0
       ? `the token ids already differ for ${mismatched.length} sentence(s), e.g. ${JSON.stringify(mismatched[0]!.slice(0, 60))}`
@@ -172,12 +176,15 @@ describe('export round trip with sentence-transformers and peft', { skip: peersP
       const checkpoint = join(runDir, 'checkpoints', 'step-4');
       const adapter = workspace.path('adapter');
       cli(['export', checkpoint, '--out', adapter, '--adapter-only'], workspace.root);
-      const python = runReference<{ embeddings: number[][]; base_embeddings: number[][]; peft_type: string; lora_modules: number }>('peft_encode.py', {
-        base: workspace.path('tiny'),
-        adapter,
-        texts: SENTENCES,
-        max_seq_length: 32,
-      });
+      const python = runReference<{ embeddings: number[][]; base_embeddings: number[][]; peft_type: string; lora_modules: number }>(
+        'peft_encode.py',
+        {
+          base: workspace.path('tiny'),
+          adapter,
+          texts: SENTENCES,
+          max_seq_length: 32,
+        },
+      );
       assert.equal(python.peft_type, 'LORA');
       // query, value, attention.output.dense, intermediate.dense and output.dense in each of the 2 layers.
       assert.equal(python.lora_modules, 10, 'peft put LoRA on every projection EmbedTune trained');

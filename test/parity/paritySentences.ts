@@ -30,7 +30,9 @@ export function exampleTexts(): string[] {
     ...jsonLines('examples/retrieval/data/validation.jsonl').flatMap((row) => [row['query'], row['passage']]),
     ...delimited('examples/classification/data/tickets.tsv', '\t').map((row) => row['text']),
     ...delimited('examples/similarity/data/pairs.csv', ',').flatMap((row) => [row['sentence1'], row['sentence2']]),
-    ...[...jsonLines('examples/ner/data/train.jsonl'), ...jsonLines('examples/ner/data/validation.jsonl')].map((row) => (row['tokens'] as string[]).join(' ')),
+    ...[...jsonLines('examples/ner/data/train.jsonl'), ...jsonLines('examples/ner/data/validation.jsonl')].map((row) =>
+      (row['tokens'] as string[]).join(' '),
+    ),
   ];
   return [...new Set(texts.filter((text): text is string => typeof text === 'string'))];
 }

@@ -33,9 +33,11 @@ export const peersProblem: string | undefined = (() => {
   if (!existsSync(PEERS_PYTHON)) return `no Python peers at ${PEERS} (run bench/python/setup, or set EMBEDTUNE_PY_PEERS to its folder)`;
   const probe = spawnSync(PEERS_PYTHON, ['-c', 'import sentence_transformers, torch, transformers, peft, datasets'], { encoding: 'utf8' });
   if (probe.error) return `${PEERS_PYTHON} does not run (${probe.error.message})`;
-  if (probe.status !== 0) return `${PEERS_PYTHON} lacks a peer package (${probe.stderr.trim().split('\n').pop()}); run bench/python/setup again`;
+  if (probe.status !== 0)
+    return `${PEERS_PYTHON} lacks a peer package (${probe.stderr.trim().split('\n').pop()}); run bench/python/setup again`;
   const minilm = readManifest()?.minilm;
-  if (!minilm || !existsSync(join(minilm, 'model.safetensors'))) return `all-MiniLM-L6-v2 is not where ${join(PEERS, 'peers.json')} says; run bench/python/setup again`;
+  if (!minilm || !existsSync(join(minilm, 'model.safetensors')))
+    return `all-MiniLM-L6-v2 is not where ${join(PEERS, 'peers.json')} says; run bench/python/setup again`;
   return undefined;
 })();
 
@@ -69,7 +71,15 @@ export function runReference<T>(script: string, request: unknown, options: { tim
       encoding: 'utf8',
       timeout: options.timeoutMs ?? 600_000,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1', HF_HUB_DISABLE_PROGRESS_BARS: '1', WANDB_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        TOKENIZERS_PARALLELISM: 'false',
+        TQDM_DISABLE: '1',
+        HF_HUB_DISABLE_PROGRESS_BARS: '1',
+        WANDB_DISABLED: 'true',
+      },
     });
     const how = run.error ? `${run.error.message}, signal ${run.signal}` : `exit ${run.status}`;
     assert.equal(run.status, 0, `the Python reference ${script} failed (${how}):\n${run.stderr.slice(-4000)}`);

@@ -46,11 +46,19 @@ describe('parity with sentence-transformers on the real all-MiniLM-L6-v2', { ski
       if (theirs.length === python.max_seq_length) truncated++;
       if (ours.join(' ') !== theirs.join(' ')) {
         const at = ours.findIndex((id, k) => id !== theirs[k]);
-        mismatches.push(`#${i} ${JSON.stringify(text.slice(0, 80))}: first difference at token ${at}, ours [${ours.slice(Math.max(0, at - 2), at + 4).join(' ')}] vs transformers [${theirs.slice(Math.max(0, at - 2), at + 4).join(' ')}]`);
+        mismatches.push(
+          `#${i} ${JSON.stringify(text.slice(0, 80))}: first difference at token ${at}, ours [${ours.slice(Math.max(0, at - 2), at + 4).join(' ')}] vs transformers [${theirs.slice(Math.max(0, at - 2), at + 4).join(' ')}]`,
+        );
       }
     });
-    t.diagnostic(`${SENTENCES.length} sentences, ${truncated} truncated at ${python.max_seq_length} tokens, ${SENTENCES.filter((s) => s.trim() === '').length} empty or blank; ${peerVersions()}`);
-    assert.deepEqual(mismatches, [], `EmbedTune tokenizes ${mismatches.length} of ${SENTENCES.length} sentences differently from transformers`);
+    t.diagnostic(
+      `${SENTENCES.length} sentences, ${truncated} truncated at ${python.max_seq_length} tokens, ${SENTENCES.filter((s) => s.trim() === '').length} empty or blank; ${peerVersions()}`,
+    );
+    assert.deepEqual(
+      mismatches,
+      [],
+      `EmbedTune tokenizes ${mismatches.length} of ${SENTENCES.length} sentences differently from transformers`,
+    );
     assert.ok(truncated >= 10, `the set includes texts long enough to be truncated (${truncated})`);
   });
 

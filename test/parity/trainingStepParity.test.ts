@@ -114,7 +114,9 @@ async function compareSteps(t: TestContext, workspace: TempWorkspace, base: stri
   const run = trainWithEmbedTune(configPath);
   const checkpoint = (step: number) => join(run.runDir, 'checkpoints', `step-${step}`);
   const first = c.startAt ?? 0;
-  const compared = steps.slice(first).map((microBatches: PairBatch[], i) => ({ micro_batches: microBatches, compare: checkpoint(first + i + 1) }));
+  const compared = steps
+    .slice(first)
+    .map((microBatches: PairBatch[], i) => ({ micro_batches: microBatches, compare: checkpoint(first + i + 1) }));
   const reference = runReference<{ steps: ReferenceStep[] }>('train_step.py', {
     model: base,
     max_seq_length: maxSeqLength,
@@ -139,12 +141,17 @@ async function compareSteps(t: TestContext, workspace: TempWorkspace, base: stri
     if (ours !== undefined) {
       lossesCompared++;
       const diff = Math.abs(ours - theirs.loss);
-      t.diagnostic(`step ${step}: loss EmbedTune ${ours.toFixed(7)}, PyTorch ${theirs.loss.toFixed(7)} (|Δ| ${diff.toExponential(1)}); lr ${theirs.lr.toExponential(3)}, grad norm ${theirs.grad_norm.toFixed(4)}`);
+      t.diagnostic(
+        `step ${step}: loss EmbedTune ${ours.toFixed(7)}, PyTorch ${theirs.loss.toFixed(7)} (|Δ| ${diff.toExponential(1)}); lr ${theirs.lr.toExponential(3)}, grad norm ${theirs.grad_norm.toFixed(4)}`,
+      );
       if (!(diff <= LOSS_TOLERANCE)) problems.push(`step ${step}: loss ${ours} vs PyTorch ${theirs.loss}`);
     }
     let moved = 0;
     const entries = Object.entries(theirs.compared);
-    const stepLargest = { m: Math.max(...entries.map(([, e]) => e.m_largest ?? 0)), v: Math.max(...entries.map(([, e]) => e.v_largest ?? 0)) };
+    const stepLargest = {
+      m: Math.max(...entries.map(([, e]) => e.m_largest ?? 0)),
+      v: Math.max(...entries.map(([, e]) => e.v_largest ?? 0)),
+    };
     for (const [name, comparison] of entries) {
       const { max_abs_diff: diff, max_abs_update: update } = comparison;
       if (update > 0) moved++;
@@ -156,11 +163,15 @@ async function compareSteps(t: TestContext, workspace: TempWorkspace, base: stri
         const floor = stepLargest[key] * (key === 'm' ? MOMENT_FLOOR : MOMENT_FLOOR ** 2);
         const relative = momentDiff / Math.max(largest, floor);
         if (!(relative <= worstMoment.relative)) worstMoment = { relative, name: `${name}.${key}`, step };
-        if (!(relative <= (c.momentTolerance ?? MOMENT_TOLERANCE))) problems.push(`step ${step}: AdamW's ${key} of ${name} differs by ${relative.toExponential(2)} of its largest value`);
+        if (!(relative <= (c.momentTolerance ?? MOMENT_TOLERANCE)))
+          problems.push(`step ${step}: AdamW's ${key} of ${name} differs by ${relative.toExponential(2)} of its largest value`);
       }
       const ratio = diff / theirs.lr;
       if (!(ratio <= worstWeight.ratio)) worstWeight = { ratio, name, step, diff };
-      if (!c.weightsReportedOnly && !(ratio <= WEIGHT_TOLERANCE_IN_LR)) problems.push(`step ${step}: ${name} differs by ${diff.toExponential(2)} (${ratio.toExponential(2)} lr; PyTorch moved it by up to ${update.toExponential(2)})`);
+      if (!c.weightsReportedOnly && !(ratio <= WEIGHT_TOLERANCE_IN_LR))
+        problems.push(
+          `step ${step}: ${name} differs by ${diff.toExponential(2)} (${ratio.toExponential(2)} lr; PyTorch moved it by up to ${update.toExponential(2)})`,
+        );
     }
     assert.ok(moved > 0, `step ${step} changed some weights in PyTorch`);
   });
@@ -176,7 +187,14 @@ const LORA_TARGETS = ['query', 'value', 'attention.output.dense', 'intermediate.
 
 const CASES: Case[] = [
   { name: 'full fine-tuning', strategyYaml: '  type: full', strategy: { type: 'full' }, pairs: 8, batchSize: 4, accumulation: 1 },
-  { name: 'gradient accumulation over 2 micro-batches', strategyYaml: '  type: full', strategy: { type: 'full' }, pairs: 16, batchSize: 4, accumulation: 2 },
+  {
+    name: 'gradient accumulation over 2 micro-batches',
+    strategyYaml: '  type: full',
+    strategy: { type: 'full' },
+    pairs: 16,
+    batchSize: 4,
+    accumulation: 2,
+  },
   {
     name: 'freeze (embeddings and layer 0)',
     strategyYaml: '  type: freeze\n  freeze_layers: 1\n  freeze_embeddings: true',
@@ -213,7 +231,14 @@ describe('training steps agree with PyTorch', { skip: peersProblem }, () => {
       it(`${c.name}: same loss and same updated weights`, async (t) => {
         const workspace = new TempWorkspace();
         try {
-          const tiny = buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64, seed: 11, withPoolingModules: true });
+          const tiny = buildTinyBert(workspace.path('tiny'), {
+            layers: 2,
+            hidden: 32,
+            heads: 4,
+            intermediate: 64,
+            seed: 11,
+            withPoolingModules: true,
+          });
           await compareSteps(t, workspace, tiny.folder, c, 32);
         } finally {
           workspace.dispose();
@@ -234,7 +259,16 @@ describe('training steps agree with PyTorch', { skip: peersProblem }, () => {
         t,
         workspace,
         miniLmFolder(),
-        { name: 'MiniLM full', strategyYaml: '  type: full', strategy: { type: 'full' }, pairs: 8, batchSize: 8, accumulation: 1, momentTolerance: 1e-3, weightsReportedOnly: true },
+        {
+          name: 'MiniLM full',
+          strategyYaml: '  type: full',
+          strategy: { type: 'full' },
+          pairs: 8,
+          batchSize: 8,
+          accumulation: 1,
+          momentTolerance: 1e-3,
+          weightsReportedOnly: true,
+        },
         128,
       );
     });
