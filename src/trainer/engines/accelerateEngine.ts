@@ -161,7 +161,7 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       events.write({
         type: 'log',
         level: 'warning',
-        message: `Stopped before the first optimizer step (${how}); there is no checkpoint to resume from.`,
+        message: `Stopped (${how}) before the run could save a final checkpoint; --resume continues from the newest one there is.`,
       });
     }
     const store = new CheckpointStore(run.path, Number.MAX_SAFE_INTEGER, true);
