@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 // Code passed to evaluate runs in the browser page; the DOM library types it.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import type { CodeServer } from './codeServer';
 import type { Artifacts } from './scenario';
 
@@ -17,12 +17,12 @@ export const CHROMIUM = process.env.EMBEDTUNE_CHROMIUM ?? '/usr/bin/chromium';
 
 export class E2EBrowser {
   private constructor(
-    readonly browser: Browser,
     private readonly userDataDir: string,
     private readonly context: BrowserContext,
   ) {}
 
   static async launch(): Promise<E2EBrowser> {
+    if (!existsSync(CHROMIUM)) throw new Error(`the e2e tests need Chromium at ${CHROMIUM}: apt-get install -y chromium, or set EMBEDTUNE_CHROMIUM`);
     const userDataDir = mkdtempSync(join(tmpdir(), 'embedtune-e2e-chromium-'));
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -40,7 +40,7 @@ export class E2EBrowser {
       ],
       viewport: { width: 1400, height: 900 },
     });
-    return new E2EBrowser(context.browser()!, userDataDir, context);
+    return new E2EBrowser(userDataDir, context);
   }
 
   async newPage(): Promise<Page> {
@@ -213,7 +213,8 @@ export class Workbench {
     await poll(`a notification matching ${pattern}`, timeoutMs, async () => {
       seen = await this.notifications();
       found = seen.find((text) => pattern.test(text)) ?? '';
-      return found !== '';
+      // Found once its toast has finished fading in, so that a screenshot shows it.
+      return found !== '' && (await this.page.locator('.notification-toast.notification-fade-in-done', { hasText: found }).count()) > 0;
     }, () => `notifications on screen: ${JSON.stringify(seen)}`);
     return found;
   }
@@ -327,9 +328,4 @@ export async function poll(what: string, timeoutMs: number, check: () => Promise
 
 function exactly(text: string): RegExp {
   return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-}
-
-export function ensureDir(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  return dir;
 }
