@@ -143,6 +143,19 @@ describe('the token-classification head', () => {
     assert.ok(Math.abs(weighted.loss(emissions, tags, [2]).dataSync()[0]! - (3 * nll[0]! + 0.5 * nll[1]!) / 3.5) < 1e-5);
   });
 
+  it('computes the per-word focal loss with per-tag alpha, over real words only', () => {
+    const emissions = tf.tensor3d([[[2, 0, 1], [0, 1, 0], [5, 5, 5]], [[1, 1, 0], [0, 0, 0], [0, 0, 0]]]);
+    const tags = Int32Array.from([0, 2, 1, 1, 0, 0]);
+    const p = (row: number[], k: number) => Math.exp(row[k]!) / row.reduce((sum, x) => sum + Math.exp(x), 0);
+    const alpha = [0.5, 1, 2];
+    const gamma = 2;
+    const words: [number[], number][] = [[[2, 0, 1], 0], [[0, 1, 0], 2], [[1, 1, 0], 1]];
+    const expected = words.reduce((sum, [row, k]) => sum - alpha[k]! * (1 - p(row, k)) ** gamma * Math.log(p(row, k)), 0) / words.length;
+    const head = new TokenClassificationHead(labels, 'focal', 3, 1);
+    assert.ok(Math.abs(head.loss(emissions, tags, [2, 1], { focal: { gamma, alpha } }).dataSync()[0]! - expected) < 1e-5);
+    assert.throws(() => head.loss(emissions, tags, [2, 1], { focal: { gamma, alpha: [1, 2] } }), /loss.alpha lists 2 weights, but the data has 3 tags/);
+  });
+
   it('decodes by Viterbi with a CRF and by argmax without one', async () => {
     const emissions = tf.tensor3d([[[0, 1, 0], [0, 1, 0]]]);
     const crf = new TokenClassificationHead(labels, 'crf', 3, 1);
