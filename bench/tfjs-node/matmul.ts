@@ -10,6 +10,7 @@
  * computed in float64 on the CPU and a tf.grads gradient against its closed form, so a fast wrong answer fails.
  *
  * Options: --iterations N (timed products per run, default 20) --warmup N (untimed first, default 3)
+ *          --rounds N (runs per peer and thread count, taking turns; default 2)
  *          --threads a,b (default "2,default": 2 threads, then each library's own default)
  *          --package PATH (the built tfjs-node; default $EMBEDTUNE_TFJS_NODE_CACHE or ~/.cache/embedtune/tfjs-node-4.22.0)
  *          --python PATH (default $EMBEDTUNE_PY_PEERS/bin/python, or ~/.cache/embedtune/py-peers/bin/python)
@@ -64,6 +65,7 @@ interface Row {
 interface Options {
   iterations: number;
   warmup: number;
+  rounds: number;
   threads: Array<number | 'default'>;
   packageDir: string;
   python: string;
@@ -75,6 +77,7 @@ function parseOptions(argv: readonly string[]): Options {
   const options: Options = {
     iterations: 20,
     warmup: 3,
+    rounds: 2,
     threads: [2, 'default'],
     packageDir: join(
       process.env['EMBEDTUNE_TFJS_NODE_CACHE'] ?? join(homedir(), '.cache', 'embedtune', 'tfjs-node-4.22.0'),
@@ -101,6 +104,7 @@ function parseOptions(argv: readonly string[]): Options {
     };
     if (flag === '--iterations') options.iterations = count(1);
     else if (flag === '--warmup') options.warmup = count(0);
+    else if (flag === '--rounds') options.rounds = count(1);
     else if (flag === '--threads') options.threads = value().split(',').map(parseThreads);
     else if (flag === '--package') options.packageDir = resolve(value());
     else if (flag === '--python') options.python = resolve(value());
@@ -108,7 +112,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === '--no-save') options.save = false;
     else
       throw new Error(
-        `Unknown option ${flag}. Options: --iterations N --warmup N --threads a,b --package PATH --python PATH --no-wasm --no-save`,
+        `Unknown option ${flag}. Options: --iterations N --warmup N --rounds N --threads a,b --package PATH --python PATH --no-wasm --no-save`,
       );
   }
   return options;
@@ -244,6 +248,19 @@ function runChild(command: string, args: readonly string[], env: NodeJS.ProcessE
   return JSON.parse(lastLine) as WorkerReport;
 }
 
+/** One report holding every round's samples; busy cores weighted by each round's time. */
+function poolReports(reports: readonly WorkerReport[]): WorkerReport {
+  const total = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0);
+  const first = reports[0]!;
+  const readback = reports.every((report) => report.msWithReadback) ? reports.flatMap((report) => report.msWithReadback!) : undefined;
+  return {
+    ...first,
+    ms: reports.flatMap((report) => report.ms),
+    ...(readback ? { msWithReadback: readback } : {}),
+    busyCores: total(reports.map((report) => report.busyCores * total(report.ms))) / total(reports.map((report) => total(report.ms))),
+  };
+}
+
 function toRow(report: WorkerReport): Row {
   const ms = latencyStats(report.ms);
   const withReadback = report.msWithReadback ? latencyStats(report.msWithReadback) : undefined;
@@ -278,44 +295,33 @@ async function main(): Promise<void> {
   if (!existsSync(options.python)) throw new Error(`No Python at ${options.python}. Run bench/python/setup first, or pass --python.`);
   // node_modules above the package, so that createRequire(...)('@tensorflow/tfjs-node') in selectBackend resolves it.
   const nodePath = dirname(dirname(options.packageDir));
-  const rows: Row[] = [];
-  for (const threads of options.threads) {
+  const runOne = (peer: Peer, threads: number | 'default'): WorkerReport => {
+    const label = `${peer} (${threads} threads)`;
+    if (peer === 'torch') {
+      const args = ['-c', TORCH_WORKER, String(threads), ...[options.iterations, options.warmup, M, K, N].map(String)];
+      return runChild(options.python, args, process.env, label);
+    }
+    const args = ['--import', 'tsx', __filename, '--worker', peer, String(threads), String(options.iterations), String(options.warmup)];
+    if (peer === 'wasm') return runChild(process.execPath, args, process.env, label);
     const tfThreads = threads === 'default' ? {} : { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' };
-    const workerArgs = (peer: Peer) => [
-      '--import',
-      'tsx',
-      __filename,
-      '--worker',
-      peer,
-      String(threads),
-      String(options.iterations),
-      String(options.warmup),
-    ];
-    rows.push(
-      toRow(
-        runChild(
-          process.execPath,
-          workerArgs('tfjs-node'),
-          { ...process.env, NODE_PATH: nodePath, TF_CPP_MIN_LOG_LEVEL: '2', ...tfThreads },
-          `tfjs-node (${threads} threads)`,
-        ),
-      ),
-    );
-    const torchArgs = [
-      '-c',
-      TORCH_WORKER,
-      String(threads),
-      String(options.iterations),
-      String(options.warmup),
-      String(M),
-      String(K),
-      String(N),
-    ];
-    rows.push(toRow(runChild(options.python, torchArgs, process.env, `torch (${threads} threads)`)));
-    if (options.wasm) rows.push(toRow(runChild(process.execPath, workerArgs('wasm'), process.env, `wasm (${threads} threads)`)));
+    return runChild(process.execPath, args, { ...process.env, NODE_PATH: nodePath, TF_CPP_MIN_LOG_LEVEL: '2', ...tfThreads }, label);
+  };
+  const peers: Peer[] = options.wasm ? ['tfjs-node', 'torch', 'wasm'] : ['tfjs-node', 'torch'];
+  // Peers take turns, the first one rotating from round to round, so that bursts of other work on a shared machine
+  // land on all of them; each (peer, threads) row pools its rounds' samples.
+  const pooled = new Map<string, WorkerReport[]>();
+  for (let round = 0; round < options.rounds; round++) {
+    for (const threads of options.threads) {
+      for (let turn = 0; turn < peers.length; turn++) {
+        const peer = peers[(round + turn) % peers.length]!;
+        const key = `${peer}|${threads}`;
+        pooled.set(key, [...(pooled.get(key) ?? []), runOne(peer, threads)]);
+      }
+    }
   }
+  const rows = options.threads.flatMap((threads) => peers.map((peer) => toRow(poolReports(pooled.get(`${peer}|${threads}`)!))));
   console.log(
-    `matMul [${M}, ${K}] @ [${K}, ${N}], float32, ${(FLOP / 1e9).toFixed(2)} GFLOP; median of ${options.iterations} after ${options.warmup} warm-up`,
+    `matMul [${M}, ${K}] @ [${K}, ${N}], float32, ${(FLOP / 1e9).toFixed(2)} GFLOP; median of ${options.rounds} × ${options.iterations} after ${options.warmup} warm-up each`,
   );
   console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0]!.toFixed(1)} at the end\n`);
   console.log(
@@ -340,6 +346,7 @@ async function main(): Promise<void> {
   if (options.save) {
     const results = {
       shape: [M, K, N],
+      rounds: options.rounds,
       iterations: options.iterations,
       warmup: options.warmup,
       cpus: cpus().length,
