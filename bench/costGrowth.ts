@@ -14,12 +14,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writePngCharts, type ChartSpec } from './pngChart';
-import { defaultPython, fmt, median, MINILM_L6, runChild, THREADS, writeDocsSection, type Peer, type WorkerReport, type WorkerSpec } from './trainThroughput';
+import { defaultPython, fmt, median, MINILM_L6, runChild, THREADS, writeDocsSection, type WorkerReport, type WorkerSpec } from './trainThroughput';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGES = join(ROOT, 'docs', 'images');
 const RESULTS_PATH = join(ROOT, 'bench', 'results', 'costGrowth.json');
 const SECTION_TITLE = '## Cost growth';
+
+/** tfjs-node is left out here: the sweep is about how EmbedTune's default engine here (wasm) grows. */
+type Peer = 'embedtune' | 'pytorch';
 
 const SEQ_SWEEP = { batch: 8, seqs: [32, 64, 128, 256] };
 const BATCH_SWEEP = { seq: 64, batches: [4, 8, 16, 32] };
@@ -89,7 +92,7 @@ function measure(seq: number, batch: number, options: Options, log: (line: strin
   const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
   for (let round = 0; round < options.rounds; round++) {
     const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
-    for (const peer of order) reports[peer].push(runChild(peer, spec, options, `cost-seq${seq}-batch${batch}-${peer}-round${round + 1}`));
+    for (const peer of order) reports[peer].push(runChild(peer, spec, { ...options, tfjsNode: undefined }, `cost-seq${seq}-batch${batch}-${peer}-round${round + 1}`));
   }
   const outOfMemory = reports.embedtune.find((r) => r.out_of_memory)?.out_of_memory;
   const rate = (peer: Peer) => (peer === 'embedtune' && outOfMemory ? Number.NaN : batch / median(reports[peer].flatMap((r) => r.step_seconds)));

@@ -19,6 +19,7 @@
  *                      summarize where the timed steps spend their time by src/ function)
  *          --no-checkpointing (EmbedTune keeps every layer's activations instead of recomputing them; the engine's
  *                              training.gradient_checkpointing: false)
+ *          --no-tfjs-node (skip EmbedTune on tfjs-node even where bench/tfjs-node/setup has built it)
  *          --no-save (do not write bench/results/trainThroughput.json) --no-docs (do not touch docs/benchmarks.md)
  */
 import { spawnSync } from 'node:child_process';
@@ -81,7 +82,8 @@ const CACHE_CHUNKS = [32, 16, 8] as const;
 const CHILD_TIMEOUT_MS = 20 * 60_000;
 
 export type Mode = 'train' | 'encode' | 'profile' | 'matmul';
-export type Peer = 'embedtune' | 'pytorch';
+/** embedtune runs on wasm; embedtune-node is the same engine on tfjs-node, when bench/tfjs-node/setup has built it. */
+export type Peer = 'embedtune' | 'embedtune-node' | 'pytorch';
 
 /** What one child process is asked to measure; the same object goes to both peers (PyTorch ignores the loss fields). */
 export interface WorkerSpec {
@@ -103,6 +105,8 @@ export interface WorkerSpec {
   readonly miniBatchSize: number;
   /** EmbedTune only: recompute each layer in the backward pass instead of keeping its activations. */
   readonly gradientCheckpointing: boolean;
+  /** EmbedTune only: the tfjs backend. */
+  readonly backend?: 'wasm' | 'node';
 }
 
 interface KernelCost {
@@ -152,6 +156,15 @@ interface Options {
   save: boolean;
   docs: boolean;
   gradientCheckpointing: boolean;
+  /** node_modules holding a built @tensorflow/tfjs-node (bench/tfjs-node/setup), or undefined to skip that peer. */
+  tfjsNode: string | undefined;
+}
+
+/** The node_modules of bench/tfjs-node/setup's build, when its binding is there. */
+function defaultTfjsNode(): string | undefined {
+  const cache = process.env['EMBEDTUNE_TFJS_NODE_CACHE'] ?? join(homedir(), '.cache', 'embedtune', 'tfjs-node-4.22.0');
+  const modules = join(cache, 'node_modules');
+  return existsSync(join(modules, '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node')) ? modules : undefined;
 }
 
 export function defaultPython(): string {
@@ -173,6 +186,7 @@ function parseOptions(argv: readonly string[]): Options {
     save: true,
     docs: true,
     gradientCheckpointing: true,
+    tfjsNode: defaultTfjsNode(),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -193,6 +207,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--no-save') options.save = false;
     else if (arg === '--no-docs') options.docs = false;
     else if (arg === '--no-checkpointing') options.gradientCheckpointing = false;
+    else if (arg === '--no-tfjs-node') options.tfjsNode = undefined;
     else if (arg === '--cases') {
       const ids = (argv[++i] ?? '').split(',').filter(Boolean);
       const unknown = ids.filter((id) => !CASES.some((c) => c.id === id));
@@ -342,8 +357,8 @@ function hrtimeMicros(): number {
 
 async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   const started = performance.now();
-  const backend = await selectBackend('wasm', { threads: spec.threads });
-  const wasm = guardWasmMemory();
+  const backend = spec.backend === 'node' ? await selectBackend('node') : await selectBackend('wasm', { threads: spec.threads });
+  const wasm = spec.backend === 'node' ? undefined : guardWasmMemory();
   const rssAfterImport = process.memoryUsage().rss / 2 ** 20;
   if (spec.mode === 'matmul') return timeMatMuls(spec, started, rssAfterImport, backend.reason);
   const config = parseBertConfig(
@@ -445,7 +460,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
     threads: backend.threads ?? 1,
     parameters: encoder.parameterCount(),
     backend: backend.reason,
-    wasm_heap_mib: wasmMemoryBytes(wasm) / 2 ** 20,
+    ...(wasm ? { wasm_heap_mib: wasmMemoryBytes(wasm) / 2 ** 20 } : {}),
     ...(outOfMemory ? { out_of_memory: outOfMemory } : {}),
     ...(kernels ? { kernels } : {}),
     ...(peakTensorMib !== undefined ? { peak_tensor_mib: peakTensorMib } : {}),
@@ -560,6 +575,10 @@ interface CaseResult {
   /** EmbedTune ÷ PyTorch: throughput (above 1 is faster) and peak RSS (below 1 is leaner). */
   readonly throughputRatio: number;
   readonly memoryRatio: number;
+  /** EmbedTune on tfjs-node, when built, and its ratios to PyTorch. */
+  readonly node?: PeerResult;
+  readonly nodeThroughputRatio?: number;
+  readonly nodeMemoryRatio?: number;
   /** Per round, EmbedTune's median step throughput ÷ PyTorch's in the same round. */
   readonly roundThroughputRatios: number[];
   readonly kernels?: KernelCost[];
@@ -580,8 +599,18 @@ const EMPTY_REPORT: WorkerReport = {
   parameters: 0,
 };
 
-export function runChild(peer: Peer, spec: WorkerSpec, options: Pick<Options, 'python'>, label: string, cpuProfDir?: string): WorkerReport {
+export function runChild(peer: Peer, spec: WorkerSpec, options: Pick<Options, 'python' | 'tfjsNode'>, label: string, cpuProfDir?: string): WorkerReport {
   const common = { cwd: ROOT, encoding: 'utf8' as const, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 2 ** 20 };
+  if (peer === 'embedtune-node') {
+    if (!options.tfjsNode) throw new Error('No built tfjs-node: run bench/tfjs-node/setup.');
+    // selectBackend finds the package through NODE_PATH, as it would a user's install; TensorFlow reads its pool
+    // sizes from the environment when the binding starts.
+    const env = { ...process.env, NODE_PATH: options.tfjsNode, TF_NUM_INTRAOP_THREADS: String(THREADS), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: '2' };
+    const nodeSpec: WorkerSpec = { ...spec, backend: 'node' };
+    const result = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--worker', JSON.stringify(nodeSpec)], { ...common, env });
+    if (result.status !== 0) throw new Error(`The tfjs-node ${spec.mode} worker (${label}) failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr.slice(-4000)}`);
+    return { ...(JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as WorkerReport), peer: 'embedtune-node' };
+  }
   const result =
     peer === 'embedtune'
       ? spawnSync(
@@ -660,10 +689,11 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
   let spec = specFor(benchCase, mode, options);
   const fallbacks = mode === 'train' ? CACHE_CHUNKS.map((chunk) => ({ ...spec, loss: 'cached_mnrl' as const, miniBatchSize: chunk })) : [];
   const outOfMemory: OutOfMemoryAttempt[] = [];
-  const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
+  const reports: Record<Peer, WorkerReport[]> = { embedtune: [], 'embedtune-node': [], pytorch: [] };
   const cpuProfWindows: { dir: string; window: [number, number] }[] = [];
+  const peers: Peer[] = options.tfjsNode ? ['embedtune', 'embedtune-node', 'pytorch'] : ['embedtune', 'pytorch'];
   for (let round = 0; round < options.rounds; round++) {
-    const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
+    const order: Peer[] = round % 2 === 0 ? peers : [...peers].reverse();
     for (const peer of order) {
       const label = `${benchCase.id}-${mode}-${peer}-round${round + 1}`;
       let report: WorkerReport;
@@ -673,7 +703,8 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
           rmSync(profDir, { recursive: true, force: true });
           mkdirSync(profDir, { recursive: true });
         }
-        report = runChild(peer, spec, options, label, profDir);
+        // tfjs-node has no 4 GiB limit: it always runs the plain step.
+        report = runChild(peer, peer === 'embedtune-node' ? specFor(benchCase, mode, options) : spec, options, label, profDir);
         if (!report.out_of_memory) {
           if (profDir && report.timed_window_us) cpuProfWindows.push({ dir: profDir, window: report.timed_window_us });
           break;
@@ -705,7 +736,9 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
   const cpuProfile = cpuProfWindows.length > 0 ? summarizeCpuProfile(cpuProfWindows[0]!.dir, cpuProfWindows[0]!.window) : undefined;
   const embedtune = summarize(reports.embedtune, BATCH);
   const pytorch = summarize(reports.pytorch, BATCH);
+  const node = reports['embedtune-node'].length > 0 ? summarize(reports['embedtune-node'], BATCH) : undefined;
   return {
+    ...(node ? { node, nodeThroughputRatio: node.perSecond / pytorch.perSecond, nodeMemoryRatio: node.peakRssMib / pytorch.peakRssMib } : {}),
     id: benchCase.id,
     mode,
     shape: benchCase.shape,
@@ -731,6 +764,7 @@ interface GemmResult {
   readonly label: string;
   readonly gflop: number;
   readonly embedtuneGflops: number;
+  readonly nodeGflops?: number;
   readonly pytorchGflops: number;
   readonly ratio: number;
 }
@@ -738,9 +772,10 @@ interface GemmResult {
 function runGemm(benchCase: BenchCase, options: Options, log: (line: string) => void): GemmResult {
   const spec: WorkerSpec = { ...specFor(benchCase, 'matmul', options), warmup: 1, steps: 5 };
   const flops = layerProducts(spec).reduce((sum, [m, k, n]) => sum + 2 * m * k * n, 0);
-  const medians: Record<Peer, number[]> = { embedtune: [], pytorch: [] };
+  const medians: Record<Peer, number[]> = { embedtune: [], 'embedtune-node': [], pytorch: [] };
+  const peers: Peer[] = options.tfjsNode ? ['embedtune', 'embedtune-node', 'pytorch'] : ['embedtune', 'pytorch'];
   for (let round = 0; round < options.rounds; round++) {
-    const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
+    const order: Peer[] = round % 2 === 0 ? peers : [...peers].reverse();
     for (const peer of order) medians[peer].push(median(runChild(peer, spec, options, `${benchCase.id}-matmul-${peer}-round${round + 1}`).step_seconds));
   }
   const gflops = (peer: Peer) => flops / median(medians[peer]) / 1e9;
@@ -749,6 +784,7 @@ function runGemm(benchCase: BenchCase, options: Options, log: (line: string) => 
     label: `${benchCase.shape.name}, seq ${benchCase.seq}`,
     gflop: flops / 1e9,
     embedtuneGflops: gflops('embedtune'),
+    ...(options.tfjsNode ? { nodeGflops: gflops('embedtune-node') } : {}),
     pytorchGflops: gflops('pytorch'),
     ratio: gflops('embedtune') / gflops('pytorch'),
   };
@@ -860,6 +896,7 @@ function toJson(result: CaseResult): unknown {
     embedtune_step: result.embedtuneStep,
     out_of_memory: result.outOfMemory.map((o) => ({ step: o.loss, message: o.message, peak_rss_mib: round2(o.peakRssMib) })),
     embedtune: peer(result.embedtune),
+    ...(result.node ? { embedtune_tfjs_node: peer(result.node), tfjs_node_throughput_ratio: round3(result.nodeThroughputRatio!), tfjs_node_memory_ratio: round3(result.nodeMemoryRatio!) } : {}),
     pytorch: peer(result.pytorch),
     throughput_ratio: round3(result.throughputRatio),
     round_throughput_ratios: result.roundThroughputRatios.map(round3),
@@ -917,6 +954,12 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
       (r) =>
         `| peak memory ≤ ${fmt(TARGET_MEMORY_RATIO, 1)}× PyTorch's | ${caseLabel(r)}${stepNote(r)} | ${fmt(r.memoryRatio)}× | ${verdict(r.memoryRatio <= TARGET_MEMORY_RATIO)} |`,
     ),
+    ...training
+      .filter((r) => r.nodeThroughputRatio !== undefined)
+      .flatMap((r) => [
+        `| on tfjs-node: training throughput ≥ ${fmt(TARGET_THROUGHPUT_RATIO, 1)}× PyTorch's | ${caseLabel(r)} | ${fmt(r.nodeThroughputRatio!)}× | ${verdict(r.nodeThroughputRatio! >= TARGET_THROUGHPUT_RATIO)} |`,
+        `| on tfjs-node: peak memory ≤ ${fmt(TARGET_MEMORY_RATIO, 1)}× PyTorch's | ${caseLabel(r)} | ${fmt(r.nodeMemoryRatio!)}× | ${verdict(r.nodeMemoryRatio! <= TARGET_MEMORY_RATIO)} |`,
+      ]),
     '',
     `### Training: one MNRL optimizer step, batch ${BATCH} pairs (${2 * BATCH} sequences)`,
     '',
@@ -930,6 +973,22 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
     ),
     '',
   ];
+  const onNode = results.filter((r) => r.node);
+  if (onNode.length > 0) {
+    lines.push(
+      '### The same steps on tfjs-node',
+      '',
+      "EmbedTune's engine unchanged on `@tensorflow/tfjs-node` 4.22 (TensorFlow's C library, oneDNN; 2 intra-op threads), which `auto` picks first wherever it is installed. It cannot install here (its install downloads libtensorflow), so `bench/tfjs-node/setup` builds its binding against the TensorFlow C API in PyPI's tensorflow-cpu wheel; the benchmark uses that build when present. No 4 GiB limit, so every step is the plain one, with activation checkpointing as on wasm (`auto`).",
+      '',
+      '| Case | mode | tfjs-node per s | PyTorch per s | ratio | tfjs-node peak RSS (MiB) | PyTorch peak RSS (MiB) | RSS ratio |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...onNode.map(
+        (r) =>
+          `| ${caseLabel(r)} | ${r.mode === 'train' ? 'training (pairs)' : 'encoding (sequences)'} | ${fmt(r.node!.perSecond)} | ${fmt(r.pytorch.perSecond)} | ${fmt(r.nodeThroughputRatio!)}× | ${fmt(r.node!.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.nodeMemoryRatio!)}× |`,
+      ),
+      '',
+    );
+  }
   const ooms = training.filter((r) => r.outOfMemory.length > 0);
   if (ooms.length > 0) {
     lines.push(
@@ -963,11 +1022,11 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
       '',
       "One encoder layer's six dense products over a training step's tokens (Q, K, V, attention output, FFN in, FFN out), plain float32 `A @ B` and nothing else: tfjs's wasm `matMul` (XNNPACK, WebAssembly SIMD128, 2 threads) against `torch.matmul` (MKL, 2 threads). Most of a training step is these products and their gradients, so this ratio bounds the training ratio from above, whatever the rest of the step does.",
       '',
-      '| Case | GFLOP per layer | EmbedTune GFLOP/s | PyTorch GFLOP/s | ratio | training ratio, same case |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      '| Case | GFLOP per layer | EmbedTune wasm GFLOP/s | EmbedTune tfjs-node GFLOP/s | PyTorch GFLOP/s | wasm ratio | wasm training ratio, same case |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...gemm.map((g) => {
         const train = training.find((r) => r.id === g.id);
-        return `| ${g.label} | ${fmt(g.gflop, 1)} | ${fmt(g.embedtuneGflops, 1)} | ${fmt(g.pytorchGflops, 1)} | ${fmt(g.ratio)}× | ${train ? `${fmt(train.throughputRatio)}×` : 'n/a'} |`;
+        return `| ${g.label} | ${fmt(g.gflop, 1)} | ${fmt(g.embedtuneGflops, 1)} | ${g.nodeGflops !== undefined ? fmt(g.nodeGflops, 1) : 'not built'} | ${fmt(g.pytorchGflops, 1)} | ${fmt(g.ratio)}× | ${train ? `${fmt(train.throughputRatio)}×` : 'n/a'} |`;
       }),
       '',
     );

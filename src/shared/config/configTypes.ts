@@ -126,7 +126,7 @@ export interface TrainingConfig {
   weight_decay?: number;
   dropout?: number;
   max_grad_norm?: number;
-  /** auto: on for the wasm and cpu backends, whose memory is the limit; off for tfjs-node. */
+  /** auto: on in the tfjs engine (tfjs keeps all activations until the backward pass ends), off in accelerate. */
   gradient_checkpointing?: 'auto' | boolean;
   mixed_precision?: MixedPrecision;
   seed?: number;

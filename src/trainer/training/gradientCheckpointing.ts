@@ -1,9 +1,10 @@
 /**
- * Whether the encoder recomputes its layers in the backward pass. `auto` turns it on where memory is the limit:
- * WebAssembly addresses at most 4 GiB and its heap never shrinks, and the plain-JS backend keeps every tensor in the
- * JS heap. tfjs-node's memory is the machine's, so there the time matters more.
+ * Whether the tfjs engine recomputes encoder layers in the backward pass. `auto` means on: tfjs keeps every
+ * activation of the forward pass and every gradient computed from it until the whole backward pass ends (PyTorch frees
+ * them as it goes), so a step without checkpointing needs about three times the memory, which WebAssembly's 4 GiB
+ * cannot hold for MiniLM at batch 32. The price is one more forward pass per step. `false` trades the memory back for
+ * that time where memory is plentiful. (The accelerate engine reads `auto` as Hugging Face's default, off.)
  */
-export function useGradientCheckpointing(setting: 'auto' | boolean, backendName: string): boolean {
-  if (setting !== 'auto') return setting;
-  return backendName === 'wasm' || backendName === 'cpu';
+export function useGradientCheckpointing(setting: 'auto' | boolean): boolean {
+  return setting === 'auto' ? true : setting;
 }

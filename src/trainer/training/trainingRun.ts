@@ -112,7 +112,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   });
   const { embedder } = loaded;
   const encoder = embedder.encoder;
-  encoder.gradientCheckpointing = useGradientCheckpointing(config.training.gradient_checkpointing, backend.name);
+  encoder.gradientCheckpointing = useGradientCheckpointing(config.training.gradient_checkpointing);
   options.log(`gradient checkpointing: ${encoder.gradientCheckpointing ? 'on' : 'off'} (training.gradient_checkpointing: ${String(config.training.gradient_checkpointing)})`);
   const balanced = config.loss.class_weights === 'balanced';
   const labels = classifies ? labelsOf(data.train as { label: string | number }[]) : [];
