@@ -46,9 +46,11 @@ class HoulsbyAdapter(torch.nn.Module):
 
 def embedtune_layout(name: str) -> bool:
     """Whether EmbedTune stores this weight input-major ([in, out]), the transpose of torch's Linear.weight."""
-    if not name.endswith(".weight") or "LayerNorm" in name or name.startswith("embeddings."):
-        return False
-    return True
+    return name.endswith(".weight") and "LayerNorm" not in name and not name.startswith("embeddings.")
+
+
+# Modules PEFT wrapped with LoRA, by name within the BERT model; their own weights move to `<name>.base_layer`.
+LORA_WRAPPED: set[str] = set()
 
 
 def torch_name(name: str, strategy: str) -> str:
@@ -56,17 +58,13 @@ def torch_name(name: str, strategy: str) -> str:
     if strategy == "lora":
         if ".lora_A." in name or ".lora_B." in name:
             return "base_model.model." + name.replace(".weight", ".default.weight")
-        return "base_model.model." + name.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias") if is_lora_wrapped(name) else "base_model.model." + name
+        module, leaf = name.rsplit(".", 1)
+        if module in LORA_WRAPPED:
+            return f"base_model.model.{module}.base_layer.{leaf}"
+        return "base_model.model." + name
     if ".adapter." in name:
         return name.replace(".adapter.", ".dropout.1.")
     return name
-
-
-LORA_WRAPPED = set()
-
-
-def is_lora_wrapped(name: str) -> bool:
-    return name.rsplit(".", 1)[0] in LORA_WRAPPED
 
 
 def build(request):
