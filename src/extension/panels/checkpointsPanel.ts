@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { parseFromCheckpoints, type ToCheckpoints } from '../../shared/protocol/checkpointsMessages';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
 import { CheckpointsSession } from './checkpointsSession';
-import { html, webviewOptions } from './dashboardPanel';
+import { connectSessionWebview, webviewOptions } from './sessionWebview';
 
 /** The checkpoints of one run at a time: a sortable table with the best one marked, and actions on each. */
 export class CheckpointsPanel {
@@ -38,7 +38,6 @@ export class CheckpointsPanel {
     services: MonitoringServices,
     key: string | undefined,
   ) {
-    panel.webview.options = webviewOptions(extensionUri);
     this.session = new CheckpointsSession(
       {
         host: services.host,
@@ -53,22 +52,15 @@ export class CheckpointsPanel {
       },
       key,
     );
-    this._disposables.push(this.session);
-    panel.webview.html = html(panel.webview, extensionUri, 'checkpoints', 'EmbedTune Checkpoints');
-    panel.onDidDispose(() => this.dispose(), null, this._disposables);
-    panel.webview.onDidReceiveMessage(
-      (raw: unknown) => {
-        const message = parseFromCheckpoints(raw);
-        if (!message) {
-          services.host.appendOutput([`Checkpoints: ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`]);
-          return;
-        }
-        void this.session
-          .handle(message)
-          .catch((error: unknown) => services.host.appendOutput([`Checkpoints: ${message.command} failed: ${String(error)}`]));
-      },
-      null,
-      this._disposables,
+    this._disposables.push(
+      ...connectSessionWebview(panel, extensionUri, {
+        name: 'checkpoints',
+        title: 'EmbedTune Checkpoints',
+        parse: parseFromCheckpoints,
+        session: this.session,
+        log: (lines) => services.host.appendOutput(lines),
+        onDispose: () => this.dispose(),
+      }),
     );
   }
 

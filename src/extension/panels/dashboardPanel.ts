@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { parseFromDashboard, type ToDashboard } from '../../shared/protocol/dashboardMessages';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
 import { DashboardSession } from './dashboardSession';
-import { createNonce, webviewHtml } from './webviewHtml';
+import { connectSessionWebview, webviewOptions } from './sessionWebview';
 
 /** The training dashboard: progress, charts, compare, config and log of one run at a time. */
 export class DashboardPanel {
@@ -39,7 +39,6 @@ export class DashboardPanel {
     services: MonitoringServices,
     key: string | undefined,
   ) {
-    panel.webview.options = webviewOptions(extensionUri);
     this.session = new DashboardSession(
       services.manager,
       services.library,
@@ -54,22 +53,15 @@ export class DashboardPanel {
       },
       key,
     );
-    this._disposables.push(this.session);
-    panel.webview.html = html(panel.webview, extensionUri, 'dashboard', 'EmbedTune Dashboard');
-    panel.onDidDispose(() => this.dispose(), null, this._disposables);
-    panel.webview.onDidReceiveMessage(
-      (raw: unknown) => {
-        const message = parseFromDashboard(raw);
-        if (!message) {
-          services.host.appendOutput([`Dashboard: ignored a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`]);
-          return;
-        }
-        void this.session
-          .handle(message)
-          .catch((error: unknown) => services.host.appendOutput([`Dashboard: ${message.command} failed: ${String(error)}`]));
-      },
-      null,
-      this._disposables,
+    this._disposables.push(
+      ...connectSessionWebview(panel, extensionUri, {
+        name: 'dashboard',
+        title: 'EmbedTune Dashboard',
+        parse: parseFromDashboard,
+        session: this.session,
+        log: (lines) => services.host.appendOutput(lines),
+        onDispose: () => this.dispose(),
+      }),
     );
   }
 
@@ -78,21 +70,4 @@ export class DashboardPanel {
     this.panel.dispose();
     while (this._disposables.length) this._disposables.pop()?.dispose();
   }
-}
-
-/** Scripts on, and nothing loadable but the extension's media folder. */
-export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
-}
-
-/** The page for a bundled webview (`media/dist/<name>.js` and `.css`). */
-export function html(webview: vscode.Webview, extensionUri: vscode.Uri, name: string, title: string): string {
-  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dist', file)).toString();
-  return webviewHtml({
-    title,
-    cspSource: webview.cspSource,
-    nonce: createNonce(),
-    scriptUri: asset(`${name}.js`),
-    styleUris: [asset(`${name}.css`)],
-  });
 }
