@@ -72,6 +72,8 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         learning_rate=training["learning_rate"],
         weight_decay=training["weight_decay"],
         max_grad_norm=training["max_grad_norm"],
+        # auto is Hugging Face's default here (off): PyTorch frees activations during the backward pass, tfjs does not.
+        gradient_checkpointing=training.get("gradient_checkpointing", "auto") is True,
         # Below 1 a fraction of all optimizer steps (rounded up), otherwise a step count: the tfjs engine's rule.
         warmup_steps=training["warmup"],
         lr_scheduler_type=SCHEDULERS[training["scheduler"]],
