@@ -1,7 +1,7 @@
 import type { CodeLens, Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { embedtuneSchemaNavigator } from '../../shared/config/embedtuneSchema';
-import { formatRunPlan } from '../../shared/config/runPlan';
+import { runPlanTitle } from '../../shared/config/runPlan';
 import { planFromValidation } from '../../shared/config/validateConfig';
 import { DryRunRequest, type ServerSettings } from '../../shared/protocol/languageMessages';
 import { CodeActionService } from '../service/codeActionService';
@@ -62,7 +62,7 @@ export function registerFeatureHandlers(
       if (!document || !settings().codeLens.dryRun) return [];
       const plan = planFromValidation(validator.resultFor(document));
       const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-      const title = plan.trainRows === undefined ? `Dry run: ${formatRunPlan(plan)[1]}` : `Dry run: ${plan.trainRows} rows · batch ${plan.effectiveBatchSize} · ${plan.stepsPerEpoch} steps/epoch · ${plan.totalSteps} total · ${plan.warmupSteps} warmup`;
+      const title = runPlanTitle(plan);
       return [{ range, command: { title, command: 'embedtune.showDryRun', arguments: [document.uri] } }];
     }),
   );

@@ -7,7 +7,14 @@ export interface RunPlan {
   readonly loss: string;
   readonly strategy: string;
   readonly engine: string;
+  /** Training rows after the validation split, before augmentation. */
   readonly trainRows?: number;
+  /**
+   * The most augmented copies `preprocess.augment` adds to the training rows: each operation's `count` per row.
+   * The trainer drops a copy that cannot differ from its row (one word to delete, no word with a synonym, no
+   * `O` token to change) or that repeats another row, so a run may train on fewer.
+   */
+  readonly augmentedCopies?: number;
   readonly validationRows?: number;
   /** Examples per optimizer step: batch size × accumulation × processes. */
   readonly effectiveBatchSize: number;
@@ -15,6 +22,8 @@ export interface RunPlan {
   readonly stepsPerEpoch?: number;
   readonly totalSteps?: number;
   readonly warmupSteps?: number;
+  /** True when augmentation is on, so the step counts assume every copy is kept and are an upper estimate. */
+  readonly approximate?: boolean;
   /** Why row-dependent numbers are missing, when they are. */
   readonly note?: string;
 }
@@ -42,6 +51,16 @@ export function warmupSteps(warmup: number, totalSteps: number): number {
   return warmup < 1 ? Math.ceil(warmup * totalSteps) : Math.min(Math.round(warmup), totalSteps);
 }
 
+const AUGMENT_OPERATIONS = ['synonym_replacement', 'random_swap', 'random_deletion'] as const;
+
+/** Copies per training row that `preprocess.augment` asks for; an operation that is written without a count makes one, as the trainer resolves it. */
+export function augmentedCopiesPerRow(view: ConfigView): number {
+  return AUGMENT_OPERATIONS.reduce((sum, operation) => {
+    const path = ['preprocess', 'augment', operation];
+    return view.isSet(path) ? sum + Math.max(0, view.number([...path, 'count']) ?? 1) : sum;
+  }, 0);
+}
+
 export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const epochs = view.number(['training', 'epochs']) ?? 1;
   const base = {
@@ -59,16 +78,26 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const validationSummary = dataset.validation?.summary;
   const totalTrainFileRows = dataset.train?.summary?.ok ? dataset.train.summary.rows : trainRows;
   const validationRows = validationSummary?.ok ? validationSummary.rows : dataset.validation ? undefined : totalTrainFileRows - trainRows;
-  const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows);
+  const augmentedCopies = trainRows * augmentedCopiesPerRow(view);
+  const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows + augmentedCopies);
   const totalSteps = stepsPerEpoch * epochs;
   return {
     ...base,
     trainRows,
+    ...(augmentedCopies > 0 ? { augmentedCopies, approximate: true } : {}),
     ...(validationRows !== undefined ? { validationRows } : {}),
     stepsPerEpoch,
     totalSteps,
     warmupSteps: warmupSteps(view.number(['training', 'warmup']) ?? 0.1, totalSteps),
   };
+}
+
+/** The plan on one line, as the dry-run code lens shows it. */
+export function runPlanTitle(plan: RunPlan): string {
+  if (plan.trainRows === undefined) return `Dry run: ${formatRunPlan(plan)[1]}`;
+  const about = plan.approximate ? 'about ' : '';
+  const rows = plan.augmentedCopies ? `${plan.trainRows} rows + up to ${plan.augmentedCopies} augmented` : `${plan.trainRows} rows`;
+  return `Dry run: ${rows} · batch ${plan.effectiveBatchSize} · ${about}${plan.stepsPerEpoch} steps/epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`;
 }
 
 export function formatRunPlan(plan: RunPlan): string[] {
@@ -79,9 +108,11 @@ export function formatRunPlan(plan: RunPlan): string[] {
   if (plan.trainRows === undefined) {
     lines.push(`rows and steps unknown: ${plan.note ?? 'no data'}`);
   } else {
+    const about = plan.approximate ? 'about ' : '';
+    const augmented = plan.augmentedCopies ? ` + up to ${plan.augmentedCopies} augmented copies (about ${plan.trainRows + plan.augmentedCopies} training rows)` : '';
     lines.push(
-      `rows ${plan.trainRows} train${plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : ''} (before cleaning and dedupe)`,
-      `steps ${plan.stepsPerEpoch} per epoch · ${plan.totalSteps} total · ${plan.warmupSteps} warmup`,
+      `rows ${plan.trainRows} train${augmented}${plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : ''} (before cleaning and dedupe)`,
+      `steps ${about}${plan.stepsPerEpoch} per epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`,
     );
   }
   return lines;
