@@ -25,8 +25,10 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
   let runs: string;
   let workbench: Workbench | undefined;
   const hooks = { page: () => workbench?.page, extensionHostLog: () => server?.extensionHostLog() ?? '(code-server did not start)' };
+  /** A window of its own for each scenario, with no run left training by an earlier one that failed. */
   const openWindow = async (artifacts: Artifacts): Promise<Workbench> => {
     await workbench?.page.close().catch(() => undefined);
+    killLeftoverEngines(runs);
     workbench = await Workbench.open(browser, server, workspace.root, artifacts);
     return workbench;
   };
@@ -104,6 +106,8 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
     const progress = (await window.webview('EmbedTune Dashboard', 60_000)).locator('#progress-text');
     let seen = '';
     await poll('the dashboard to pass step 6', 90_000, async () => stepOf((seen = (await progress.textContent()) ?? '')) > 6, () => `it shows "${seen}"`);
+    // While it trains the editor title offers Stop too (the same "embedtune.trainingLive" context as the palette's).
+    await window.page.locator('.editor-actions .action-label[aria-label*="Stop Training"]').first().waitFor({ timeout: 15_000 });
     await window.screenshot('training');
 
     await window.runCommand('EmbedTune: Stop Training');

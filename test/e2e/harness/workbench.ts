@@ -305,8 +305,9 @@ export class Workbench {
 
   /** Reloads the window as "Developer: Reload Window" does, and waits for the workbench again. */
   async reloadWindow(): Promise<void> {
+    const loaded = this.page.waitForEvent('load', { timeout: 30_000 });
     await this.runCommand('Developer: Reload Window');
-    await this.page.waitForEvent('load', { timeout: 30_000 });
+    await loaded;
     await this.waitForWorkbench();
   }
 }
