@@ -7,6 +7,7 @@ import { formatRunPlan, runPlanTitle, type RunPlan } from '../../src/shared/conf
 import { planFromValidation, validateConfigText } from '../../src/shared/config/validateConfig';
 import { BatchIterator } from '../../src/trainer/data/batchIterator';
 import { loadTrainingData } from '../../src/trainer/data/loadTrainingData';
+import type { Example } from '../../src/trainer/data/trainingExamples';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 
 const CLASSIFICATION = resolve(__dirname, '../../examples/classification/classification.embedtune.yaml');
@@ -20,7 +21,7 @@ async function trainerCounts(configPath: string): Promise<{ rows: number; added:
   const written = validateConfigText(readFileSync(configPath, 'utf8'), { configPath }).parsed.value as EmbedTuneConfig;
   const config = resolveConfig(written);
   const data = await loadTrainingData(config, dirname(configPath));
-  const batches = new BatchIterator(data.train, { batchSize: config.training.batch_size, seed: config.training.seed });
+  const batches = new BatchIterator<Example>(data.train, { batchSize: config.training.batch_size, seed: config.training.seed });
   return {
     rows: data.train.length,
     added: data.summary.preprocess.rows_augmented,
