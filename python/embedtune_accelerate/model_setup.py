@@ -36,26 +36,38 @@ def build_model(plan: LaunchPlan) -> Any:
     return SentenceTransformer(modules=parts)
 
 
+_MODULE_PREFIX = re.compile(r"^\d+\.(?:auto_model|model)\.")
+
+
 def hf_parameter_name(name: str) -> str:
-    """`0.auto_model.encoder.layer.3.output.dense.weight` -> `encoder.layer.3.output.dense.weight` (the tfjs names)."""
-    marker = "auto_model."
-    index = name.find(marker)
-    name = name[index + len(marker):] if index >= 0 else name
-    return name.removeprefix("base_model.model.")
+    """`0.model.encoder.layer.3.output.dense.weight` -> `encoder.layer.3.output.dense.weight` (the tfjs names)."""
+    return _MODULE_PREFIX.sub("", name, count=1)
 
 
 def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
     kind = strategy["type"]
+    # Sentence embeddings never use BERT's pooler (the tfjs engine does not even load it): nothing to train there.
+    for name, parameter in model.named_parameters():
+        if hf_parameter_name(name).startswith("pooler."):
+            parameter.requires_grad = False
     if kind == "full":
         return
     if kind == "freeze":
         for name, parameter in model.named_parameters():
             hf_name = hf_parameter_name(name)
+            if hf_name.startswith("pooler."):
+                continue
             if hf_name.startswith("embeddings."):
                 parameter.requires_grad = not strategy["freeze_embeddings"]
                 continue
             layer = _LAYER.match(hf_name)
             parameter.requires_grad = layer is None or int(layer.group(1)) >= strategy["freeze_layers"]
+        wants_freezing = strategy["freeze_layers"] > 0 or strategy["freeze_embeddings"]
+        frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad and not hf_parameter_name(name).startswith("pooler.")]
+        if wants_freezing and not frozen:
+            # Never train everything while the config says freeze: the parameter names are not the ones expected.
+            names = [name for name, _ in model.named_parameters()][:3]
+            raise ValueError(f"strategy freeze matched no parameter of this model (its names start {names}); please report this with the model you use.")
         return
     if kind == "lora":
         from peft import LoraConfig, inject_adapter_in_model
@@ -117,9 +129,3 @@ def merge_lora(model: Any) -> None:
         parent_name, _, child = name.rpartition(".")
         parent = root.get_submodule(parent_name) if parent_name else root
         setattr(parent, child, module.get_base_layer())
-
-
-def parameter_counts(model: Any) -> tuple[int, int]:
-    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
-    total = sum(parameter.numel() for parameter in model.parameters())
-    return trainable, total
