@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 /**
  * A real VS Code, served by code-server on 127.0.0.1 with its own user data and extensions folders, and the
  * extension installed from the packaged .vsix as a user installs it. code-server itself comes from
- * scripts/codeServerInstall.mjs, cached outside the repository.
+ * scripts/codeServerInstall.mjs, cached outside the repository ($EMBEDTUNE_CODE_SERVER_CACHE, default ~/.cache/embedtune).
+ * Set EMBEDTUNE_E2E_KEEP=1 to keep each server's user data (settings, all logs) after the run, to debug a failure.
  */
 
 export const ROOT = resolve(__dirname, '../../..');
