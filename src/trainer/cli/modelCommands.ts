@@ -7,11 +7,19 @@ import { hasErrors, validateConfigText } from '../../shared/config/validateConfi
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend, type BackendPreference } from '../backend/selectBackend';
 import { loadTrainingData } from '../data/loadTrainingData';
-import { exampleKindFor } from '../data/trainingExamples';
+import { WordPieceAligner } from '../data/tokenClassificationAlignment';
+import { exampleKindFor, type TokenTagsExample } from '../data/trainingExamples';
 import { loadInferenceModel } from '../model/inferenceModel';
 import { writePeftAdapterFolder } from '../model/peftAdapterFolder';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
-import { EMBEDDING_KINDS } from '../training/embeddingExamples';
+import { ClassificationEvaluator } from '../training/classificationEvaluator';
+import { ClassificationHead } from '../training/classificationHead';
+import { writeClassifierFolder } from '../training/classificationHeadExport';
+import { CLASSIFICATION_KINDS, EMBEDDING_KINDS } from '../training/embeddingExamples';
+import { readSavedTaskHead, type TaskHead } from '../training/savedTaskHead';
+import { TokenClassificationEvaluator } from '../training/tokenClassificationEvaluator';
+import { writeTokenClassifierFolder } from '../training/tokenClassificationExport';
+import { TokenClassificationHead } from '../training/tokenClassificationHead';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { UsageError, type CliIo } from './cliIo';
 
@@ -25,18 +33,32 @@ MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model fold
 export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR [--adapter-only]
 
 Writes a checkpoint as a sentence-transformers folder that SentenceTransformer(DIR) loads; LoRA updates are merged in.
+A classification or token-classification head is written beside it (classifier/ or token_classifier/), as training's
+final export writes it.
   --adapter-only   for a LoRA checkpoint, write only the adapter in PEFT's layout (adapter_config.json and
                    adapter_model.safetensors), which PeftModel.from_pretrained applies to the base model`;
 
 export const EVAL_USAGE = `embedtune eval CHECKPOINT_OR_MODEL --config CONFIG [--data FILE] [--backend …]
 
 Computes the config's evaluation metrics on its validation data (or on FILE, read with the config's columns),
-prints them as JSON and writes them to eval_results.json next to the model.`;
+prints them as JSON and writes them to eval_results.json next to the model. For classification and token
+classification, the model's head (a checkpoint's, or an exported model's classifier/ or token_classifier/) is
+evaluated, and the confusion matrix and per-class (per entity type) scores are reported too.`;
 
 async function backendFrom(value: string | undefined, usage: string): Promise<string> {
   const preference = value ?? 'auto';
   if (!BACKENDS.includes(preference)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not "${preference}".`, usage);
   return (await selectBackend(preference as BackendPreference)).name;
+}
+
+/** The task head saved with a model, or null after saying why it cannot be read (a damaged or older head). */
+function savedHeadOr(folder: string, command: string, io: CliIo): TaskHead | undefined | null {
+  try {
+    return readSavedTaskHead(folder);
+  } catch (error) {
+    io.err(`embedtune ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
 }
 
 export async function runEncode(args: string[], io: CliIo): Promise<number> {
@@ -81,6 +103,8 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const { embedder, runConfig } = model;
+  const head = savedHeadOr(positionals[0]!, 'export', io);
+  if (head === null) return 1;
   if (values['adapter-only']) {
     const lora = embedder.encoder.extensions?.lora;
     if (!lora) {
@@ -100,7 +124,9 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     maxSeqLength: embedder.settings.maxSeqLength,
     modelCard: { baseModel: runConfig?.model.base ?? positionals[0]!, configYaml: runConfig ? stringify(runConfig) : '', metrics: {} },
   });
-  io.err(`exported ${model.description} → ${values.out}`);
+  if (head instanceof ClassificationHead) await writeClassifierFolder(values.out, head);
+  if (head instanceof TokenClassificationHead) await writeTokenClassifierFolder(values.out, head, embedder.settings.maxSeqLength);
+  io.err(`exported ${model.description}${head ? ` with its ${head.labels.length}-label head` : ''} → ${values.out}`);
   return 0;
 }
 
@@ -121,7 +147,9 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   // --data replaces the validation set: it is read as a validation file, with the config's columns.
   const config = resolveConfig(values.data ? { ...written, data: { ...written.data, validation: resolve(values.data) } } : written);
   const kind = exampleKindFor(config.task, config.loss.type);
-  if (!EMBEDDING_KINDS.includes(kind)) {
+  const classifies = CLASSIFICATION_KINDS.includes(kind);
+  const tagging = kind === 'token-tags';
+  if (!EMBEDDING_KINDS.includes(kind) && !classifies && !tagging) {
     io.err(`embedtune eval: task ${config.task} with loss ${config.loss.type} is not evaluated by the tfjs engine yet.`);
     return 1;
   }
@@ -129,10 +157,34 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   // Evaluation reads the validation rows only, so the training rows are not augmented (and WordNet is not opened).
   const data = await loadTrainingData(config, dirname(configPath), { augment: false });
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend), { baseDir: process.cwd() });
-  const metrics = await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, config.training.batch_size);
-  const report = { model: positionals[0], data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`, examples: data.validation.length, metrics };
+  const folder = resolve(positionals[0]!);
+  const head = (classifies || tagging) && existsSync(folder) ? savedHeadOr(folder, 'eval', io) : undefined;
+  if (head === null) return 1;
+  const wanted = classifies ? ClassificationHead : TokenClassificationHead;
+  if ((classifies || tagging) && !(head instanceof wanted)) {
+    const where = classifies ? 'a classifier/ folder' : 'a token_classifier/ folder';
+    io.err(`embedtune eval: ${positionals[0]} has no ${classifies ? 'classification' : 'token-classification'} head for task ${config.task}; evaluate a checkpoint of such a run, or an exported model with ${where}.`);
+    return 1;
+  }
+  const batchSize = config.training.batch_size;
+  const scored =
+    head instanceof ClassificationHead
+      ? await new ClassificationEvaluator(data.validation, config.evaluation.metrics).evaluate(model.embedder, head, batchSize)
+      : head instanceof TokenClassificationHead
+        ? await new TokenClassificationEvaluator(data.validation as TokenTagsExample[], config.evaluation.metrics).evaluate(
+            { embedder: model.embedder, head, aligner: new WordPieceAligner(model.embedder.tokenizer) },
+            batchSize,
+          )
+        : undefined;
+  const metrics = scored ? scored.metrics : await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, batchSize);
+  const report = {
+    model: positionals[0],
+    data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`,
+    examples: data.validation.length,
+    metrics,
+    ...(scored ? { confusion_matrix: scored.confusionMatrix, per_class: 'perClass' in scored ? scored.perClass : scored.perType } : {}),
+  };
   io.out(JSON.stringify(report, null, 2));
-  const target = resolve(positionals[0]!);
-  if (existsSync(target)) writeFileSync(join(target, 'eval_results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (existsSync(folder)) writeFileSync(join(folder, 'eval_results.json'), `${JSON.stringify(report, null, 2)}\n`);
   return 0;
 }

@@ -6,6 +6,7 @@ import type { HfConfigJson } from '../model/bertConfig';
 import type { NamedTensors } from '../model/namedTensors';
 import { readSafetensors, writeSafetensors } from '../model/safetensors';
 import type { TextTokenizer } from '../model/textTokenizer';
+import type { TaskHeadDescription } from './savedTaskHead';
 
 /** Everything besides tensors that a resumed run needs to continue exactly where the saved one stopped. */
 export interface TrainerState {
@@ -22,6 +23,8 @@ export interface TrainerState {
   readonly configHash: string;
   readonly examplesSeen: number;
   readonly elapsedSeconds: number;
+  /** The classification or tagging head whose weights are in encoder.safetensors, so that eval and export can rebuild it. */
+  readonly head?: TaskHeadDescription;
 }
 
 export interface CheckpointContents {

@@ -1,5 +1,5 @@
 import { useGradientCheckpointing } from './gradientCheckpointing';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { stringify } from 'yaml';
@@ -17,7 +17,6 @@ import { loadTrainingData } from '../data/loadTrainingData';
 import { exampleKindFor, type Example } from '../data/trainingExamples';
 import { loadEmbedder } from '../model/loadEmbedder';
 import type { NamedTensors } from '../model/namedTensors';
-import { writeSafetensors } from '../model/safetensors';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
 import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from './adamW';
 import { CheckpointStore, loadCheckpoint, resolveCheckpoint, type TrainerState } from './checkpointStore';
@@ -31,6 +30,8 @@ import { learningRateAt } from './learningRateSchedule';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from './runDirectory';
 import { TokenClassificationEvaluator } from './tokenClassificationEvaluator';
 import { writeTokenClassifierFolder } from './tokenClassificationExport';
+import { writeClassifierFolder } from './classificationHeadExport';
+import { describeTaskHead } from './savedTaskHead';
 import { TokenClassificationHead, tagsOf, type TokenObjective } from './tokenClassificationHead';
 import { tokenClassificationGradients, type Tagger } from './tokenClassificationStep';
 import { trainingStrategy } from './trainingStrategy';
@@ -265,6 +266,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       configHash: run.configHash,
       examplesSeen,
       elapsedSeconds: elapsed(),
+      ...(taskHead ? { head: describeTaskHead(taskHead) } : {}),
     };
     const weights = new Map([...(await encoder.snapshot()), ...((await taskHead?.snapshot()) ?? [])]);
     const saved = store.save({ weights, optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
@@ -431,7 +433,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         datasetSummary: `${data.summary.dataset.train_rows} training and ${data.summary.dataset.validation_rows} validation rows.`,
       },
     });
-    if (head) writeClassifierHead(folder, head, await head.snapshot());
+    if (head) await writeClassifierFolder(folder, head);
     if (tagger) await writeTokenClassifierFolder(folder, tagger.head, embedder.settings.maxSeqLength);
     events.write({ type: 'log', level: 'info', message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}` });
     return folder;
@@ -456,13 +458,6 @@ function toLabelledBatch(examples: readonly Example[], head: ClassificationHead,
     labels: Int32Array.from(rows, (row) => head.indexOf(String(row.label))),
     ...(config.loss.type === 'focal' ? { focal: { gamma: config.loss.gamma, alpha: config.loss.alpha } } : {}),
   };
-}
-
-/** The head beside the sentence-transformers files: a classifier needs its labels and weights to be used. */
-function writeClassifierHead(folder: string, head: ClassificationHead, weights: NamedTensors): void {
-  mkdirSync(join(folder, 'classifier'), { recursive: true });
-  writeSafetensors(join(folder, 'classifier', 'model.safetensors'), weights);
-  writeFileSync(join(folder, 'classifier', 'config.json'), `${JSON.stringify({ labels: head.labels, input: head.input, features: head.weight.shape[0] }, null, 2)}\n`);
 }
 
 class DivergedError extends Error {
