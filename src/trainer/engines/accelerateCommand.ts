@@ -39,7 +39,7 @@ export function accelerateLaunchCommand(request: AccelerateLaunchRequest): Launc
   const { engine } = request;
   const args = ['-m', 'accelerate.commands.launch'];
   if (request.configFile) args.push('--config_file', request.configFile);
-  const multiCpu = engine.cpu && engine.num_processes * engine.num_machines > 1;
+  const multiCpu = engine.cpu && engine.num_processes > 1;
   if (multiCpu) args.push('--multi_gpu');
   else if (engine.cpu) args.push('--cpu');
   else if (!request.configFile && engine.num_processes > 1) args.push('--multi_gpu');

@@ -94,7 +94,8 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
   const rows = writePreparedRows(preparedDir, data);
   const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
   const warnings: string[] = [];
-  const processes = config.engine.num_processes * config.engine.num_machines;
+  // accelerate counts num_processes over all machines.
+  const processes = config.engine.num_processes;
   if (processes > 1 && ['mnrl', 'cached_mnrl'].includes(config.loss.type)) {
     warnings.push(
       `With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`,
