@@ -83,6 +83,8 @@ describe('editing a config in VS Code (code-server in headless Chromium)', () =>
     workbench = await openWindow(artifacts);
     workspace.write('draft.embedtune.yaml', 'name: draft\nmodel:\n  base: sentence-transformers/all-MiniLM-L6-v2\ntraining:\n  epochs: 3\n\n');
     await workbench.openFile('draft.embedtune.yaml');
+    // Until the language server has started, VS Code completes with words from open files: wait for its code lens.
+    await workbench.page.locator('.codelens-decoration', { hasText: 'Dry run' }).first().waitFor({ timeout: 30_000 });
     // A new line inside training:, indented as its keys are.
     await workbench.goTo(6, 1);
     await workbench.page.keyboard.type('  ');
