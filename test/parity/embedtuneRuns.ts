@@ -43,9 +43,9 @@ export interface TrainedRun {
 }
 
 /** `embedtune train CONFIG` on the wasm backend; the config's output_dir must be `runs`. */
-export function trainWithEmbedTune(configPath: string): TrainedRun {
+export function trainWithEmbedTune(configPath: string, timeoutMs?: number): TrainedRun {
   const cwd = dirname(configPath);
-  const { seconds } = cli(['train', configPath], cwd);
+  const { seconds } = cli(['train', configPath], cwd, timeoutMs);
   const runs = readdirSync(join(cwd, 'runs'));
   assert.equal(runs.length, 1, `one run folder, got ${runs.join(', ')}`);
   const runDir = join(cwd, 'runs', runs[0]!);

@@ -13,7 +13,8 @@ Request: {"model", "max_seq_length", "scale", "learning_rate", "warmup_steps", "
           "max_grad_norm", "strategy": {"type", ...}, "start": {"checkpoint", "step"} | null,
           "steps": [{"micro_batches": [{"anchor": [...], "positive": [...]}], "compare": checkpoint | null}]}
 Answer:  {"steps": [{"loss", "lr", "grad_norm", "compared": {name: {"max_abs_diff", "max_abs_update", "size",
-          "m_largest", "m_max_abs_diff", "v_largest", "v_max_abs_diff"}}}]}
+          "m_largest", "m_max_abs_diff", "v_largest", "v_max_abs_diff", "zero_gradient_elements",
+          "zero_gradient_max_abs_diff", "largest_weight"}}}]}
 """
 import json
 import sys
@@ -194,6 +195,13 @@ def main(request_path: str, answer_path: str) -> None:
                 # the gradients themselves, before Adam's m/sqrt(v) turns float noise in near-zero gradients into
                 # whole steps.
                 state = optimizer.state.get(param)
+                if state:
+                    # Elements whose gradient was exactly 0 at every step so far (unused vocabulary rows and
+                    # positions, the second token type): only weight decay moves them, so they check it exactly.
+                    untouched = state["exp_avg_sq"] == 0
+                    entry["zero_gradient_elements"] = int(untouched.sum().item())
+                    entry["zero_gradient_max_abs_diff"] = (mine - theirs)[untouched].abs().max().item() if entry["zero_gradient_elements"] else 0.0
+                    entry["largest_weight"] = theirs.abs().max().item()
                 if state and f"{name}.m" in our_moments:
                     for key, moment in (("m", "exp_avg"), ("v", "exp_avg_sq")):
                         reference = state[moment]
