@@ -386,3 +386,41 @@ describe('engine: accelerate, when the launch fails', () => {
     );
   });
 });
+
+describe("the accelerate engine's Python event writer", () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('continues seq after a resume, ends a half-written line first, and writes null for NaN, as the TypeScript writer does', () => {
+    const log = workspace.write(
+      'events.jsonl',
+      `${JSON.stringify({ type: 'log', time: '2025-01-01T00:00:00.000Z', run_id: 'r', seq: 0, level: 'info', message: 'x' })}\n{"type": "progr`,
+    );
+    const script = [
+      'import sys',
+      'from embedtune_accelerate.event_log import EventLog',
+      'log = EventLog(sys.argv[1], "r")',
+      'log.write("progress", step=1, epoch=0.5, loss=float("nan"), lr=1e-4, examples_per_second=3.0, eta_seconds=None, memory_mb={"rss": 10.0})',
+      'log.write("log", level="warning", message="ünïcode")',
+      'log.close()',
+    ].join('\n');
+    const result = spawnSync('python3', ['-c', script, log], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: resolve(__dirname, '../../python'), PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const lines = readFileSync(log, 'utf8').split('\n');
+    assert.equal(lines[1], '{"type": "progr', 'the half-written line is left alone and ended');
+    const written = lines
+      .slice(2)
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as RunEvent);
+    assert.deepEqual(
+      written.map((event) => event.seq),
+      [1, 2],
+    );
+    for (const event of written) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+    assert.equal((written[0] as Of<'progress'>).loss, null);
+    assert.equal((written[1] as Of<'log'>).message, 'ünïcode');
+  });
+});

@@ -177,7 +177,7 @@ describe('embedtune train --print-launch-command', () => {
     assert.equal(result.code, 0, result.err);
     assert.ok(
       result.out.startsWith(
-        `PYTHONPATH=${pythonPackageRoot()} PYTHONUNBUFFERED=1 ${workspace.path('venv/bin/python')} -m accelerate.commands.launch --multi_gpu --num_processes 2 `,
+        `PYTHONPATH=${pythonPackageRoot()} PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 ${workspace.path('venv/bin/python')} -m accelerate.commands.launch --multi_gpu --num_processes 2 `,
       ),
       result.out,
     );

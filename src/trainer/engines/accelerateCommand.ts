@@ -51,7 +51,8 @@ export function accelerateLaunchCommand(request: AccelerateLaunchRequest): Launc
   args.push('--mixed_precision', request.mixedPrecision, '--gradient_accumulation_steps', String(request.gradientAccumulationSteps));
   if (!request.configFile) args.push('--dynamo_backend', 'no');
   args.push('--module', `${PYTHON_MODULE}.train`, '--plan', request.planPath);
-  const env: Record<string, string> = { PYTHONPATH: request.packageRoot, PYTHONUNBUFFERED: '1' };
+  // No bytecode caches: the package lives in the installed extension, which should stay as it was shipped.
+  const env: Record<string, string> = { PYTHONPATH: request.packageRoot, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
   if (engine.cpu) env['ACCELERATE_USE_CPU'] = 'true';
   return { executable: request.python, args, env };
 }
