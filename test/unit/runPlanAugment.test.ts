@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { resolveConfig, type EmbedTuneConfig } from '../../src/shared/config/configTypes';
 import { formatRunPlan, runPlanTitle, type RunPlan } from '../../src/shared/config/runPlan';
 import { planFromValidation, validateConfigText } from '../../src/shared/config/validateConfig';
+import { runPreviewData } from '../../src/trainer/cli/previewDataCommand';
 import { BatchIterator } from '../../src/trainer/data/batchIterator';
 import { loadTrainingData } from '../../src/trainer/data/loadTrainingData';
 import type { Example } from '../../src/trainer/data/trainingExamples';
@@ -45,6 +46,10 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
     assert.equal(plan.stepsPerEpoch, trainer.stepsPerEpoch);
     assert.equal(plan.stepsPerEpoch, 31);
     assert.equal(plan.totalSteps, 310);
+    // What `embedtune preview-data` reports for the example.
+    const printed: string[] = [];
+    assert.equal(await runPreviewData([CLASSIFICATION, '--rows', '1'], { out: (line) => printed.push(line), err: (line) => printed.push(line) }), 0);
+    assert.match(printed.join('\n'), new RegExp(`training rows: ${plan.trainRows! + plan.augmentedCopies!}; validation rows: ${plan.validationRows}`));
     const lines = formatRunPlan(plan);
     assert.match(lines[2]!, /^rows 164 train \+ up to 328 augmented copies \(about 492 training rows\) · 41 validation/);
     assert.match(lines[3]!, /^steps about 31 per epoch · about 310 total · 31 warmup$/);
