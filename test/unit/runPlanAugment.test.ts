@@ -33,6 +33,7 @@ async function trainerCounts(configPath: string): Promise<{ rows: number; added:
 describe('the dry run counts the augmented copies the trainer adds', () => {
   const workspace = new TempWorkspace();
   after(() => workspace.dispose());
+  workspace.write('data/validation.jsonl', `${JSON.stringify({ text: 'a held-out ticket', label: 'a' })}\n${JSON.stringify({ text: 'another held-out ticket', label: 'b' })}\n`);
 
   it('plans the classification example on the rows and steps that training uses', async () => {
     const plan = planOf(CLASSIFICATION);
@@ -59,7 +60,7 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
   it('counts one copy for an operation written without a count, none for count 0, and is exact without augmentation', () => {
     const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `ticket number ${i} about the invoice`, label: i % 2 ? 'a' : 'b' }));
     workspace.write('data/rows.jsonl', `${rows.join('\n')}\n`);
-    const header = 'task: classification\nmodel:\n  base: x\ndata:\n  train: data/rows.jsonl\n  validation_split: 0\ntraining:\n  batch_size: 8\n';
+    const header = 'task: classification\nmodel:\n  base: x\ndata:\n  train: data/rows.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\n';
     const plain = planOf(workspace.write('plain.embedtune.yaml', header));
     assert.equal(plain.augmentedCopies, undefined);
     assert.equal(plain.approximate, undefined);
@@ -70,13 +71,23 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
     assert.equal(augmented.stepsPerEpoch, 20);
   });
 
+  it('checks that epoch checkpoints fall on evaluations with the augmented steps per epoch', () => {
+    const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `alpha${i} beta${i} gamma${i}`, label: i % 2 ? 'a' : 'b' }));
+    workspace.write('data/forty.jsonl', `${rows.join('\n')}\n`);
+    const base = 'task: classification\nloss:\n  type: softmax\nmodel:\n  base: x\ndata:\n  train: data/forty.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\nevaluation:\n  every: 10\n  metrics: [accuracy]\n  primary: accuracy\ncheckpoints:\n  every: epoch\n';
+    const codes = (text: string) => validateConfigText(text, { configPath: workspace.write('check.embedtune.yaml', text) }).diagnostics.map((d) => d.code);
+    // 40 rows are 5 steps an epoch, off the every-10 evaluations; with one copy each, 80 rows are 10 steps, on them.
+    assert.ok(codes(base).includes('checkpoint-interval-mismatch'));
+    assert.ok(!codes(`${base}preprocess:\n  augment:\n    random_deletion: { count: 1 }\n`).includes('checkpoint-interval-mismatch'));
+  });
+
   it('is an upper estimate when some rows cannot be changed, as the trainer drops their copies', async () => {
     // Random deletion cannot change a one-word ticket, so the trainer drops those copies.
     const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ text: i < 10 ? `word${i}` : `alpha${i} beta${i} gamma${i} delta${i}`, label: i % 2 ? 'a' : 'b' }));
     workspace.write('data/short.jsonl', `${rows.join('\n')}\n`);
     const configPath = workspace.write(
       'short.embedtune.yaml',
-      'task: classification\nloss:\n  type: softmax\nmodel:\n  base: x\ndata:\n  train: data/short.jsonl\n  validation_split: 0\ntraining:\n  batch_size: 8\npreprocess:\n  augment:\n    random_deletion: { count: 1 }\n',
+      'task: classification\nloss:\n  type: softmax\nmodel:\n  base: x\ndata:\n  train: data/short.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\npreprocess:\n  augment:\n    random_deletion: { count: 1 }\n',
     );
     const plan = planOf(configPath);
     const trainer = await trainerCounts(configPath);

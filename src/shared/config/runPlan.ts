@@ -61,6 +61,11 @@ export function augmentedCopiesPerRow(view: ConfigView): number {
   }, 0);
 }
 
+/** Rows an epoch trains on when every augmented copy is kept: the upper estimate that the dry run and the checks plan with. */
+export function plannedTrainingRows(view: ConfigView, rows: number): number {
+  return rows * (1 + augmentedCopiesPerRow(view));
+}
+
 export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const epochs = view.number(['training', 'epochs']) ?? 1;
   const base = {
@@ -78,7 +83,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const validationSummary = dataset.validation?.summary;
   const totalTrainFileRows = dataset.train?.summary?.ok ? dataset.train.summary.rows : trainRows;
   const validationRows = validationSummary?.ok ? validationSummary.rows : dataset.validation ? undefined : totalTrainFileRows - trainRows;
-  const augmentedCopies = trainRows * augmentedCopiesPerRow(view);
+  const augmentedCopies = plannedTrainingRows(view, trainRows) - trainRows;
   const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows + augmentedCopies);
   const totalSteps = stepsPerEpoch * epochs;
   return {

@@ -3,7 +3,7 @@ import { trainingRowCount } from '../datasetFacts';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import { metricFamiliesFor, metricFamily } from '../taskRequirements';
 import type { ConfigCheck } from './checkContext';
-import { optimizerStepsPerEpoch } from '../runPlan';
+import { optimizerStepsPerEpoch, plannedTrainingRows } from '../runPlan';
 
 export const checkPrimaryMetric: ConfigCheck = ({ parsed, view }) => {
   if (!view.isSet(['evaluation', 'primary'])) return [];
@@ -59,7 +59,7 @@ export const checkCheckpointInterval: ConfigCheck = ({ parsed, view, dataset }) 
   } else if (checkpointEvery === 'epoch' && typeof evaluationEvery === 'number') {
     const rows = trainingRowCount(view, dataset);
     if (rows === undefined) return [];
-    aligned = optimizerStepsPerEpoch(view, rows) % evaluationEvery === 0;
+    aligned = optimizerStepsPerEpoch(view, plannedTrainingRows(view, rows)) % evaluationEvery === 0;
   } else {
     aligned = false;
   }
