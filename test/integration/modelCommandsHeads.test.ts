@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/shared/events/runEvents';
@@ -109,10 +109,24 @@ function describeHeadRoundTrip(title: string, setup: (workspace: TempWorkspace) 
       assertSameAsRun(evaluate(workspace.root, out), first);
     });
 
-    it('refuses to evaluate a model without a head, naming what is missing', () => {
+    it('refuses a model without a head, and a checkpoint that does not name its labels, saying what is missing', () => {
       const result = cli(workspace.root, ['eval', 'tiny', '--config', 'run.embedtune.yaml']);
       assert.equal(result.status, 1);
       assert.match(result.stderr, /tiny has no (token-)?classification head/);
+      // A checkpoint whose trainer_state.json does not name its head's labels cannot rebuild it, and says so.
+      const first = evals.find((event) => event.step > 0)!;
+      const unnamed = workspace.path('unnamed/checkpoints/step-1');
+      cpSync(join(runDir, 'checkpoints', `step-${first.step}`), unnamed, { recursive: true });
+      cpSync(join(runDir, 'config.resolved.yaml'), workspace.path('unnamed/config.resolved.yaml'));
+      const state = JSON.parse(readFileSync(join(unnamed, 'trainer_state.json'), 'utf8')) as Record<string, unknown>;
+      delete state['head'];
+      writeFileSync(join(unnamed, 'trainer_state.json'), JSON.stringify(state));
+      for (const command of [['eval', unnamed, '--config', 'run.embedtune.yaml'], ['export', unnamed, '--out', 'unnamed-export']]) {
+        const refused = cli(workspace.root, command);
+        assert.equal(refused.status, 1, refused.stderr);
+        assert.match(refused.stderr, /holds a task head's weights, but its trainer_state\.json does not name the head's labels/);
+      }
+      assert.ok(!existsSync(workspace.path('unnamed-export')), 'nothing is exported');
     });
   });
 }
