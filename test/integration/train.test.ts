@@ -203,21 +203,32 @@ describe('stopping a run', () => {
   it('killed outright, never leaves a half-written checkpoint', async () => {
     const workspace = workspaceWith(config().replace('epochs: 2', 'epochs: 50').replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1').replace('every: 3\n  metrics', 'every: 1\n  metrics'));
     try {
-      for (const delayMs of [1500, 2600, 3700]) {
+      // Kill while checkpoints are being written, whatever the machine's speed: each run is killed a little after
+      // its first checkpoint folder appears, at a different offset, so the kill lands at different points of a save.
+      const checkpointFolders = () =>
+        existsSync(join(workspace.root, 'runs'))
+          ? readdirSync(join(workspace.root, 'runs')).flatMap((run) => {
+              const folder = join(workspace.root, 'runs', run, 'checkpoints');
+              return existsSync(folder) ? readdirSync(folder).map((name) => join(folder, name)) : [];
+            })
+          : [];
+      for (const offsetMs of [0, 40, 120]) {
+        const before = checkpointFolders().length;
         const child = spawn(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], { cwd: workspace.root });
-        await new Promise((r) => setTimeout(r, delayMs));
+        const exited = new Promise((r) => child.on('exit', r));
+        const deadline = Date.now() + 120_000;
+        while (checkpointFolders().length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, offsetMs));
         child.kill('SIGKILL');
-        await new Promise((r) => child.on('exit', r));
+        await exited;
       }
-      for (const run of readdirSync(join(workspace.root, 'runs'))) {
-        const folder = join(workspace.root, 'runs', run, 'checkpoints');
-        if (!existsSync(folder)) continue;
-        for (const name of readdirSync(folder).filter((n) => n.startsWith('step-'))) {
-          const state = JSON.parse(readFileSync(join(folder, name, 'trainer_state.json'), 'utf8'));
-          assert.equal(`step-${state.step}`, name);
-          readSafetensors(join(folder, name, 'encoder.safetensors'));
-          readSafetensors(join(folder, name, 'optimizer.safetensors'));
-        }
+      const complete = checkpointFolders().filter((path) => /step-\d+$/.test(path));
+      assert.ok(complete.length > 0, 'no checkpoint was ever completed, so the kills proved nothing');
+      for (const path of complete) {
+        const state = JSON.parse(readFileSync(join(path, 'trainer_state.json'), 'utf8'));
+        assert.equal(`step-${state.step}`, path.split('/').at(-1));
+        readSafetensors(join(path, 'encoder.safetensors'));
+        readSafetensors(join(path, 'optimizer.safetensors'));
       }
     } finally {
       workspace.dispose();
