@@ -45,9 +45,16 @@ export class RunLibrary {
     return this.list();
   }
 
-  /** The runs found by the last refresh, newest first, with live state updated from the manager. */
+  /**
+   * The runs found by the last refresh and those the manager follows, newest first, with live state from the manager.
+   * A run started since the last refresh is listed too: an open dashboard's run picker must name the run it shows.
+   */
   list(): RunListEntry[] {
-    return [...this.entries.values()].map((entry) => this.manager.byKey(entry.key)?.toListEntry() ?? entry).sort(newestFirst);
+    const keys = new Set([...this.entries.keys(), ...this.manager.runs.flatMap((run) => (run.key ? [run.key] : []))]);
+    return [...keys]
+      .map((key) => this.manager.byKey(key)?.toListEntry() ?? this.entries.get(key))
+      .filter((entry): entry is RunListEntry => entry !== undefined)
+      .sort(newestFirst);
   }
 
   /** The entry for a key from a message, or undefined when it is not a known run folder. */
