@@ -1,4 +1,6 @@
+/// <reference lib="dom" />
 import assert from 'node:assert/strict';
+import { basename } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { Frame } from 'playwright-core';
 import type { TempWorkspace } from '../helpers/tempWorkspace';
@@ -100,12 +102,23 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
       !(await window.commandPaletteEntries('EmbedTune: Stop')).includes('EmbedTune: Stop Training'),
       'Stop Training is not offered while nothing trains',
     );
+    // The dashboard is open on a finished run (scenario 3's) when this run starts.
+    await window.runCommand('EmbedTune: Show Dashboard');
+    const shown = (await window.webview('EmbedTune Dashboard', 30_000)).locator('#progress-text');
+    await poll('the dashboard to show a finished run', 30_000, async () => /· done$/.test((await shown.textContent()) ?? ''));
     const before = runFolders(runs);
     await window.runCommand('EmbedTune: Start Training');
     // Past the first periodic checkpoint (step 4), so that the stop's own checkpoint is a later one.
-    const progress = (await window.webview('EmbedTune Dashboard', 60_000)).locator('#progress-text');
+    const dashboard = await window.webview('EmbedTune Dashboard', 60_000);
+    const progress = dashboard.locator('#progress-text');
     let seen = '';
-    await poll('the dashboard to pass step 6', 90_000, async () => stepOf((seen = (await progress.textContent()) ?? '')) > 6, () => `it shows "${seen}"`);
+    // The dashboard may first show the run an earlier window left in it: wait for this run's 400 steps.
+    const liveStep = (text: string) => (/^step \d+\/400 .*running$/.test(text) ? stepOf(text) : 0);
+    await poll('the dashboard to pass step 6 of this run', 90_000, async () => liveStep((seen = (await progress.textContent()) ?? '')) > 6, () => `it shows "${seen}"`);
+    // Its run picker names the run it shows, not the one it showed before this run started.
+    const runId = basename(newRunFolder(runs, before) ?? '');
+    const picked = await dashboard.locator('#run-select').evaluate((select) => (select as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
+    assert.equal(picked, `${runId} · running`, "the dashboard's run picker shows the live run");
     // While it trains the editor title offers Stop too (the same "embedtune.trainingLive" context as the palette's).
     await window.page.locator('.editor-actions .action-label[aria-label*="Stop Training"]').first().waitFor({ timeout: 15_000 });
     await window.screenshot('training');
@@ -145,7 +158,7 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
     const dashboard = await window.webview('EmbedTune Dashboard', 30_000);
     const progress = dashboard.locator('#progress-text');
     let seen = '';
-    await poll('the restored dashboard to show the live run', 30_000, async () => /^step \d+\/400/.test((seen = (await progress.textContent()) ?? '')), () => `it shows "${seen}"`);
+    await poll('the restored dashboard to show the live run', 30_000, async () => /^step \d+\/400 .*running$/.test((seen = (await progress.textContent()) ?? '')), () => `it shows "${seen}"`);
     const stepBefore = stepOf(seen);
     await poll('the restored dashboard to keep updating', 60_000, async () => stepOf((seen = (await progress.textContent()) ?? '')) > stepBefore, () => `it shows "${seen}"`);
     assert.ok((await Workbench.chartPixels(dashboard, 'Training loss')) > 30, 'the restored dashboard charts the loss');
