@@ -23,7 +23,10 @@ const TOLERANCE = 0.01;
 const STEPS = 200;
 const LEARNING_RATE = 5e-5;
 const WARMUP_STEPS = 20;
-/** all-MiniLM-L6-v2's first layer only: 200 steps then take a few minutes on 2 cores (more when they are shared). */
+/**
+ * all-MiniLM-L6-v2's first layer only. Measured on 2 cores shared with other jobs (load about 13): EmbedTune 929 s for the
+ * whole run on wasm, SentenceTransformerTrainer 155 s of training; NDCG@10 0.7019 → 0.8161 in both.
+ */
 const LAYERS = 1;
 /** Each side's limit; generous, since a machine shared with other jobs can be several times slower. */
 const TIMEOUT_MS = 45 * 60_000;
