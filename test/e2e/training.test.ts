@@ -112,7 +112,7 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
     const dashboard = await window.webview('EmbedTune Dashboard', 60_000);
     const progress = dashboard.locator('#progress-text');
     let seen = '';
-    // The dashboard may first show the run an earlier window left in it: wait for this run's 400 steps.
+    // It shows the finished run until it switches to this one: wait for this run's 400 steps.
     const liveStep = (text: string) => (/^step \d+\/400 .*running$/.test(text) ? stepOf(text) : 0);
     await poll('the dashboard to pass step 6 of this run', 90_000, async () => liveStep((seen = (await progress.textContent()) ?? '')) > 6, () => `it shows "${seen}"`);
     // Its run picker names the run it shows, not the one it showed before this run started.
