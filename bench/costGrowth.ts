@@ -113,6 +113,20 @@ function measure(seq: number, batch: number, options: Options, log: (line: strin
   return point;
 }
 
+const first = (points: readonly Point[]) => points[0]!;
+const last = (points: readonly Point[]) => points[points.length - 1]!;
+
+/** "×1.23" from a to b, in tokens/s or pairs/s. */
+function change(a: Point, b: Point, peer: Peer, perToken: boolean): string {
+  const rate = (p: Point) => p.pairsPerSecond[peer] * (perToken ? 2 * p.seq : 1);
+  return `×${fmt(rate(b) / rate(a))}`;
+}
+
+/** MiB of peak RSS per extra pair, between the smallest and the largest batch. */
+function slope(points: readonly Point[], peer: Peer): number {
+  return (last(points).peakRssMib[peer] - first(points).peakRssMib[peer]) / (last(points).batch - first(points).batch);
+}
+
 const ratio = (p: Point) => p.pairsPerSecond.embedtune / p.pairsPerSecond.pytorch;
 const nullable = (value: number) => (Number.isFinite(value) ? value : null);
 
@@ -188,17 +202,18 @@ function renderSection(bySeq: readonly Point[], byBatch: readonly Point[], files
     ...header('seq'),
     ...bySeq.map((p) => row(p, p.seq)),
     '',
-    `Attention's two products grow with the square of the sequence length while everything else grows linearly, so tokens/s falls as sequences lengthen. Their share of a layer's forward FLOPs is ${bySeq.map((p) => `${fmt(100 * attentionShare(p.seq), 0)}% at ${p.seq}`).join(', ')} for this shape. ` +
-      "EmbedTune runs attention as grouped products (a depthwise convolution, see src/trainer/backend/groupedMatMul.ts), whose XNNPACK kernel is slower per FLOP than its dense GEMM, and the softmax over [batch, heads, seq, seq] is elementwise work on one thread, so EmbedTune's curve bends earlier than PyTorch's, which runs attention through fused scaled-dot-product attention.",
+    `Attention's two products grow with the square of the sequence length while everything else grows linearly; their share of a layer's forward FLOPs is ${bySeq.map((p) => `${fmt(100 * attentionShare(p.seq), 0)}% at ${p.seq}`).join(', ')} for this shape. ` +
+      `From seq ${first(bySeq).seq} to ${last(bySeq).seq}, tokens/s changed ${change(first(bySeq), last(bySeq), 'embedtune', true)} for EmbedTune and ${change(first(bySeq), last(bySeq), 'pytorch', true)} for PyTorch. ` +
+      'Short sequences make small matrix products that fill the vector units poorly; long ones add the quadratic attention work. EmbedTune runs attention as grouped products (a depthwise convolution, see src/trainer/backend/groupedMatMul.ts), slower per FLOP in XNNPACK than its dense GEMM, and its softmax over [batch, heads, seq, seq] is elementwise work on one thread, while PyTorch runs fused scaled-dot-product attention.',
     '',
     `### Against batch size (seq ${BATCH_SWEEP.seq})`,
     '',
     ...header('batch'),
     ...byBatch.map((p) => row(p, p.batch)),
     '',
-    'Throughput per pair is nearly flat in the batch size for both: a batch is already thousands of tokens, which fill the matrix products. ' +
-      "Memory grows linearly with the batch for both; EmbedTune's slope is one layer's activations per token (activation checkpointing keeps the others only as layer inputs), PyTorch's is every layer's. " +
-      "EmbedTune's fixed part is smaller (Node and the wasm module against Python, torch and its CUDA libraries mapped), and WebAssembly's 4 GiB address space caps it.",
+    `From batch ${first(byBatch).batch} to ${last(byBatch).batch}, pairs/s changed ${change(first(byBatch), last(byBatch), 'embedtune', false)} for EmbedTune and ${change(first(byBatch), last(byBatch), 'pytorch', false)} for PyTorch: larger batches make larger matrix products, which use the cores better until they are full. ` +
+      `Peak memory grew by ${fmt(slope(byBatch, 'embedtune'), 1)} MiB per extra pair for EmbedTune and ${fmt(slope(byBatch, 'pytorch'), 1)} MiB for PyTorch. EmbedTune's slope is one layer's activations per token plus every layer's input (activation checkpointing recomputes the rest), PyTorch's is every layer's activations. ` +
+      "EmbedTune's fixed part is smaller (Node and the wasm module, against Python and torch with its CUDA libraries mapped), and WebAssembly's 4 GiB address space caps it.",
     ...(ooms.length > 0 ? ['', `Out of wasm memory: ${ooms.map((p) => `seq ${p.seq}, batch ${p.batch} (${p.outOfMemory})`).join('; ')}.`] : []),
     '',
   ].join('\n');
