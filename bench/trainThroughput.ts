@@ -933,7 +933,7 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
   const training = results.filter((r) => r.mode === 'train');
   const encoding = results.filter((r) => r.mode === 'encode');
   const range = (values: number[]) => (values.length > 1 ? ` (rounds ${fmt(Math.min(...values))}–${fmt(Math.max(...values))}×)` : '');
-  const stepNote = (r: CaseResult) => (r.embedtuneStep === 'mnrl' ? '' : ` ‡`);
+  const stepNote = (r: CaseResult) => (r.embedtuneStep.startsWith('mnrl') ? '' : ` ‡`);
   const lines: string[] = [
     SECTION_TITLE,
     '',
@@ -1070,7 +1070,7 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
     '',
     `- Shapes, random weights: MiniLM-L6 (6 layers, hidden 384, 12 heads, intermediate 1536, vocab 30522${minilmParameters ? `; ${minilmParameters.toLocaleString('en-US')} parameters` : ''}) and BERT-mini (4 layers, hidden 256, 4 heads, intermediate 1024, vocab 30522). ` +
       'Token batches are built directly at exactly the sequence length ([CLS], random word pieces, [SEP], no padding), so neither peer tokenizes.',
-    "- EmbedTune: the optimizer step of `src/trainer/training/trainingRun.ts` — `microBatchGradients` (anchors and positives as one batch, mean pooling, MNRL with scale 20), `clipByGlobalNorm(1.0)`, `AdamW.apply` (weight decay 0.01) — on the wasm backend (`selectBackend('wasm')`, `encoderOpsFor('wasm')`), dropout 0.1 on hidden states and attention probabilities as in the config.",
+    "- EmbedTune: the optimizer step of `src/trainer/training/trainingRun.ts` — `microBatchGradients` (anchors and positives as one batch, mean pooling, MNRL with scale 20), `clipByGlobalNorm(1.0)`, `AdamW.apply` (weight decay 0.01) — on the wasm backend (`selectBackend('wasm')`, `encoderOpsFor('wasm')`), dropout 0.1 on hidden states and attention probabilities as in the config, and activation checkpointing as `training.gradient_checkpointing: auto` turns it on (\"checkpointed\": each layer is recomputed in the backward pass, one more forward pass than PyTorch's step).",
     "- PyTorch: `bench/python/trainStep.py` — transformers `BertModel` (no pooler, which sentence-transformers never uses) in train mode, the same pooling and loss over one batch of anchors and positives, `clip_grad_norm_(1.0)`, `torch.optim.AdamW` with Hugging Face Trainer's weight-decay groups, `torch.set_num_threads(2)`. The Python is `bench/python/setup`'s.",
     `- Each measurement is its own child process, so peak RSS (\`getrusage\` maxrss, the largest of the rounds) is that process's alone. RSS once the runtime and tensor library are loaded, before any model: EmbedTune ${fmt(firstTrain?.embedtune.rssAfterImportMib ?? NaN, 0)} MiB (Node, tsx, the wasm module and its threads), PyTorch ${fmt(firstTrain?.pytorch.rssAfterImportMib ?? NaN, 0)} MiB (Python, torch with its CUDA libraries mapped, transformers).`,
     `- Per child: ${options.warmup} warm-up step(s), then ${options.steps} timed training steps (or ${options.encodeSteps} encode batches). Throughput is the batch size over the median step time of all rounds; the ratio range is over rounds, each peer's median in the same round.`,
