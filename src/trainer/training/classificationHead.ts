@@ -1,3 +1,4 @@
+import { snapshotVariables } from '../model/variableSnapshot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors } from '../model/namedTensors';
 
@@ -87,10 +88,8 @@ export class ClassificationHead {
     return index;
   }
 
-  async snapshot(): Promise<NamedTensors> {
-    const out: NamedTensors = new Map();
-    for (const [name, variable] of this.variables) out.set(name, { dtype: 'F32', shape: [...variable.shape], data: Float32Array.from((await variable.data()) as Float32Array) });
-    return out;
+  snapshot(): Promise<NamedTensors> {
+    return snapshotVariables(this.variables);
   }
 
   restore(weights: NamedTensors): void {

@@ -1,3 +1,4 @@
+import { snapshotVariables } from '../variableSnapshot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderOps } from '../../backend/encoderOps';
 import type { BertConfig } from '../bertConfig';
@@ -117,12 +118,8 @@ export class BertEncoder {
   }
 
   /** Every variable as stored, LoRA and adapters included, for checkpoints that resume exactly. */
-  async snapshot(): Promise<NamedTensors> {
-    const out: NamedTensors = new Map();
-    for (const [name, variable] of this.variables) {
-      out.set(name, { dtype: 'F32', shape: [...variable.shape], data: Float32Array.from((await variable.data()) as Float32Array) });
-    }
-    return out;
+  snapshot(): Promise<NamedTensors> {
+    return snapshotVariables(this.variables);
   }
 
   /** Puts back values saved by `snapshot`. */
