@@ -5,9 +5,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../test/helpers/headlessChromium';
 
 const ROOT = resolve(__dirname, '..');
-const CHROMIUM = process.env['EMBEDTUNE_CHROMIUM'] ?? '/usr/bin/chromium';
 
 export interface ChartSeries {
   readonly label: string;
@@ -37,7 +37,7 @@ const HEIGHT = 360;
 export async function writePngCharts(charts: ReadonlyArray<{ spec: ChartSpec; path: string }>): Promise<void> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [...HEADLESS_CHROMIUM_ARGS],
   });
   try {
     const page = await browser.newPage({ viewport: { width: WIDTH + 20, height: HEIGHT + 60 }, deviceScaleFactor: 1 });

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // Code passed to page.evaluate runs in the browser page; the DOM library types it.
+import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../helpers/headlessChromium';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
@@ -16,7 +17,6 @@ import { createNonce, webviewHtml } from '../../src/extension/panels/webviewHtml
  */
 
 const ROOT = resolve(__dirname, '../..');
-export const CHROMIUM = process.env.EMBEDTUNE_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(ROOT, '.test-artifacts', 'webview');
 const ORIGIN = 'https://embedtune-webview.test';
 
@@ -110,13 +110,7 @@ export class WebviewBrowser {
       executablePath: CHROMIUM,
       headless: true,
       args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
+        ...HEADLESS_CHROMIUM_ARGS,
       ],
       viewport: { width: 1100, height: 900 },
     });

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 // Code passed to evaluate runs in the browser page; the DOM library types it.
+import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../helpers/headlessChromium';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,6 @@ import type { Artifacts } from './scenario';
  * VS Code's API: what a test asserts is what a user would see.
  */
 
-export const CHROMIUM = process.env.EMBEDTUNE_CHROMIUM ?? '/usr/bin/chromium';
 
 export class E2EBrowser {
   private constructor(
@@ -28,13 +28,7 @@ export class E2EBrowser {
       executablePath: CHROMIUM,
       headless: true,
       args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
+        ...HEADLESS_CHROMIUM_ARGS,
         // Nothing the workbench asks for may leave this machine.
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
       ],
