@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writePngCharts, type ChartSpec } from './pngChart';
-import { BERT_MINI, defaultPython, fmt, median, runChild, THREADS, writeDocsSection, type WorkerReport, type WorkerSpec } from './trainThroughput';
+import { BERT_MINI, defaultPython, fmt, median, plainStepSpec, runChild, writeDocsSection, type WorkerReport } from './trainThroughput';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGES = join(ROOT, 'docs', 'images');
@@ -75,23 +75,7 @@ function attentionShare(seq: number): number {
 }
 
 function measure(seq: number, batch: number, options: Options, log: (line: string) => void): Point {
-  const spec: WorkerSpec = {
-    mode: 'train',
-    layers: SHAPE.layers,
-    hidden: SHAPE.hidden,
-    heads: SHAPE.heads,
-    intermediate: SHAPE.intermediate,
-    vocab: SHAPE.vocab,
-    seq,
-    batch,
-    warmup: 1,
-    steps: options.steps,
-    threads: THREADS,
-    seed: 42,
-    loss: 'mnrl',
-    miniBatchSize: 2 * batch,
-    gradientCheckpointing: options.gradientCheckpointing,
-  };
+  const spec = plainStepSpec(SHAPE, seq, batch, { mode: 'train', warmup: 1, steps: options.steps, gradientCheckpointing: options.gradientCheckpointing });
   const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
   for (let round = 0; round < options.rounds; round++) {
     const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];

@@ -661,22 +661,34 @@ function summarize(reports: readonly WorkerReport[], batch: number): PeerResult 
 }
 
 function specFor(benchCase: BenchCase, mode: Mode, options: Options): WorkerSpec {
-  return {
+  return plainStepSpec(benchCase.shape, benchCase.seq, BATCH, {
     mode,
-    layers: benchCase.shape.layers,
-    hidden: benchCase.shape.hidden,
-    heads: benchCase.shape.heads,
-    intermediate: benchCase.shape.intermediate,
-    vocab: benchCase.shape.vocab,
-    seq: benchCase.seq,
-    batch: BATCH,
     warmup: options.warmup,
     steps: mode === 'encode' ? options.encodeSteps : options.steps,
+    gradientCheckpointing: options.gradientCheckpointing,
+  });
+}
+
+/** The plain MNRL step (or encode batch) on a random encoder of `shape`, `batch` pairs of `seq` tokens, 2 threads. */
+export function plainStepSpec(
+  shape: ModelShape,
+  seq: number,
+  batch: number,
+  run: Pick<WorkerSpec, 'mode' | 'warmup' | 'steps' | 'gradientCheckpointing'>,
+): WorkerSpec {
+  return {
+    ...run,
+    layers: shape.layers,
+    hidden: shape.hidden,
+    heads: shape.heads,
+    intermediate: shape.intermediate,
+    vocab: shape.vocab,
+    seq,
+    batch,
     threads: THREADS,
     seed: 42,
     loss: 'mnrl',
-    miniBatchSize: 2 * BATCH,
-    gradientCheckpointing: options.gradientCheckpointing,
+    miniBatchSize: 2 * batch,
   };
 }
 
