@@ -54,6 +54,48 @@ describe('AdamW', () => {
     }
   });
 
+  it('gives a task head its own learning rate, as a torch parameter group with its own lr does', async () => {
+    await tf.setBackend('cpu');
+    const start = { encoder: [0.5, -1.0, 0.25], head: [0.1, -0.2, 0.3] };
+    const grads = [
+      [0.2, -0.4, 1.0],
+      [0.1, 0.3, -0.5],
+      [-0.7, 0.05, 0.2],
+    ];
+    const settings = { ...DEFAULT_ADAMW, weightDecay: 0.1 };
+    const encoder = tf.variable(tf.tensor1d(start.encoder));
+    const head = tf.variable(tf.tensor1d(start.head));
+    const grouped = new AdamW(
+      new Map([
+        ['encoder.layer.0.dense.weight', encoder],
+        ['classifier.weight', head],
+      ]),
+      { ...settings, learningRateScale: (name) => (name.startsWith('classifier.') ? 20 : 1) },
+    );
+    // The same two variables, each under its own optimizer at its own rate: what two parameter groups amount to.
+    const encoderAlone = tf.variable(tf.tensor1d(start.encoder));
+    const headAlone = tf.variable(tf.tensor1d(start.head));
+    const encoderOptimizer = new AdamW(new Map([['encoder.layer.0.dense.weight', encoderAlone]]), settings);
+    const headOptimizer = new AdamW(new Map([['classifier.weight', headAlone]]), settings);
+    const lr = 0.001;
+    for (const g of grads) {
+      grouped.apply(
+        new Map([
+          ['encoder.layer.0.dense.weight', tf.tensor1d(g)],
+          ['classifier.weight', tf.tensor1d(g)],
+        ]),
+        lr,
+      );
+      encoderOptimizer.apply(new Map([['encoder.layer.0.dense.weight', tf.tensor1d(g)]]), lr);
+      headOptimizer.apply(new Map([['classifier.weight', tf.tensor1d(g)]]), lr * 20);
+    }
+    close(await encoder.data(), await encoderAlone.data(), 0);
+    close(await head.data(), await headAlone.data(), 0);
+    // With equal gradients, the head moved 20 times as far from where it started (decay aside).
+    const moved = (now: ArrayLike<number>, from: number[]) => Math.abs(now[0]! - from[0]!);
+    assert.ok(moved(await head.data(), start.head) > 10 * moved(await encoder.data(), start.encoder));
+  });
+
   it('keeps state only for the variables it trains', () => {
     const optimizer = new AdamW(new Map([['a.weight', tf.variable(tf.zeros([3, 4]))]]), { ...DEFAULT_ADAMW, weightDecay: 0 });
     assert.equal(optimizer.stateParameterCount, 24);

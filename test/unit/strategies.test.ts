@@ -13,6 +13,7 @@ import type { HostTensor, NamedTensors } from '../../src/trainer/model/namedTens
 import { readSafetensors } from '../../src/trainer/model/safetensors';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
 import { AdamW, DEFAULT_ADAMW } from '../../src/trainer/training/adamW';
+import { ClassificationHead } from '../../src/trainer/training/classificationHead';
 import { train } from '../../src/trainer/training/trainingRun';
 import { trainingStrategy } from '../../src/trainer/training/trainingStrategy';
 import { TempWorkspace } from '../helpers/tempWorkspace';
@@ -208,5 +209,57 @@ describe('training with each strategy, end to end', () => {
     assert.ok((weights.get('encoder.layer.0.attention.self.value.lora_B.weight')!.data as Float32Array).some((x) => x !== 0), 'B left zero');
     assert.ok(optimizerNames(optimizer).every((name) => name.includes('.lora_')));
     assert.equal(optimizerNames(optimizer).length, 2 * 2 * 2);
+  });
+});
+
+describe('the task head learning rate', () => {
+  it('trains a classifier head at training.head_learning_rate while the encoder takes learning_rate', async () => {
+    const rows = Array.from({ length: 16 }, (_, i) =>
+      JSON.stringify(i % 2 === 0 ? { text: `please refund my order number ${i}`, label: 'billing' } : { text: `the app crashes when i open screen ${i}`, label: 'bug' }),
+    );
+    workspace.write('data/labels.jsonl', `${rows.join('\n')}\n`);
+    workspace.write(
+      'head-lr.embedtune.yaml',
+      `task: classification
+model:
+  base: ./tiny
+  max_seq_length: 24
+data:
+  train: data/labels.jsonl
+loss:
+  type: softmax
+training:
+  epochs: 1
+  batch_size: 8
+  learning_rate: 1.0e-7
+  head_learning_rate: 0.01
+  warmup: 0
+  scheduler: constant
+  weight_decay: 0
+  seed: 5
+engine:
+  backend: cpu
+output_dir: runs-head-lr
+`,
+    );
+    const outcome = await train({ configPath: workspace.path('head-lr.embedtune.yaml'), log: () => {}, stop: { requested: false }, env: { EMBEDTUNE_OFFLINE: '1' } });
+    assert.equal(outcome.reason, 'completed');
+    const { weights } = finalCheckpoint(outcome.runDir);
+    const steps = outcome.step;
+    assert.ok(steps >= 2, `${steps} steps`);
+    // Adam moves every weight by about its learning rate a step, whatever the gradient's size.
+    let encoderMoved = 0;
+    for (const [name, tensor] of base) {
+      const after = asStored(name, weights.get(name)!);
+      for (let i = 0; i < after.length; i++) encoderMoved = Math.max(encoderMoved, Math.abs(after[i]! - (tensor.data as Float32Array)[i]!));
+    }
+    const initial = new ClassificationHead(['billing', 'bug'], 'text', HIDDEN, 5);
+    const start = await initial.weight.data();
+    for (const variable of initial.variables.values()) variable.dispose();
+    const headWeights = weights.get('classifier.weight')!.data as Float32Array;
+    let headMoved = 0;
+    for (let i = 0; i < start.length; i++) headMoved = Math.max(headMoved, Math.abs(headWeights[i]! - start[i]!));
+    assert.ok(encoderMoved > 0 && encoderMoved <= 4 * steps * 1e-7, `encoder moved ${encoderMoved}`);
+    assert.ok(headMoved >= 0.5 * 0.01 && headMoved <= 4 * steps * 0.01, `head moved ${headMoved}`);
   });
 });

@@ -232,6 +232,17 @@ describe('checks beyond the schema', () => {
     expectDiagnostic(`model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: [[freeze]]\n`, 'freeze-nothing');
   });
 
+  it('flags a head learning rate where the task and loss train no head, and accepts it where they do', () => {
+    const unused = expectDiagnostic(`model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\ntraining:\n  [[head_learning_rate]]: 0.01\n`, 'head-learning-rate-unused');
+    assert.match(unused.message, /loss mnrl has none/);
+    workspace.write('data/labels.jsonl', '{"text":"refund please","label":"billing"}\n');
+    const classifier = 'task: classification\nmodel:\n  base: x\ndata:\n  train: data/labels.jsonl\nloss:\n  type: softmax\nstrategy:\n  type: lora\ntraining:\n  head_learning_rate: 0.01\n';
+    assert.ok(!codesOf(classifier).includes('head-learning-rate-unused'), codesOf(classifier).join(', '));
+    const softmaxPairs = 'model:\n  base: x\ndata:\n  train: data/pairs.jsonl\nloss:\n  type: softmax\nstrategy:\n  type: lora\ntraining:\n  head_learning_rate: 0.01\n';
+    assert.ok(!codesOf(softmaxPairs).includes('head-learning-rate-unused'), codesOf(softmaxPairs).join(', '));
+    assert.ok(codesOf('model:\n  base: x\ndata:\n  train: data/pairs.jsonl\ntraining:\n  head_learning_rate: 0\n').includes('out-of-range'));
+  });
+
   it('checks that the loss fits the task and the metrics fit both', () => {
     workspace.write('data/labels.jsonl', '{"text":"refund please","label":"billing"}\n');
     const mismatch = expectDiagnostic('task: classification\nmodel:\n  base: x\ndata:\n  train: data/labels.jsonl\nloss:\n  type: [[mnrl]]\nstrategy:\n  type: lora\n', 'loss-task-mismatch');

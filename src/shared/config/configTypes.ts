@@ -120,6 +120,8 @@ export interface TrainingConfig {
   batch_size?: number;
   gradient_accumulation_steps?: number;
   learning_rate?: number;
+  /** The task head's peak learning rate; `learning_rate` where unset. */
+  head_learning_rate?: number;
   /** Below 1: a fraction of all optimizer steps; an integer of 1 or more: a number of steps. */
   warmup?: number;
   scheduler?: SchedulerType;
@@ -304,6 +306,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       batch_size: training.batch_size ?? 32,
       gradient_accumulation_steps: training.gradient_accumulation_steps ?? 1,
       learning_rate: training.learning_rate ?? 2e-5,
+      head_learning_rate: training.head_learning_rate ?? training.learning_rate ?? 2e-5,
       warmup: training.warmup ?? 0.1,
       scheduler: training.scheduler ?? 'linear',
       weight_decay: training.weight_decay ?? 0.01,

@@ -32,6 +32,7 @@ export const DIAGNOSTIC_CODES = {
   'accelerate-rendezvous-missing': { origin: 'semantic', summary: 'A multi-machine accelerate run names no main process address.' },
   'accelerate-option-unsupported': { origin: 'semantic', summary: 'A setting the accelerate engine has no counterpart for, so it would not be applied.' },
   'strategy-option-ignored': { origin: 'semantic', summary: 'A strategy option that the chosen strategy does not use.' },
+  'head-learning-rate-unused': { origin: 'semantic', summary: '`training.head_learning_rate` is set, but the task and loss have no task head for it to apply to.' },
   'freeze-nothing': { origin: 'semantic', summary: '`strategy.type: freeze` freezes no layer and no embedding.' },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
 

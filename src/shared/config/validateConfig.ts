@@ -9,7 +9,7 @@ import {
   checkMetricsFitTask,
   checkPrimaryMetric,
 } from './checks/evaluationChecks';
-import { checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
+import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
 import { makeModelCheck } from './checks/modelChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
@@ -46,6 +46,7 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['loss fits task', checkLossFitsTask],
   ['mnrl accumulation', checkMnrlAccumulation],
   ['in-batch negatives batch size', checkInBatchNegativesBatchSize],
+  ['head learning rate', checkHeadLearningRate],
   ['primary metric', checkPrimaryMetric],
   ['early stopping', checkEarlyStoppingHasEvaluation],
   ['checkpoint interval', checkCheckpointInterval],

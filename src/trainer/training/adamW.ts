@@ -7,6 +7,11 @@ export interface AdamWSettings {
   readonly weightDecay: number;
   /** Names that get no weight decay: biases and LayerNorm weights, as Hugging Face's Trainer does. */
   readonly decays: (name: string) => boolean;
+  /**
+   * A variable's learning rate as a multiple of the scheduled one, like a torch parameter group with its own lr
+   * under the same LambdaLR: a freshly initialised task head takes training.head_learning_rate. 1 where absent.
+   */
+  readonly learningRateScale?: (name: string) => number;
 }
 
 export const DEFAULT_ADAMW: Omit<AdamWSettings, 'weightDecay'> = {
@@ -37,17 +42,18 @@ export class AdamW {
 
   apply(gradients: ReadonlyMap<string, tf.Tensor>, learningRate: number): void {
     this.step++;
-    const { beta1, beta2, epsilon, weightDecay, decays } = this.settings;
+    const { beta1, beta2, epsilon, weightDecay, decays, learningRateScale } = this.settings;
     const biasCorrection1 = 1 - beta1 ** this.step;
     const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** this.step);
-    const stepSize = learningRate / biasCorrection1;
     for (const [name, variable] of this.variables) {
       const gradient = gradients.get(name);
       if (!gradient) continue;
+      const rate = learningRate * (learningRateScale?.(name) ?? 1);
+      const stepSize = rate / biasCorrection1;
       tf.tidy(() => {
         const m = this.firstMoments.get(name)!;
         const v = this.secondMoments.get(name)!;
-        const decayed = decays(name) && weightDecay > 0 ? tf.mul(variable, 1 - learningRate * weightDecay) : variable;
+        const decayed = decays(name) && weightDecay > 0 ? tf.mul(variable, 1 - rate * weightDecay) : variable;
         const nextM = tf.add(tf.mul(m, beta1), tf.mul(gradient, 1 - beta1));
         const nextV = tf.add(tf.mul(v, beta2), tf.mul(tf.square(gradient), 1 - beta2));
         const denominator = tf.add(tf.div(tf.sqrt(nextV), biasCorrection2Sqrt), epsilon);

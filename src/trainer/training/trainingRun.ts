@@ -147,7 +147,13 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / accumulation));
   const totalSteps = stepsPerEpoch * config.training.epochs;
   const warmup = warmupSteps(config.training.warmup, totalSteps);
-  const optimizer = new AdamW(trainable, { ...DEFAULT_ADAMW, weightDecay: config.training.weight_decay });
+  const headScale = config.training.head_learning_rate / config.training.learning_rate;
+  const headNames = new Set(taskHead?.variables.keys() ?? []);
+  const optimizer = new AdamW(trainable, {
+    ...DEFAULT_ADAMW,
+    weightDecay: config.training.weight_decay,
+    ...(headNames.size > 0 && headScale !== 1 ? { learningRateScale: (name: string) => (headNames.has(name) ? headScale : 1) } : {}),
+  });
   const tracker = new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta);
   const primary = config.evaluation.primary;
   const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);

@@ -92,3 +92,19 @@ export const checkInBatchNegativesBatchSize: ConfigCheck = ({ parsed, view }) =>
   ];
   return diagnostics;
 };
+
+/** Only a classifier, a tagger or SoftmaxLoss has a task head for training.head_learning_rate to apply to. */
+export const checkHeadLearningRate: ConfigCheck = ({ parsed, view }) => {
+  if (!view.isSet(['training', 'head_learning_rate'])) return [];
+  const task = view.string(['task']) ?? 'embedding';
+  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  if (task !== 'embedding' || loss === 'softmax') return [];
+  return [
+    {
+      range: keyRangeOf(parsed, ['training', 'head_learning_rate']),
+      severity: 'warning',
+      code: 'head-learning-rate-unused',
+      message: `training.head_learning_rate applies to a task head: a classification or token-classification task, or loss softmax. An embedding task with loss ${loss} has none, so it is ignored.`,
+    },
+  ];
+};
