@@ -154,6 +154,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     weightDecay: config.training.weight_decay,
     ...(headNames.size > 0 && headScale !== 1 ? { learningRateScale: (name: string) => (headNames.has(name) ? headScale : 1) } : {}),
   });
+  if (headNames.size > 0) options.log(`task head learning rate: ${config.training.head_learning_rate} (${headScale === 1 ? 'as the encoder' : `${Number(headScale.toPrecision(3))}× learning_rate`})`);
   const tracker = new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta);
   const primary = config.evaluation.primary;
   const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);
