@@ -14,7 +14,8 @@
  * 1.5 (wasm) to 6 (tfjs-node) pairs a second on this 2-core machine; the validation sets are whole.
  *
  * Run with `npm run bench:real` after `npm run build`. Options:
- *   --backend node|wasm  (default node where bench/tfjs-node/setup has built it, else wasm)
+ *   --backend node|wasm  (default node where bench/tfjs-node/setup has built it, else wasm; results are kept per backend,
+ *                         and docs/results.md compares a case's wasm run with its tfjs-node run)
  *   --cases a,b          (of spam:baseline, spam:full, spam:freeze, spam:adapter, spam:lora, gloss:full, gloss:freeze,
  *                         gloss:adapter, gloss:lora; default all)
  *   --spam-train N       (training e-mails, default 1000)   --gloss-train N (training pairs, default 2400)
@@ -31,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { EvalEvent, ProgressEvent, RunEvent, RunFinishedEvent, RunStartedEvent } from '../../src/shared/events/runEvents';
 import { seededPermutation } from '../../src/trainer/data/seededRandom';
-import type { CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
+import type { BackendOption, CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
 import { writeResultsDoc } from './resultsDoc';
 
 const ROOT = resolve(__dirname, '../..');
@@ -110,7 +111,7 @@ interface TaskSetup {
 }
 
 interface Options {
-  readonly backend: 'node' | 'wasm';
+  readonly backend: BackendOption;
   readonly cases: readonly Case[];
   readonly spamTrain: number;
   readonly glossTrain: number;
@@ -168,6 +169,7 @@ function positiveInteger(text: string, flag: string): number {
 }
 
 const caseName = (c: Pick<Case, 'task' | 'strategy'>) => `${c.task}:${c.strategy}`;
+const resultKey = (name: string, backend: BackendOption) => `${name}@${backend}`;
 
 function taskSetup(task: Task, options: Options): TaskSetup {
   if (task === 'spam') {
@@ -219,7 +221,7 @@ function trainingSubset(setup: TaskSetup): string {
 
 function writeCaseConfig(c: Case, setup: TaskSetup, train: string, options: Options): { config: string; outputDir: string } {
   const document = parseDocument(readFileSync(setup.baseConfig, 'utf8'));
-  const outputDir = join(CACHE, 'runs', `${c.task}-${c.strategy}`);
+  const outputDir = join(CACHE, 'runs', `${c.task}-${c.strategy}${options.backend === 'node' ? '' : `-${options.backend}`}`);
   document.setIn(['model', 'base'], options.model);
   document.setIn(['data', 'train'], train);
   document.setIn(['data', 'validation'], join(setup.dataDir, 'validation.jsonl'));
@@ -231,7 +233,7 @@ function writeCaseConfig(c: Case, setup: TaskSetup, train: string, options: Opti
   if (c.epochs !== undefined) document.setIn(['training', 'epochs'], c.epochs);
   const dir = join(CACHE, 'configs');
   mkdirSync(dir, { recursive: true });
-  const config = join(dir, `${c.task}-${c.strategy}.embedtune.yaml`);
+  const config = join(dir, `${c.task}-${c.strategy}-${options.backend}.embedtune.yaml`);
   writeFileSync(config, document.toString());
   return { config, outputDir };
 }
@@ -330,7 +332,7 @@ function trainingSeconds(events: readonly RunEvent[], firstEval: EvalEvent, last
   return seconds;
 }
 
-function summarize(c: Case, runDir: string, measured: Measured, finishedAt: string): CaseResult {
+function summarize(c: Case, backendOption: BackendOption, runDir: string, measured: Measured, finishedAt: string): CaseResult {
   const events = readEvents(runDir);
   const started = events.find((e): e is RunStartedEvent => e.type === 'run_started');
   const finished = events.find((e): e is RunFinishedEvent => e.type === 'run_finished');
@@ -351,6 +353,7 @@ function summarize(c: Case, runDir: string, measured: Measured, finishedAt: stri
   const trainSeconds = trainingSeconds(events, first, lastProgress);
   return {
     case: caseName(c),
+    backend_option: backendOption,
     task: c.task,
     strategy: c.strategy,
     description: c.description,
@@ -379,7 +382,14 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
 function loadResults(): RealDataResults {
   if (!existsSync(RESULTS)) return { machine: machineLine(), cases: {}, failed: {} };
   const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as Partial<RealDataResults>;
-  return { machine: saved.machine ?? machineLine(), cases: saved.cases ?? {}, failed: saved.failed ?? {} };
+  // Results recorded before the backend was part of the key were all tfjs-node runs.
+  const cases = Object.fromEntries(
+    Object.values(saved.cases ?? {}).map((result) => {
+      const backendOption = result.backend_option ?? (result.backend === 'wasm' ? 'wasm' : 'node');
+      return [resultKey(result.case, backendOption), { ...result, backend_option: backendOption }];
+    }),
+  );
+  return { machine: saved.machine ?? machineLine(), cases, failed: saved.failed ?? {} };
 }
 
 function saveResults(results: RealDataResults): void {
@@ -390,11 +400,17 @@ function saveResults(results: RealDataResults): void {
 /** Summarizes every recorded run again from its folder, keeping the process's own measurements. */
 function resummarize(results: RealDataResults): RealDataResults {
   const cases: Record<string, CaseResult> = {};
-  for (const [name, saved] of Object.entries(results.cases)) {
-    const c = CASES.find((candidate) => caseName(candidate) === name);
+  for (const [key, saved] of Object.entries(results.cases)) {
+    const c = CASES.find((candidate) => caseName(candidate) === saved.case);
     const runDir = resolve(ROOT, saved.run_dir);
-    if (!c || !existsSync(join(runDir, 'events.jsonl'))) throw new Error(`${name}: its run folder ${runDir} is gone; run the case again.`);
-    cases[name] = summarize(c, runDir, { wallSeconds: saved.wall_seconds, peakRssMib: saved.peak_rss_mib }, saved.finished_at);
+    if (!c || !existsSync(join(runDir, 'events.jsonl'))) throw new Error(`${key}: its run folder ${runDir} is gone; run the case again.`);
+    cases[key] = summarize(
+      c,
+      saved.backend_option,
+      runDir,
+      { wallSeconds: saved.wall_seconds, peakRssMib: saved.peak_rss_mib },
+      saved.finished_at,
+    );
   }
   return { ...results, cases };
 }
@@ -411,6 +427,7 @@ async function main(): Promise<void> {
   const subsets = new Map<Task, string>();
   for (const c of options.cases) {
     const name = caseName(c);
+    const key = resultKey(name, options.backend);
     try {
       const setup = taskSetup(c.task, options);
       if (!subsets.has(c.task)) subsets.set(c.task, trainingSubset(setup));
@@ -419,19 +436,19 @@ async function main(): Promise<void> {
       mkdirSync(outputDir, { recursive: true });
       console.log(`${name}: ${c.description}, learning rate ${c.learningRate}, ${setup.trainRows} training rows, ${options.backend}`);
       const measured = await runTraining(config, options, join(outputDir, 'train.log'));
-      const result = summarize(c, onlyRunFolder(outputDir), measured, new Date().toISOString());
-      results = { machine: machineLine(), cases: { ...results.cases, [name]: result }, failed: withoutKey(results.failed, name) };
+      const result = summarize(c, options.backend, onlyRunFolder(outputDir), measured, new Date().toISOString());
+      results = { machine: machineLine(), cases: { ...results.cases, [key]: result }, failed: withoutKey(results.failed, key) };
       console.log(
         `  before ${JSON.stringify(result.before)}\n  after  ${JSON.stringify(result.after)}\n  ${result.wall_seconds} s wall, ${result.seconds_per_step} s/step, peak RSS ${result.peak_rss_mib} MiB`,
       );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      console.error(`${name} failed: ${message}`);
+      console.error(`${key} failed: ${message}`);
       // Its run folder is gone or incomplete, so an older result would no longer be backed by one.
       results = {
         ...results,
-        cases: withoutKey(results.cases, name),
-        failed: { ...results.failed, [name]: { case: name, error: message, failed_at: new Date().toISOString() } },
+        cases: withoutKey(results.cases, key),
+        failed: { ...results.failed, [key]: { case: key, error: message, failed_at: new Date().toISOString() } },
       };
     }
     saveResults(results);

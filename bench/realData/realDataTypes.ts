@@ -1,6 +1,8 @@
 /** What bench/realData/realDataReport.ts records per case and resultsDoc.ts reads back. */
 export type Task = 'spam' | 'gloss';
 export type Strategy = 'baseline' | 'full' | 'freeze' | 'adapter' | 'lora';
+/** The report's --backend: tfjs-node, or the wasm backend that runs where tfjs-node cannot install. */
+export type BackendOption = 'node' | 'wasm';
 
 /** The settings the run actually trained with, read from its config.resolved.yaml. */
 export interface RunSettings {
@@ -17,7 +19,9 @@ export interface RunSettings {
 }
 
 export interface CaseResult {
+  /** task:strategy; results are keyed by case@backend_option. */
   readonly case: string;
+  readonly backend_option: BackendOption;
   readonly task: Task;
   readonly strategy: Strategy;
   readonly description: string;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
+import type { BackendOption, CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
 
 const DOC = join(resolve(__dirname, '../..'), 'docs/results.md');
 const STRATEGY_ORDER: readonly Strategy[] = ['baseline', 'full', 'freeze', 'adapter', 'lora'];
@@ -14,10 +14,14 @@ const STRATEGY_LABEL: Readonly<Record<Strategy, string>> = {
 
 /** Writes docs/results.md; every figure in it comes from the recorded runs (bench/results/realData.json). */
 export function writeResultsDoc(results: RealDataResults, trainThroughputPath: string): void {
-  const byTask = (task: Task) =>
-    STRATEGY_ORDER.map((strategy) => results.cases[`${task}:${strategy}`]).filter((r): r is CaseResult => r !== undefined);
-  const spam = byTask('spam');
-  const gloss = byTask('gloss');
+  const recorded = Object.values(results.cases);
+  // The tables show tfjs-node's runs where there are any, as the engine picks it first; the other backend's runs of
+  // the same cases are compared with them after.
+  const primary: BackendOption = recorded.some((r) => r.backend_option === 'node') ? 'node' : 'wasm';
+  const byTask = (task: Task, backend: BackendOption) =>
+    STRATEGY_ORDER.map((strategy) => results.cases[`${task}:${strategy}@${backend}`]).filter((r): r is CaseResult => r !== undefined);
+  const spam = byTask('spam', primary);
+  const gloss = byTask('gloss', primary);
   const all = [...spam, ...gloss];
   const lines = [
     '# Fine-tuning on real data',
@@ -43,6 +47,8 @@ export function writeResultsDoc(results: RealDataResults, trainThroughputPath: s
   if (spam.length > 0) lines.push(...spamSection(spam));
   if (gloss.length > 0) lines.push(...glossSection(gloss));
   lines.push(...timeAndMemory(all, trainThroughputPath));
+  const secondary: BackendOption = primary === 'node' ? 'wasm' : 'node';
+  lines.push(...backendComparison([...byTask('spam', secondary), ...byTask('gloss', secondary)], results, primary));
   const failed = Object.values(results.failed);
   if (failed.length > 0) {
     lines.push(
@@ -171,6 +177,32 @@ function timeAndMemory(rows: readonly CaseResult[], trainThroughputPath: string)
       '',
       `These runs used tfjs-node. Where it cannot install, the wasm backend trains MiniLM-L6 ${ratio.toFixed(1)} times slower ` +
         '(batch 32 pairs, 64 tokens; docs/benchmarks.md, "The same steps on tfjs-node").',
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** The same cases on the other backend: the scores should agree to float noise, the time shows what the backend costs. */
+function backendComparison(rows: readonly CaseResult[], results: RealDataResults, primary: BackendOption): string[] {
+  const pairs = rows.flatMap((other) => {
+    const reference = results.cases[`${other.case}@${primary}`];
+    return reference ? [{ other, reference }] : [];
+  });
+  if (pairs.length === 0) return [];
+  const other = pairs[0]!.other;
+  const lines = [
+    `## The same runs on ${other.backend}`,
+    '',
+    `Cases run again with \`engine.backend: ${other.backend_option}\` and nothing else changed (${other.backend_reason}).`,
+    '',
+    `| Case | Score after, ${primary} → ${other.backend_option} | s/step, ${primary} → ${other.backend_option} | ratio | Wall (s) | Peak RSS (MiB) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const pair of pairs) {
+    const name = pair.other.task === 'spam' ? 'f1' : 'recall@10';
+    lines.push(
+      `| ${pair.other.case} | ${name} ${percent(metric(pair.reference.after, name))} → ${percent(metric(pair.other.after, name))} | ${pair.reference.seconds_per_step.toFixed(2)} → ${pair.other.seconds_per_step.toFixed(2)} | ${(pair.other.seconds_per_step / pair.reference.seconds_per_step).toFixed(2)}× | ${pair.reference.wall_seconds.toFixed(0)} → ${pair.other.wall_seconds.toFixed(0)} | ${pair.reference.peak_rss_mib.toFixed(0)} → ${pair.other.peak_rss_mib.toFixed(0)} |`,
     );
   }
   lines.push('');
