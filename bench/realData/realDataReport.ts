@@ -371,6 +371,8 @@ function summarize(c: Case, backendOption: BackendOption, runDir: string, measur
     train_seconds: round(trainSeconds, 1),
     seconds_per_step: round(trainSeconds / lastProgress.step, 2),
     peak_rss_mib: round(measured.peakRssMib, 0),
+    rss_first_step_mib: round(progress[0]!.memory_mb.rss, 0),
+    rss_last_step_mib: round(lastProgress.memory_mb.rss, 0),
     final_loss: lastProgress.loss,
     run_dir: relative(ROOT, runDir),
     finished_at: finishedAt,

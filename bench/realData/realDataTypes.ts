@@ -41,6 +41,9 @@ export interface CaseResult {
   readonly train_seconds: number;
   readonly seconds_per_step: number;
   readonly peak_rss_mib: number;
+  /** The trainer's own RSS in its progress events, after the first and after the last step. */
+  readonly rss_first_step_mib: number;
+  readonly rss_last_step_mib: number;
   readonly final_loss: number | null;
   /** Relative to the repository root. */
   readonly run_dir: string;

@@ -162,7 +162,8 @@ function timeAndMemory(rows: readonly CaseResult[], trainThroughputPath: string)
     const name = task === 'spam' ? 'Spam or ham' : 'Reverse dictionary';
     lines.push(
       `- ${name}, fine-tunes from the cheapest step to the dearest: ${bySpeed.map((r) => `${r.strategy} ${r.seconds_per_step.toFixed(2)} s`).join(', ')}. ` +
-        `Peak RSS from the lowest: ${byMemory.map((r) => `${r.strategy} ${r.peak_rss_mib.toFixed(0)} MiB`).join(', ')}.`,
+        `Peak RSS from the lowest: ${byMemory.map((r) => `${r.strategy} ${r.peak_rss_mib.toFixed(0)} MiB`).join(', ')}. ` +
+        `RSS after the first step → after the last: ${taskRows.map((r) => `${r.strategy} ${r.rss_first_step_mib} → ${r.rss_last_step_mib} MiB`).join(', ')}.`,
     );
   }
   lines.push(
