@@ -148,3 +148,86 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+/**
+ * Base weights under LoRA, adapters or a frozen layer are variables with trainable false. The wasm products leave
+ * them out of their custom gradients, so the backward pass computes dx alone; it must still equal the reference's.
+ */
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`frozen weights in the encoder ops on the ${backend} backend`, () => {
+    before(async () => {
+      await selectBackend(backend);
+    });
+
+    const frozenCases: { name: string; run: (ops: EncoderOps, x: tf.Tensor2D, frozen: boolean) => tf.Tensor; width: number }[] = [
+      {
+        name: 'dense with bias',
+        width: HIDDEN,
+        run: (ops, x, frozen) => ops.dense(x, weightVariable([HIDDEN, FFN], frozen) as tf.Tensor2D, weightVariable([FFN], frozen) as tf.Tensor1D),
+      },
+      { name: 'dense without bias', width: HIDDEN, run: (ops, x, frozen) => ops.dense(x, weightVariable([HIDDEN, FFN], frozen) as tf.Tensor2D) },
+      {
+        name: 'layerNorm',
+        width: HIDDEN,
+        run: (ops, x, frozen) => ops.layerNorm(x, weightVariable([HIDDEN], frozen) as tf.Tensor1D, weightVariable([HIDDEN], frozen) as tf.Tensor1D, 1e-12),
+      },
+    ];
+    const variables: tf.Variable[] = [];
+    let weightSeed = 0;
+    /** The same values for the frozen and the trainable run of a case: the seed restarts with each run. */
+    function weightVariable(shape: number[], frozen: boolean): tf.Variable {
+      const variable = tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 1000 + weightSeed++), !frozen);
+      variables.push(variable);
+      return variable;
+    }
+    const dxOf = (ops: EncoderOps, opCase: (typeof frozenCases)[number], x: tf.Tensor2D, weighting: tf.Tensor, frozen: boolean) => {
+      weightSeed = 0;
+      return tf.grad((input: tf.Tensor) => tf.sum(tf.mul(opCase.run(ops, input as tf.Tensor2D, frozen), weighting)))(x);
+    };
+
+    for (const opCase of frozenCases) {
+      it(`xnnpackEncoderOps: ${opCase.name} with frozen weights gives the reference's value and dx`, () => {
+        tf.tidy(() => {
+          const x = random([BATCH * SEQ, opCase.width]) as tf.Tensor2D;
+          weightSeed = 0;
+          const expectedValue = opCase.run(referenceEncoderOps, x, true);
+          weightSeed = 0;
+          const value = opCase.run(xnnpackEncoderOps, x, true);
+          assert.ok(relativeError(value, expectedValue) <= TOLERANCE, `value differs by ${relativeError(value, expectedValue)}`);
+          const weighting = random(expectedValue.shape);
+          const error = relativeError(dxOf(xnnpackEncoderOps, opCase, x, weighting, true), dxOf(referenceEncoderOps, opCase, x, weighting, true));
+          assert.ok(error <= TOLERANCE, `dx differs from the reference by ${error} (relative)`);
+        });
+        tf.dispose(variables.splice(0));
+      });
+    }
+
+    it('xnnpackEncoderOps: a frozen kernel costs the backward pass one product, a trainable one two', async () => {
+      const products = async (frozen: boolean) => {
+        const x = random([BATCH * SEQ, HIDDEN]) as tf.Tensor2D;
+        const weighting = random([BATCH * SEQ, FFN]);
+        const profile = await tf.profile(() => dxOf(xnnpackEncoderOps, frozenCases[1]!, x, weighting, frozen));
+        tf.dispose([x, weighting, ...variables.splice(0)]);
+        // The forward product, then dx (and dKernel where the kernel trains): sum's and mul's gradients run no product.
+        return profile.kernels.filter((kernel) => /MatMul/.test(kernel.name)).length;
+      };
+      assert.equal(await products(true), 2);
+      assert.equal(await products(false), 3);
+    });
+
+    it('xnnpackEncoderOps: frozen weights leave no tensors behind', () => {
+      const x = random([BATCH * SEQ, HIDDEN]) as tf.Tensor2D;
+      const run = () => {
+        for (const opCase of frozenCases) {
+          const weighting = tf.tidy(() => random(opCase.run(referenceEncoderOps, x, true).shape));
+          tf.dispose([dxOf(xnnpackEncoderOps, opCase, x, weighting, true), weighting, ...variables.splice(0)]);
+        }
+      };
+      run();
+      const before = tf.memory().numTensors;
+      run();
+      assert.equal(tf.memory().numTensors - before, 0);
+      x.dispose();
+    });
+  });
+}

@@ -17,7 +17,32 @@ type CustomGradArgs = Array<tf.Tensor | tf.GradSaveFunc>;
 
 /** x [n, in] @ kernel [in, out] (+ bias). */
 function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  if (isFrozen(kernel) && (!bias || isFrozen(bias))) return frozenDense(x, kernel, bias);
   return (bias ? denseWithBias(x, kernel, bias) : denseWithoutBias(x, kernel)) as tf.Tensor2D;
+}
+
+/**
+ * A weight the optimizer never updates: a variable made with trainable false (a frozen layer, or the base weights
+ * under LoRA and adapters). A customGrad computes every gradient its gradFunc returns, wanted or not, so frozen
+ * weights must not be its inputs: their gradients would be computed and then dropped by the tape.
+ */
+function isFrozen(weight: tf.Tensor): boolean {
+  return (weight as { trainable?: boolean }).trainable === false;
+}
+
+/**
+ * The product with a frozen kernel and bias: its gradient is dx alone, one product instead of two, and x need not be
+ * kept for the backward pass.
+ */
+function frozenDense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  const product = tf.customGrad((...args: CustomGradArgs) => {
+    const input = args[0] as tf.Tensor2D;
+    return {
+      value: bias ? tf.fused.matMul({ a: input, b: kernel, bias }) : tf.matMul(input, kernel),
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => [tf.matMul(dy as tf.Tensor2D, tf.transpose(kernel) as tf.Tensor2D)]),
+    };
+  });
+  return product(x) as tf.Tensor2D;
 }
 
 const denseWithBias = tf.customGrad((...args: CustomGradArgs) => {
@@ -111,24 +136,48 @@ const attentionContext = tf.customGrad((...args: CustomGradArgs) => {
  */
 const layerNormWithGradient = tf.customGrad((...args: CustomGradArgs) => {
   const [x, gamma, beta, epsilon, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.GradSaveFunc];
-  const { normalized, inverseStd } = tf.tidy(() => {
-    const centered = tf.sub(x, tf.mean(x, -1, true));
-    const inverseStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), epsilon));
-    return { normalized: tf.mul(centered, inverseStd) as tf.Tensor2D, inverseStd };
-  });
+  const { normalized, inverseStd } = normalize(x, epsilon);
   save([normalized, inverseStd, gamma]);
   return {
     value: tf.tidy(() => tf.add(tf.mul(normalized, gamma), beta)),
     gradFunc: (dy: tf.Tensor, [savedNormalized, savedInverseStd, savedGamma]: tf.Tensor[]) =>
       tf.tidy(() => {
         const xHat = savedNormalized as tf.Tensor2D;
-        const dyGamma = tf.mul(dy, savedGamma!);
-        // dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gamma, per row.
-        const dx = tf.mul(savedInverseStd!, tf.sub(tf.sub(dyGamma, tf.mean(dyGamma, -1, true)), tf.mul(xHat, tf.mean(tf.mul(dyGamma, xHat), -1, true))));
+        const dx = layerNormInputGradient(dy as tf.Tensor2D, xHat, savedInverseStd!, savedGamma as tf.Tensor1D);
         return [dx, columnSums(tf.mul(dy, xHat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D), tf.zerosLike(epsilon)];
       }),
   };
 });
+
+/** LayerNorm with a frozen gamma and beta (LoRA's base model): only dx, and no column sums for weights that stay. */
+function frozenLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const layerNorm = tf.customGrad((...args: CustomGradArgs) => {
+    const [input, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const { normalized, inverseStd } = tf.tidy(() => normalize(input, tf.scalar(eps)));
+    save([normalized, inverseStd]);
+    return {
+      value: tf.tidy(() => tf.add(tf.mul(normalized, gamma), beta)),
+      gradFunc: (dy: tf.Tensor, [savedNormalized, savedInverseStd]: tf.Tensor[]) =>
+        tf.tidy(() => [layerNormInputGradient(dy as tf.Tensor2D, savedNormalized as tf.Tensor2D, savedInverseStd!, gamma)]),
+    };
+  });
+  return layerNorm(x) as tf.Tensor2D;
+}
+
+/** x̂ = (x − mean) / σ and 1/σ, per row. */
+function normalize(x: tf.Tensor2D, epsilon: tf.Scalar): { normalized: tf.Tensor2D; inverseStd: tf.Tensor } {
+  return tf.tidy(() => {
+    const centered = tf.sub(x, tf.mean(x, -1, true));
+    const inverseStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), epsilon));
+    return { normalized: tf.mul(centered, inverseStd) as tf.Tensor2D, inverseStd };
+  });
+}
+
+/** dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gamma, per row. */
+function layerNormInputGradient(dy: tf.Tensor2D, xHat: tf.Tensor2D, inverseStd: tf.Tensor, gamma: tf.Tensor1D): tf.Tensor2D {
+  const dyGamma = tf.mul(dy, gamma);
+  return tf.mul(inverseStd, tf.sub(tf.sub(dyGamma, tf.mean(dyGamma, -1, true)), tf.mul(xHat, tf.mean(tf.mul(dyGamma, xHat), -1, true)))) as tf.Tensor2D;
+}
 
 const INVERSE_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -153,6 +202,7 @@ export const xnnpackEncoderOps: EncoderOps = {
   attentionScores: (q, k) => attentionScores(q, k) as tf.Tensor4D,
   attentionContext: (probs, v) => attentionContext(probs, v) as tf.Tensor4D,
   embeddingLookup: scatterEmbeddingLookup,
-  layerNorm: (x, gamma, beta, eps) => tf.tidy(() => layerNormWithGradient(x, gamma, beta, tf.scalar(eps)) as tf.Tensor2D),
+  layerNorm: (x, gamma, beta, eps) =>
+    tf.tidy(() => (isFrozen(gamma) && isFrozen(beta) ? frozenLayerNorm(x, gamma, beta, eps) : (layerNormWithGradient(x, gamma, beta, tf.scalar(eps)) as tf.Tensor2D))),
   gelu: (x) => geluWithGradient(x) as tf.Tensor2D,
 };
