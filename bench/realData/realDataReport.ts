@@ -31,6 +31,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { EvalEvent, ProgressEvent, RunEvent, RunFinishedEvent, RunStartedEvent } from '../../src/shared/events/runEvents';
+import { trainsTaskHead } from '../../src/shared/config/taskRequirements';
 import { seededPermutation } from '../../src/trainer/data/seededRandom';
 import type { BackendOption, CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
 import { writeResultsDoc } from './resultsDoc';
@@ -302,13 +303,12 @@ function readSettings(runDir: string, strategy: Strategy): RunSettings {
       seed: number;
     };
   };
-  const hasHead = resolved.task !== 'embedding' || resolved.loss.type === 'softmax';
   return {
     max_seq_length: resolved.model.max_seq_length,
     batch_size: resolved.training.batch_size,
     epochs: resolved.training.epochs,
     learning_rate: strategy === 'baseline' ? null : resolved.training.learning_rate,
-    head_learning_rate: hasHead ? (resolved.training.head_learning_rate ?? resolved.training.learning_rate) : null,
+    head_learning_rate: trainsTaskHead(resolved.task, resolved.loss.type) ? (resolved.training.head_learning_rate ?? resolved.training.learning_rate) : null,
     warmup: resolved.training.warmup,
     scheduler: resolved.training.scheduler,
     seed: resolved.training.seed,

@@ -18,6 +18,14 @@ const TASK_LOSSES: Record<string, readonly string[]> = {
   'token-classification': ['crf', 'softmax', 'focal'],
 };
 
+/**
+ * Whether the task and loss train a head on the encoder (a classifier, a tagger with its CRF, or SoftmaxLoss's
+ * classifier on pairs), which training.head_learning_rate applies to.
+ */
+export function trainsTaskHead(task: string, loss: string): boolean {
+  return task !== 'embedding' || loss === 'softmax';
+}
+
 /** Losses that draw negatives from the rest of the batch, so batch size is a quality knob, not just a speed one. */
 export const IN_BATCH_NEGATIVE_LOSSES: readonly string[] = ['mnrl', 'cached_mnrl'];
 

@@ -39,7 +39,7 @@ function frozenDense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D): t
     const input = args[0] as tf.Tensor2D;
     return {
       value: bias ? tf.fused.matMul({ a: input, b: kernel, bias }) : tf.matMul(input, kernel),
-      gradFunc: (dy: tf.Tensor) => tf.tidy(() => [tf.matMul(dy as tf.Tensor2D, tf.transpose(kernel) as tf.Tensor2D)]),
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => [denseInputGradient(dy as tf.Tensor2D, kernel)]),
     };
   });
   return product(x) as tf.Tensor2D;
@@ -69,9 +69,14 @@ const denseWithoutBias = tf.customGrad((...args: CustomGradArgs) => {
   };
 });
 
+/** dx = dy @ kernelᵀ for y = x @ kernel, with no transposed operand reaching matMul. */
+function denseInputGradient(dy: tf.Tensor2D, kernel: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(dy, tf.transpose(kernel) as tf.Tensor2D);
+}
+
 /** [dx, dKernel] for y = x @ kernel, with no transposed operand reaching matMul. */
 function denseGradients(dy: tf.Tensor2D, x: tf.Tensor2D, kernel: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  const dx = tf.matMul(dy, tf.transpose(kernel) as tf.Tensor2D);
+  const dx = denseInputGradient(dy, kernel);
   const [tokens, inputs] = x.shape;
   const outputs = kernel.shape[1];
   // dKernel = xᵀ @ dy = (dyᵀ @ x)ᵀ. wasm's transpose is a plain loop that slows more than linearly once a matrix
@@ -81,7 +86,7 @@ function denseGradients(dy: tf.Tensor2D, x: tf.Tensor2D, kernel: tf.Tensor2D): [
     tokens * inputs <= tokens * outputs + inputs * outputs
       ? tf.matMul(tf.transpose(x) as tf.Tensor2D, dy)
       : tf.transpose(tf.matMul(tf.transpose(dy) as tf.Tensor2D, x));
-  return [dx as tf.Tensor2D, dKernel as tf.Tensor2D];
+  return [dx, dKernel as tf.Tensor2D];
 }
 
 /**

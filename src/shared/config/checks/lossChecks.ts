@@ -1,6 +1,6 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
-import { IN_BATCH_NEGATIVE_LOSSES, lossesForTask } from '../taskRequirements';
+import { IN_BATCH_NEGATIVE_LOSSES, lossesForTask, trainsTaskHead } from '../taskRequirements';
 import type { ConfigCheck } from './checkContext';
 
 export const checkLossFitsTask: ConfigCheck = ({ parsed, view }) => {
@@ -93,12 +93,11 @@ export const checkInBatchNegativesBatchSize: ConfigCheck = ({ parsed, view }) =>
   return diagnostics;
 };
 
-/** Only a classifier, a tagger or SoftmaxLoss has a task head for training.head_learning_rate to apply to. */
 export const checkHeadLearningRate: ConfigCheck = ({ parsed, view }) => {
   if (!view.isSet(['training', 'head_learning_rate'])) return [];
   const task = view.string(['task']) ?? 'embedding';
   const loss = view.string(['loss', 'type']) ?? 'mnrl';
-  if (task !== 'embedding' || loss === 'softmax') return [];
+  if (trainsTaskHead(task, loss)) return [];
   return [
     {
       range: keyRangeOf(parsed, ['training', 'head_learning_rate']),
