@@ -1,7 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { DataFileProbe, DataFileSummary } from '../data/dataFileProbe';
+import type { DataFileProbe, DataFileSummary, RowAcceptance } from '../data/dataFileProbe';
 import { resolveDataFormat, type DataFormat } from '../data/dataFormat';
+import type { ColumnNames } from '../data/exampleMapping';
+import { exampleKindFor } from '../data/trainingExamples';
 import type { ConfigView } from './configView';
+import { DATA_ROLES, requiredRoles } from './taskRequirements';
 
 export interface DataFileFacts {
   /** The path as written in the config. */
@@ -22,14 +25,26 @@ export interface DatasetFacts {
 export function readDatasetFacts(view: ConfigView, configDir: string | undefined, probe: DataFileProbe): DatasetFacts {
   if (!configDir) return {};
   const format = view.string(['data', 'format']);
+  const acceptance = rowAcceptance(view);
   const facts = (key: 'train' | 'validation'): DataFileFacts | undefined => {
     const written = view.raw(['data', key]);
     if (typeof written !== 'string' || written.trim() === '') return undefined;
     const absolute = isAbsolute(written) ? written : resolve(configDir, written);
     const fileFormat = resolveDataFormat(written, format);
-    return { written, absolute, format: fileFormat, summary: fileFormat ? probe.summarize(absolute, fileFormat) : undefined };
+    return { written, absolute, format: fileFormat, summary: fileFormat ? probe.summarize(absolute, fileFormat, acceptance) : undefined };
   };
   return { train: facts('train'), validation: facts('validation') };
+}
+
+/** The trainer's row rule for the config's task, loss and columns; undefined when the task and loss do not go together. */
+function rowAcceptance(view: ConfigView): RowAcceptance | undefined {
+  const task = view.string(['task']) ?? 'embedding';
+  const loss = view.lossType();
+  if (!requiredRoles(task, loss)) return undefined;
+  const columns = Object.fromEntries(
+    DATA_ROLES.map((role) => [role, view.string(['data', 'columns', role]) ?? role]),
+  ) as unknown as ColumnNames;
+  return { kind: exampleKindFor(task, loss), columns };
 }
 
 /** Rows that train after the validation split (which applies whenever no validation file is named), when the training file could be read. */

@@ -1,6 +1,9 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataFormat } from './dataFormat';
+import { rowToExample, type ColumnNames } from './exampleMapping';
+import { describeRowProblemBriefly } from './rowProblem';
+import type { ExampleKind } from './trainingExamples';
 
 /** What validation needs to know about a data file without loading it for training. */
 export type DataFileSummary =
@@ -15,12 +18,27 @@ export type DataFileSummary =
       readonly badRowCount: number;
       /** Per column: the first lines (up to 3) whose value is missing or empty, and how many such rows there are. */
       readonly emptyValues: ReadonlyMap<string, { readonly count: number; readonly lines: readonly number[] }>;
+      /**
+       * Rows that parse but that the trainer's row rule (`rowToExample`) refuses for a reason other than a missing or
+       * empty value, which `emptyValues` already tells: a number where text belongs, a score that is not a number, a
+       * label contrastive loss cannot use. Only counted when `summarize` was given the rule's kind and columns.
+       */
+      readonly rejectedRows: readonly BadRow[];
+      readonly rejectedRowCount: number;
+      /** Every row the loader would drop (malformed, or refused by the row rule for any reason). */
+      readonly unusableRowCount: number;
       /** Set for a large file, of which only the first rows were parsed; the other counts cover those rows only. */
       readonly sampledRows?: number;
       /** The first rows, column by column, for a glance at the data (the hover on `data.train` shows them). */
       readonly firstRows: readonly Readonly<Record<string, unknown>>[];
     }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable'; readonly message: string };
+
+/** What the trainer turns rows into: the example kind of the config's task and loss, and its column mapping. */
+export interface RowAcceptance {
+  readonly kind: ExampleKind;
+  readonly columns: ColumnNames;
+}
 
 export interface BadRow {
   readonly line: number;
@@ -37,13 +55,14 @@ const SAMPLE_BYTES = 2 ** 20;
 export class DataFileProbe {
   private readonly cache = new Map<string, { stamp: string; summary: DataFileSummary }>();
 
-  summarize(absolutePath: string, format: DataFormat): DataFileSummary {
+  /** With `acceptance`, each row that parses is also put through the trainer's row rule, so that validation sees what training would refuse. */
+  summarize(absolutePath: string, format: DataFormat, acceptance?: RowAcceptance): DataFileSummary {
     let stamp: string;
     let size: number;
     try {
       const stat = statSync(absolutePath);
       if (!stat.isFile()) return { ok: false, reason: 'unreadable', message: 'is not a file' };
-      stamp = `${format}:${stat.size}:${stat.mtimeMs}`;
+      stamp = `${format}:${stat.size}:${stat.mtimeMs}:${acceptance ? JSON.stringify(acceptance) : ''}`;
       size = stat.size;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -53,17 +72,17 @@ export class DataFileProbe {
     }
     const cached = this.cache.get(absolutePath);
     if (cached?.stamp === stamp) return cached.summary;
-    const summary = readSummary(absolutePath, format, size);
+    const summary = readSummary(absolutePath, format, size, acceptance);
     this.cache.set(absolutePath, { stamp, summary });
     return summary;
   }
 }
 
-function readSummary(absolutePath: string, format: DataFormat, size: number): DataFileSummary {
+function readSummary(absolutePath: string, format: DataFormat, size: number, acceptance: RowAcceptance | undefined): DataFileSummary {
   try {
-    if (size <= FULL_PARSE_LIMIT_BYTES) return summarize(stripBom(readFileSync(absolutePath, 'utf8')), format);
+    if (size <= FULL_PARSE_LIMIT_BYTES) return summarize(stripBom(readFileSync(absolutePath, 'utf8')), format, acceptance);
     const { sample, lines } = sampleAndCountLines(absolutePath);
-    const summary = summarize(stripBom(sample), format);
+    const summary = summarize(stripBom(sample), format, acceptance);
     if (!summary.ok) return summary;
     const headerLines = format === 'jsonl' ? 0 : 1;
     return { ...summary, sampledRows: summary.rows, rows: Math.max(0, lines - headerLines - summary.badRowCount) };
@@ -73,8 +92,8 @@ function readSummary(absolutePath: string, format: DataFormat, size: number): Da
   }
 }
 
-function summarize(text: string, format: DataFormat): DataFileSummary {
-  return format === 'jsonl' ? summarizeJsonl(text) : summarizeDelimited(text, format);
+function summarize(text: string, format: DataFormat, acceptance: RowAcceptance | undefined): DataFileSummary {
+  return format === 'jsonl' ? summarizeJsonl(text, acceptance) : summarizeDelimited(text, format, acceptance);
 }
 
 function stripBom(text: string): string {
@@ -126,11 +145,38 @@ class EmptyValueTally {
   }
 }
 
-function isEmptyValue(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+/** Rows the trainer's row rule refuses, kept apart from the empty values that `EmptyValueTally` already reports. */
+class RejectedRowTally {
+  readonly rows: BadRow[] = [];
+  count = 0;
+  /** Refused for any reason, empty values included. */
+  all = 0;
+
+  constructor(private readonly acceptance: RowAcceptance | undefined) {}
+
+  /** Runs the rule only when every column it reads exists somewhere in the file; a missing column is reported as such. */
+  check(line: number, record: Readonly<Record<string, unknown>>, fileColumns: ReadonlySet<string>): void {
+    if (!this.acceptance) return;
+    const mapped = rowToExample(this.acceptance.kind, record, this.acceptance.columns);
+    if (!('problem' in mapped)) return;
+    this.all++;
+    const { reason, column } = mapped.problem;
+    if (reason === 'missing_column' || reason === 'empty_value' || (column !== undefined && !fileColumns.has(column))) return;
+    this.count++;
+    if (this.rows.length < MAX_LINES_REPORTED) this.rows.push({ line, message: describeRowProblemBriefly(mapped.problem) });
+  }
 }
 
-function summarizeJsonl(text: string): DataFileSummary {
+function isEmptyValue(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
+}
+
+function summarizeJsonl(text: string, acceptance: RowAcceptance | undefined): DataFileSummary {
   const badRows: BadRow[] = [];
   let badRowCount = 0;
   const rowsParsed: { line: number; row: Record<string, unknown> }[] = [];
@@ -159,9 +205,25 @@ function summarizeJsonl(text: string): DataFileSummary {
   for (const { row } of rowsParsed) for (const key of Object.keys(row)) columns.add(key);
   // A column any row has is a column of the file; the rows without a value for it are counted, not ignored.
   const empty = new EmptyValueTally();
-  for (const { line, row } of rowsParsed) for (const column of columns) if (isEmptyValue(row[column])) empty.note(column, line);
+  const rejected = new RejectedRowTally(acceptance);
+  for (const { line, row } of rowsParsed) {
+    for (const column of columns) if (isEmptyValue(row[column])) empty.note(column, line);
+    rejected.check(line, row, columns);
+  }
   const firstRows = rowsParsed.slice(0, FIRST_ROWS_KEPT).map(({ row }) => row);
-  return { ok: true, format: 'jsonl', columns: [...columns], rows: rowsParsed.length, badRows, badRowCount, emptyValues: empty.result(), firstRows };
+  return {
+    ok: true,
+    format: 'jsonl',
+    columns: [...columns],
+    rows: rowsParsed.length,
+    badRows,
+    badRowCount,
+    emptyValues: empty.result(),
+    rejectedRows: rejected.rows,
+    rejectedRowCount: rejected.count,
+    unusableRowCount: badRowCount + rejected.all,
+    firstRows,
+  };
 }
 
 interface CsvRecordWithInfo {
@@ -169,7 +231,7 @@ interface CsvRecordWithInfo {
   info: { lines: number };
 }
 
-function summarizeDelimited(text: string, format: 'csv' | 'tsv'): DataFileSummary {
+function summarizeDelimited(text: string, format: 'csv' | 'tsv', acceptance: RowAcceptance | undefined): DataFileSummary {
   let records: CsvRecordWithInfo[];
   try {
     records = parseCsv(text, {
@@ -182,25 +244,55 @@ function summarizeDelimited(text: string, format: 'csv' | 'tsv'): DataFileSummar
   } catch (error) {
     return { ok: false, reason: 'unreadable', message: `is not valid ${format.toUpperCase()} (${(error as Error).message})` };
   }
-  if (records.length === 0) return { ok: true, format, columns: [], rows: 0, badRows: [], badRowCount: 0, emptyValues: new Map(), firstRows: [] };
+  if (records.length === 0) {
+    return {
+      ok: true,
+      format,
+      columns: [],
+      rows: 0,
+      badRows: [],
+      badRowCount: 0,
+      emptyValues: new Map(),
+      rejectedRows: [],
+      rejectedRowCount: 0,
+      unusableRowCount: 0,
+      firstRows: [],
+    };
+  }
   const header = records[0]!.record.map((name) => name.trim());
   const badRows: BadRow[] = [];
   let badRowCount = 0;
   const empty = new EmptyValueTally();
+  const rejected = new RejectedRowTally(acceptance);
+  const headerColumns = new Set(header);
   for (const { record, info } of records.slice(1)) {
     if (record.length !== header.length) {
       badRowCount++;
-      if (badRows.length < MAX_LINES_REPORTED) badRows.push({ line: info.lines, message: `has ${record.length} fields, but the header has ${header.length}` });
+      if (badRows.length < MAX_LINES_REPORTED)
+        badRows.push({ line: info.lines, message: `has ${record.length} fields, but the header has ${header.length}` });
       continue;
     }
     header.forEach((column, i) => {
       if (isEmptyValue(record[i])) empty.note(column, info.lines);
     });
+    rejected.check(info.lines, Object.fromEntries(header.map((column, i) => [column, record[i]])), headerColumns);
   }
   const firstRows = records
     .slice(1)
     .filter(({ record }) => record.length === header.length)
     .slice(0, FIRST_ROWS_KEPT)
     .map(({ record }) => Object.fromEntries(header.map((column, i) => [column, record[i]])));
-  return { ok: true, format, columns: header, rows: records.length - 1 - badRowCount, badRows, badRowCount, emptyValues: empty.result(), firstRows };
+  return {
+    ok: true,
+    format,
+    columns: header,
+    rows: records.length - 1 - badRowCount,
+    badRows,
+    badRowCount,
+    emptyValues: empty.result(),
+    rejectedRows: rejected.rows,
+    rejectedRowCount: rejected.count,
+    unusableRowCount: badRowCount + rejected.all,
+    firstRows,
+  };
 }

@@ -1,7 +1,7 @@
 import type { DataRole } from '../../shared/config/taskRequirements';
 import { cleansAnything, textCleaner, type CleanOptions } from '../preprocess/textCleaner';
 import type { RowProblem } from './dataErrors';
-import type { ColumnNames } from './exampleMapping';
+import type { ColumnNames } from '../../shared/data/exampleMapping';
 import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
 
 /** The roles whose values are free text, and so are cleaned; scores, labels and tags are left as written. */

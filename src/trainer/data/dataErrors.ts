@@ -1,33 +1,6 @@
-import type { DataRole } from '../../shared/config/taskRequirements';
+import { describeRowProblem, type BadRowReason, type RowProblem } from '../../shared/data/rowProblem';
 
-/** Why a row cannot become a training example. */
-export type BadRowReason =
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'field_count'
-  | 'missing_column'
-  | 'empty_value'
-  | 'wrong_type'
-  | 'not_a_number'
-  | 'invalid_label'
-  | 'length_mismatch'
-  | 'empty_after_cleaning';
-
-/** A bad row, described well enough to find and fix it. */
-export interface RowProblem {
-  readonly reason: BadRowReason;
-  /** What is wrong, phrased to follow the column, e.g. `is empty`. */
-  readonly detail: string;
-  /** The role and the column it maps to, when one column is at fault. */
-  readonly role?: DataRole;
-  readonly column?: string;
-}
-
-/** `file:line: column "query" (data.columns.anchor) is empty`, or `file:line: <detail>` for a problem with the whole row. */
-export function describeRowProblem(file: string, line: number, problem: RowProblem): string {
-  const where = problem.role && problem.column ? `column "${problem.column}" (data.columns.${problem.role}) ` : '';
-  return `${file}:${line}: ${where}${problem.detail}`;
-}
+export { describeRowProblem, type BadRowReason, type RowProblem };
 
 /** A row that cannot be loaded while `data.on_bad_row` is `error`. */
 export class DataRowError extends Error {

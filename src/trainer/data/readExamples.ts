@@ -3,7 +3,7 @@ import type { DataFormat } from '../../shared/data/dataFormat';
 import type { ExampleCleaner } from './cleanExample';
 import { DataFileError, DataRowError, describeRowProblem, type BadRowReason, type RowProblem } from './dataErrors';
 import { readDataRows } from './dataRowReader';
-import { rowToExample, type ColumnNames } from './exampleMapping';
+import { rowToExample, type ColumnNames } from '../../shared/data/exampleMapping';
 import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
 
 export interface SkippedRow {

@@ -1,8 +1,12 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
+import type { DataFileSummary } from '../../data/dataFileProbe';
+import type { TextRange } from '../../textRange';
 import type { DataFileFacts } from '../datasetFacts';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import { requiredRoles } from '../taskRequirements';
 import type { CheckContext, ConfigCheck } from './checkContext';
+
+type DataFileSummaryOk = Extract<DataFileSummary, { ok: true }>;
 
 /** Missing or unreadable files, unknown formats, malformed rows, and columns the task and loss need but the data lacks. */
 export const checkDataFiles: ConfigCheck = (context) => {
@@ -53,7 +57,12 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
       message: skipping
         ? `data.${key}: ${summary.badRowCount} malformed row(s) in "${facts.written}" will be skipped: ${first}.`
         : `data.${key}: "${facts.written}" has ${summary.badRowCount} malformed row(s): ${first}. Fix them, or set data.on_bad_row: skip.`,
-      data: { path, fixes: skipping ? [] : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }] },
+      data: {
+        path,
+        fixes: skipping
+          ? []
+          : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }],
+      },
     });
   }
   if (summary.rows === 0 && summary.badRowCount === 0) {
@@ -67,7 +76,7 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
     return diagnostics;
   }
   const task = view.string(['task']) ?? 'embedding';
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const loss = view.lossType();
   const roles = requiredRoles(task, loss);
   if (!roles) return diagnostics;
   const available = new Set(summary.columns);
@@ -102,9 +111,15 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
         `data.${key}: ${empty.count} row(s)${scope} of "${facts.written}" have no ${column === role ? `"${role}"` : `"${column}" (the ${role})`} value, ` +
         `e.g. line ${empty.lines.join(', ')}.` +
         (skipping ? ' They will be skipped.' : ' Training stops on them unless data.on_bad_row is skip.'),
-      data: { path, fixes: skipping ? [] : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }] },
+      data: {
+        path,
+        fixes: skipping
+          ? []
+          : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }],
+      },
     });
   }
+  diagnostics.push(...checkRejectedRows(key, facts.written, summary, skipping, range));
   if (unmapped.length > 0) {
     const names = unmapped.map((role) => `"${role}"`).join(', ');
     diagnostics.push({
@@ -118,6 +133,39 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
     });
   }
   return diagnostics;
+}
+
+/** Rows the trainer's own row rule refuses: a number or list where text belongs, a score such as "NaN", a label contrastive loss cannot use. */
+function checkRejectedRows(
+  key: 'train' | 'validation',
+  written: string,
+  summary: DataFileSummaryOk,
+  skipping: boolean,
+  range: TextRange,
+): ConfigDiagnostic[] {
+  if (summary.rejectedRowCount === 0) return [];
+  const scope = summary.sampledRows !== undefined ? ` among the first ${summary.sampledRows} rows` : '';
+  const first = summary.rejectedRows.map((row) => `line ${row.line} ${row.message}`).join('; ');
+  const total =
+    summary.sampledRows !== undefined
+      ? `${summary.unusableRowCount} of the first ${summary.sampledRows}`
+      : `${summary.unusableRowCount} of ${summary.rows + summary.badRowCount}`;
+  return [
+    {
+      range,
+      severity: skipping ? 'information' : 'error',
+      code: 'data-bad-row',
+      message: skipping
+        ? `data.${key}: ${summary.rejectedRowCount} row(s)${scope} of "${written}" hold values training cannot use and will be skipped (${total} rows skipped in all): ${first}.`
+        : `data.${key}: ${summary.rejectedRowCount} row(s)${scope} of "${written}" hold values training cannot use: ${first}. Training stops on them unless data.on_bad_row is skip, which would drop ${total} rows.`,
+      data: {
+        path: ['data', key],
+        fixes: skipping
+          ? []
+          : [{ title: 'Skip malformed rows (data.on_bad_row: skip)', set: [{ path: ['data', 'on_bad_row'], value: 'skip' }] }],
+      },
+    },
+  ];
 }
 
 export const checkValidationSource: ConfigCheck = ({ parsed, view }) => {

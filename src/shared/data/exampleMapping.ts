@@ -1,6 +1,6 @@
-import type { ResolvedConfig } from '../../shared/config/configTypes';
-import type { DataRole } from '../../shared/config/taskRequirements';
-import type { RowProblem } from './dataErrors';
+import type { ResolvedConfig } from '../config/configTypes';
+import type { DataRole } from '../config/taskRequirements';
+import type { RowProblem } from './rowProblem';
 import type { ExampleByKind, ExampleKind } from './trainingExamples';
 
 /** `data.columns` after defaults: the column name of every role. */
