@@ -14,7 +14,8 @@ workspace.write('data/holes.jsonl', `${pairsJsonl(40)}{"anchor":"x"}\n`);
 const configPath = workspace.path('run.embedtune.yaml');
 const service = new CodeActionService();
 
-const BASE = '# my run\nmodel:\n  base: sentence-transformers/all-MiniLM-L6-v2 # the base\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n';
+const BASE =
+  '# my run\nmodel:\n  base: sentence-transformers/all-MiniLM-L6-v2 # the base\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: lora\n';
 
 /** Configs that between them raise every diagnostic with a quick fix. */
 const CONFIGS = [
@@ -31,11 +32,15 @@ const CONFIGS = [
   `${BASE}training:\n  mixed_precision: fp16\n`,
   'model:\n  base: x\ndata:\n  train: data/holes.jsonl\nstrategy:\n  type: lora\n',
   'task: classification\nmodel:\n  base: x\ndata:\n  train: data/pairs.jsonl\nloss:\n  type: mnrl\n',
+  `${BASE}engine:\n  type: tfjs\n  mixed_precision: "no" # keep\ntraining:\n  epochs: 1\n`,
 ];
 
 function apply(text: string, edits: TextEdit[], document: TextDocument): string {
   const sorted = [...edits].sort((a, b) => document.offsetAt(b.range.start) - document.offsetAt(a.range.start));
-  return sorted.reduce((acc, edit) => acc.slice(0, document.offsetAt(edit.range.start)) + edit.newText + acc.slice(document.offsetAt(edit.range.end)), text);
+  return sorted.reduce(
+    (acc, edit) => acc.slice(0, document.offsetAt(edit.range.start)) + edit.newText + acc.slice(document.offsetAt(edit.range.end)),
+    text,
+  );
 }
 
 describe('every quick fix', () => {
@@ -52,8 +57,15 @@ describe('every quick fix', () => {
             const fixed = apply(text, action.edit!.changes![document.uri]!, document);
             const after = validateConfigText(fixed, { configPath }).diagnostics;
             const context = `"${action.title}" on:\n${text}\n→\n${fixed}`;
-            assert.deepEqual(after.filter((d) => d.code === 'yaml-syntax'), [], context);
-            assert.ok(!after.some((d) => d.code === diagnostic.code && d.message === diagnostic.message), `the diagnostic is still there after ${context}`);
+            assert.deepEqual(
+              after.filter((d) => d.code === 'yaml-syntax'),
+              [],
+              context,
+            );
+            assert.ok(
+              !after.some((d) => d.code === diagnostic.code && d.message === diagnostic.message),
+              `the diagnostic is still there after ${context}`,
+            );
             if (text.includes('# the base')) assert.ok(fixed.includes('# the base'), `a comment was lost by ${context}`);
             if (lineEnding === '\r\n') assert.ok(!/[^\r]\n/.test(fixed), `a bare \\n was written into a CRLF file by ${context}`);
           }
@@ -70,5 +82,36 @@ describe('every quick fix', () => {
     const invalid = diagnostics.filter((d) => d.code === 'invalid-value');
     assert.equal(invalid.length, 1);
     assert.deepEqual(service.codeActions(document, invalid, 'yaml'), []);
+  });
+
+  it('moves a key of another section there, with its value, and leaves no empty section behind', () => {
+    const fixOf = (text: string) => {
+      const document = TextDocument.create('file:///run.embedtune.yaml', 'embedtune', 1, text);
+      const diagnostics = toLspDiagnostics(document, validateConfigText(text, { configPath }).diagnostics, 'yaml').filter(
+        (d) => d.code === 'unknown-key',
+      );
+      assert.equal(diagnostics.length, 1, text);
+      const actions = service.codeActions(document, diagnostics, 'yaml');
+      assert.deepEqual(
+        actions.map((action) => [action.title, action.isPreferred]),
+        [['Move to training.mixed_precision', true]],
+      );
+      return apply(text, actions[0]!.edit!.changes![document.uri]!, document);
+    };
+    assert.equal(
+      fixOf(`${BASE}engine:\n  type: tfjs\n  mixed_precision: bf16\ntraining:\n  epochs: 1\n`),
+      `${BASE}engine:\n  type: tfjs\ntraining:\n  epochs: 1\n  mixed_precision: bf16\n`,
+    );
+    assert.equal(fixOf(`${BASE}engine:\n  mixed_precision: bf16\n`), `${BASE}training:\n  mixed_precision: bf16\n`);
+  });
+
+  it('offers no move when the section it belongs to sets the key already', () => {
+    const text = `${BASE}engine:\n  mixed_precision: bf16\ntraining:\n  mixed_precision: "no"\n`;
+    const document = TextDocument.create('file:///run.embedtune.yaml', 'embedtune', 1, text);
+    const diagnostics = toLspDiagnostics(document, validateConfigText(text, { configPath }).diagnostics, 'yaml').filter(
+      (d) => d.code === 'unknown-key',
+    );
+    assert.match(diagnostics[0]!.message, /training\.mixed_precision is set already/);
+    assert.deepEqual(service.codeActions(document, diagnostics, 'yaml'), []);
   });
 });

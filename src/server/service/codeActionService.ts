@@ -1,7 +1,9 @@
 import { CodeActionKind, type CodeAction, type Diagnostic } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextRange } from '../../shared/textRange';
 import type { ConfigFix, DiagnosticData } from '../../shared/config/configDiagnostic';
-import { assignValues } from '../../shared/config/configEdits';
+import { formatPath } from '../../shared/config/configDiagnostic';
+import { assignValues, moveKey } from '../../shared/config/configEdits';
 import type { DiagnosticCode } from '../../shared/config/diagnosticCodes';
 import { formatScalar } from './completionService';
 import type { DocumentKind } from './documentKind';
@@ -27,6 +29,22 @@ const replaceWithSuggestion: QuickFixProvider = (diagnostic, data, document, kin
   ];
 };
 
+/** A key of another section (`engine.mixed_precision`) moves, with its value, to where it belongs. */
+const moveToSection: QuickFixProvider = (diagnostic, data, document, kind) => {
+  if (!data.path || !data.moveTo) return [];
+  const replacement = moveKey(document.getText(), data.path, data.moveTo, kind);
+  if (!replacement) return [];
+  return [
+    {
+      title: `Move to ${formatPath(data.moveTo)}`,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [diagnostic],
+      isPreferred: true,
+      edit: { changes: { [document.uri]: [{ range: rangeOf(document, replacement.range), newText: replacement.newText }] } },
+    },
+  ];
+};
+
 /** Advice diagnostics carry the assignments that apply them; the edit is computed against the current text. */
 const applyConfigFixes: QuickFixProvider = (diagnostic, data, document, kind) =>
   (data.fixes ?? []).flatMap((fix: ConfigFix): CodeAction[] => {
@@ -42,7 +60,7 @@ const applyConfigFixes: QuickFixProvider = (diagnostic, data, document, kind) =>
           changes: {
             [document.uri]: [
               {
-                range: { start: document.positionAt(replacement.range.start), end: document.positionAt(replacement.range.end) },
+                range: rangeOf(document, replacement.range),
                 newText: replacement.newText,
               },
             ],
@@ -53,7 +71,7 @@ const applyConfigFixes: QuickFixProvider = (diagnostic, data, document, kind) =>
   });
 
 const QUICK_FIXES: Partial<Record<DiagnosticCode, QuickFixProvider>> = {
-  'unknown-key': replaceWithSuggestion,
+  'unknown-key': (...args) => [...replaceWithSuggestion(...args), ...moveToSection(...args)],
   'invalid-value': replaceWithSuggestion,
 };
 
@@ -68,4 +86,8 @@ export class CodeActionService {
     }
     return actions;
   }
+}
+
+function rangeOf(document: TextDocument, range: TextRange) {
+  return { start: document.positionAt(range.start), end: document.positionAt(range.end) };
 }

@@ -12,6 +12,8 @@ export interface DiagnosticData {
   readonly path?: ConfigPath;
   /** A replacement key or value, for "did you mean". */
   readonly suggestion?: string;
+  /** Where a key of another section belongs (its full path there), for the fix that moves it with its value. */
+  readonly moveTo?: ConfigPath;
   /** Values to set, one quick fix each; every entry is a list of path/value assignments applied together. */
   readonly fixes?: readonly ConfigFix[];
 }

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, stringify, type Node, type YAMLMap } from 'yaml';
 import type { TextRange } from '../textRange';
 import type { ConfigPath } from './configDiagnostic';
-import { locatePath, parseConfigText } from './parsedConfig';
+import { locatePath, parseConfigText, type ParsedConfig } from './parsedConfig';
 
 export interface TextReplacement {
   readonly range: TextRange;
@@ -31,6 +31,47 @@ export function assignValues(text: string, assignments: readonly Assignment[], f
   return minimalReplacement(text, crlf ? current.replace(/\n/g, '\r\n') : current);
 }
 
+/**
+ * Moves a key with its value to another path (`engine.mixed_precision` to `training.mixed_precision`): its lines are
+ * removed, and the value is assigned at the new path as `assignValues` would. A mapping the move leaves empty goes too,
+ * so that no `engine:` without a value is left behind. Block YAML only; undefined where the key cannot be cut out cleanly.
+ */
+export function moveKey(text: string, from: ConfigPath, to: ConfigPath, format: 'yaml' | 'json'): TextReplacement | undefined {
+  if (format !== 'yaml' || from.length === 0) return undefined;
+  const crlf = text.includes('\r\n');
+  const original = crlf ? text.replace(/\r\n/g, '\n') : text;
+  const parsed = parseConfigText(original);
+  if (parsed.syntaxDiagnostics.length > 0 || !locatePath(parsed, from)) return undefined;
+  const value = valueAtPath(parsed.value, from) ?? null;
+  const removed = removeKey(original, parsed, from);
+  const moved = removed === undefined ? undefined : assignOne(removed, { path: to, value }, format);
+  if (moved === undefined) return undefined;
+  return minimalReplacement(text, crlf ? moved.replace(/\n/g, '\r\n') : moved);
+}
+
+/** The text without the key's lines, or without its mapping's when it is the mapping's only key. */
+function removeKey(text: string, parsed: ParsedConfig, path: ConfigPath): string | undefined {
+  const parentPath = path.slice(0, -1);
+  const parent = parentPath.length === 0 ? (parsed.document.contents as Node | null) : locatePath(parsed, parentPath)?.node;
+  if (!isMap(parent) || parent.flow) return undefined;
+  if (parent.items.length === 1 && parentPath.length > 0 && typeof parentPath[parentPath.length - 1] === 'string')
+    return removeKey(text, parsed, parentPath);
+  const located = locatePath(parsed, path);
+  if (!located?.keyRange) return undefined;
+  const lineStart = text.lastIndexOf('\n', located.keyRange.start - 1) + 1;
+  // A key that shares its line with something before it (`- key: v`) cannot be cut out by lines.
+  if (text.slice(lineStart, located.keyRange.start).trim() !== '') return undefined;
+  const lineEnd = endOfLine(text, contentEnd(text, located.range.end));
+  return splice(text, { start: lineStart, end: Math.min(text.length, lineEnd + 1) }, '');
+}
+
+function valueAtPath(value: unknown, path: ConfigPath): unknown {
+  let current = value;
+  for (const segment of path)
+    current = current && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
+  return current;
+}
+
 function assignOne(text: string, { path, value }: Assignment, format: 'yaml' | 'json'): string | undefined {
   const parsed = parseConfigText(text);
   const located = locatePath(parsed, path);
@@ -50,14 +91,19 @@ function assignOne(text: string, { path, value }: Assignment, format: 'yaml' | '
   // Find the deepest existing mapping and insert the rest of the path under it.
   for (let depth = path.length - 1; depth >= 0; depth--) {
     const ancestorPath = path.slice(0, depth);
-    const ancestor = depth === 0 ? { node: parsed.document.contents as Node | null, keyRange: undefined } : locatePath(parsed, ancestorPath);
+    const ancestor =
+      depth === 0 ? { node: parsed.document.contents as Node | null, keyRange: undefined } : locatePath(parsed, ancestorPath);
     if (!ancestor) continue;
     const remaining = path.slice(depth);
     if (remaining.some((segment) => typeof segment !== 'string')) return undefined;
     const nested = nest(remaining as string[], value);
     const node = ancestor.node;
     if (isMap(node) && node.items.length > 0) return insertIntoMap(text, node, nested, format);
-    const empty = node === null || node === undefined || (isScalar(node) && node.value === null) || (isMap(node) && node.items.length === 0 && !node.flow);
+    const empty =
+      node === null ||
+      node === undefined ||
+      (isScalar(node) && node.value === null) ||
+      (isMap(node) && node.items.length === 0 && !node.flow);
     if (format === 'yaml' && empty) {
       if (depth === 0) return appendTopLevel(text, nested);
       if (!ancestor.keyRange) return undefined;

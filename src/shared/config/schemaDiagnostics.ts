@@ -9,6 +9,7 @@ import type { SchemaNavigator } from './schemaNavigator';
 /** Validates a parsed config against the schema and places each error on the node it is about. */
 export class SchemaValidator {
   private readonly validate: ValidateFunction;
+  private keyHomes: Map<string, ConfigPath[]> | undefined;
 
   constructor(
     schema: JsonSchema,
@@ -18,77 +19,89 @@ export class SchemaValidator {
     this.validate = ajv.compile(schema);
   }
 
-  diagnose(parsed: ParsedConfig): ConfigDiagnostic[] {
+  /** The schema diagnostics, and the paths of every value the schema rejected (also those past the listed ones). */
+  diagnose(parsed: ParsedConfig): { diagnostics: ConfigDiagnostic[]; rejectedPaths: Set<string> } {
+    const errors = this.errorsOf(parsed);
+    return Array.isArray(errors) ? this.toDiagnostics(parsed, errors) : { diagnostics: [errors], rejectedPaths: new Set() };
+  }
+
+  /** Ajv's errors, or the one diagnostic that stands for a document with no mapping to validate. */
+  private errorsOf(parsed: ParsedConfig): ErrorObject[] | ConfigDiagnostic {
     const value = parsed.value;
     if (value === undefined || value === null) {
       return parsed.syntaxDiagnostics.length > 0
         ? []
-        : [
-            {
-              range: firstLineRange(parsed.text),
-              severity: 'error',
-              code: 'missing-key',
-              message: 'The config is empty. It needs at least `model.base` and `data.train`.',
-            },
-          ];
+        : {
+            range: firstLineRange(parsed.text),
+            severity: 'error',
+            code: 'missing-key',
+            message: 'The config is empty. It needs at least `model.base` and `data.train`.',
+          };
     }
     if (typeof value !== 'object' || Array.isArray(value)) {
-      return [
-        {
-          range: valueRangeOf(parsed, []),
-          severity: 'error',
-          code: 'not-a-mapping',
-          message: 'The config must be a mapping of keys such as `model:` and `data:` to values.',
-        },
-      ];
+      return {
+        range: valueRangeOf(parsed, []),
+        severity: 'error',
+        code: 'not-a-mapping',
+        message: 'The config must be a mapping of keys such as `model:` and `data:` to values.',
+      };
     }
-    if (this.validate(value)) return [];
-    return this.toDiagnostics(parsed, this.validate.errors ?? []);
+    return this.validate(value) ? [] : (this.validate.errors ?? []);
   }
 
-  private toDiagnostics(parsed: ParsedConfig, errors: ErrorObject[]): ConfigDiagnostic[] {
+  /**
+   * One diagnostic per distinct problem, up to MAX_SCHEMA_DIAGNOSTICS; the rest are counted in one more. Every step
+   * is linear in the number of errors, so a config with 100k unknown keys costs 100k cheap steps, not their square.
+   */
+  private toDiagnostics(parsed: ParsedConfig, errors: ErrorObject[]): { diagnostics: ConfigDiagnostic[]; rejectedPaths: Set<string> } {
     const branchErrorPrefixes = errors
       .filter((error) => error.keyword === 'anyOf' || error.keyword === 'oneOf')
       .map((error) => `${error.schemaPath}/`);
+    const context = new ErrorContext(parsed);
     const diagnostics: ConfigDiagnostic[] = [];
     const seen = new Set<string>();
+    const omitted = new Set<string>();
+    const rejectedPaths = new Set<string>();
+    let firstOmitted: ErrorObject | undefined;
     for (const error of errors) {
-      if (branchErrorPrefixes.some((prefix) => error.schemaPath.startsWith(prefix))) continue;
-      const diagnostic = this.toDiagnostic(parsed, error);
-      if (!diagnostic) continue;
+      if (branchErrorPrefixes.length > 0 && branchErrorPrefixes.some((prefix) => error.schemaPath.startsWith(prefix))) continue;
+      const rejected = rejectedPathOf(error);
+      if (rejected) rejectedPaths.add(formatPath(rejected));
+      if (diagnostics.length >= MAX_SCHEMA_DIAGNOSTICS) {
+        // Past the cap no message is built: the error's own identity is enough to count it once.
+        const params = error.params as Record<string, unknown>;
+        omitted.add(`${error.instancePath}:${error.keyword}:${String(params.additionalProperty ?? params.missingProperty ?? '')}`);
+        firstOmitted ??= error;
+        continue;
+      }
+      const diagnostic = this.toDiagnostic(context, error);
       const key = `${diagnostic.range.start}:${diagnostic.code}:${diagnostic.message}`;
       if (seen.has(key)) continue;
       seen.add(key);
       diagnostics.push(diagnostic);
     }
-    return diagnostics;
+    if (firstOmitted) diagnostics.push(this.omittedSummary(context, firstOmitted, omitted.size));
+    return { diagnostics, rejectedPaths };
   }
 
-  private toDiagnostic(parsed: ParsedConfig, error: ErrorObject): ConfigDiagnostic | undefined {
+  private omittedSummary(context: ErrorContext, first: ErrorObject, count: number): ConfigDiagnostic {
+    const firstLeftOut = this.toDiagnostic(context, first);
+    return {
+      range: firstLeftOut.range,
+      severity: 'error',
+      code: 'too-many-problems',
+      message: `${count} more schema problem${count === 1 ? '' : 's'} from here on ${count === 1 ? 'is' : 'are'} not listed: a document lists the first ${MAX_SCHEMA_DIAGNOSTICS}. The next one: ${firstLeftOut.message}`,
+    };
+  }
+
+  private toDiagnostic(context: ErrorContext, error: ErrorObject): ConfigDiagnostic {
+    const parsed = context.parsed;
     const path = instancePathToConfigPath(error.instancePath);
     const where = formatPath(path);
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {
-      case 'additionalProperties': {
-        const key = String(params.additionalProperty);
-        const present = new Set(Object.keys(objectAt(parsed.value, path)));
-        // A key already in the mapping is no suggestion: renaming to it would duplicate it.
-        const known = Object.keys(this.navigator.propertiesAt(path)).filter((name) => name !== '$schema' && !present.has(name));
-        const suggestion = didYouMean(key, known);
-        const container = path.length === 0 ? 'at the top level' : `in ${where}`;
-        const hint = suggestion
-          ? ` Did you mean "${suggestion}"?`
-          : known.length > 0
-            ? ` Known keys: ${known.join(', ')}.`
-            : '';
-        return {
-          range: keyRangeOf(parsed, [...path, key]),
-          severity: 'error',
-          code: 'unknown-key',
-          message: `Unknown key "${key}" ${container}.${hint}`,
-          data: { path: [...path, key], ...(suggestion ? { suggestion } : {}) },
-        };
-      }
+      case 'additionalProperties':
+        return this.unknownKey(context, path, String(params.additionalProperty));
       case 'required': {
         const missing = String(params.missingProperty);
         return {
@@ -103,6 +116,7 @@ export class SchemaValidator {
         };
       }
       case 'type':
+        if (typeof error.data === 'number' && !Number.isFinite(error.data)) return nonFiniteNumber(parsed, path);
         return {
           range: valueRangeOf(parsed, path),
           severity: 'error',
@@ -167,9 +181,51 @@ export class SchemaValidator {
     }
   }
 
+  private unknownKey(context: ErrorContext, path: ConfigPath, key: string): ConfigDiagnostic {
+    const parsed = context.parsed;
+    const container = path.length === 0 ? 'at the top level' : `in ${formatPath(path)}`;
+    const range = keyRangeOf(parsed, [...path, key]);
+    const homes = this.sectionsDefining(key).filter((section) => formatPath(section) !== formatPath(path));
+    if (homes.length === 1) {
+      const home = homes[0]!;
+      const alreadySet = context.isSet([...home, key]);
+      return {
+        range,
+        severity: 'error',
+        code: 'unknown-key',
+        message: `"${key}" does not belong ${container}: it is a key of ${sectionName(home)}.${alreadySet ? ` ${formatPath([...home, key])} is set already; remove this one.` : ` Move it to ${formatPath([...home, key])}.`}`,
+        data: { path: [...path, key], ...(alreadySet ? {} : { moveTo: [...home, key] }) },
+      };
+    }
+    const present = context.keysAt(path);
+    // A key already in the mapping is no suggestion: renaming to it would duplicate it.
+    const known = Object.keys(this.navigator.propertiesAt(path)).filter((name) => name !== '$schema' && !present.has(name));
+    const suggestion = didYouMean(key, known);
+    const hint = suggestion ? ` Did you mean "${suggestion}"?` : known.length > 0 ? ` Known keys: ${known.join(', ')}.` : '';
+    const elsewhere = homes.length > 1 ? ` "${key}" is a key of ${homes.map(sectionName).join(', ')}.` : '';
+    return {
+      range,
+      severity: 'error',
+      code: 'unknown-key',
+      message: `Unknown key "${key}" ${container}.${hint}${elsewhere}`,
+      data: { path: [...path, key], ...(suggestion ? { suggestion } : {}) },
+    };
+  }
+
+  /** The mappings, other than free-form ones, whose schema defines `key`; indexed once per schema. */
+  private sectionsDefining(key: string): ConfigPath[] {
+    this.keyHomes ??= indexKeyHomes(this.navigator);
+    return this.keyHomes.get(key) ?? [];
+  }
+
   private invalidLiteral(parsed: ParsedConfig, path: ConfigPath, data: unknown, allowed: unknown[]): ConfigDiagnostic {
     const suggestion =
-      typeof data === 'string' ? didYouMean(data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
+      typeof data === 'string'
+        ? didYouMean(
+            data,
+            allowed.filter((v): v is string => typeof v === 'string'),
+          )
+        : undefined;
     return {
       range: valueRangeOf(parsed, path),
       severity: 'error',
@@ -186,7 +242,9 @@ export class SchemaValidator {
     const branches = this.navigator.branches(schema);
     const literals = this.navigator.literalValues(schema).filter((v): v is string => typeof v === 'string');
     // Patterned forms (ndcg@10) have no literal to compare with; their examples stand in for them.
-    const examples = branches.flatMap((branch) => (branch.pattern ? [...(schema.examples ?? []), ...(branch.examples ?? [])] : [])).filter((v): v is string => typeof v === 'string');
+    const examples = branches
+      .flatMap((branch) => (branch.pattern ? [...(schema.examples ?? []), ...(branch.examples ?? [])] : []))
+      .filter((v): v is string => typeof v === 'string');
     const suggestion = typeof error.data === 'string' ? didYouMean(error.data, [...literals, ...examples]) : undefined;
     return {
       range: valueRangeOf(parsed, path),
@@ -200,10 +258,91 @@ export class SchemaValidator {
   }
 }
 
-function objectAt(value: unknown, path: readonly (string | number)[]): Record<string, unknown> {
+/** The path whose value an error rejects; an unknown key rejects no value that a check would read. */
+function rejectedPathOf(error: ErrorObject): ConfigPath | undefined {
+  const path = instancePathToConfigPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') return undefined;
+  if (error.keyword === 'required') return [...path, String(params.missingProperty)];
+  if (error.keyword === 'uniqueItems') return [...path, Math.max(Number(params.i), Number(params.j))];
+  return path;
+}
+
+function sectionName(path: ConfigPath): string {
+  return path.length === 0 ? 'the top level' : `\`${formatPath(path)}\``;
+}
+
+/** A document lists at most this many schema problems; one more diagnostic counts the rest. */
+export const MAX_SCHEMA_DIAGNOSTICS = 200;
+
+/** What the diagnostics of one validation share, computed at most once per mapping rather than once per error. */
+class ErrorContext {
+  private readonly keys = new Map<string, Set<string>>();
+
+  constructor(readonly parsed: ParsedConfig) {}
+
+  keysAt(path: ConfigPath): Set<string> {
+    const id = formatPath(path);
+    let keys = this.keys.get(id);
+    if (!keys) {
+      keys = new Set(Object.keys(objectAt(this.parsed.value, path)));
+      this.keys.set(id, keys);
+    }
+    return keys;
+  }
+
+  isSet(path: ConfigPath): boolean {
+    return path.length > 0 && this.keysAt(path.slice(0, -1)).has(String(path[path.length - 1]));
+  }
+}
+
+function objectAt(value: unknown, path: ConfigPath): Record<string, unknown> {
+  const found = valueAt(value, path);
+  return found && typeof found === 'object' && !Array.isArray(found) ? (found as Record<string, unknown>) : {};
+}
+
+function valueAt(value: unknown, path: ConfigPath): unknown {
   let current = value;
-  for (const segment of path) current = current && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
-  return current && typeof current === 'object' && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
+  for (const segment of path)
+    current = current && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
+  return current;
+}
+
+/** Where each key of the schema lives: the paths of the mappings (never list items) whose properties name it. */
+function indexKeyHomes(navigator: SchemaNavigator): Map<string, ConfigPath[]> {
+  const homes = new Map<string, ConfigPath[]>();
+  const visit = (path: ConfigPath, depth: number) => {
+    if (depth > 4) return;
+    for (const [name, schema] of Object.entries(navigator.propertiesAt(path))) {
+      if (name === '$schema') continue;
+      homes.set(name, [...(homes.get(name) ?? []), path]);
+      if (Object.keys(navigator.propertiesOf(schema)).length > 0) visit([...path, name], depth + 1);
+    }
+  };
+  visit([], 0);
+  return homes;
+}
+
+/**
+ * YAML reads `.nan`, `.inf` and numbers beyond double range (1e309) as NaN or Infinity, which JSON Schema counts as no
+ * number at all; the message says what the value is instead of calling it null.
+ */
+function nonFiniteNumber(parsed: ParsedConfig, path: ConfigPath): ConfigDiagnostic {
+  const range = valueRangeOf(parsed, path);
+  const written = parsed.text.slice(range.start, range.end).trim();
+  const value = valueAt(parsed.value, path) as number;
+  const what = Number.isNaN(value)
+    ? `${written} is "not a number" in YAML`
+    : /^[-+]?\.inf$/i.test(written)
+      ? `${written} is infinity in YAML`
+      : `${written} is beyond the largest number a config can hold (about 1.8e308), so it reads as infinity`;
+  return {
+    range,
+    severity: 'error',
+    code: Number.isNaN(value) ? 'invalid-value' : 'out-of-range',
+    message: `${formatPath(path)} must be a finite number: ${what}.`,
+    data: { path },
+  };
 }
 
 export function instancePathToConfigPath(instancePath: string): (string | number)[] {
@@ -246,6 +385,8 @@ function article(type: string): string {
 }
 
 function describeValue(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? '.nan (not a number)' : `${value < 0 ? '-' : ''}infinity`;
   if (value === null || value === undefined) return 'empty (the key has no value)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';

@@ -13,7 +13,7 @@ import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTas
 import { makeModelCheck } from './checks/modelChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
-import { formatPath, type ConfigDiagnostic } from './configDiagnostic';
+import type { ConfigDiagnostic } from './configDiagnostic';
 import { ConfigView } from './configView';
 import { readDatasetFacts, type DatasetFacts } from './datasetFacts';
 import { embedtuneSchema, embedtuneSchemaNavigator } from './embedtuneSchema';
@@ -74,9 +74,8 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
   if (parsed.syntaxDiagnostics.length > 0) {
     return { parsed, view: new ConfigView(undefined, embedtuneSchemaNavigator), dataset: {}, diagnostics: [...parsed.syntaxDiagnostics] };
   }
-  const schemaDiagnostics = schemaValidator().diagnose(parsed);
-  const rejected = new Set(schemaDiagnostics.flatMap((d) => (d.code !== 'unknown-key' && d.data?.path ? [formatPath(d.data.path)] : [])));
-  const view = new ConfigView(parsed.value, embedtuneSchemaNavigator, rejected);
+  const { diagnostics: schemaDiagnostics, rejectedPaths } = schemaValidator().diagnose(parsed);
+  const view = new ConfigView(parsed.value, embedtuneSchemaNavigator, rejectedPaths);
   const diagnostics: ConfigDiagnostic[] = [...schemaDiagnostics];
   let dataset: DatasetFacts = {};
   const isMapping = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value);
