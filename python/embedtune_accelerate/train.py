@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 
+from .launch_env import LaunchRank, launch_rank, world_mismatch
 from .launch_plan import LaunchPlan, read_launch_plan
 from .stop_signal import StopSignal, watch_supervisor
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(plan: LaunchPlan, stop: StopSignal) -> int:
     # Imported here, after the signal handlers are in place: importing torch and transformers takes seconds.
+    import torch
     import transformers
     import transformers.trainer as hf_trainer
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -47,6 +49,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     from .event_log import EventLog
     from .metrics_evaluator import ConfiguredMetricsEvaluator
     from .model_setup import apply_strategy, build_model, has_lora, load_checkpoint_weights, merge_lora
+    from .rank_trace import RankTrace
     from .run_callback import EmbedTuneRunCallback, PrimaryMetricEarlyStopping, RankCounter
     from .training_data import IN_BATCH_NEGATIVE_LOSSES, build_loss, read_rows, to_dataset
 
@@ -62,7 +65,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     engine = config["engine"]
     rows = read_rows(plan.data["train"])
     validation_rows = read_rows(plan.data["validation"]) if plan.data.get("validation") else []
-    world_estimate = max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    launched = launch_rank()
     args = SentenceTransformerTrainingArguments(
         output_dir=os.path.join(plan.run_dir, "checkpoints"),
         num_train_epochs=training["epochs"],
@@ -92,15 +95,20 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         metric_for_best_model=evaluation["primary"] if plan.early_stopping_on else None,
         greater_is_better=config["early_stopping"]["mode"] == "max",
         logging_strategy="steps",
-        logging_steps=_logging_steps(len(rows), training, world_estimate),
+        logging_steps=_logging_steps(len(rows), training, launched.world_size),
         batch_sampler=BatchSamplers.NO_DUPLICATES if config["loss"]["type"] in IN_BATCH_NEGATIVE_LOSSES else BatchSamplers.BATCH_SAMPLER,
         report_to="none",
         disable_tqdm=True,
         # sentence-transformers forces this under DDP (an uneven last batch can hang); set here so it is said once,
         # by the CLI, which warns how many rows each epoch leaves out.
-        dataloader_drop_last=world_estimate > 1,
+        dataloader_drop_last=launched.world_size > 1,
     )
-    is_main = args.process_index == 0
+    mismatch = world_mismatch(launched, args.process_index, args.world_size, args.device.type,
+                              torch.cuda.device_count() if torch.cuda.is_available() else 0, bool(engine.get("cpu", False)))
+    if mismatch is not None:
+        return _fail_before_training(plan, launched, mismatch)
+    # The launcher's rank decides, not only transformers': a process that is not global rank 0 never writes events.
+    is_main = launched.is_main and args.process_index == 0
     events = EventLog(plan.events_path, plan.run_id, mirror_stdout=plan.events_to_stdout) if is_main else None
     started = time.time()
     callback: EmbedTuneRunCallback | None = None
@@ -135,6 +143,10 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         )
         # The run callback reports progress; the Trainer's own printing of every log dict would repeat it.
         trainer.remove_callback(PrinterCallback)
+        trace = RankTrace.from_environment(plan.run_dir, launched.rank)
+        if trace is not None:
+            trainer.data_collator = trace.wrap_collator(trainer.data_collator)
+            trainer.add_callback(trace)
         trainer.train(resume_from_checkpoint=plan.resume_from)
         reason = "stopped" if callback.stopping else "early_stopped" if callback.early_stopped else "completed"
         if is_main and events is not None:
@@ -159,6 +171,25 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
                          duration_seconds=callback.elapsed() if callback else time.time() - started)
             events.close()
         raise
+
+
+def _fail_before_training(plan: LaunchPlan, launched: LaunchRank, message: str) -> int:
+    """
+    Ends every process of a launch whose processes do not form the world it asked for, before any of them trains.
+    Only global rank 0 writes the error and the one failed run_finished; the others just exit.
+    """
+    if launched.is_main:
+        from .event_log import EventLog
+
+        events = EventLog(plan.events_path, plan.run_id, mirror_stdout=plan.events_to_stdout)
+        events.write("error", message=message, where={"phase": "setup"})
+        events.write("run_finished", reason="failed", step=0, best_checkpoint=None, best_metric=None, duration_seconds=0.0)
+        events.close()
+        sys.stderr.write(f"embedtune_accelerate: {message}\n")
+    else:
+        sys.stderr.write(f"embedtune_accelerate rank {launched.rank}: not training; rank 0 reports why in the run's events.\n")
+    sys.stderr.flush()
+    return 1
 
 
 def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merge) -> None:

@@ -22,6 +22,11 @@ export interface RunPlan {
   readonly stepsPerEpoch?: number;
   readonly totalSteps?: number;
   readonly warmupSteps?: number;
+  /**
+   * Training rows each epoch leaves out: under DistributedDataParallel (the accelerate engine with several
+   * processes) every process trains only full batches, in whole rounds over the processes.
+   */
+  readonly rowsLeftOutPerEpoch?: number;
   /** True when augmentation is on, so the step counts assume every copy is kept and are an upper estimate. */
   readonly approximate?: boolean;
   /** Why row-dependent numbers are missing, when they are. */
@@ -38,12 +43,35 @@ export function effectiveBatchSize(view: ConfigView): number {
   return batch * accumulation * processCount(view);
 }
 
-/** Each process draws `batch_size` rows per micro-batch; a partial last batch still trains, and so does a partial accumulation. */
+/**
+ * Micro-batches each process trains per epoch. One process (either engine) trains a partial last batch. Several
+ * processes (the accelerate engine) train under DistributedDataParallel, where sentence-transformers keeps only full
+ * batches (python/embedtune_accelerate/train.py sets dataloader_drop_last) and accelerate deals them out in whole
+ * rounds, one batch per process: floor(floor(rows / batch) / processes) = floor(rows / (batch × processes)).
+ */
+export function microBatchesPerProcess(rows: number, batchSize: number, processes: number): number {
+  return processes > 1 ? Math.floor(rows / (batchSize * processes)) : Math.ceil(rows / batchSize);
+}
+
+/** Training rows an epoch leaves out: under DistributedDataParallel, the rows past the last full round of batches. */
+export function rowsLeftOutPerEpoch(rows: number, batchSize: number, processes: number): number {
+  return processes > 1 ? rows - microBatchesPerProcess(rows, batchSize, processes) * batchSize * processes : 0;
+}
+
+/**
+ * Optimizer steps per epoch, as both engines count them: a partial accumulation still takes a step (transformers'
+ * Trainer rounds up too). One process always takes at least one step; under DistributedDataParallel an epoch with no
+ * full round of batches trains nothing, and the accelerate engine refuses to start.
+ */
+export function stepsPerEpochOf(rows: number, batchSize: number, accumulation: number, processes: number): number {
+  const steps = Math.ceil(microBatchesPerProcess(rows, batchSize, processes) / accumulation);
+  return processes > 1 ? steps : Math.max(1, steps);
+}
+
 export function optimizerStepsPerEpoch(view: ConfigView, rows: number): number {
   const batch = view.number(['training', 'batch_size']) ?? 32;
   const accumulation = view.number(['training', 'gradient_accumulation_steps']) ?? 1;
-  const microBatches = Math.ceil(rows / (batch * processCount(view)));
-  return Math.max(1, Math.ceil(microBatches / accumulation));
+  return stepsPerEpochOf(rows, batch, accumulation, processCount(view));
 }
 
 /** A warmup below 1 is a ratio of the total steps; 1 and above is a step count. */
@@ -85,6 +113,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const validationRows = validationSummary?.ok ? validationSummary.rows : dataset.validation ? undefined : totalTrainFileRows - trainRows;
   const augmentedCopies = plannedTrainingRows(view, trainRows) - trainRows;
   const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows + augmentedCopies);
+  const leftOut = rowsLeftOutPerEpoch(trainRows + augmentedCopies, view.number(['training', 'batch_size']) ?? 32, processCount(view));
   const totalSteps = stepsPerEpoch * epochs;
   return {
     ...base,
@@ -94,6 +123,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
     stepsPerEpoch,
     totalSteps,
     warmupSteps: warmupSteps(view.number(['training', 'warmup']) ?? 0.1, totalSteps),
+    ...(leftOut > 0 ? { rowsLeftOutPerEpoch: leftOut } : {}),
   };
 }
 
@@ -102,7 +132,8 @@ export function runPlanTitle(plan: RunPlan): string {
   if (plan.trainRows === undefined) return `Dry run: ${formatRunPlan(plan)[1]}`;
   const about = plan.approximate ? 'about ' : '';
   const rows = plan.augmentedCopies ? `${plan.trainRows} rows + up to ${plan.augmentedCopies} augmented` : `${plan.trainRows} rows`;
-  return `Dry run: ${rows} · batch ${plan.effectiveBatchSize} · ${about}${plan.stepsPerEpoch} steps/epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`;
+  const leftOut = plan.rowsLeftOutPerEpoch ? ` · ${about}${plan.rowsLeftOutPerEpoch} rows/epoch left out` : '';
+  return `Dry run: ${rows} · batch ${plan.effectiveBatchSize} · ${about}${plan.stepsPerEpoch} steps/epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup${leftOut}`;
 }
 
 export function formatRunPlan(plan: RunPlan): string[] {
@@ -119,6 +150,11 @@ export function formatRunPlan(plan: RunPlan): string[] {
       `rows ${plan.trainRows} train${augmented}${plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : ''} (before cleaning and dedupe)`,
       `steps ${about}${plan.stepsPerEpoch} per epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`,
     );
+    if (plan.rowsLeftOutPerEpoch) {
+      lines.push(
+        `each epoch leaves out ${about}${plan.rowsLeftOutPerEpoch} training rows: under DistributedDataParallel every process trains only full batches, in whole rounds over the processes (a multiple of batch_size × num_processes rows avoids it)`,
+      );
+    }
   }
   return lines;
 }

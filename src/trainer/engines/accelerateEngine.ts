@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
 import { resolvePython } from '../../shared/config/pythonInterpreter';
+import { microBatchesPerProcess, rowsLeftOutPerEpoch } from '../../shared/config/runPlan';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
@@ -83,6 +84,8 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
   const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
   const model = planModel(located, written.model, config.model);
 
+  assertEveryProcessGetsABatch(data.train.length, config);
+
   const checkpointToResume = options.resume ? resolve(resolveCheckpoint(options.resume, resolve(configDir, config.output_dir))) : undefined;
   if (checkpointToResume && !existsSync(join(checkpointToResume, 'embedtune_state.json'))) {
     throw new Error(`${checkpointToResume} was saved by the tfjs engine; resume it with engine.type tfjs, or start a new run.`);
@@ -101,10 +104,10 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       `With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`,
     );
   }
-  const leftOut = data.train.length % config.training.batch_size;
-  if (processes > 1 && leftOut > 0) {
+  const leftOut = rowsLeftOutPerEpoch(data.train.length, config.training.batch_size, processes);
+  if (leftOut > 0) {
     warnings.push(
-      `Under DistributedDataParallel sentence-transformers drops the last partial batch of each epoch: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size ${config.training.batch_size} avoids it).`,
+      `Under DistributedDataParallel each of the ${processes} processes trains only full batches, dealt out in whole rounds: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size × num_processes = ${config.training.batch_size * processes} avoids it).`,
     );
   }
   const summary = data.summary as { dataset: LaunchPlan['data']['counts']; preprocess?: unknown };
@@ -187,6 +190,20 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
     baseline: null,
     final: null,
   };
+}
+
+/**
+ * Under DistributedDataParallel a process trains only full batches, so fewer rows than one batch per process train
+ * nothing at all (transformers would fail with an empty data loader): say so before a run folder exists.
+ */
+function assertEveryProcessGetsABatch(rows: number, config: ResolvedConfig): void {
+  const processes = config.engine.num_processes;
+  const batch = config.training.batch_size;
+  if (processes > 1 && microBatchesPerProcess(rows, batch, processes) === 0) {
+    throw new Error(
+      `${rows} training rows are fewer than one batch for each of the ${processes} processes (batch_size ${batch} × num_processes ${processes} = ${batch * processes}); under DistributedDataParallel nothing would train. Lower training.batch_size or engine.num_processes, or add rows.`,
+    );
+  }
 }
 
 interface LaunchExit {

@@ -1,6 +1,7 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
+import { localMachineFacts, type MachineFacts } from '../machineFacts';
 import { keyRangeOf, valueRangeOf, type ParsedConfig } from '../parsedConfig';
-import type { ConfigCheck } from './checkContext';
+import type { CheckContext, ConfigCheck } from './checkContext';
 
 /** The losses the accelerate engine maps onto sentence-transformers losses (python/embedtune_accelerate/training_data.py). */
 export const ACCELERATE_LOSSES: readonly string[] = ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet'];
@@ -9,7 +10,13 @@ export const ACCELERATE_LOSSES: readonly string[] = ['mnrl', 'cached_mnrl', 'cos
  * Options the accelerate engine has no counterpart for. Launching anyway would train something other than the
  * config says, so each one is an error before launch rather than a silently dropped setting.
  */
-export const checkAccelerateCounterparts: ConfigCheck = ({ parsed, view }) => {
+export const checkAccelerateCounterparts: ConfigCheck = (context) => [
+  ...checkOptionCounterparts(context),
+  // Registered with the counterparts so that one entry in validateConfig's list covers the accelerate engine.
+  ...checkAccelerateDevices(context),
+];
+
+function checkOptionCounterparts({ parsed, view }: CheckContext): ConfigDiagnostic[] {
   if (view.string(['engine', 'type']) !== 'accelerate') return [];
   const diagnostics: ConfigDiagnostic[] = [];
   const unsupported = (path: string[], message: string, at: 'key' | 'value' = 'value') =>
@@ -48,7 +55,51 @@ export const checkAccelerateCounterparts: ConfigCheck = ({ parsed, view }) => {
     );
   }
   return diagnostics;
-};
+}
+
+/**
+ * Several processes without engine.cpu start one process per GPU. On a machine with fewer GPUs than the processes
+ * it starts, transformers trains each process alone (with none, each on the CPU and on all the rows), and the engine
+ * stops the run at launch. The validator can tell only where it runs: the CLI and the language server on the
+ * machine that trains. With an accelerate config file, the file decides the devices, so nothing is said.
+ */
+export function makeAccelerateDeviceCheck(machine: () => MachineFacts): ConfigCheck {
+  return ({ parsed, view }) => {
+    if (view.string(['engine', 'type']) !== 'accelerate' || view.boolean(['engine', 'cpu']) === true) return [];
+    if (view.isSet(['engine', 'config_file'])) return [];
+    const processes = view.number(['engine', 'num_processes']) ?? 1;
+    const machines = Math.max(1, view.number(['engine', 'num_machines']) ?? 1);
+    const perMachine = Math.ceil(processes / machines);
+    if (processes <= 1) return [];
+    const facts = machine();
+    if (facts.cudaDevices === undefined || facts.cudaDevices >= perMachine) return [];
+    const started = machines > 1 ? `${perMachine} processes on each of ${machines} machines` : `${processes} processes`;
+    const why =
+      facts.cudaDevices === 0
+        ? `this machine shows no GPU (${facts.evidence})`
+        : `this machine shows only ${facts.cudaDevices} GPU(s) (${facts.evidence})`;
+    return [
+      {
+        range: keyRangeOf(parsed, ['engine', 'num_processes']),
+        severity: 'warning',
+        code: 'accelerate-processes-exceed-gpus',
+        message: `engine.num_processes ${processes} starts ${started}, one per GPU, but ${why}, so the run would stop at launch. Set engine.cpu: true to train ${perMachine} processes on the CPU, or run on a machine with ${perMachine} GPUs.`,
+        data: {
+          path: ['engine', 'num_processes'],
+          fixes: [
+            {
+              title: `Train the ${processes} processes on the CPU (engine.cpu: true)`,
+              preferred: true,
+              set: [{ path: ['engine', 'cpu'], value: true }],
+            },
+          ],
+        },
+      },
+    ];
+  };
+}
+
+export const checkAccelerateDevices: ConfigCheck = makeAccelerateDeviceCheck(() => localMachineFacts());
 
 function rangeAt(parsed: ParsedConfig, path: string[], at: 'key' | 'value') {
   return at === 'key' ? keyRangeOf(parsed, path) : valueRangeOf(parsed, path);
