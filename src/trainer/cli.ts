@@ -1,3 +1,4 @@
+import { BACKEND_USAGE, runBackend } from './cli/backendCommand';
 import { UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
 import { PREVIEW_DATA_USAGE, runPreviewData } from './cli/previewDataCommand';
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo)
   encode: { usage: ENCODE_USAGE, run: runEncode },
   export: { usage: EXPORT_USAGE, run: runExport },
   'preview-data': { usage: PREVIEW_DATA_USAGE, run: runPreviewData },
+  backend: { usage: BACKEND_USAGE, run: runBackend },
 };
 
 const USAGE = `Usage: embedtune <command> [options]

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,6 +7,11 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 // and with it the backend registration.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadNativeBackend } from './native/loadNativeBackend';
+import { displayPath, locateNativePackage, type LocatedNativePackage } from './native/locateNativeBackend';
+import type { NativeVariant } from './native/nativePackages';
+import { probeNativeBackend } from './native/probeNativeBackend';
+import { describeTensorflowDevices } from './native/tensorflowDevices';
 import { registerSegmentSumKernels } from './segmentSumKernels';
 import { MAX_WASM_THREADS, startThreadedWasmBackend, WASM_PRIORITY } from './threadedWasmBackend';
 import { wasmBinaryDir } from './wasmBinaryDir';
@@ -36,11 +40,19 @@ export interface SelectBackendOptions {
 type Attempt = (options: SelectBackendOptions) => Promise<SelectedBackend>;
 
 /** Failure of one backend, phrased to follow its name: "not installed", "failed to load: …". */
-class BackendUnavailable extends Error {}
+class BackendUnavailable extends Error {
+  /** Where it looked, for an error about a named backend; the auto reason keeps to the short message. */
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
 
 const ATTEMPTS: Record<Exclude<BackendPreference, 'auto'>, Attempt> = {
-  'node-gpu': () => useTensorflow('@tensorflow/tfjs-node-gpu', 'CUDA GPU, or the CPU where TensorFlow finds none'),
-  node: () => useTensorflow('@tensorflow/tfjs-node', 'CPU (TensorFlow C library)'),
+  'node-gpu': () => useTensorflow('gpu'),
+  node: () => useTensorflow('cpu'),
   wasm: useWasm,
   cpu: useCpu,
 };
@@ -65,7 +77,8 @@ export async function selectBackend(preference: BackendPreference, options: Sele
     try {
       return await ATTEMPTS[preference](options);
     } catch (error) {
-      const why = error instanceof BackendUnavailable ? error.message : `failed to start: ${firstLine(error)}`;
+      const why =
+        error instanceof BackendUnavailable ? `${error.message}${error.detail ? ` (${error.detail})` : ''}` : `failed to start: ${firstLine(error)}`;
       throw new Error(`The "${preference}" backend (${PACKAGE_OF[preference]}) is unavailable: ${why}. ${remedy(preference)}`);
     }
   }
@@ -82,16 +95,44 @@ export async function selectBackend(preference: BackendPreference, options: Sele
   throw new Error(`No tfjs backend could start: ${skipped.join('; ')}.`);
 }
 
-async function useTensorflow(packageName: string, device: string): Promise<SelectedBackend> {
+/**
+ * tfjs-node or tfjs-node-gpu, wherever locateNativePackage finds it: the install a setting names, node_modules, or the
+ * cache that `embedtune backend install` fills. No NODE_PATH and no restart: each training process looks again.
+ */
+async function useTensorflow(variant: NativeVariant): Promise<SelectedBackend> {
+  const { found, tried } = locateNativePackage(variant);
+  if (!found) throw new BackendUnavailable('not installed', tried.join('; '));
+  // TensorFlow names the GPU it creates only in its log, so a child process loads the package first and reads it.
+  const probe = variant === 'gpu' ? await probeNativeBackend(found) : undefined;
+  if (probe && !probe.ok) throw new BackendUnavailable(`failed to load from ${displayPath(found.folder)}: ${probe.error}`);
+  let usingGpu: boolean;
   try {
-    createRequire(__filename)(packageName);
+    ({ usingGpu } = await loadNativeBackend(found));
   } catch (error) {
-    const missing =
-      (error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${packageName}'`);
-    throw new BackendUnavailable(missing ? 'not installed' : `failed to load: ${firstLine(error)}`);
+    throw new BackendUnavailable(`failed to load from ${displayPath(found.folder)}: ${firstLine(error)}`);
   }
-  if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailable('loaded, but its "tensorflow" backend did not start');
-  return { name: 'tensorflow', device, reason: `${shortName(packageName)} on ${device}` };
+  const tensorflow = tensorflowVersion();
+  const device =
+    variant === 'gpu' && probe?.devices
+      ? describeTensorflowDevices(probe.devices, usingGpu)
+      : `CPU (TensorFlow${tensorflow ? ` ${tensorflow}` : ''} C library)`;
+  return { name: 'tensorflow', device, reason: `${nativeOrigin(found, tensorflow)} on ${device}` };
+}
+
+/** "tfjs-node 4.22.0 (TensorFlow 2.12.1) from ~/.cache/embedtune/native-backends/tfjs-node-4.22.0" */
+function nativeOrigin(found: LocatedNativePackage, tensorflow: string | undefined): string {
+  const where =
+    found.source === 'setting'
+      ? `the install EMBEDTUNE_NATIVE_BACKEND names (${displayPath(found.folder)})`
+      : found.source === 'cache'
+        ? displayPath(found.folder)
+        : `node_modules (${displayPath(found.folder)})`;
+  return `${shortName(found.packageName)} ${found.version}${tensorflow ? ` (TensorFlow ${tensorflow})` : ''} from ${where}`;
+}
+
+function tensorflowVersion(): string | undefined {
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: unknown } }).binding;
+  return typeof binding?.TF_Version === 'string' ? binding.TF_Version : undefined;
 }
 
 /** How the wasm backend was set up; it starts once per process, so later selections report the same. */
@@ -166,9 +207,9 @@ function shortName(candidate: string): string {
 function remedy(preference: Exclude<BackendPreference, 'auto'>): string {
   switch (preference) {
     case 'node-gpu':
-      return 'Install it (npm install @tensorflow/tfjs-node-gpu, which needs CUDA and cuDNN), or set backend: auto.';
+      return 'Install it with `embedtune backend install gpu` (in the editor: EmbedTune: Install Native Backend…), or set backend: auto.';
     case 'node':
-      return 'Install it (npm install @tensorflow/tfjs-node), or set backend: auto.';
+      return 'Install it with `embedtune backend install cpu` (in the editor: EmbedTune: Install Native Backend…), or set backend: auto.';
     case 'wasm':
     case 'cpu':
       return 'Reinstall EmbedTune, or set backend: auto.';
