@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostTensor, NamedTensors } from './namedTensors';
+import { readRegularFile } from './regularFile';
 import { readSafetensorsFolder } from './safetensors';
 
 /**
@@ -57,9 +58,10 @@ export function readBertConfig(folder: string): LoadedBertConfig {
   if (!existsSync(path)) throw new Error(`${folder} has no config.json, so it is not a Hugging Face model folder.`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readRegularFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+    if (error instanceof SyntaxError) throw new Error(`${path} is not valid JSON: ${error.message}`);
+    throw error;
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path} is not a JSON object.`);
   return { config: parseBertConfig(json as HfConfigJson, folder), json: json as HfConfigJson };
@@ -226,6 +228,13 @@ export function normalizeBertWeightNames(weights: NamedTensors): NamedTensors {
  * and throws one error listing every problem so a user can see at once which checkpoint and config disagree.
  */
 export function checkBertWeights(weights: NamedTensors, config: BertConfig, source: string): void {
+  const layers = encoderLayersIn(weights);
+  if (config.numHiddenLayers > layers) {
+    // Checked before listing the expected weights: a config.json claiming a million layers must not cost gigabytes.
+    throw new Error(
+      `The weights in ${source} hold ${layers} encoder layer(s), but its config.json says num_hidden_layers ${config.numHiddenLayers}; the config and the weights are not of the same model.`,
+    );
+  }
   const missing: string[] = [];
   const wrong: string[] = [];
   const expected = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
@@ -251,6 +260,16 @@ export function checkBertWeights(weights: NamedTensors, config: BertConfig, sour
   }
   for (const problem of wrong) lines.push(problem);
   throw new Error(lines.join('\n  '));
+}
+
+/** How many encoder layers the weights have: one past the highest `encoder.layer.N` index. */
+function encoderLayersIn(weights: NamedTensors): number {
+  let layers = 0;
+  for (const name of weights.keys()) {
+    const index = /^encoder\.layer\.(\d+)\./.exec(name)?.[1];
+    if (index !== undefined) layers = Math.max(layers, Number(index) + 1);
+  }
+  return layers;
 }
 
 /** A model folder's encoder weights under `BertModel` names, checked against its config. */

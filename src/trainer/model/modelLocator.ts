@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readRegularFile } from './regularFile';
 
 /**
  * Finds the folder of the model a config names in `model.base`, local-first as transformers.js does: a folder on
@@ -157,7 +158,7 @@ function findInHubCache(cache: string, id: string, searched: string[]): Omit<Loc
     return undefined;
   }
   const refPath = join(repo, 'refs', 'main');
-  const mainRevision = existsSync(refPath) ? readFileSync(refPath, 'utf8').trim() : undefined;
+  const mainRevision = existsSync(refPath) ? readRegularFile(refPath, 'utf8').trim() : undefined;
   const revisions = readdirSync(snapshots, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => ({ name: entry.name, modified: statSync(join(snapshots, entry.name)).mtimeMs }))
@@ -199,9 +200,10 @@ function completeModelFolder(folder: string): Omit<LocatedModel, 'source'> | str
 function transformerModulePath(modulesPath: string): string | undefined {
   let modules: unknown;
   try {
-    modules = JSON.parse(readFileSync(modulesPath, 'utf8'));
+    modules = JSON.parse(readRegularFile(modulesPath, 'utf8'));
   } catch (error) {
-    throw new Error(`${modulesPath} is not valid JSON: ${(error as Error).message}`);
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new Error(`${modulesPath} is not valid JSON: ${error.message}`);
   }
   if (!Array.isArray(modules)) throw new Error(`${modulesPath} is not a list of modules.`);
   const transformer = modules.find(

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { dtypeOfData, elementCount, type HostTensor, type NamedTensors } from './namedTensors';
+import { readRegularFile } from './regularFile';
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors), read and written directly: an 8-byte
@@ -59,7 +60,7 @@ interface HeaderEntry {
 }
 
 export function readSafetensors(path: string): SafetensorsContents {
-  return parseSafetensors(readFileSync(path), path);
+  return parseSafetensors(readRegularFile(path), path);
 }
 
 /**
@@ -294,7 +295,7 @@ function writeFully(fd: number, chunk: Uint8Array): void {
 export function readShardedSafetensors(indexPath: string): SafetensorsContents {
   let index: unknown;
   try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
+    index = JSON.parse(readRegularFile(indexPath, 'utf8'));
   } catch (error) {
     throw new Error(`Cannot read the shard index ${indexPath}: ${(error as Error).message}`);
   }

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readRegularFile } from './regularFile';
 
 /** Token ids for a batch, row-major [batchSize, seqLength], padded to the batch's longest sequence. */
 export interface EncodedBatch {
@@ -289,7 +290,7 @@ function bertTokenizerJsonFromVocab(vocab: readonly string[], tokenizerConfig: J
 
 /** One token per line, its id the line number, as `transformers.models.bert.load_vocab` reads it. */
 function readVocabFile(path: string): string[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
+  const lines = readRegularFile(path, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines.map((line) => line.replace(/\r$/, ''));
 }
@@ -325,9 +326,10 @@ function requireId(tokenizer: Tokenizer, token: string, source: string, role: st
 function readJsonObject(path: string): JsonObject {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(readRegularFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new Error(`${path} is not valid JSON: ${error.message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path} is not a JSON object.`);
   return value as JsonObject;

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { valueRangeOf } from '../parsedConfig';
@@ -23,7 +23,8 @@ export function makeModelCheck(configDir: string | undefined): ConfigCheck {
         },
       ];
     }
-    if (!existsSync(join(folder, 'config.json'))) {
+    const configJson = join(folder, 'config.json');
+    if (!existsSync(configJson)) {
       return [
         {
           range,
@@ -34,8 +35,52 @@ export function makeModelCheck(configDir: string | undefined): ConfigCheck {
         },
       ];
     }
-    return [];
+    const problem = configJsonProblem(configJson);
+    if (!problem) return [];
+    return [
+      {
+        range,
+        severity: 'error',
+        code: 'model-config-invalid',
+        message: `model.base: ${configJson} ${problem}`,
+        data: { path: ['model', 'base'] },
+      },
+    ];
   };
+}
+
+/** A config.json is a few kilobytes; one far larger is not a model config, and reading it on each keystroke would stall. */
+const CONFIG_JSON_LIMIT_BYTES = 16 * 2 ** 20;
+/** Far above any released model (the largest have about 128 layers), far below what would exhaust memory. */
+const MAX_LAYERS = 1000;
+const SIZE_KEYS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings'];
+
+/** Why the trainer could not build a model from this config.json, or undefined when it reads as one. */
+function configJsonProblem(path: string): string | undefined {
+  let json: unknown;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return 'is not a regular file, so the trainer will not read it.';
+    if (stat.size > CONFIG_JSON_LIMIT_BYTES) return `is ${stat.size} bytes, too large to be a model's config.json.`;
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return error instanceof SyntaxError
+      ? `is not valid JSON (${error.message}).`
+      : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}).`;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'is not a JSON object.';
+  const config = json as Record<string, unknown>;
+  if (typeof config['model_type'] !== 'string') return 'has no "model_type", so the kind of model cannot be told.';
+  for (const key of SIZE_KEYS) {
+    const value = config[key];
+    if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= (key === 'num_hidden_layers' ? 0 : 1))) {
+      return `has "${key}": ${JSON.stringify(value)}, which is not a positive integer.`;
+    }
+  }
+  const layers = config['num_hidden_layers'];
+  if (typeof layers === 'number' && layers > MAX_LAYERS)
+    return `says "num_hidden_layers": ${layers}, more than any model has; the file is damaged or not a real model's.`;
+  return undefined;
 }
 
 function looksLikeLocalPath(base: string, configDir: string): boolean {
