@@ -8,6 +8,7 @@ import {
   parseRunEventLine,
   runEventsSchema,
   type CheckpointEvent,
+  type BaselineNotBeatenEvent,
   type EarlyStopEvent,
   type ErrorEvent,
   type EvalEvent,
@@ -122,6 +123,7 @@ const checkpoint: Required<CheckpointEvent> = {
   deleted: ['checkpoints/step-8'],
 };
 const earlyStop: Required<EarlyStopEvent> = { ...envelope, type: 'early_stop', step: 40, metric: 'ndcg@10', best: 0.74, patience: 2 };
+const baselineNotBeaten: Required<BaselineNotBeatenEvent> = { ...envelope, type: 'baseline_not_beaten', metric: 'spearman', baseline: 0.408, best: 0.384, mode: 'max' };
 const log: Required<LogEvent> = { ...envelope, type: 'log', level: 'warning', message: 'Skipped 3 bad rows in data/train.jsonl' };
 const runFinished: Required<RunFinishedEvent> = {
   ...envelope,
@@ -150,6 +152,7 @@ const examples: { [T in RunEventType]: Required<Extract<RunEvent, { type: T }>> 
   eval: evaluation,
   checkpoint,
   early_stop: earlyStop,
+  baseline_not_beaten: baselineNotBeaten,
   log,
   run_finished: runFinished,
   error,
@@ -250,6 +253,8 @@ test('the event union is exhaustive: every type has a case, checked at compile t
         return `saved ${event.path}`;
       case 'early_stop':
         return `stopped on ${event.metric}`;
+      case 'baseline_not_beaten':
+        return `${event.metric} ${event.best} after training, ${event.baseline} before`;
       case 'log':
         return event.message;
       case 'run_finished':
@@ -275,6 +280,7 @@ test('the event union is exhaustive: every type has a case, checked at compile t
       'f1=0.85',
       'saved checkpoints/step-16',
       'stopped on ndcg@10',
+      'spearman 0.384 after training, 0.408 before',
       'Skipped 3 bad rows in data/train.jsonl',
       'early_stopped',
       'data/train.jsonl:7: column "query" (data.columns.anchor) is missing',

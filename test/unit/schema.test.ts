@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { parseDocument } from 'yaml';
 import { resolveConfig, type EmbedTuneConfig } from '../../src/shared/config/configTypes';
+import { defaultLossFor, defaultMetricsFor } from '../../src/shared/config/taskRequirements';
 
 interface JsonSchema {
   $id?: string;
@@ -74,8 +75,16 @@ const keys = documentedKeys(schema);
  */
 const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof resolveConfig>) => unknown>> = {
   '/training/head_learning_rate': (resolved) => resolved.training.learning_rate,
+  // These follow the task (and loss); each description names the default per task.
+  '/loss/type': (resolved) => defaultLossFor(resolved.task),
+  '/evaluation/metrics': (resolved) => defaultMetricsFor(resolved.task, resolved.loss.type),
+  '/evaluation/primary': (resolved) => resolved.evaluation.metrics[0],
 };
-const hasDerivedDefault = (pointer: string) => Object.keys(DERIVED_DEFAULTS).some((path) => pointer.endsWith(path.replace(/\//g, '/properties/').replace(/^\/properties/, '')));
+/** Definitions used only by keys with derived defaults: a metric's default is the task's, which the definition cannot know. */
+const DEFINITIONS_WITHOUT_DEFAULT = new Set(['/$defs/metric']);
+const hasDerivedDefault = (pointer: string) =>
+  DEFINITIONS_WITHOUT_DEFAULT.has(pointer) ||
+  Object.keys(DERIVED_DEFAULTS).some((path) => pointer.endsWith(path.replace(/\//g, '/properties/').replace(/^\/properties/, '')));
 
 function findExampleConfigs(): string[] {
   const dir = join(root, 'examples');

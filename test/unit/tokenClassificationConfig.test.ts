@@ -16,46 +16,93 @@ workspace.write(
 );
 const configPath = workspace.path('run.embedtune.yaml');
 const diagnose = (text: string) => validateConfigText(text, { configPath }).diagnostics;
-const HEADER = 'task: token-classification\nmodel:\n  base: sentence-transformers/all-MiniLM-L6-v2\ndata:\n  train: data/ner.jsonl\nstrategy:\n  type: lora\n';
+const HEADER =
+  'task: token-classification\nmodel:\n  base: sentence-transformers/all-MiniLM-L6-v2\ndata:\n  train: data/ner.jsonl\nstrategy:\n  type: lora\n';
 
 describe('a token-classification config', () => {
   it('with loss crf and entity metrics validates cleanly and trains on tokens and tags', () => {
     const text = `${HEADER}loss:\n  type: crf\nevaluation:\n  metrics: [f1, precision, recall]\n`;
-    assert.deepEqual(diagnose(text).map((d) => `${d.code}: ${d.message}`), []);
+    assert.deepEqual(
+      diagnose(text).map((d) => `${d.code}: ${d.message}`),
+      [],
+    );
     assert.equal(exampleKindFor('token-classification', 'crf'), 'token-tags');
   });
 
   it('reads other column names through data.columns, as in conll2003 exports', () => {
     const mapped = `task: token-classification\nmodel:\n  base: x\ndata:\n  train: data/conll.jsonl\n  columns: {tokens: words, tags: ner}\nstrategy:\n  type: lora\nloss:\n  type: crf\n`;
-    assert.deepEqual(diagnose(mapped).map((d) => d.code), []);
+    assert.deepEqual(
+      diagnose(mapped).map((d) => d.code),
+      [],
+    );
     const unmapped = mapped.replace('  columns: {tokens: words, tags: ner}\n', '');
     assert.ok(diagnose(unmapped).some((d) => d.code === 'data-missing-column' && /needs columns "tokens", "tags"/.test(d.message)));
   });
 
-  it('with the default loss is an error whose first quick fix is the CRF', () => {
-    const mismatch = diagnose(HEADER).find((d) => d.code === 'loss-task-mismatch')!;
-    assert.match(mismatch.message, /Use one of: crf, softmax, focal/);
-    const fixes = mismatch.data?.fixes ?? [];
-    assert.deepEqual(fixes.map((fix) => [fix.title, fix.preferred ?? false]), [['Use loss crf', true], ['Use loss softmax', false], ['Use loss focal', false]]);
+  it('with no loss trains softmax cross-entropy per word, the task default, and validates cleanly', () => {
+    assert.deepEqual(
+      diagnose(HEADER)
+        .filter((d) => d.severity === 'error')
+        .map((d) => `${d.code}: ${d.message}`),
+      [],
+    );
+    const resolved = resolveConfig({ task: 'token-classification', model: { base: 'x' }, data: { train: 'data/ner.jsonl' } });
+    assert.equal(resolved.loss.type, 'softmax');
+    assert.equal(exampleKindFor(resolved.task, resolved.loss.type), 'token-tags');
   });
 
-  it('that evaluates without naming metrics is warned that the default ndcg@10 cannot be computed, with a fix', () => {
-    const [warning, ...others] = diagnose(`${HEADER}loss:\n  type: crf\nevaluation:\n  every: epoch\n`).filter((d) => d.code === 'metric-task-mismatch');
-    assert.equal(others.length, 0);
-    assert.match(warning!.message, /defaults to ndcg@10, a ranking metric the token-classification task cannot compute/);
-    assert.deepEqual(warning!.data?.fixes, [{ title: 'Evaluate f1, precision, recall', preferred: true, set: [{ path: ['evaluation', 'metrics'], value: ['f1', 'precision', 'recall'] }] }]);
-    const embedding = 'model:\n  base: x\ndata:\n  train: data/ner.jsonl\nevaluation:\n  every: epoch\n';
-    assert.ok(!diagnose(embedding).some((d) => d.code === 'metric-task-mismatch'), 'ndcg@10 fits an embedding task');
+  it('with no metrics evaluates entity-level f1, precision and recall, f1 primary, with nothing to warn about', () => {
+    assert.ok(!diagnose(`${HEADER}loss:\n  type: crf\nevaluation:\n  every: epoch\n`).some((d) => d.code === 'metric-task-mismatch'));
+    const resolved = resolveConfig({
+      task: 'token-classification',
+      model: { base: 'x' },
+      data: { train: 'data/ner.jsonl' },
+      loss: { type: 'crf' },
+    });
+    assert.deepEqual(resolved.evaluation.metrics, ['f1', 'precision', 'recall']);
+    assert.equal(resolved.evaluation.primary, 'f1');
+    const ranking = diagnose(`${HEADER}loss:\n  type: crf\nevaluation:\n  metrics: [f1, ndcg@10]\n`).filter(
+      (d) => d.code === 'metric-task-mismatch',
+    );
+    assert.deepEqual(
+      ranking.map((d) => d.data?.path),
+      [['evaluation', 'metrics', 1]],
+      'a written ranking metric is still warned about',
+    );
+  });
+
+  it('with a written loss that does not fit, offers the CRF first', () => {
+    const mismatch = diagnose(`${HEADER}loss:\n  type: mnrl\n`).find((d) => d.code === 'loss-task-mismatch')!;
+    assert.match(mismatch.message, /^Loss "mnrl" does not fit the token-classification task. Use one of: crf, softmax, focal/);
+    const fixes = mismatch.data?.fixes ?? [];
+    assert.deepEqual(
+      fixes.map((fix) => [fix.title, fix.preferred ?? false]),
+      [
+        ['Use loss crf', true],
+        ['Use loss softmax', false],
+        ['Use loss focal', false],
+      ],
+    );
   });
 
   it('accepts loss.class_weights balanced or none, defaulting to none, and rejects anything else', () => {
     assert.equal(resolveConfig({ model: { base: 'x' }, data: { train: 'x' } }).loss.class_weights, 'none');
-    assert.ok(!diagnose(`${HEADER}loss:\n  type: softmax\n  class_weights: balanced\nevaluation:\n  metrics: [f1]\n`).some((d) => d.severity === 'error'));
-    assert.ok(diagnose(`${HEADER}loss:\n  type: softmax\n  class_weights: inverse\n`).some((d) => d.severity === 'error' && /class_weights/.test(d.message)));
+    assert.ok(
+      !diagnose(`${HEADER}loss:\n  type: softmax\n  class_weights: balanced\nevaluation:\n  metrics: [f1]\n`).some(
+        (d) => d.severity === 'error',
+      ),
+    );
+    assert.ok(
+      diagnose(`${HEADER}loss:\n  type: softmax\n  class_weights: inverse\n`).some(
+        (d) => d.severity === 'error' && /class_weights/.test(d.message),
+      ),
+    );
   });
 
   it('rejects crf for a task other than token classification', () => {
-    const mismatch = diagnose('task: classification\nmodel:\n  base: x\ndata:\n  train: data/ner.jsonl\nloss:\n  type: crf\n').find((d) => d.code === 'loss-task-mismatch');
+    const mismatch = diagnose('task: classification\nmodel:\n  base: x\ndata:\n  train: data/ner.jsonl\nloss:\n  type: crf\n').find(
+      (d) => d.code === 'loss-task-mismatch',
+    );
     assert.match(mismatch!.message, /Loss "crf" does not fit the classification task/);
   });
 });

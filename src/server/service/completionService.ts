@@ -1,5 +1,5 @@
 import { readdirSync, type Dirent } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import {
   CompletionItemKind,
   InsertTextFormat,
@@ -26,7 +26,11 @@ const DATA_FILE_PATTERN = /\.(jsonl|ndjson|csv|tsv|tab)$/i;
 const MAX_FILES_LISTED = 200;
 
 export class CompletionService {
-  constructor(private readonly navigator: SchemaNavigator) {}
+  constructor(
+    private readonly navigator: SchemaNavigator,
+    /** Whether a folder may be listed: an untrusted workspace lists none outside its folders. */
+    private readonly mayList: (absolutePath: string) => boolean = () => true,
+  ) {}
 
   /** `configView` gives the document's current config when the caller has it parsed already. */
   complete(document: TextDocument, offset: number, documentPath: string | undefined, configView?: () => ConfigView): CompletionList {
@@ -84,7 +88,7 @@ export class CompletionService {
 
   /** The metrics this config's task and loss can compute, rather than every metric the schema allows. */
   private metricCandidates(view: ConfigView): string[] {
-    return suggestedMetrics(view.string(['task']) ?? 'embedding', view.string(['loss', 'type']) ?? 'mnrl');
+    return suggestedMetrics(view.task(), view.lossType());
   }
 
   private viewOf(text: string): ConfigView {
@@ -126,9 +130,12 @@ export class CompletionService {
 
   private dataFileItems(documentPath: string, prefix: string, range: Range): CompletionItem[] {
     const typedDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
+    // Resolved as data.train itself is: an absolute path stays absolute.
+    const folder = isAbsolute(typedDir) ? typedDir : join(dirname(documentPath), typedDir);
+    if (!this.mayList(folder)) return [];
     let entries: Dirent[];
     try {
-      entries = readdirSync(join(dirname(documentPath), typedDir), { withFileTypes: true });
+      entries = readdirSync(folder, { withFileTypes: true });
     } catch {
       return [];
     }

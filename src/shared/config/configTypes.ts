@@ -1,3 +1,5 @@
+import { defaultLossFor, defaultMetricsFor } from './taskRequirements';
+
 /**
  * Types for an EmbedTune config (`*.embedtune.yaml`), as written by the user and
  * after defaults are filled in. They mirror `schemas/embedtune.schema.json`; the
@@ -135,6 +137,8 @@ export interface TrainingConfig {
 }
 
 export interface EvaluationConfig {
+  /** On by default: a run evaluates whenever it has validation rows; false turns evaluation (and early stopping) off. */
+  enabled?: boolean;
   every?: Interval;
   metrics?: Metric[];
   /** Picks the best checkpoint and drives early stopping; defaults to the first of `metrics`. */
@@ -142,6 +146,7 @@ export interface EvaluationConfig {
 }
 
 export interface EarlyStoppingConfig {
+  /** On by default, wherever evaluation runs. */
   enabled?: boolean;
   patience?: number;
   min_delta?: number;
@@ -222,7 +227,9 @@ function resolveAugmentOperation(op: AugmentOperation | undefined): Required<Aug
 
 /**
  * Returns a new config with the default value of every key that is not set, using
- * the same defaults as `schemas/embedtune.schema.json`. It does not validate: run
+ * the same defaults as `schemas/embedtune.schema.json`. The defaults that depend on the task (`loss.type`,
+ * `evaluation.metrics` and so `evaluation.primary`) come from `taskRequirements`, as the schema's descriptions
+ * say; a JSON Schema `default` cannot depend on another key. It does not validate: run
  * schema validation first. The input is not modified and arrays are copied.
  */
 export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
@@ -237,11 +244,13 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
   const earlyStopping = config.early_stopping ?? {};
   const checkpoints = config.checkpoints ?? {};
   const engine = config.engine ?? {};
-  const metrics = evaluation.metrics ? [...evaluation.metrics] : ['ndcg@10'];
+  const task = config.task ?? 'embedding';
+  const lossType = loss.type ?? (defaultLossFor(task) as LossType);
+  const metrics = evaluation.metrics ? [...evaluation.metrics] : defaultMetricsFor(task, lossType);
 
   const resolved: ResolvedConfig = {
     name: config.name ?? 'embedtune-run',
-    task: config.task ?? 'embedding',
+    task,
     model: {
       base: model.base,
       pooling: model.pooling ?? 'mean',
@@ -293,7 +302,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       },
     },
     loss: {
-      type: loss.type ?? 'mnrl',
+      type: lossType,
       scale: loss.scale ?? 20,
       margin: loss.margin ?? 0.5,
       gamma: loss.gamma ?? 2,
@@ -317,9 +326,10 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       seed: training.seed ?? 42,
     },
     evaluation: {
+      enabled: evaluation.enabled ?? true,
       every: evaluation.every ?? 'epoch',
       metrics,
-      primary: evaluation.primary ?? metrics[0] ?? 'ndcg@10',
+      primary: evaluation.primary ?? metrics[0]!,
     },
     early_stopping: {
       enabled: earlyStopping.enabled ?? true,

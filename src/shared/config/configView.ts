@@ -1,5 +1,6 @@
 import { formatPath, type ConfigPath } from './configDiagnostic';
 import type { SchemaNavigator } from './schemaNavigator';
+import { defaultLossFor, defaultMetricsFor } from './taskRequirements';
 
 /**
  * Typed reads of a config that may be partly invalid. A value of the wrong type reads as the schema default.
@@ -52,6 +53,21 @@ export class ConfigView {
   /** A number of steps, or `'epoch'`. */
   interval(path: ConfigPath): number | 'epoch' | undefined {
     return this.typed(path, (v): v is number | 'epoch' => v === 'epoch' || (Number.isInteger(v) && (v as number) >= 1));
+  }
+
+  /** `task`, or its default. */
+  task(): string {
+    return this.string(['task']) ?? 'embedding';
+  }
+
+  /** `loss.type`, or the task's default loss (which no schema `default` can state), as the trainer resolves it. */
+  lossType(): string {
+    return this.string(['loss', 'type']) ?? defaultLossFor(this.task());
+  }
+
+  /** `evaluation.metrics`, or the task and loss's default metrics, as the trainer resolves them. */
+  evaluationMetrics(): string[] {
+    return this.strings(['evaluation', 'metrics']) ?? defaultMetricsFor(this.task(), this.lossType());
   }
 
   private isRejected(path: ConfigPath): boolean {

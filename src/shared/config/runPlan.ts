@@ -1,5 +1,6 @@
 import type { ConfigView } from './configView';
 import { trainingRowCount, type DatasetFacts } from './datasetFacts';
+import { evaluationPlanOf, formatEvaluationPlan, type EvaluationPlan } from './evaluationSchedule';
 
 /** The dry-run summary: what a run of this config would do, computed without training. */
 export interface RunPlan {
@@ -31,6 +32,8 @@ export interface RunPlan {
   readonly approximate?: boolean;
   /** Why row-dependent numbers are missing, when they are. */
   readonly note?: string;
+  /** Whether and when the run evaluates and stops early, as both engines decide it. */
+  readonly evaluation: EvaluationPlan;
 }
 
 function processCount(view: ConfigView): number {
@@ -98,7 +101,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const epochs = view.number(['training', 'epochs']) ?? 1;
   const base = {
     task: view.string(['task']) ?? 'embedding',
-    loss: view.string(['loss', 'type']) ?? 'mnrl',
+    loss: view.lossType(),
     strategy: view.string(['strategy', 'type']) ?? 'full',
     engine: view.string(['engine', 'type']) ?? 'tfjs',
     effectiveBatchSize: effectiveBatchSize(view),
@@ -106,7 +109,11 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   };
   const trainRows = trainingRowCount(view, dataset);
   if (trainRows === undefined) {
-    return { ...base, note: dataset.train ? `the training file could not be read` : 'the config is not saved, or names no training file' };
+    return {
+      ...base,
+      evaluation: evaluationPlanOf(view, undefined),
+      note: dataset.train ? `the training file could not be read` : 'the config is not saved, or names no training file',
+    };
   }
   const validationSummary = dataset.validation?.summary;
   const totalTrainFileRows = dataset.train?.summary?.ok ? dataset.train.summary.rows : trainRows;
@@ -120,6 +127,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
     trainRows,
     ...(augmentedCopies > 0 ? { augmentedCopies, approximate: true } : {}),
     ...(validationRows !== undefined ? { validationRows } : {}),
+    evaluation: evaluationPlanOf(view, validationRows),
     stepsPerEpoch,
     totalSteps,
     warmupSteps: warmupSteps(view.number(['training', 'warmup']) ?? 0.1, totalSteps),
@@ -156,5 +164,6 @@ export function formatRunPlan(plan: RunPlan): string[] {
       );
     }
   }
+  lines.push(formatEvaluationPlan(plan.evaluation));
   return lines;
 }

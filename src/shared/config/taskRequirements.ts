@@ -19,6 +19,20 @@ const TASK_LOSSES: Record<string, readonly string[]> = {
 };
 
 /**
+ * The loss a task trains with when `loss.type` is not written: in-batch-negative ranking for pairs, and softmax
+ * cross-entropy over the classes (or each word's tag) for classification and token classification.
+ */
+const TASK_DEFAULT_LOSS: Record<string, string> = {
+  embedding: 'mnrl',
+  classification: 'softmax',
+  'token-classification': 'softmax',
+};
+
+export function defaultLossFor(task: string): string {
+  return TASK_DEFAULT_LOSS[task] ?? 'mnrl';
+}
+
+/**
  * Whether the task and loss train a head on the encoder (a classifier, a tagger with its CRF, or SoftmaxLoss's
  * classifier on pairs), which training.head_learning_rate applies to.
  */
@@ -68,4 +82,18 @@ const SUGGESTED_METRICS: Record<MetricFamily, readonly string[]> = {
 /** Metrics worth offering for a task and loss, most useful family first. */
 export function suggestedMetrics(task: string, loss: string): string[] {
   return metricFamiliesFor(task, loss).flatMap((family) => SUGGESTED_METRICS[family]);
+}
+
+/**
+ * The metrics evaluated when `evaluation.metrics` is not written; the first is the default primary metric. Each is
+ * one the task and loss can compute: NDCG@10 for pairs, Spearman (and Pearson) for scored pairs, macro-F1 (and
+ * accuracy) for labels, entity-level F1 (and its precision and recall) for tags.
+ */
+export function defaultMetricsFor(task: string, loss: string): string[] {
+  if (task === 'token-classification') return ['f1', 'precision', 'recall'];
+  if (task === 'classification') return ['f1', 'accuracy'];
+  const roles = EMBEDDING_LOSS_ROLES[loss] ?? [];
+  if (roles.includes('score')) return ['spearman', 'pearson'];
+  if (roles.includes('label')) return ['f1', 'accuracy'];
+  return ['ndcg@10'];
 }

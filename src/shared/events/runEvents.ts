@@ -181,6 +181,23 @@ export interface EarlyStopEvent extends RunEventEnvelope {
   patience: number;
 }
 
+/**
+ * A warning written before `run_finished` when no evaluation after a training step beat the one before training
+ * (the base model) on the primary metric: the best checkpoint, which the run exports, is no better than the start.
+ * The step-0 evaluation never counts as the best, which is right for picking a checkpoint, so this says what that
+ * choice alone would hide.
+ */
+export interface BaselineNotBeatenEvent extends RunEventEnvelope {
+  type: 'baseline_not_beaten';
+  metric: string;
+  /** The primary metric before training, at step 0. */
+  baseline: number;
+  /** Its best value after a training step: the best checkpoint's. */
+  best: number;
+  /** Whether higher (max) or lower (min) is better. */
+  mode: 'max' | 'min';
+}
+
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 
 export interface LogEvent extends RunEventEnvelope {
@@ -233,6 +250,7 @@ export type RunEvent =
   | EvalEvent
   | CheckpointEvent
   | EarlyStopEvent
+  | BaselineNotBeatenEvent
   | LogEvent
   | RunFinishedEvent
   | ErrorEvent;
@@ -246,6 +264,7 @@ export const RUN_EVENT_TYPES = [
   'eval',
   'checkpoint',
   'early_stop',
+  'baseline_not_beaten',
   'log',
   'run_finished',
   'error',

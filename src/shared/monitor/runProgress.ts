@@ -10,6 +10,7 @@ import type {
   RunFinishReason,
   RunStartedEvent,
 } from '../events/runEvents';
+import { describeBaselineNotBeaten, type BaselineComparison } from './baselineWarning';
 
 /** What the run said about itself when it started: the engine, the model and the size of the job. */
 export interface RunSetup {
@@ -98,6 +99,7 @@ export class RunProgress {
   private errorValue: RunError | null = null;
   private readonly logs: LogLine[] = [];
   private earlyStopValue: { step: number; metric: string; best: number; patience: number } | null = null;
+  private baselineWarningValue: BaselineComparison | null = null;
   private lastTime: string | null = null;
   private countValue = 0;
 
@@ -116,6 +118,7 @@ export class RunProgress {
         this.finishValue = null;
         this.errorValue = null;
         this.earlyStopValue = null;
+        this.baselineWarningValue = null;
         this.eta = null;
         break;
       case 'progress':
@@ -135,6 +138,10 @@ export class RunProgress {
         break;
       case 'early_stop':
         this.earlyStopValue = { step: event.step, metric: event.metric, best: event.best, patience: event.patience };
+        break;
+      case 'baseline_not_beaten':
+        this.baselineWarningValue = { metric: event.metric, baseline: event.baseline, best: event.best, mode: event.mode };
+        this.pushLog({ time: event.time, level: 'warning', message: describeBaselineNotBeaten(this.baselineWarningValue) });
         break;
       case 'log':
         this.pushLog({ time: event.time, level: event.level, message: event.message });
@@ -257,6 +264,10 @@ export class RunProgress {
   }
   get earlyStop() {
     return this.earlyStopValue;
+  }
+  /** Set when the run ended without any trained evaluation beating the one before training on the primary metric. */
+  get baselineWarning(): BaselineComparison | null {
+    return this.baselineWarningValue;
   }
   get lastEventTime(): string | null {
     return this.lastTime;

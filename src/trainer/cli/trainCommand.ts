@@ -1,8 +1,12 @@
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LineIndex } from '../../shared/textRange';
 import { readFileSync } from 'node:fs';
 import { parseConfigText } from '../../shared/config/parsedConfig';
+import { readEventLog } from '../../shared/events/eventLogReader';
+import { describeBaselineNotBeaten } from '../../shared/monitor/baselineWarning';
+import { RunProgress } from '../../shared/monitor/runProgress';
+import { interpreterNotice } from '../../shared/config/pythonInterpreter';
 import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/accelerateEngine';
 import { ConfigErrors, train } from '../training/trainingRun';
 import { UsageError, type CliIo } from './cliIo';
@@ -24,11 +28,16 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     options: { resume: { type: 'string' }, events: { type: 'string' }, 'print-launch-command': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('train needs exactly one config file.', TRAIN_USAGE);
-  if (values.events !== undefined && values.events !== 'stdout') throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
+  if (values.events !== undefined && values.events !== 'stdout')
+    throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
   const accelerate = engineTypeOf(configPath) === 'accelerate';
   if (values['print-launch-command']) {
-    if (!accelerate) throw new UsageError('--print-launch-command needs a config with engine.type accelerate; the tfjs engine trains in this process.', TRAIN_USAGE);
+    if (!accelerate)
+      throw new UsageError(
+        '--print-launch-command needs a config with engine.type accelerate; the tfjs engine trains in this process.',
+        TRAIN_USAGE,
+      );
     try {
       io.out(previewAccelerateLaunch(configPath));
       return 0;
@@ -52,6 +61,7 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('message', onMessage);
   const log = values.events === 'stdout' ? io.err : io.out;
+  if (accelerate) log(interpreterNotice(configPath, process.env));
   try {
     const request = { configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop };
     const outcome = accelerate ? await trainWithAccelerate(request) : await train(request);
@@ -59,6 +69,9 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     log(`run ${outcome.reason} after ${outcome.step} steps: ${where}`);
     if (outcome.bestCheckpoint) log(`best checkpoint: ${where}/${outcome.bestCheckpoint}`);
     if (outcome.exportedModel) log(`sentence-transformers model: ${relative(process.cwd(), outcome.exportedModel)}`);
+    // Read from the run's events, so that the summary says it whichever engine wrote them.
+    const baselineWarning = new RunProgress().add(readEventLog(join(outcome.runDir, 'events.jsonl')).events).baselineWarning;
+    if (baselineWarning) log(`warning: ${describeBaselineNotBeaten(baselineWarning)}`);
     return outcome.reason === 'failed' ? 1 : 0;
   } catch (error) {
     return reportTrainError(error, io);

@@ -17,6 +17,7 @@ import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type L
 import { PLAN_FORMAT, planModel, writePreparedRows, type LaunchPlan } from './launchPlan';
 import { signalGroup, waitForGroupExit } from './processGroup';
 import { pythonPackageRoot } from './pythonPackage';
+import { evaluationSchedule } from '../../shared/config/evaluationSchedule';
 
 export interface AccelerateTrainOptions {
   readonly configPath: string;
@@ -95,7 +96,7 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
     : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
   const preparedDir = join(run.path, 'accelerate');
   const rows = writePreparedRows(preparedDir, data);
-  const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
+  const schedule = evaluationSchedule(config, data.validation.length);
   const warnings: string[] = [];
   // accelerate counts num_processes over all machines.
   const processes = config.engine.num_processes;
@@ -127,8 +128,8 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       counts: summary.dataset,
       ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}),
     },
-    evaluation_on: evaluationOn,
-    early_stopping_on: written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn,
+    evaluation_on: schedule.evaluates,
+    early_stopping_on: schedule.stopsEarly,
     dropout: written.training?.dropout !== undefined ? config.training.dropout : null,
     resume_from: checkpointToResume ?? null,
     resumed_from: checkpointToResume ? relative(run.path, checkpointToResume) : null,

@@ -20,6 +20,8 @@ export interface TrainerState {
   readonly tracker: { best: number | null; evaluationsWithoutImprovement: number };
   readonly bestCheckpoint: string | null;
   readonly metrics: MetricValues | null;
+  /** The evaluation before training, so that a resumed run can still tell whether training beat the base model. */
+  readonly baseline?: MetricValues | null;
   readonly configHash: string;
   readonly examplesSeen: number;
   readonly elapsedSeconds: number;
@@ -105,7 +107,8 @@ export class CheckpointStore {
   }
 
   private removeLeftovers(): void {
-    for (const name of readdirSync(this.folder)) if (name.startsWith(TEMP_PREFIX)) rmSync(join(this.folder, name), { recursive: true, force: true });
+    for (const name of readdirSync(this.folder))
+      if (name.startsWith(TEMP_PREFIX)) rmSync(join(this.folder, name), { recursive: true, force: true });
   }
 }
 
@@ -113,8 +116,13 @@ export function loadCheckpoint(folder: string): CheckpointContents {
   const statePath = join(folder, 'trainer_state.json');
   if (!existsSync(statePath)) throw new Error(`${folder} is not an EmbedTune checkpoint: it has no trainer_state.json.`);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
-  if (state.format !== 'embedtune-checkpoint/1') throw new Error(`${statePath} has format ${JSON.stringify(state.format)}, which this EmbedTune cannot read.`);
-  return { weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors, optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors, state };
+  if (state.format !== 'embedtune-checkpoint/1')
+    throw new Error(`${statePath} has format ${JSON.stringify(state.format)}, which this EmbedTune cannot read.`);
+  return {
+    weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors,
+    optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors,
+    state,
+  };
 }
 
 /** `latest`, a checkpoint folder, or a run folder (its newest checkpoint). */

@@ -6,6 +6,8 @@ import { stringify } from 'yaml';
 import type { ConfigDiagnostic } from '../../shared/config/configDiagnostic';
 import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
 import { warmupSteps } from '../../shared/config/runPlan';
+import { evaluationSchedule } from '../../shared/config/evaluationSchedule';
+import { baselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
@@ -25,7 +27,14 @@ import { ClassificationEvaluator } from './classificationEvaluator';
 import { balancedClassWeights, ClassificationHead, labelsOf } from './classificationHead';
 import { CLASSIFICATION_KINDS, EMBEDDING_KINDS, toTextBatch } from './embeddingExamples';
 import type { EmbeddingLossName } from './embeddingLosses';
-import { accumulate, classificationGradients, disposeGradients, microBatchGradients, scaleGradients, type LabelledBatch } from './gradientStep';
+import {
+  accumulate,
+  classificationGradients,
+  disposeGradients,
+  microBatchGradients,
+  scaleGradients,
+  type LabelledBatch,
+} from './gradientStep';
 import { learningRateAt } from './learningRateSchedule';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from './runDirectory';
 import { TokenClassificationEvaluator } from './tokenClassificationEvaluator';
@@ -68,7 +77,9 @@ export class ConfigErrors extends Error {
     readonly file: string,
     readonly diagnostics: readonly ConfigDiagnostic[],
   ) {
-    super(`${file} has ${diagnostics.filter((d) => d.severity === 'error').length} error(s); fix them before training (embedtune validate ${file}).`);
+    super(
+      `${file} has ${diagnostics.filter((d) => d.severity === 'error').length} error(s); fix them before training (embedtune validate ${file}).`,
+    );
   }
 }
 
@@ -114,7 +125,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const { embedder } = loaded;
   const encoder = embedder.encoder;
   encoder.gradientCheckpointing = useGradientCheckpointing(config.training.gradient_checkpointing);
-  options.log(`gradient checkpointing: ${encoder.gradientCheckpointing ? 'on' : 'off'} (training.gradient_checkpointing: ${String(config.training.gradient_checkpointing)})`);
+  options.log(
+    `gradient checkpointing: ${encoder.gradientCheckpointing ? 'on' : 'off'} (training.gradient_checkpointing: ${String(config.training.gradient_checkpointing)})`,
+  );
   const balanced = config.loss.class_weights === 'balanced';
   const labels = classifies ? labelsOf(data.train as { label: string | number }[]) : [];
   const head = classifies
@@ -123,7 +136,12 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         kind === 'labeled-pair' ? 'pair' : 'text',
         embedder.dimension,
         config.training.seed,
-        balanced ? balancedClassWeights(labels, (data.train as { label: string | number }[]).map((row) => String(row.label))) : undefined,
+        balanced
+          ? balancedClassWeights(
+              labels,
+              (data.train as { label: string | number }[]).map((row) => String(row.label)),
+            )
+          : undefined,
       )
     : undefined;
   const tagger: Tagger | undefined = tagging ? taggerFor(data.train as TokenTagsExample[], embedder, config) : undefined;
@@ -132,8 +150,14 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const trainable = new Map([...encoder.variables, ...(taskHead?.variables ?? [])].filter(([, variable]) => variable.trainable));
 
   const checkpointToResume = options.resume ? resolveCheckpoint(options.resume, resolve(configDir, config.output_dir)) : undefined;
-  const run: RunDirectory = checkpointToResume ? runDirectoryOfCheckpoint(checkpointToResume, config) : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
-  const events = new EventLogWriter({ path: run.eventsPath, runId: run.runId, mirror: options.eventsToStdout ? process.stdout : undefined });
+  const run: RunDirectory = checkpointToResume
+    ? runDirectoryOfCheckpoint(checkpointToResume, config)
+    : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
+  const events = new EventLogWriter({
+    path: run.eventsPath,
+    runId: run.runId,
+    mirror: options.eventsToStdout ? process.stdout : undefined,
+  });
   const startedAt = new Date().toISOString();
   writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'running' });
   const store = new CheckpointStore(run.path, config.checkpoints.keep, config.checkpoints.keep_best);
@@ -142,7 +166,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const batches = new BatchIterator<Example>(data.train, {
     batchSize: config.training.batch_size,
     seed: config.training.seed,
-    ...(IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? { distinctTexts: (example: Example) => inBatchNegativeTexts(example as { anchor: string; positive: string }) } : {}),
+    ...(IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type)
+      ? { distinctTexts: (example: Example) => inBatchNegativeTexts(example as { anchor: string; positive: string }) }
+      : {}),
   });
   const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / accumulation));
   const totalSteps = stepsPerEpoch * config.training.epochs;
@@ -154,14 +180,20 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     weightDecay: config.training.weight_decay,
     ...(headNames.size > 0 && headScale !== 1 ? { learningRateScale: (name: string) => (headNames.has(name) ? headScale : 1) } : {}),
   });
-  if (headNames.size > 0) options.log(`task head learning rate: ${config.training.head_learning_rate} (${headScale === 1 ? 'as the encoder' : `${Number(headScale.toPrecision(3))}× learning_rate`})`);
+  if (headNames.size > 0)
+    options.log(
+      `task head learning rate: ${config.training.head_learning_rate} (${headScale === 1 ? 'as the encoder' : `${Number(headScale.toPrecision(3))}× learning_rate`})`,
+    );
   const tracker = new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta);
   const primary = config.evaluation.primary;
   const evaluator = new ValidationEvaluator(kind, data.validation, config.evaluation.metrics);
   const classificationEvaluator = head ? new ClassificationEvaluator(data.validation, config.evaluation.metrics) : undefined;
-  const taggingEvaluator = tagger ? new TokenClassificationEvaluator(data.validation as TokenTagsExample[], config.evaluation.metrics) : undefined;
-  const evaluationOn = written.evaluation !== undefined && data.validation.length > 0;
-  const earlyStoppingOn = written.early_stopping !== undefined && config.early_stopping.enabled && evaluationOn;
+  const taggingEvaluator = tagger
+    ? new TokenClassificationEvaluator(data.validation as TokenTagsExample[], config.evaluation.metrics)
+    : undefined;
+  const schedule = evaluationSchedule(config, data.validation.length);
+  const evaluationOn = schedule.evaluates;
+  const earlyStoppingOn = schedule.stopsEarly;
 
   let step = 0;
   let position: BatchPosition = { epoch: 0, batchIndex: 0 };
@@ -169,6 +201,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   let elapsedBefore = 0;
   let bestCheckpoint: string | null = null;
   let lastMetrics: MetricValues | null = null;
+  let baseline: MetricValues | null = null;
   if (checkpointToResume) {
     const saved = loadCheckpoint(checkpointToResume);
     if (saved.state.configHash !== run.configHash) {
@@ -183,6 +216,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     elapsedBefore = saved.state.elapsedSeconds;
     bestCheckpoint = saved.state.bestCheckpoint;
     lastMetrics = saved.state.metrics;
+    baseline = saved.state.baseline ?? null;
     Object.assign(tracker, new MetricTracker(config.early_stopping.mode, config.early_stopping.min_delta, saved.state.tracker));
     options.log(`resuming from ${checkpointToResume} at step ${step}`);
   }
@@ -225,8 +259,15 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     options.log(`warning: ${message}`);
   }
   options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
+  options.log(
+    evaluationOn
+      ? `evaluation: before training and every ${config.evaluation.every === 'epoch' ? 'epoch' : `${config.evaluation.every} steps`} on ${config.evaluation.metrics.join(', ')} (primary ${primary}); early stopping ${earlyStoppingOn ? `after ${config.early_stopping.patience} evaluations without improvement` : `off (${schedule.why})`}`
+      : `evaluation off (${schedule.why}): no early stopping, the final weights are exported`,
+  );
   const prepared = data.summary.preprocess;
-  options.log(`data: ${prepared.rows_read} rows read, ${prepared.rows_skipped} skipped, ${prepared.rows_deduplicated} duplicates dropped, ${prepared.rows_augmented} augmented copies added`);
+  options.log(
+    `data: ${prepared.rows_read} rows read, ${prepared.rows_skipped} skipped, ${prepared.rows_deduplicated} duplicates dropped, ${prepared.rows_augmented} augmented copies added`,
+  );
 
   const started = Date.now();
   const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;
@@ -234,7 +275,10 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
 
   const evaluate = async (atStep: number, epoch: number, countsForBest: boolean): Promise<{ improved: boolean; metrics: MetricValues }> => {
     const tagged = tagger && taggingEvaluator ? await taggingEvaluator.evaluate(tagger, config.training.batch_size) : undefined;
-    const classified = head && classificationEvaluator ? await classificationEvaluator.evaluate(embedder, head, config.training.batch_size) : tagged && { ...tagged, perClass: tagged.perType };
+    const classified =
+      head && classificationEvaluator
+        ? await classificationEvaluator.evaluate(embedder, head, config.training.batch_size)
+        : tagged && { ...tagged, perClass: tagged.perType };
     const metrics = classified ? classified.metrics : await evaluator.evaluate(embedder, config.training.batch_size);
     const value = metrics[primary] ?? null;
     const { improved } = countsForBest ? tracker.record(value) : { improved: false };
@@ -247,7 +291,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       is_best: improved,
       ...(classified ? { confusion_matrix: classified.confusionMatrix, per_class: classified.perClass } : {}),
     });
-    options.log(`eval at step ${atStep}: ${Object.entries(metrics).map(([name, v]) => `${name} ${v === null ? 'n/a' : v.toFixed(4)}`).join(' · ')}${improved ? ' (best)' : ''}`);
+    options.log(
+      `eval at step ${atStep}: ${Object.entries(metrics)
+        .map(([name, v]) => `${name} ${v === null ? 'n/a' : v.toFixed(4)}`)
+        .join(' · ')}${improved ? ' (best)' : ''}`,
+    );
     return { improved, metrics };
   };
 
@@ -270,13 +318,18 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       tracker: tracker.state(),
       bestCheckpoint,
       metrics: lastMetrics,
+      baseline,
       configHash: run.configHash,
       examplesSeen,
       elapsedSeconds: elapsed(),
       ...(taskHead ? { head: describeTaskHead(taskHead) } : {}),
     };
     const weights = new Map([...(await encoder.snapshot()), ...((await taskHead?.snapshot()) ?? [])]);
-    const saved = store.save({ weights, optimizer: optimizerTensors, state }, { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer }, isBest);
+    const saved = store.save(
+      { weights, optimizer: optimizerTensors, state },
+      { hfConfigJson: loaded.hfConfigJson, tokenizer: embedder.tokenizer },
+      isBest,
+    );
     events.write({
       type: 'checkpoint',
       step,
@@ -290,7 +343,6 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     });
   };
 
-  let baseline: MetricValues | null = null;
   if (evaluationOn && !checkpointToResume) baseline = (await evaluate(0, 0, false)).metrics;
 
   let reason: RunFinishReason = 'completed';
@@ -313,16 +365,22 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       pending.forEach((micro, index) => {
         const coordinates = { seed: config.training.seed, step, microBatch: index };
         const { loss, gradients } = tagger
-          ? tokenClassificationGradients(tagger, trainable, micro.examples as TokenTagsExample[], config.loss.type === 'focal' ? { focal: { gamma: config.loss.gamma, alpha: config.loss.alpha } } : {}, coordinates)
-          : head
-          ? classificationGradients(embedder, head, trainable, toLabelledBatch(micro.examples, head, config), coordinates)
-          : microBatchGradients(
-              embedder,
+          ? tokenClassificationGradients(
+              tagger,
               trainable,
-              toTextBatch(micro.examples),
-              { name: lossName, scale: config.loss.scale, margin: config.loss.margin, miniBatchSize: config.loss.mini_batch_size },
+              micro.examples as TokenTagsExample[],
+              config.loss.type === 'focal' ? { focal: { gamma: config.loss.gamma, alpha: config.loss.alpha } } : {},
               coordinates,
-            );
+            )
+          : head
+            ? classificationGradients(embedder, head, trainable, toLabelledBatch(micro.examples, head, config), coordinates)
+            : microBatchGradients(
+                embedder,
+                trainable,
+                toTextBatch(micro.examples),
+                { name: lossName, scale: config.loss.scale, margin: config.loss.margin, miniBatchSize: config.loss.mini_batch_size },
+                coordinates,
+              );
         accumulate(total, gradients);
         lossSum += loss;
         stepExamples += micro.examples.length;
@@ -330,7 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
       const loss = lossSum / pending.length;
       if (!Number.isFinite(loss)) {
         disposeGradients(total);
-        throw new DivergedError(step, loss);
+        throw new DivergedError(step, loss, store.list().at(-1)?.name ?? null, store.bestPath());
       }
       scaleGradients(total, 1 / pending.length);
       const gradNorm = clipByGlobalNorm(total, config.training.max_grad_norm);
@@ -361,7 +419,9 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         });
         if (now - lastProgressLog >= PROGRESS_LOG_INTERVAL_MS || step === totalSteps) {
           const eta = (totalSteps - step) / Math.max(stepsPerSecond, 1e-9);
-          options.log(`step ${step}/${totalSteps} · epoch ${epochAt(position).toFixed(2)} · loss ${loss.toFixed(4)} · lr ${lr.toExponential(2)} · ${perSecond.toFixed(1)} examples/s · ETA ${formatSeconds(eta)}`);
+          options.log(
+            `step ${step}/${totalSteps} · epoch ${epochAt(position).toFixed(2)} · loss ${loss.toFixed(4)} · lr ${lr.toExponential(2)} · ${perSecond.toFixed(1)} examples/s · ETA ${formatSeconds(eta)}`,
+          );
           lastProgressLog = now;
         }
         lastProgress = now;
@@ -385,7 +445,13 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
         checkpointedAt = step;
       }
       if (earlyStoppingOn && evaluationDue && tracker.exhausted(config.early_stopping.patience)) {
-        events.write({ type: 'early_stop', step, metric: primary, best: tracker.best ?? Number.NaN, patience: config.early_stopping.patience });
+        events.write({
+          type: 'early_stop',
+          step,
+          metric: primary,
+          best: tracker.best ?? Number.NaN,
+          patience: config.early_stopping.patience,
+        });
         options.log(`early stop at step ${step}: ${primary} did not improve for ${config.early_stopping.patience} evaluations`);
         reason = 'early_stopped';
         break;
@@ -400,15 +466,37 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     if (checkpointedAt !== step) await saveCheckpoint(reason === 'stopped' ? 'stop' : 'final', false);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    events.write({ type: 'error', message, where: { phase: 'training' }, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
-    events.write({ type: 'run_finished', reason: 'failed', step, best_checkpoint: store.bestPath(), best_metric: bestMetric(primary, tracker), duration_seconds: elapsed() });
+    events.write({
+      type: 'error',
+      message,
+      where: { phase: 'training' },
+      ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+    });
+    events.write({
+      type: 'run_finished',
+      reason: 'failed',
+      step,
+      best_checkpoint: store.bestPath(),
+      best_metric: bestMetric(primary, tracker),
+      duration_seconds: elapsed(),
+    });
     writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
     events.close();
     throw error;
   }
 
   const exportedModel = reason === 'stopped' ? null : await exportFinalModel();
-  events.write({ type: 'run_finished', reason, step, best_checkpoint: store.bestPath(), best_metric: bestMetric(primary, tracker), duration_seconds: elapsed() });
+  const notBeaten = baselineNotBeaten(primary, baseline?.[primary], tracker.best, config.early_stopping.mode);
+  // The CLI's summary and the dashboard word it (describeBaselineNotBeaten) from this event, for both engines.
+  if (notBeaten) events.write({ type: 'baseline_not_beaten', ...notBeaten });
+  events.write({
+    type: 'run_finished',
+    reason,
+    step,
+    best_checkpoint: store.bestPath(),
+    best_metric: bestMetric(primary, tracker),
+    duration_seconds: elapsed(),
+  });
   writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
   events.close();
   return { reason, runDir: run.path, step, bestCheckpoint: store.bestPath(), exportedModel, baseline, final: lastMetrics };
@@ -416,7 +504,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   /** The best checkpoint (or the final weights) as a sentence-transformers folder in `<run>/model`. */
   async function exportFinalModel(): Promise<string | null> {
     if (encoder.extensions?.adapter) {
-      events.write({ type: 'log', level: 'warning', message: 'Adapters cannot be exported as a plain sentence-transformers model yet; the checkpoints hold the trained adapters.' });
+      events.write({
+        type: 'log',
+        level: 'warning',
+        message: 'Adapters cannot be exported as a plain sentence-transformers model yet; the checkpoints hold the trained adapters.',
+      });
       return null;
     }
     const best = store.bestPath();
@@ -442,21 +534,39 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     });
     if (head) await writeClassifierFolder(folder, head);
     if (tagger) await writeTokenClassifierFolder(folder, tagger.head, embedder.settings.maxSeqLength);
-    events.write({ type: 'log', level: 'info', message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}` });
+    events.write({
+      type: 'log',
+      level: 'info',
+      message: `Exported ${best ?? 'the final weights'} as a sentence-transformers model: ${relative(run.path, folder)}`,
+    });
     return folder;
   }
 }
 
 /** The tagger of a token-classification run: its tags from the training rows, and balanced tag weights on request. */
-function taggerFor(train: readonly TokenTagsExample[], embedder: Tagger['embedder'], config: { loss: { type: string; class_weights: string }; training: { seed: number } }): Tagger {
+function taggerFor(
+  train: readonly TokenTagsExample[],
+  embedder: Tagger['embedder'],
+  config: { loss: { type: string; class_weights: string }; training: { seed: number } },
+): Tagger {
   const labels = tagsOf(train);
-  const weights = config.loss.class_weights === 'balanced' && config.loss.type !== 'crf' ? balancedClassWeights(labels, train.flatMap((row) => row.tags)) : undefined;
+  const weights =
+    config.loss.class_weights === 'balanced' && config.loss.type !== 'crf'
+      ? balancedClassWeights(
+          labels,
+          train.flatMap((row) => row.tags),
+        )
+      : undefined;
   const head = new TokenClassificationHead(labels, config.loss.type as TokenObjective, embedder.dimension, config.training.seed, weights);
   return { embedder, head, aligner: new WordPieceAligner(embedder.tokenizer) };
 }
 
 /** Texts (or pairs) and label indices for the head; the focal loss settings when the config asks for it. */
-function toLabelledBatch(examples: readonly Example[], head: ClassificationHead, config: { loss: { type: string; gamma: number; alpha: number | number[] } }): LabelledBatch {
+function toLabelledBatch(
+  examples: readonly Example[],
+  head: ClassificationHead,
+  config: { loss: { type: string; gamma: number; alpha: number | number[] } },
+): LabelledBatch {
   const rows = examples as readonly { text?: string; anchor?: string; positive?: string; label: string | number }[];
   const pairs = head.input === 'pair';
   return {
@@ -467,9 +577,14 @@ function toLabelledBatch(examples: readonly Example[], head: ClassificationHead,
   };
 }
 
-class DivergedError extends Error {
-  constructor(step: number, loss: number) {
-    super(`The loss became ${loss} at step ${step + 1}; training stopped and the last good checkpoint was kept. Lower training.learning_rate or check the data.`);
+/** The loss stopped being finite; the message says which checkpoints exist, since a run can diverge before its first. */
+export class DivergedError extends Error {
+  constructor(step: number, loss: number, newestCheckpoint: string | null, bestCheckpoint: string | null) {
+    const kept =
+      newestCheckpoint === null
+        ? 'no checkpoint had been saved yet, so there is nothing to resume from or export'
+        : `nothing after the newest checkpoint, checkpoints/${newestCheckpoint}, was saved${bestCheckpoint && bestCheckpoint !== `checkpoints/${newestCheckpoint}` ? ` (the best is ${bestCheckpoint})` : ''}; --resume continues from it`;
+    super(`The loss became ${loss} at step ${step + 1}; training stopped and ${kept}. Lower training.learning_rate or check the data.`);
   }
 }
 
@@ -503,4 +618,3 @@ function memoryMb(backend: string): { rss: number; wasm_heap?: number } {
   const rss = process.memoryUsage().rss / 2 ** 20;
   return backend === 'wasm' ? { rss, wasm_heap: tf.memory().numBytes / 2 ** 20 } : { rss };
 }
-

@@ -35,7 +35,7 @@ function checkOptionCounterparts({ parsed, view }: CheckContext): ConfigDiagnost
       `task ${task} has no counterpart in the accelerate engine, which trains sentence embeddings with SentenceTransformerTrainer; train it with engine.type tfjs.`,
     );
   }
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const loss = view.lossType();
   if (task === 'embedding' && !ACCELERATE_LOSSES.includes(loss)) {
     unsupported(
       ['loss', 'type'],

@@ -4,18 +4,19 @@ import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import { metricFamiliesFor, metricFamily } from '../taskRequirements';
 import type { ConfigCheck } from './checkContext';
 import { optimizerStepsPerEpoch, plannedTrainingRows } from '../runPlan';
+import { evaluationSwitchesOf } from '../evaluationSchedule';
 
 export const checkPrimaryMetric: ConfigCheck = ({ parsed, view }) => {
   if (!view.isSet(['evaluation', 'primary'])) return [];
   const primary = view.string(['evaluation', 'primary']);
-  const metrics = view.strings(['evaluation', 'metrics']) ?? [];
+  const metrics = view.evaluationMetrics();
   if (!primary || metrics.includes(primary)) return [];
   return [
     {
       range: valueRangeOf(parsed, ['evaluation', 'primary']),
       severity: 'error',
       code: 'primary-metric-not-computed',
-      message: `evaluation.primary is "${primary}", but evaluation.metrics computes only ${metrics.join(', ') || 'nothing'}.`,
+      message: `evaluation.primary is "${primary}", but evaluation.metrics${view.isSet(['evaluation', 'metrics']) ? '' : ` (the ${view.task()} task's default)`} computes only ${metrics.join(', ')}.`,
       data: {
         path: ['evaluation', 'primary'],
         fixes: [
@@ -30,18 +31,22 @@ export const checkPrimaryMetric: ConfigCheck = ({ parsed, view }) => {
   ];
 };
 
+/** Early stopping is on by default wherever evaluation runs; a section that asks for it while evaluation is off cannot run. */
 export const checkEarlyStoppingHasEvaluation: ConfigCheck = ({ parsed, view }) => {
   if (!view.isSet(['early_stopping']) || view.boolean(['early_stopping', 'enabled']) === false) return [];
-  if (view.isSet(['evaluation'])) return [];
+  if (evaluationSwitchesOf(view).evaluation.enabled) return [];
   return [
     {
       range: keyRangeOf(parsed, ['early_stopping']),
       severity: 'error',
       code: 'early-stopping-without-evaluation',
-      message: 'early_stopping needs an evaluation section: without evaluations there is nothing to stop on.',
+      message: 'early_stopping needs evaluation, but evaluation.enabled is false: without evaluations there is nothing to stop on.',
       data: {
         path: ['early_stopping'],
-        fixes: [{ title: 'Disable early stopping', set: [{ path: ['early_stopping', 'enabled'], value: false }] }],
+        fixes: [
+          { title: 'Disable early stopping', preferred: true, set: [{ path: ['early_stopping', 'enabled'], value: false }] },
+          { title: 'Turn evaluation on', set: [{ path: ['evaluation', 'enabled'], value: true }] },
+        ],
       },
     },
   ];
@@ -49,7 +54,7 @@ export const checkEarlyStoppingHasEvaluation: ConfigCheck = ({ parsed, view }) =
 
 /** With keep_best, a checkpoint is only rankable when an evaluation ran at the same step. */
 export const checkCheckpointInterval: ConfigCheck = ({ parsed, view, dataset }) => {
-  if (!view.isSet(['evaluation']) || view.boolean(['checkpoints', 'keep_best']) === false) return [];
+  if (!evaluationSwitchesOf(view).evaluation.enabled || view.boolean(['checkpoints', 'keep_best']) === false) return [];
   const checkpointEvery = view.interval(['checkpoints', 'every']) ?? 'epoch';
   const evaluationEvery = view.interval(['evaluation', 'every']) ?? 'epoch';
   if (checkpointEvery === evaluationEvery) return [];
@@ -88,32 +93,12 @@ export const checkCheckpointInterval: ConfigCheck = ({ parsed, view, dataset }) 
   ];
 };
 
-/** Metrics offered when the default (ndcg@10) does not fit: entity F1 first for tagging, accuracy and F1 for classes. */
-const METRICS_FOR_TASK: Record<string, readonly string[]> = {
-  classification: ['f1', 'accuracy'],
-  'token-classification': ['f1', 'precision', 'recall'],
-};
-
+/** Metrics the task and loss cannot compute; the defaults (defaultMetricsFor) always fit, so only written ones are checked. */
 export const checkMetricsFitTask: ConfigCheck = ({ parsed, view }) => {
   const metrics = view.raw(['evaluation', 'metrics']);
-  const task = view.string(['task']) ?? 'embedding';
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const task = view.task();
+  const loss = view.lossType();
   const families = metricFamiliesFor(task, loss);
-  if (metrics === undefined && view.isSet(['evaluation']) && !families.includes('ranking')) {
-    const fitting = METRICS_FOR_TASK[task] ?? [];
-    return [
-      {
-        range: keyRangeOf(parsed, ['evaluation']),
-        severity: 'warning',
-        code: 'metric-task-mismatch',
-        message: `evaluation.metrics defaults to ndcg@10, a ranking metric the ${task} task cannot compute, so no evaluation would score anything. Set evaluation.metrics${fitting.length > 0 ? `, for example [${fitting.join(', ')}]` : ''}.`,
-        data: {
-          path: ['evaluation', 'metrics'],
-          fixes: fitting.length > 0 ? [{ title: `Evaluate ${fitting.join(', ')}`, preferred: true, set: [{ path: ['evaluation', 'metrics'], value: [...fitting] }] }] : [],
-        },
-      },
-    ];
-  }
   if (!Array.isArray(metrics)) return [];
   const diagnostics: ConfigDiagnostic[] = [];
   metrics.forEach((metric, index) => {

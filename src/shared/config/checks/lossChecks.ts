@@ -4,17 +4,17 @@ import { IN_BATCH_NEGATIVE_LOSSES, lossesForTask, trainsTaskHead } from '../task
 import type { ConfigCheck } from './checkContext';
 
 export const checkLossFitsTask: ConfigCheck = ({ parsed, view }) => {
-  const task = view.string(['task']) ?? 'embedding';
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const task = view.task();
+  // A loss left out defaults to one that fits the task (defaultLossFor), so only a written one can mismatch.
+  const loss = view.string(['loss', 'type']);
   const allowed = lossesForTask(task);
-  if (allowed.length === 0 || allowed.includes(loss)) return [];
-  const explicit = view.isSet(['loss', 'type']);
+  if (loss === undefined || allowed.length === 0 || allowed.includes(loss)) return [];
   return [
     {
-      range: explicit ? valueRangeOf(parsed, ['loss', 'type']) : valueRangeOf(parsed, ['task']),
+      range: valueRangeOf(parsed, ['loss', 'type']),
       severity: 'error',
       code: 'loss-task-mismatch',
-      message: `Loss "${loss}"${explicit ? '' : ' (the default)'} does not fit the ${task} task. Use one of: ${allowed.join(', ')}.`,
+      message: `Loss "${loss}" does not fit the ${task} task. Use one of: ${allowed.join(', ')}.`,
       data: {
         path: ['loss', 'type'],
         fixes: allowed.map((candidate, index) => ({
@@ -30,8 +30,8 @@ export const checkLossFitsTask: ConfigCheck = ({ parsed, view }) => {
 /** MNRL scores each anchor against the other positives in its batch; accumulation adds steps, not negatives. */
 export const checkMnrlAccumulation: ConfigCheck = ({ parsed, view }) => {
   const accumulation = view.number(['training', 'gradient_accumulation_steps']) ?? 1;
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
-  if (accumulation <= 1 || loss !== 'mnrl' || (view.string(['task']) ?? 'embedding') !== 'embedding') return [];
+  const loss = view.lossType();
+  if (accumulation <= 1 || loss !== 'mnrl' || view.task() !== 'embedding') return [];
   const batch = view.number(['training', 'batch_size']) ?? 32;
   return [
     {
@@ -60,14 +60,12 @@ export const checkMnrlAccumulation: ConfigCheck = ({ parsed, view }) => {
 };
 
 export const checkInBatchNegativesBatchSize: ConfigCheck = ({ parsed, view }) => {
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const loss = view.lossType();
   const batch = view.number(['training', 'batch_size']) ?? 32;
-  if (!IN_BATCH_NEGATIVE_LOSSES.includes(loss) || batch >= 32 || (view.string(['task']) ?? 'embedding') !== 'embedding') return [];
+  if (!IN_BATCH_NEGATIVE_LOSSES.includes(loss) || batch >= 32 || view.task() !== 'embedding') return [];
   const diagnostics: ConfigDiagnostic[] = [
     {
-      range: view.isSet(['training', 'batch_size'])
-        ? valueRangeOf(parsed, ['training', 'batch_size'])
-        : keyRangeOf(parsed, ['training']),
+      range: view.isSet(['training', 'batch_size']) ? valueRangeOf(parsed, ['training', 'batch_size']) : keyRangeOf(parsed, ['training']),
       severity: 'warning',
       code: 'small-batch-in-batch-negatives',
       message: `batch_size ${batch} gives ${loss} only ${batch - 1} negatives per anchor; 32 or more usually trains a better model.${loss === 'mnrl' ? ' If memory is the limit, cached_mnrl keeps a large batch in small chunks.' : ''}`,
@@ -95,8 +93,8 @@ export const checkInBatchNegativesBatchSize: ConfigCheck = ({ parsed, view }) =>
 
 export const checkHeadLearningRate: ConfigCheck = ({ parsed, view }) => {
   if (!view.isSet(['training', 'head_learning_rate'])) return [];
-  const task = view.string(['task']) ?? 'embedding';
-  const loss = view.string(['loss', 'type']) ?? 'mnrl';
+  const task = view.task();
+  const loss = view.lossType();
   if (trainsTaskHead(task, loss)) return [];
   return [
     {
