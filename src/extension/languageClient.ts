@@ -22,6 +22,11 @@ export function createLanguageClient(context: vscode.ExtensionContext): Language
       fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{jsonl,ndjson,csv,tsv,tab}'),
     },
     outputChannelName: 'EmbedTune Language Server',
+    // Read at each start: in an untrusted workspace the server reads no data file and lists no folder outside it.
+    initializationOptions: () => ({ workspaceTrusted: vscode.workspace.isTrusted }),
   };
-  return new LanguageClient('embedtune', 'EmbedTune Language Server', serverOptions, clientOptions);
+  const client = new LanguageClient('embedtune', 'EmbedTune Language Server', serverOptions, clientOptions);
+  // Trust is only ever granted during a session (revoking it reloads the window); a restart hands the server the news.
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void client.restart()));
+  return client;
 }

@@ -1,8 +1,16 @@
-import { createConnection, DidChangeConfigurationNotification, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from 'vscode-languageserver/node';
+import {
+  createConnection,
+  DidChangeConfigurationNotification,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type WorkspaceFolder,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../shared/protocol/languageMessages';
 import { registerFeatureHandlers } from './handlers/featureHandlers';
-import { DocumentValidator } from './handlers/validationHandler';
+import { DocumentValidator, filePathOf } from './handlers/validationHandler';
+import { WorkspaceBoundary } from './service/workspaceBoundary';
 
 // process.env is an exotic object whose every read calls into C++; the yaml parser reads LOG_TOKENS once per token,
 // which cost about a millisecond per parse of a 300-line config. A plain copy keeps the same values.
@@ -12,14 +20,17 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 let settings: ServerSettings = DEFAULT_SERVER_SETTINGS;
 let canPullConfiguration = false;
+let boundary = WorkspaceBoundary.unrestricted();
 
 process.on('uncaughtException', (error) => connection.console.error(`embedtune: uncaught ${error.stack ?? error.message}`));
 process.on('unhandledRejection', (reason) => connection.console.error(`embedtune: unhandled rejection ${String(reason)}`));
 
 const validator = new DocumentValidator(connection, documents, () => settings.validation.debounceMs);
 
-connection.onInitialize(({ capabilities }) => {
+connection.onInitialize(({ capabilities, initializationOptions, workspaceFolders, rootUri }) => {
   canPullConfiguration = capabilities.workspace?.configuration === true;
+  boundary = workspaceBoundaryOf(initializationOptions, workspaceFolders, rootUri);
+  validator.restrictReadsTo(boundary);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -62,7 +73,28 @@ documents.onDidChangeContent(({ document }) => validator.schedule(document));
 documents.onDidClose(({ document }) => validator.forget(document.uri));
 connection.onDidChangeWatchedFiles(() => validator.revalidateAll());
 
-registerFeatureHandlers(connection, documents, validator, () => settings);
+registerFeatureHandlers(
+  connection,
+  documents,
+  validator,
+  () => settings,
+  () => boundary,
+);
+
+/**
+ * A client that says nothing of trust (another editor) is trusted, as VS Code's own trusted mode; the extension always
+ * says, and an untrusted workspace keeps reads inside its folders (or the root folder of an older client).
+ */
+function workspaceBoundaryOf(
+  options: unknown,
+  folders: readonly WorkspaceFolder[] | null | undefined,
+  rootUri: string | null,
+): WorkspaceBoundary {
+  const trusted = (options as { workspaceTrusted?: unknown } | undefined)?.workspaceTrusted;
+  if (trusted !== false) return WorkspaceBoundary.unrestricted();
+  const uris = folders ? folders.map((folder) => folder.uri) : rootUri ? [rootUri] : [];
+  return WorkspaceBoundary.within(uris.flatMap((uri) => filePathOf(uri) ?? []));
+}
 
 documents.listen(connection);
 connection.listen();

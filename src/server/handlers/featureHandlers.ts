@@ -9,6 +9,7 @@ import { CompletionService } from '../service/completionService';
 import { documentKindOf } from '../service/documentKind';
 import { HoverService } from '../service/hoverService';
 import { documentSymbols } from '../service/symbolService';
+import type { WorkspaceBoundary } from '../service/workspaceBoundary';
 import { safely } from './safeHandler';
 import { filePathOf, type DocumentValidator } from './validationHandler';
 
@@ -18,8 +19,9 @@ export function registerFeatureHandlers(
   documents: TextDocuments<TextDocument>,
   validator: DocumentValidator,
   settings: () => ServerSettings,
+  boundary: () => WorkspaceBoundary,
 ): void {
-  const completion = new CompletionService(embedtuneSchemaNavigator);
+  const completion = new CompletionService(embedtuneSchemaNavigator, (path) => boundary().allows(path));
   const hover = new HoverService(embedtuneSchemaNavigator);
   const codeActions = new CodeActionService();
   // JSON configs get completion and hover from VS Code's JSON service through jsonValidation.
@@ -31,7 +33,9 @@ export function registerFeatureHandlers(
   connection.onCompletion(
     safely(connection, 'completion', null, ({ textDocument, position }) => {
       const document = yamlDocument(textDocument.uri);
-      return document ? completion.complete(document, document.offsetAt(position), filePathOf(document.uri), () => validator.resultFor(document).view) : null;
+      return document
+        ? completion.complete(document, document.offsetAt(position), filePathOf(document.uri), () => validator.resultFor(document).view)
+        : null;
     }),
   );
 

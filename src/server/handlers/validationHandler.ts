@@ -6,12 +6,13 @@ import { SectionedConfigParser } from '../../shared/config/sectionedConfigParser
 import { validateConfigText, type ValidationResult } from '../../shared/config/validateConfig';
 import { toLspDiagnostics } from '../service/diagnosticConversion';
 import { documentKindOf } from '../service/documentKind';
+import type { WorkspaceBoundary } from '../service/workspaceBoundary';
 
 /** Validates open configs, debounced per document, and keeps the latest result for the other features to reuse. */
 export class DocumentValidator {
   private readonly timers = new Map<string, { cancel(): void }>();
   private readonly results = new Map<string, { version: number; result: ValidationResult }>();
-  private readonly probe = new DataFileProbe();
+  private probe = new DataFileProbe();
   private readonly parsers = new Map<string, SectionedConfigParser>();
 
   constructor(
@@ -19,6 +20,12 @@ export class DocumentValidator {
     private readonly documents: TextDocuments<TextDocument>,
     private readonly debounceMs: () => number,
   ) {}
+
+  /** Data files are read only where the boundary allows; results read under another boundary are dropped. */
+  restrictReadsTo(boundary: WorkspaceBoundary): void {
+    this.probe = new DataFileProbe((path) => boundary.allows(path));
+    this.results.clear();
+  }
 
   schedule(document: TextDocument): void {
     this.timers.get(document.uri)?.cancel();

@@ -51,12 +51,18 @@ const FIRST_ROWS_KEPT = 2;
 const FULL_PARSE_LIMIT_BYTES = 8 * 2 ** 20;
 const SAMPLE_BYTES = 2 ** 20;
 
+const OUTSIDE_UNTRUSTED_WORKSPACE = 'is not read: it is outside the workspace, and an untrusted workspace reads no file outside its folders';
+
 /** Reads data file headers and counts rows, caching by path, size and mtime so that validating on each keystroke stays cheap. */
 export class DataFileProbe {
   private readonly cache = new Map<string, { stamp: string; summary: DataFileSummary }>();
 
+  /** `mayRead` keeps an untrusted workspace's probing inside it; a path it refuses is not even looked at. */
+  constructor(private readonly mayRead: (absolutePath: string) => boolean = () => true) {}
+
   /** With `acceptance`, each row that parses is also put through the trainer's row rule, so that validation sees what training would refuse. */
   summarize(absolutePath: string, format: DataFormat, acceptance?: RowAcceptance): DataFileSummary {
+    if (!this.mayRead(absolutePath)) return { ok: false, reason: 'unreadable', message: OUTSIDE_UNTRUSTED_WORKSPACE };
     let stamp: string;
     let size: number;
     try {
