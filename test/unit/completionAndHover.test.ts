@@ -81,10 +81,22 @@ describe('value completion', () => {
 
   it('offers the metrics the task can compute, in block and flow lists, without those already listed', () => {
     const block = labels('evaluation:\n  metrics:\n    - ndcg@10\n    - |');
-    assert.deepEqual(block, ['mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100']);
+    assert.deepEqual(block.slice(0, 5), ['mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100']);
+    assert.ok(!block.includes('ndcg@10'));
     const flow = labels('task: classification\nevaluation:\n  metrics: [accuracy, |');
     assert.deepEqual(flow, ['f1', 'precision', 'recall']);
     assert.ok(labels('loss:\n  type: cosent\nevaluation:\n  primary: |').includes('spearman'));
+  });
+
+  it('offers metrics for an existing list item after `- `, even when every suggested metric is listed already', () => {
+    const listed = ['ndcg@10', 'mrr@10', 'recall@1', 'recall@5', 'recall@10', 'map@100', 'ndcg@5'];
+    const text = `evaluation:\n  metrics:\n${listed.map((metric) => `    - ${metric}\n`).join('')}`;
+    const items = complete(text.replace('    - ndcg@5', '    - |ndcg@5'));
+    const offered = items.map((item) => item.label);
+    assert.ok(offered.includes('ndcg@5'), 'the item being edited is no reason to leave itself out');
+    assert.ok(offered.includes('ndcg@20') && offered.includes('recall@100'), offered.join(', '));
+    assert.ok(!offered.some((metric) => listed.includes(metric) && metric !== 'ndcg@5'), offered.join(', '));
+    assert.equal(newText(items.find((item) => item.label === 'ndcg@20')), 'ndcg@20');
   });
 
   it('offers data files and folders relative to the config for data paths', () => {

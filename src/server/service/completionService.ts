@@ -24,6 +24,8 @@ const DATA_FILE_KEYS = new Set(['data.train', 'data.validation']);
 const METRIC_KEYS = new Set(['evaluation.metrics', 'evaluation.primary']);
 const DATA_FILE_PATTERN = /\.(jsonl|ndjson|csv|tsv|tab)$/i;
 const MAX_FILES_LISTED = 200;
+const RANKING_METRICS = ['ndcg', 'mrr', 'recall', 'map'];
+const RANKING_CUTOFFS = [1, 3, 5, 10, 20, 50, 100];
 
 export class CompletionService {
   constructor(
@@ -69,12 +71,17 @@ export class CompletionService {
     if (!target) return { isIncomplete: false, items: [] };
     const resolved = this.navigator.resolve(target);
     const keyPath = formatPath(context.path);
-    const candidates = METRIC_KEYS.has(keyPath) ? this.metricCandidates(configView?.() ?? this.viewOf(text)) : this.valueCandidates(resolved);
+    const candidates = METRIC_KEYS.has(keyPath)
+      ? this.metricCandidates(configView?.() ?? this.viewOf(text))
+      : this.valueCandidates(resolved);
     const values = candidates.filter((value) => !context.siblingItems.has(String(value)));
     const defaultValue = resolved.default;
     const items: CompletionItem[] = values.map((value, index) => ({
       label: String(value),
-      kind: typeof value === 'string' && this.navigator.literalValues(resolved).includes(value) ? CompletionItemKind.EnumMember : CompletionItemKind.Value,
+      kind:
+        typeof value === 'string' && this.navigator.literalValues(resolved).includes(value)
+          ? CompletionItemKind.EnumMember
+          : CompletionItemKind.Value,
       detail: value === defaultValue ? 'default' : undefined,
       documentation: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, resolved, formatPath(context.path)) },
       textEdit: { range: replaceRange, newText: context.quoted ? String(value) : formatScalar(value) },
@@ -88,7 +95,12 @@ export class CompletionService {
 
   /** The metrics this config's task and loss can compute, rather than every metric the schema allows. */
   private metricCandidates(view: ConfigView): string[] {
-    return suggestedMetrics(view.task(), view.lossType());
+    const suggested = suggestedMetrics(view.task(), view.lossType());
+    // A list that has every suggested metric already still gets the other usual cutoffs of the ranking metrics.
+    const ranking = suggested.some((metric) => metric.includes('@'))
+      ? RANKING_METRICS.flatMap((name) => RANKING_CUTOFFS.map((k) => `${name}@${k}`))
+      : [];
+    return [...new Set([...suggested, ...ranking])];
   }
 
   private viewOf(text: string): ConfigView {
@@ -117,7 +129,10 @@ export class CompletionService {
       return `${name}:\n${lines.length > 0 ? lines.join('\n') : `${childIndent}$0`}`;
     }
     const literals = this.navigator.literalValues(schema).filter((value) => typeof value !== 'object');
-    if (literals.length > 0 && this.navigator.branches(schema).every((branch) => branch.enum || branch.const !== undefined || branch.type === 'boolean')) {
+    if (
+      literals.length > 0 &&
+      this.navigator.branches(schema).every((branch) => branch.enum || branch.const !== undefined || branch.type === 'boolean')
+    ) {
       const ordered = [schema.default, ...literals.filter((value) => value !== schema.default)].filter((value) => value !== undefined);
       return `${name}: \${1|${ordered.map((value) => escapeChoice(formatScalar(value))).join(',')}|}`;
     }

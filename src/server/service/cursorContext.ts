@@ -96,9 +96,11 @@ function siblingKeys(lines: readonly Line[], lineIndex: number, indent: number):
   return keys;
 }
 
-function sequenceItemsBelow(lines: readonly Line[], keyLine: number, keyIndent: number): Set<string> {
+/** The items listed under the key, except the one on `editedLine`: completion replaces that one, so it is no sibling. */
+function sequenceItemsBelow(lines: readonly Line[], keyLine: number, keyIndent: number, editedLine: number): Set<string> {
   const items = new Set<string>();
   for (let i = keyLine + 1; i < lines.length; i++) {
+    if (i === editedLine) continue;
     const text = lines[i]!.text;
     if (isBlank(text)) continue;
     if (indentOf(text) < keyIndent || (indentOf(text) === keyIndent && !text.trimStart().startsWith('- '))) break;
@@ -154,7 +156,7 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
       wordEnd: offset + valueRest.length,
       quoted: false,
       inSequence: true,
-      siblingItems: keyLine >= 0 ? sequenceItemsBelow(lines, keyLine, indentOf(lines[keyLine]!.text)) : new Set(),
+      siblingItems: keyLine >= 0 ? sequenceItemsBelow(lines, keyLine, indentOf(lines[keyLine]!.text), lineIndex) : new Set(),
     };
   }
 
@@ -178,11 +180,25 @@ export function cursorContextAt(text: string, offset: number): CursorContext {
         wordEnd: offset + valueRest.length,
         quoted: quoted(item),
         inSequence: true,
-        siblingItems: new Set(parts.slice(0, -1).map((part) => unquote(part.trim())).filter(Boolean)),
+        siblingItems: new Set(
+          parts
+            .slice(0, -1)
+            .map((part) => unquote(part.trim()))
+            .filter(Boolean),
+        ),
       };
     }
     const prefix = rest.replace(/^["']/, '');
-    return { kind: 'value', path, prefix, prefixStart: offset - prefix.length, wordEnd: offset + valueRest.length, quoted: quoted(rest), inSequence: false, siblingItems: new Set() };
+    return {
+      kind: 'value',
+      path,
+      prefix,
+      prefixStart: offset - prefix.length,
+      wordEnd: offset + valueRest.length,
+      quoted: quoted(rest),
+      inSequence: false,
+      siblingItems: new Set(),
+    };
   }
   return { kind: 'none' };
 }
