@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { applyPythonSetting, registerAccelerateCommands } from './accelerate/accelerateCommands';
+import { vscodeCancellableProgress } from './backend/vscodeCancellableProgress';
 import { registerConfigCommands } from './configCommands';
 import { VsCodeEditorHost } from './host/vscodeEditorHost';
 import { createLanguageClient } from './languageClient';
@@ -20,6 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     defaultNodePath: process.execPath,
     createPanels: (services) => createWebviewPanels(context, services),
     workspaceFolder: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    cancellableProgress: vscodeCancellableProgress,
   });
   context.subscriptions.push(monitoring);
   context.subscriptions.push(

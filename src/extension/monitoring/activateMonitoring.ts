@@ -1,4 +1,8 @@
 import { resolve } from 'node:path';
+import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
+import { INSTALL_NATIVE_BACKEND_COMMAND, installNativeBackend } from '../backend/installNativeBackendCommand';
+import { nativeBackendEnvironment } from '../backend/nativeBackendSettings';
+import { WasmNotice } from '../backend/wasmNotice';
 import type { Disposable } from '../emitter';
 import type { EditorHost, PanelOpener } from '../host/editorHost';
 import type { EngineCommand } from '../runs/engineProcess';
@@ -17,6 +21,7 @@ export const MONITORING_COMMANDS = [
   'embedtune.showCheckpoints',
   'embedtune.newConfig',
   'embedtune.showTrainingLog',
+  INSTALL_NATIVE_BACKEND_COMMAND,
 ] as const;
 
 export interface MonitoringServices {
@@ -40,6 +45,8 @@ export interface MonitoringOptions {
   readonly pollMs?: number;
   /** How often the output folders are scanned for runs started elsewhere (the CLI, another window). */
   readonly discoveryMs?: number;
+  /** A progress notification with a Cancel button, for the native backend install; without one it cannot be cancelled. */
+  readonly cancellableProgress?: CancellableProgress;
 }
 
 export interface Monitoring extends Disposable {
@@ -57,7 +64,15 @@ export interface Monitoring extends Disposable {
  */
 export function activateMonitoring(options: MonitoringOptions): Monitoring {
   const { host } = options;
-  const engine: EngineCommand = { nodePath: host.setting('train.nodePath', '') || options.defaultNodePath, cliPath: options.cliPath };
+  // Getters, read at each engine start: a changed embedtune.train.nodePath or embedtune.nativeBackend.* setting
+  // applies to the next run with no window reload.
+  const engine: EngineCommand = {
+    get nodePath() {
+      return host.setting('train.nodePath', '').trim() || options.defaultNodePath;
+    },
+    cliPath: options.cliPath,
+    settingsEnvironment: () => nativeBackendEnvironment(host),
+  };
   const manager = new RunManager({ engine, logDir: options.logDir, pollMs: options.pollMs });
   const library = new RunLibrary(manager, () => host.findConfigFiles());
   // The panels need the controller and the controller opens panels: the panels get the services when they first use them.
@@ -89,6 +104,10 @@ export function activateMonitoring(options: MonitoringOptions): Monitoring {
     host.registerCommand('embedtune.showCheckpoints', async (target) => panels.showCheckpoints(await runKeyFor(target))),
     host.registerCommand('embedtune.newConfig', () => runNewConfigWizard(host, options.workspaceFolder?.())),
     host.registerCommand('embedtune.showTrainingLog', () => host.showOutput()),
+    host.registerCommand(INSTALL_NATIVE_BACKEND_COMMAND, (variant) =>
+      installNativeBackend({ host, engine, progress: options.cancellableProgress ?? progressWithoutCancel(host) }, variant),
+    ),
+    new WasmNotice(host, (listener) => manager.onDidChange(listener)),
   ];
   const reattach = () =>
     controller.reattach().catch((error: unknown) => host.appendOutput([`Reattaching to running trainings failed: ${String(error)}`]));

@@ -6,11 +6,20 @@ export interface EngineCommand {
   /** The Node.js executable. In VS Code this is the editor's own runtime, run as plain Node (ELECTRON_RUN_AS_NODE). */
   readonly nodePath: string;
   readonly cliPath: string;
+  /**
+   * Variables the settings add for each engine process, read when it starts (so a changed setting applies to the next
+   * run without a reload): where the native TensorFlow backend is installed. An empty value is left out.
+   */
+  readonly settingsEnvironment?: () => Readonly<Record<string, string>>;
 }
 
-/** The environment for the engine: the editor's, plus the switch that makes VS Code's Electron binary act as Node. */
-export function engineEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...base, ELECTRON_RUN_AS_NODE: '1' };
+/**
+ * The environment for the engine: the editor's, the variables the settings set, and the switch that makes VS Code's
+ * Electron binary act as Node.
+ */
+export function engineEnvironment(base: NodeJS.ProcessEnv = process.env, engine?: Pick<EngineCommand, 'settingsEnvironment'>): NodeJS.ProcessEnv {
+  const fromSettings = Object.entries(engine?.settingsEnvironment?.() ?? {}).filter(([, value]) => value.trim() !== '');
+  return { ...base, ...Object.fromEntries(fromSettings), ELECTRON_RUN_AS_NODE: '1' };
 }
 
 export function trainArguments(engine: EngineCommand, configPath: string, resume?: string): string[] {
@@ -26,7 +35,7 @@ export function trainArguments(engine: EngineCommand, configPath: string, resume
 export function spawnTrainer(engine: EngineCommand, configPath: string, resume: string | undefined, outputFd: number): ChildProcess {
   const child = spawn(engine.nodePath, trainArguments(engine, configPath, resume), {
     cwd: dirname(configPath),
-    env: engineEnvironment(),
+    env: engineEnvironment(process.env, engine),
     stdio: ['ignore', outputFd, outputFd, 'ipc'],
     detached: true,
     windowsHide: true,
@@ -46,7 +55,12 @@ export interface EngineResult {
 /** Runs a short engine command (`eval`, `export`) to completion and collects its output. */
 export function runEngineCommand(engine: EngineCommand, args: readonly string[], cwd: string): Promise<EngineResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(engine.nodePath, [engine.cliPath, ...args], { cwd, env: engineEnvironment(), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(engine.nodePath, [engine.cliPath, ...args], {
+      cwd,
+      env: engineEnvironment(process.env, engine),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

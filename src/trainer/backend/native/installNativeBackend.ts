@@ -101,7 +101,7 @@ export async function installNativeBackend(options: InstallOptions): Promise<Ins
       warnings.push(...gpuNote);
       const seconds = Math.round((Date.now() - started) / 1000);
       writeRecord(folder, pkg, method, seconds);
-      attempts.push({ method, ok: true, summary: `installed in ${seconds} s; it loads, on ${probe.device}` });
+      attempts.push({ method, ok: true, summary: `installed in ${seconds} s; it loads; device: ${probe.device}` });
       log(`   ${method}: ${attempts.at(-1)!.summary}`);
       for (const warning of warnings) log(`   warning: ${warning}`);
       return { ok: true, folder, attempts, probe, warnings };

@@ -57,7 +57,12 @@ export function describeTensorflowDevices(report: TensorflowDeviceReport, usingG
     return report.gpus.length > 1 ? `${list[0]} (TensorFlow places ops on GPU 0; it found ${report.gpus.length}: ${list.join('; ')})` : list[0]!;
   }
   if (usingGpu) return 'GPU (TensorFlow did not log its name)';
-  const why = report.missingLibraries.length > 0 ? `: TensorFlow could not load ${report.missingLibraries.join(', ')}` : report.noGpuReason ? `: ${report.noGpuReason}` : '';
+  const why =
+    report.missingLibraries.length > 0
+      ? ` (TensorFlow could not load ${report.missingLibraries.join(', ')})`
+      : report.noGpuReason
+        ? ` (${report.noGpuReason})`
+        : '';
   return `no GPU found, running on the CPU${why}`;
 }
 
