@@ -1,5 +1,5 @@
 import { BACKEND_USAGE, runBackend } from './cli/backendCommand';
-import { UsageError, type CliIo } from './cli/cliIo';
+import { escapeControlCharacters, InputFileError, UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
 import { PREVIEW_DATA_USAGE, runPreviewData } from './cli/previewDataCommand';
 import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
@@ -25,7 +25,10 @@ ${Object.values(COMMANDS)
 Run "embedtune <command> --help" for a command's options.`;
 
 async function main(argv: string[]): Promise<number> {
-  const io: CliIo = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+  const io: CliIo = {
+    out: (line) => process.stdout.write(`${escapeControlCharacters(line)}\n`),
+    err: (line) => process.stderr.write(`${escapeControlCharacters(line)}\n`),
+  };
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);
@@ -47,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
       io.err(`embedtune ${name}: ${(error as Error).message}\n\n${command.usage}`);
       return 2;
     }
+    if (error instanceof InputFileError) {
+      io.err(`embedtune ${name}: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
 }
@@ -56,7 +63,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`embedtune: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `embedtune: ${escapeControlCharacters(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
+    );
     process.exitCode = 70;
   },
 );

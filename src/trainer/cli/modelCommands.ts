@@ -21,7 +21,7 @@ import { TokenClassificationEvaluator } from '../training/tokenClassificationEva
 import { writeTokenClassifierFolder } from '../training/tokenClassificationExport';
 import { TokenClassificationHead } from '../training/tokenClassificationHead';
 import { ValidationEvaluator } from '../training/validationEvaluator';
-import { UsageError, type CliIo } from './cliIo';
+import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 
 const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
@@ -69,14 +69,17 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
   });
   if (positionals.length !== 1 || !values.in || !values.out) throw new UsageError('encode needs a MODEL, --in and --out.', ENCODE_USAGE);
   const batchSize = Number(values['batch-size'] ?? 32);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number of at least 1, not "${values['batch-size']}".`, ENCODE_USAGE);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UsageError(`--batch-size must be a whole number of at least 1, not "${values['batch-size']}".`, ENCODE_USAGE);
   if (!existsSync(values.in)) {
     io.err(`embedtune encode: ${values.in} does not exist.`);
     return 1;
   }
   const backend = await backendFrom(values.backend, ENCODE_USAGE);
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
-  const lines = readFileSync(values.in, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  const lines = readFileSync(values.in, 'utf8')
+    .replace(/\r?\n$/, '')
+    .split(/\r?\n/);
   const vectors = await model.embedder.encode(lines, batchSize);
   const out = createWriteStream(values.out);
   lines.forEach((text, i) => out.write(`${JSON.stringify({ text, embedding: Array.from(vectors[i]!) })}\n`));
@@ -93,7 +96,9 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError('export needs a CHECKPOINT and --out.', EXPORT_USAGE);
   if (!existsSync(join(positionals[0]!, 'trainer_state.json'))) {
-    io.err(`embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no trainer_state.json); checkpoints are in <run>/checkpoints/step-N.`);
+    io.err(
+      `embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no trainer_state.json); checkpoints are in <run>/checkpoints/step-N.`,
+    );
     return 1;
   }
   const backend = await backendFrom(values.backend, EXPORT_USAGE);
@@ -138,6 +143,7 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   });
   if (positionals.length !== 1 || !values.config) throw new UsageError('eval needs a CHECKPOINT_OR_MODEL and --config.', EVAL_USAGE);
   const configPath = resolve(values.config);
+  requireRegularFile(configPath, 'The config');
   const validation = validateConfigText(readFileSync(configPath, 'utf8'), { configPath });
   if (hasErrors(validation.diagnostics)) {
     io.err(`embedtune eval: ${values.config} has errors; run embedtune validate ${values.config}.`);
@@ -163,7 +169,9 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   const wanted = classifies ? ClassificationHead : TokenClassificationHead;
   if ((classifies || tagging) && !(head instanceof wanted)) {
     const where = classifies ? 'a classifier/ folder' : 'a token_classifier/ folder';
-    io.err(`embedtune eval: ${positionals[0]} has no ${classifies ? 'classification' : 'token-classification'} head for task ${config.task}; evaluate a checkpoint of such a run, or an exported model with ${where}.`);
+    io.err(
+      `embedtune eval: ${positionals[0]} has no ${classifies ? 'classification' : 'token-classification'} head for task ${config.task}; evaluate a checkpoint of such a run, or an exported model with ${where}.`,
+    );
     return 1;
   }
   const batchSize = config.training.batch_size;
@@ -176,7 +184,9 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
             batchSize,
           )
         : undefined;
-  const metrics = scored ? scored.metrics : await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, batchSize);
+  const metrics = scored
+    ? scored.metrics
+    : await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, batchSize);
   const report = {
     model: positionals[0],
     data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`,

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
@@ -9,7 +9,7 @@ import { DataFileError, DataRowError } from '../data/dataErrors';
 import { loadTrainingData } from '../data/loadTrainingData';
 import type { RowOutcome } from '../data/readExamples';
 import type { Example, ExampleKind } from '../data/trainingExamples';
-import { UsageError, type CliIo } from './cliIo';
+import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 
 export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N]
 
@@ -28,10 +28,7 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   if (!Number.isInteger(rows) || rows < 1)
     throw new UsageError(`--rows must be a whole number of at least 1, not "${values.rows}".`, PREVIEW_DATA_USAGE);
   const configPath = positionals[0]!;
-  if (!existsSync(configPath)) {
-    io.err(`embedtune preview-data: ${configPath} does not exist.`);
-    return 1;
-  }
+  requireRegularFile(configPath, 'The config');
 
   const text = readFileSync(configPath, 'utf8');
   const validation = validateConfigText(text, { configPath: resolve(configPath) });

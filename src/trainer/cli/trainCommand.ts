@@ -9,7 +9,7 @@ import { RunProgress } from '../../shared/monitor/runProgress';
 import { interpreterNotice } from '../../shared/config/pythonInterpreter';
 import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/accelerateEngine';
 import { ConfigErrors, train } from '../training/trainingRun';
-import { UsageError, type CliIo } from './cliIo';
+import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 
 export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout] [--print-launch-command]
 
@@ -31,6 +31,7 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
   if (values.events !== undefined && values.events !== 'stdout')
     throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
+  requireRegularFile(configPath, 'The config');
   const accelerate = engineTypeOf(configPath) === 'accelerate';
   if (values['print-launch-command']) {
     if (!accelerate)

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ConfigDiagnostic } from '../../shared/config/configDiagnostic';
 import { formatRunPlan, type RunPlan } from '../../shared/config/runPlan';
 import { planFromValidation, validateConfigText } from '../../shared/config/validateConfig';
 import { LineIndex } from '../../shared/textRange';
-import { UsageError, type CliIo } from './cliIo';
+import { escapeControlCharacters, UsageError, type CliIo } from './cliIo';
 
 export const VALIDATE_USAGE = `embedtune validate FILE... [--format text|json] [--summary]
 
@@ -38,7 +38,8 @@ export function runValidate(args: string[], io: CliIo): number {
     options: { format: { type: 'string', default: 'text' }, summary: { type: 'boolean', default: false } },
   });
   if (positionals.length === 0) throw new UsageError('validate needs at least one config file.', VALIDATE_USAGE);
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not "${values.format}".`, VALIDATE_USAGE);
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError(`--format must be text or json, not "${values.format}".`, VALIDATE_USAGE);
 
   const reports = positionals.map((file) => validateFile(file, values.summary === true));
   if (values.format === 'json') {
@@ -58,20 +59,22 @@ export function runValidate(args: string[], io: CliIo): number {
 
 function validateFile(file: string, withPlan: boolean): FileReport {
   let text: string;
+  const unreadable = (message: string): FileReport => ({
+    file,
+    diagnostics: [{ file, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'config-unreadable', message }],
+  });
   try {
+    // A FIFO would block the read forever, and a device would never end.
+    if (!statSync(file).isFile()) return unreadable('The config file is not a regular file, so it is not read.');
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const message = code === 'ENOENT' ? 'The config file does not exist.' : `The config file cannot be read (${code}).`;
-    return {
-      file,
-      diagnostics: [{ file, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'config-unreadable', message }],
-    };
+    return unreadable(code === 'ENOENT' ? 'The config file does not exist.' : `The config file cannot be read (${code}).`);
   }
   const result = validateConfigText(text, {
     configPath: resolve(file),
     onInternalError: (error, check) => {
-      process.stderr.write(`embedtune: internal error in the "${check}" check: ${String(error)}\n`);
+      process.stderr.write(escapeControlCharacters(`embedtune: internal error in the "${check}" check: ${String(error)}\n`));
     },
   });
   const lines = new LineIndex(text);

@@ -2,7 +2,16 @@ import type { ConfigDiagnostic } from '../configDiagnostic';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import type { ConfigCheck } from './checkContext';
 
-const ACCELERATE_ONLY = ['num_processes', 'num_machines', 'machine_rank', 'main_process_ip', 'main_process_port', 'config_file', 'cpu', 'python'];
+const ACCELERATE_ONLY = [
+  'num_processes',
+  'num_machines',
+  'machine_rank',
+  'main_process_ip',
+  'main_process_port',
+  'config_file',
+  'cpu',
+  'python',
+];
 const TFJS_ONLY = ['backend'];
 
 /** TensorFlow.js has no float16 or bfloat16 kernels on any backend, so mixed precision needs the accelerate engine. */
@@ -19,7 +28,11 @@ export const checkMixedPrecision: ConfigCheck = ({ parsed, view }) => {
       data: {
         path: ['training', 'mixed_precision'],
         fixes: [
-          { title: 'Train in full precision (mixed_precision: no)', preferred: true, set: [{ path: ['training', 'mixed_precision'], value: 'no' }] },
+          {
+            title: 'Train in full precision (mixed_precision: no)',
+            preferred: true,
+            set: [{ path: ['training', 'mixed_precision'], value: 'no' }],
+          },
           { title: 'Use the accelerate engine', set: [{ path: ['engine', 'type'], value: 'accelerate' }] },
         ],
       },
@@ -42,7 +55,23 @@ export const checkEngineOptions: ConfigCheck = ({ parsed, view }) => {
       data: { path: ['engine', option] },
     });
   }
-  if (engine === 'accelerate' && (view.number(['engine', 'num_machines']) ?? 1) > 1 && !view.isSet(['engine', 'main_process_ip']) && !view.isSet(['engine', 'config_file'])) {
+  const python = view.raw(['engine', 'python']);
+  if (engine === 'accelerate' && typeof python === 'string') {
+    // The editor asks before running it in an untrusted workspace; the CLI cannot ask, so validate says it plainly.
+    diagnostics.push({
+      range: valueRangeOf(parsed, ['engine', 'python']),
+      severity: 'information',
+      code: 'engine-python-executable',
+      message: `engine.python names a program that embedtune train runs: ${JSON.stringify(python)}${/[\\/]/.test(python) ? " (relative to the config's folder)" : ' (found on PATH)'}. Check it before training a config you did not write.`,
+      data: { path: ['engine', 'python'] },
+    });
+  }
+  if (
+    engine === 'accelerate' &&
+    (view.number(['engine', 'num_machines']) ?? 1) > 1 &&
+    !view.isSet(['engine', 'main_process_ip']) &&
+    !view.isSet(['engine', 'config_file'])
+  ) {
     diagnostics.push({
       range: keyRangeOf(parsed, ['engine', 'num_machines']),
       severity: 'error',
