@@ -3,6 +3,7 @@ import '../common/base.css';
 import './dashboard.css';
 import type { RunEvent } from '../../src/shared/events/runEvents';
 import { emaSmooth } from '../../src/shared/monitor/smoothing';
+import { describeBaselineNotBeaten } from '../../src/shared/monitor/baselineWarning';
 import {
   exampleUnit,
   formatCount,
@@ -78,6 +79,7 @@ const progressBar = h('div', { class: 'bar' });
 const progressTrack = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100' }, progressBar);
 const progressText = h('div', { id: 'progress-text', class: 'progress-text' });
 const failureBanner = h('div', { id: 'failure', class: 'error-banner', hidden: true });
+const baselineBanner = h('div', { id: 'baseline-warning', class: 'warning-banner', role: 'status', hidden: true });
 const summary = h('dl', { id: 'summary', class: 'summary' });
 const smoothingInput = h('input', {
   type: 'range',
@@ -119,7 +121,7 @@ const app = document.getElementById('app') ?? document.body;
 const content = h(
   'div',
   { id: 'content', hidden: true },
-  h('section', {}, progressTrack, progressText, failureBanner),
+  h('section', {}, progressTrack, progressText, failureBanner, baselineBanner),
   summary,
   h('h2', {}, 'Charts'),
   h(
@@ -245,6 +247,8 @@ function render(): void {
   renderProgress(main);
   failureBanner.hidden = !(failure ?? progress.error);
   failureBanner.textContent = failure ?? (progress.error ? `Error: ${progress.error.message}` : '');
+  baselineBanner.hidden = progress.baselineWarning === null;
+  baselineBanner.textContent = progress.baselineWarning ? describeBaselineNotBeaten(progress.baselineWarning) : '';
   renderSummary(main);
   smoothingValue.textContent = state.smoothing.toFixed(2);
   renderCharts();

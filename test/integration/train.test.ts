@@ -338,7 +338,7 @@ describe('a diverging run', () => {
       writeSafetensors(weightsPath, poisoned);
       const result = train(workspace.root);
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /The loss became NaN at step 1/);
+      assert.match(result.stderr, /The loss became NaN at step 1; training stopped and no checkpoint had been saved yet, so there is nothing to resume from or export\./);
       const events = eventsOf(onlyRun(workspace.root));
       assert.equal(events.at(-2)?.type, 'error');
       assert.equal((events.at(-1) as Extract<RunEvent, { type: 'run_finished' }>).reason, 'failed');

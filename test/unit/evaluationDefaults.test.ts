@@ -7,6 +7,7 @@ import { planFromValidation, validateConfigText } from '../../src/shared/config/
 import type { RunEvent } from '../../src/shared/events/runEvents';
 import { baselineNotBeaten, describeBaselineNotBeaten } from '../../src/shared/monitor/baselineWarning';
 import { RunProgress } from '../../src/shared/monitor/runProgress';
+import { DivergedError } from '../../src/trainer/training/trainingRun';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 
 const base = (extra: Partial<EmbedTuneConfig> = {}): EmbedTuneConfig => ({ model: { base: 'x' }, data: { train: 't.jsonl' }, ...extra });
@@ -131,5 +132,19 @@ describe('a run that never beats the base model', () => {
         .baselineWarning,
       null,
     );
+  });
+});
+
+describe('a loss that stops being finite', () => {
+  it('names the checkpoint that was kept, or says that none had been saved', () => {
+    assert.equal(
+      new DivergedError(0, Number.NaN, null, null).message,
+      'The loss became NaN at step 1; training stopped and no checkpoint had been saved yet, so there is nothing to resume from or export. Lower training.learning_rate or check the data.',
+    );
+    assert.match(
+      new DivergedError(40, Number.NaN, 'step-40', 'checkpoints/step-20').message,
+      /nothing after the newest checkpoint, checkpoints\/step-40, was saved \(the best is checkpoints\/step-20\); --resume continues from it/,
+    );
+    assert.doesNotMatch(new DivergedError(40, Number.NaN, 'step-40', 'checkpoints/step-40').message, /the best is/);
   });
 });

@@ -1,7 +1,17 @@
 import type { RunEvent } from '../events/runEvents';
 import { hasFields, isFiniteNumber, isNonEmptyString, isRecord, oneOf, type Guard } from './messageGuards';
 
-const EVENT_TYPES = ['run_started', 'progress', 'eval', 'checkpoint', 'early_stop', 'log', 'run_finished', 'error'] as const;
+const EVENT_TYPES = [
+  'run_started',
+  'progress',
+  'eval',
+  'checkpoint',
+  'early_stop',
+  'baseline_not_beaten',
+  'log',
+  'run_finished',
+  'error',
+] as const;
 
 /**
  * A light check of an event relayed to a webview: the envelope and the fields the dashboard reads for its type.
@@ -34,6 +44,8 @@ export const isRelayedRunEvent: Guard<RunEvent> = (value): value is RunEvent => 
       return isFiniteNumber(event.step) && typeof event.path === 'string' && Array.isArray(event.deleted);
     case 'run_started':
       return isFiniteNumber(event.total_steps) && isFiniteNumber(event.epochs) && isRecord(event.dataset);
+    case 'baseline_not_beaten':
+      return typeof event.metric === 'string' && isFiniteNumber(event.baseline) && isFiniteNumber(event.best);
     case 'log':
     case 'error':
       return typeof event.message === 'string';
