@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-from .launch_env import LaunchRank, launch_rank, world_mismatch
+from .launch_env import LaunchRank, device_shortfall, launch_rank, world_mismatch
 from .launch_plan import LaunchPlan, read_launch_plan
 from .stop_signal import StopSignal, watch_supervisor
 
@@ -66,6 +66,10 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     rows = read_rows(plan.data["train"])
     validation_rows = read_rows(plan.data["validation"]) if plan.data.get("validation") else []
     launched = launch_rank()
+    use_cpu = bool(engine.get("cpu", False)) or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    shortfall = device_shortfall(launched, torch.cuda.device_count() if torch.cuda.is_available() else 0, use_cpu, _other_accelerator(torch))
+    if shortfall is not None:
+        return _fail_before_training(plan, launched, shortfall)
     args = SentenceTransformerTrainingArguments(
         output_dir=os.path.join(plan.run_dir, "checkpoints"),
         num_train_epochs=training["epochs"],
@@ -103,8 +107,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         # by the CLI, which warns how many rows each epoch leaves out.
         dataloader_drop_last=launched.world_size > 1,
     )
-    mismatch = world_mismatch(launched, args.process_index, args.world_size, args.device.type,
-                              torch.cuda.device_count() if torch.cuda.is_available() else 0, bool(engine.get("cpu", False)))
+    mismatch = world_mismatch(launched, args.process_index, args.world_size, args.device.type)
     if mismatch is not None:
         return _fail_before_training(plan, launched, mismatch)
     # The launcher's rank decides, not only transformers': a process that is not global rank 0 never writes events.
@@ -190,6 +193,18 @@ def _fail_before_training(plan: LaunchPlan, launched: LaunchRank, message: str) 
         sys.stderr.write(f"embedtune_accelerate rank {launched.rank}: not training; rank 0 reports why in the run's events.\n")
     sys.stderr.flush()
     return 1
+
+
+def _other_accelerator(torch) -> bool:
+    """An Apple, Intel or Ascend device: processes there are not counted in CUDA GPUs."""
+    for name in ("mps", "xpu", "npu"):
+        backend = getattr(torch.backends, name, None) if name == "mps" else getattr(torch, name, None)
+        try:
+            if backend is not None and backend.is_available():
+                return True
+        except Exception:
+            pass
+    return False
 
 
 def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merge) -> None:
