@@ -47,6 +47,13 @@ class MetricTracker:
     def state(self) -> dict[str, Any]:
         return {"best": self.best, "evaluationsWithoutImprovement": self.evaluations_without_improvement}
 
+    def baseline_not_beaten(self, metric: str, baseline: float | None) -> dict[str, Any] | None:
+        """The tfjs engine's baselineNotBeaten: the best trained evaluation is no better than the one before training."""
+        if baseline is None or self.best is None or not math.isfinite(baseline) or not math.isfinite(self.best):
+            return None
+        beaten = self.best > baseline if self.mode == "max" else self.best < baseline
+        return None if beaten else {"metric": metric, "baseline": baseline, "best": self.best, "mode": self.mode}
+
 
 class RankCounter:
     """Counts the batches and rows this process fed to the loss, to show that every rank trained."""
@@ -91,6 +98,8 @@ class EmbedTuneRunCallback(TrainerCallback):
         self.started = time.time()
         self.elapsed_before = 0.0
         self.last_metrics: dict[str, float | None] | None = None
+        # The evaluation before training, kept through a resume: the run must say when training never beat it.
+        self.baseline: dict[str, float | None] | None = None
         self.best_checkpoint: str | None = None
         self.baseline_pending = plan.evaluation_on and plan.resume_from is None
         self.stopping = False
@@ -219,7 +228,9 @@ class EmbedTuneRunCallback(TrainerCallback):
         baseline = self.baseline_pending and state.global_step == 0
         self.baseline_pending = False
         improved = False if baseline else self.tracker.record(primary_value)
-        if not baseline:
+        if baseline:
+            self.baseline = values
+        else:
             self.last_metrics = values
             self.last_evaluated_step = state.global_step
         if improved:
@@ -268,6 +279,7 @@ class EmbedTuneRunCallback(TrainerCallback):
             "step": step,
             "epoch": float(state.epoch or 0.0),
             "metrics": self.last_metrics,
+            "baseline": self.baseline,
             "tracker": self.tracker.state(),
             "bestCheckpoint": self.best_checkpoint,
             "configHash": self.plan.config_hash,
@@ -339,6 +351,7 @@ class EmbedTuneRunCallback(TrainerCallback):
         self.elapsed_before = float(saved.get("elapsedSeconds", 0.0))
         self.best_checkpoint = saved.get("bestCheckpoint")
         self.last_metrics = saved.get("metrics")
+        self.baseline = saved.get("baseline")
         self.last_saved_step = int(saved.get("step", -1))
 
 

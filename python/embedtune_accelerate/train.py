@@ -155,6 +155,9 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         if is_main and events is not None:
             if reason != "stopped":
                 export_model(plan, trainer, callback, events, load_checkpoint_weights, merge_lora if has_lora(trainer.model) else None)
+            not_beaten = callback.tracker.baseline_not_beaten(callback.primary, (callback.baseline or {}).get(callback.primary))
+            if not_beaten is not None:
+                events.write("baseline_not_beaten", **not_beaten)
             events.write("run_finished", reason=reason, step=int(trainer.state.global_step), best_checkpoint=callback.best_pointer(),
                          best_metric=callback.best_metric(), duration_seconds=callback.elapsed(), ranks=callback.ranks)
             callback.log_line(f"run {reason} after {trainer.state.global_step} steps on {args.world_size} process(es)")

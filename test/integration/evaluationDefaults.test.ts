@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -167,5 +168,34 @@ describe('the accelerate engine decides evaluation as the tfjs engine does', () 
     assert.deepEqual([off.evaluation_on, off.early_stopping_on], [false, false]);
     const noStopping = launchPlanOf('no-stopping', 'early_stopping: {enabled: false}\n');
     assert.deepEqual([noStopping.evaluation_on, noStopping.early_stopping_on], [true, false]);
+  });
+});
+
+const PYTHON = join(process.env['EMBEDTUNE_PY_PEERS'] ?? join(homedir(), '.cache', 'embedtune', 'py-peers'), 'bin', 'python');
+const noPython = existsSync(PYTHON) ? undefined : `no Python peers at ${PYTHON} (run bench/python/setup, or set EMBEDTUNE_PY_PEERS)`;
+if (noPython) console.log(`# skipped the accelerate baseline run: ${noPython}`);
+
+describe('the accelerate engine, trained with its defaults', { skip: noPython }, () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('evaluates and stops early with no sections, and warns in an event and the CLI summary that the base model was not beaten', () => {
+    const text = config(`engine: {type: accelerate, cpu: true, num_processes: 1, python: ${JSON.stringify(PYTHON)}}\n`);
+    const { result, events } = run(workspace, text, 'accelerate');
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    const evals = events.filter((event): event is Of<'eval'> => event.type === 'eval');
+    assert.deepEqual(
+      evals.slice(0, 2).map((event) => event.step),
+      [0, 3],
+    );
+    assert.ok(
+      events.some((event) => event.type === 'early_stop'),
+      'early stopping ran without a section',
+    );
+    const warning = events.find((event): event is Of<'baseline_not_beaten'> => event.type === 'baseline_not_beaten');
+    assert.ok(warning, 'a baseline_not_beaten event');
+    assert.deepEqual([warning.metric, warning.baseline, warning.mode], ['ndcg@10', evals[0]!.primary.value, 'max']);
+    assert.equal(events.at(-2)?.type, 'baseline_not_beaten');
+    assert.match(result.stdout, /warning: No trained checkpoint beat the base model: the best ndcg@10/);
   });
 });
