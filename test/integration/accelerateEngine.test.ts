@@ -101,6 +101,9 @@ evaluation:
 checkpoints:
   every: 2
   keep: 2
+# This run is about stopping and resuming: it trains every step (early stopping is on by default).
+early_stopping:
+  enabled: false
 engine:
   type: accelerate
   cpu: true
