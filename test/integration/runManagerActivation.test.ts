@@ -90,7 +90,10 @@ describe('training from the editor, end to end with the real engine', () => {
     assert.ok(run, `started: ${JSON.stringify(host.messages)}`);
     const item = host.statusItems[0]!;
     await until(
-      () => /^\$\(sync~spin\) epoch \d+\/40 · \d+% · loss \d\.\d{3} · ndcg@10 \d\.\d+ · [\d.]+ pairs\/s · ETA \d+[smh]$/.test(item.text),
+      () =>
+        /^\$\(sync~spin\) epoch \d+\/40 · \d+% · loss \d\.\d{3} · ndcg@10 \d\.\d+ · [\d.]+ pairs\/s · ETA \d+[smh] · (wasm|TF CPU|TF GPU)$/.test(
+          item.text,
+        ),
       `progress in the status bar, got "${item.text}"`,
     );
     assert.deepEqual(panels.dashboards, [run.key], 'the dashboard opened on the new run');

@@ -40,7 +40,11 @@ engine: {backend: ${backend}}
 output_dir: runs
 `,
   );
-  const child = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], { cwd: workspace.root, encoding: 'utf8', timeout: 300_000 });
+  const child = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], {
+    cwd: workspace.root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   const runDir = join(workspace.root, 'runs', readdirSync(join(workspace.root, 'runs'))[0]!);
   const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
@@ -55,7 +59,9 @@ let wasmLoss: number | undefined;
 
 for (const variant of NATIVE_VARIANTS) {
   const { found, tried } = locateNativePackage(variant);
-  const skip = found ? false : `no ${variant} native backend installed (${tried.join('; ')}); run \`node dist/cli.js backend install ${variant}\``;
+  const skip = found
+    ? false
+    : `no ${variant} native backend installed (${tried.join('; ')}); run \`node dist/cli.js backend install ${variant}\``;
   if (skip) console.log(`# skipped: ${skip}`);
   const preference = variant === 'gpu' ? 'node-gpu' : 'node';
 
@@ -63,20 +69,28 @@ for (const variant of NATIVE_VARIANTS) {
     it('is reported by `embedtune backend status` as loading, with its TensorFlow version and device', () => {
       const status = spawnSync(process.execPath, [CLI, 'backend', 'status', '--json'], { encoding: 'utf8', timeout: 300_000 });
       assert.equal(status.status, 0, status.stderr);
-      const entry = (JSON.parse(status.stdout) as { backends: { variant: string; loads: boolean; device: string; tensorflow: string }[] }).backends.find(
-        (backend) => backend.variant === variant,
-      )!;
+      const entry = (
+        JSON.parse(status.stdout) as { backends: { variant: string; loads: boolean; device: string; tensorflow: string }[] }
+      ).backends.find((backend) => backend.variant === variant)!;
       console.log(`# ${variant}: TensorFlow ${entry.tensorflow}, ${entry.device}`);
       assert.equal(entry.loads, true);
       assert.match(entry.tensorflow, /^2\.\d+\.\d+$/);
-      assert.match(entry.device, variant === 'cpu' ? /^CPU \(TensorFlow 2\.\d+\.\d+\)$/ : /^(GPU \d: .+, [\d.]+ [GM]iB \(compute capability [\d.]+\)|no GPU found, running on the CPU.*)$/);
+      assert.match(
+        entry.device,
+        variant === 'cpu'
+          ? /^CPU \(TensorFlow 2\.\d+\.\d+\)$/
+          : /^(GPU \d: .+, [\d.]+ [GM]iB \(compute capability [\d.]+\)|no GPU found, running on the CPU.*)$/,
+      );
     });
 
     it(`trains with backend: ${preference}, found with no NODE_PATH, reports the device, prints no kernel warnings, and takes wasm's first step`, () => {
       const native = tinyRun(preference);
       assert.equal(native.status, 0, native.stderr.slice(-2000));
       assert.equal(native.started.backend, 'tensorflow');
-      assert.ok(native.started.backend_reason.includes(found!.folder.split('/node_modules/')[0]!.replace(process.env.HOME ?? '\0', '~')), native.started.backend_reason);
+      assert.ok(
+        native.started.backend_reason.includes(found!.folder.split('/node_modules/')[0]!.replace(process.env.HOME ?? '\0', '~')),
+        native.started.backend_reason,
+      );
       if (variant === 'cpu') assert.match(native.started.device, /^CPU \(TensorFlow 2\.\d+\.\d+ C library\)$/);
       else assert.match(native.started.device, /^(GPU \d: .+|no GPU found, running on the CPU.*)$/);
       assert.doesNotMatch(native.stderr, /already registered/);

@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { locateNativePackage } from '../../src/trainer/backend/native/locateNativeBackend';
 import { selectBackend, type SelectedBackend } from '../../src/trainer/backend/selectBackend';
 import { WASM_BINARIES, WASM_RUNTIME_FILES, wasmBinaryDir } from '../../src/trainer/backend/wasmBinaryDir';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXPECTED_THREADS = Math.min(os.availableParallelism(), 8);
 
-function installed(packageName: string): boolean {
-  try {
-    createRequire(__filename).resolve(packageName);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const TFJS_NODE_MISSING = !installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu');
+// Wherever the trainer would find them: the EMBEDTUNE_NATIVE_BACKEND install, node_modules, or the per-user cache.
+const TFJS_NODE_MISSING = !locateNativePackage('cpu').found && !locateNativePackage('gpu').found;
 
 /**
  * Runs selectBackend in a fresh Node process (the wasm backend starts once per process), multiplies two matrices on
@@ -68,13 +61,13 @@ describe('selectBackend', () => {
     'refuses a named backend that is not installed, naming the package and how to get it',
     { skip: !TFJS_NODE_MISSING && 'tfjs-node is installed here' },
     async () => {
-      await assert.rejects(selectBackend('node'), {
-        message:
-          'The "node" backend (@tensorflow/tfjs-node) is unavailable: not installed. Install it (npm install @tensorflow/tfjs-node), or set backend: auto.',
-      });
+      await assert.rejects(
+        selectBackend('node'),
+        /^Error: The "node" backend \(@tensorflow\/tfjs-node\) is unavailable: not installed \(not in node_modules or NODE_PATH; not installed in \/.*\/tfjs-node-4\.22\.0\)\. Install it with `embedtune backend install cpu` \(in the editor: EmbedTune: Install Native Backend…\), or set backend: auto\.$/,
+      );
       await assert.rejects(
         selectBackend('node-gpu'),
-        /^Error: The "node-gpu" backend \(@tensorflow\/tfjs-node-gpu\) is unavailable: not installed\. .*CUDA/,
+        /^Error: The "node-gpu" backend \(@tensorflow\/tfjs-node-gpu\) is unavailable: not installed .*tfjs-node-gpu-4\.22\.0\)\. Install it with `embedtune backend install gpu`/,
       );
     },
   );
@@ -166,7 +159,8 @@ describe('the wasm backend in a fresh process', () => {
   });
 
   it('falls back to one thread, saying which files are missing, when only the binaries were copied', () => {
-    const run = selectInChildProcess('auto', { wasmDir: binariesOnlyDir, threads: 2 });
+    // 'wasm', not 'auto', which would pick a native backend where one is installed.
+    const run = selectInChildProcess('wasm', { wasmDir: binariesOnlyDir, threads: 2 });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.selected.threads, 1);
     assert.match(

@@ -13,7 +13,10 @@ describe('the extension manifest', () => {
     const language = manifest.contributes.languages.find((l: { id: string }) => l.id === 'embedtune');
     assert.ok(language);
     assert.deepEqual(language.extensions, ['.embedtune.yaml', '.embedtune.yml']);
-    assert.ok(!JSON.stringify(manifest.contributes).includes('yamlValidation'), 'no yamlValidation: Red Hat YAML would report our schema errors too');
+    assert.ok(
+      !JSON.stringify(manifest.contributes).includes('yamlValidation'),
+      'no yamlValidation: Red Hat YAML would report our schema errors too',
+    );
   });
 
   it('keeps YAML highlighting by including the YAML grammar', () => {
@@ -30,7 +33,11 @@ describe('the extension manifest', () => {
   });
 
   it('contributes every command with a category, and the extension registers each one', () => {
-    const source = read('src/extension/configCommands.ts') + read('src/extension/monitoring/activateMonitoring.ts') + read('src/extension/accelerate/accelerateCommands.ts');
+    const source =
+      read('src/extension/configCommands.ts') +
+      read('src/extension/monitoring/activateMonitoring.ts') +
+      read('src/extension/accelerate/accelerateCommands.ts') +
+      read('src/extension/backend/installNativeBackendCommand.ts');
     for (const command of manifest.contributes.commands) {
       assert.equal(command.category, 'EmbedTune', command.command);
       assert.ok(source.includes(`'${command.command}'`), `${command.command} is registered`);
@@ -39,12 +46,28 @@ describe('the extension manifest', () => {
 
   it('declares every setting the server reads', () => {
     const properties = Object.keys(manifest.contributes.configuration.properties);
-    for (const key of ['embedtune.validation.debounceMs', 'embedtune.codeLens.dryRun', 'embedtune.trace.server']) assert.ok(properties.includes(key), key);
+    for (const key of ['embedtune.validation.debounceMs', 'embedtune.codeLens.dryRun', 'embedtune.trace.server'])
+      assert.ok(properties.includes(key), key);
+  });
+
+  it('declares the native backend command and settings, and keeps the install path out of untrusted workspaces', () => {
+    const command = manifest.contributes.commands.find((c: { command: string }) => c.command === 'embedtune.installNativeBackend');
+    assert.equal(command?.title, 'Install Native Backend…');
+    const properties = manifest.contributes.configuration.properties;
+    for (const key of ['embedtune.nativeBackend.path', 'embedtune.nativeBackend.cacheDir']) {
+      assert.equal(properties[key]?.scope, 'machine-overridable', key);
+      assert.ok(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), `${key} is restricted`);
+    }
+    assert.match(read('src/extension/backend/nativeBackendSettings.ts'), /'nativeBackend\.path'[\s\S]*'nativeBackend\.cacheDir'/);
   });
 
   it('ships only a whitelist, including the bundles the manifest points at', () => {
     const ignore = read('.vscodeignore').split('\n');
-    assert.equal(ignore.find((line) => line && !line.startsWith('#')), '**', 'the first rule ignores everything');
+    assert.equal(
+      ignore.find((line) => line && !line.startsWith('#')),
+      '**',
+      'the first rule ignores everything',
+    );
     for (const path of ['dist/extension.js', 'dist/server.js', 'dist/cli.js']) assert.ok(ignore.includes(`!${path}`), path);
     assert.equal(manifest.main, './dist/extension.js');
     assert.equal(manifest.bin.embedtune, './dist/cli.js');

@@ -21,7 +21,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'embedtune-native-command-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const engine = { nodePath: process.execPath, cliPath: CLI };
-const recordingProgress = (titles: string[], onReport: (message: string, abort: () => void) => void = () => undefined): CancellableProgress => {
+const recordingProgress = (
+  titles: string[],
+  onReport: (message: string, abort: () => void) => void = () => undefined,
+): CancellableProgress => {
   return (title, task) => {
     titles.push(title);
     const controller = new AbortController();
@@ -55,28 +58,35 @@ describe('EmbedTune: Install Native Backend…', () => {
     assert.deepEqual(titles, []);
   });
 
-  it('reports each way it tried and what is missing (npm, compiler, Python), with the log in the Output channel', { timeout: 60_000 }, async () => {
-    const host = new RecordingEditorHost();
-    host.answers.push('cpu', 'Show Log');
-    const cache = join(scratch, 'cache-missing');
-    const titles: string[] = [];
-    const outcome = await installNativeBackend({
-      host,
-      engine,
-      progress: recordingProgress(titles),
-      baseEnvironment: { PATH: binFolder('empty-bin', {}), HOME: scratch, [CACHE_DIR_VARIABLE]: cache },
-    });
-    assert.equal(outcome, 'failed');
-    assert.deepEqual(titles, ['EmbedTune: installing the native backend (cpu)']);
-    const error = host.messages.find((message) => message.kind === 'error')!;
-    assert.equal(error.message, 'The native TensorFlow backend could not be installed; training goes on using WebAssembly.');
-    assert.match(error.options.detail!, /^npm: npm is not on PATH/m);
-    assert.match(error.options.detail!, /^wheel-build: cannot build here: .*no C\+\+ compiler.*no make on PATH.*no Python 3/m);
-    assert.ok(host.output.some((line) => line.startsWith('== 2. offline build')), host.output.join('\n'));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(host.outputShown, 1, 'Show Log opens the Output channel');
-    assert.equal(existsSync(join(cache, 'tfjs-node-4.22.0', INSTALL_RECORD)), false);
-  });
+  it(
+    'reports each way it tried and what is missing (npm, compiler, Python), with the log in the Output channel',
+    { timeout: 60_000 },
+    async () => {
+      const host = new RecordingEditorHost();
+      host.answers.push('cpu', 'Show Log');
+      const cache = join(scratch, 'cache-missing');
+      const titles: string[] = [];
+      const outcome = await installNativeBackend({
+        host,
+        engine,
+        progress: recordingProgress(titles),
+        baseEnvironment: { PATH: binFolder('empty-bin', {}), HOME: scratch, [CACHE_DIR_VARIABLE]: cache },
+      });
+      assert.equal(outcome, 'failed');
+      assert.deepEqual(titles, ['EmbedTune: installing the native backend (cpu)']);
+      const error = host.messages.find((message) => message.kind === 'error')!;
+      assert.equal(error.message, 'The native TensorFlow backend could not be installed; training goes on using WebAssembly.');
+      assert.match(error.options.detail!, /^npm: npm is not on PATH/m);
+      assert.match(error.options.detail!, /^wheel-build: cannot build here: .*no C\+\+ compiler.*no make on PATH.*no Python 3/m);
+      assert.ok(
+        host.output.some((line) => line.startsWith('== 2. offline build')),
+        host.output.join('\n'),
+      );
+      await new Promise((r) => setImmediate(r));
+      assert.equal(host.outputShown, 1, 'Show Log opens the Output channel');
+      assert.equal(existsSync(join(cache, 'tfjs-node-4.22.0', INSTALL_RECORD)), false);
+    },
+  );
 
   it('stops npm (and what it started) on Cancel, and leaves no install record', { timeout: 60_000 }, async () => {
     const pidFile = join(scratch, 'npm.pid');
@@ -103,7 +113,10 @@ describe('EmbedTune: Install Native Backend…', () => {
       'cpu',
     );
     assert.equal(outcome, 'cancelled', host.output.join('\n'));
-    assert.ok(reported.some((message) => message.startsWith('npm install @tensorflow/tfjs-node@4.22.0')), reported.join(' | '));
+    assert.ok(
+      reported.some((message) => message.startsWith('npm install @tensorflow/tfjs-node@4.22.0')),
+      reported.join(' | '),
+    );
     assert.equal(host.messages.at(-1)?.message, 'Native backend install cancelled. Training goes on using WebAssembly.');
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the slow npm was killed');
@@ -114,14 +127,23 @@ describe('EmbedTune: Install Native Backend…', () => {
 describe('the engine environment from the settings', () => {
   it('passes embedtune.nativeBackend.path and cacheDir to each engine start, read at that moment', () => {
     const host = new RecordingEditorHost();
-    const monitoring = activateMonitoring({ host, cliPath: CLI, defaultNodePath: '/default/node', createPanels: () => new RecordingPanels(), logDir: join(scratch, 'logs') });
+    const monitoring = activateMonitoring({
+      host,
+      cliPath: CLI,
+      defaultNodePath: '/default/node',
+      createPanels: () => new RecordingPanels(),
+      logDir: join(scratch, 'logs'),
+    });
     try {
       const { engine: live } = monitoring.services;
       assert.equal(engineEnvironment({ PATH: '/bin' }, live)[NATIVE_BACKEND_VARIABLE], undefined, 'an empty setting sets nothing');
       host.settings['nativeBackend.path'] = '/opt/tfjs';
       host.settings['nativeBackend.cacheDir'] = '/big/disk';
       const env = engineEnvironment({ PATH: '/bin' }, live);
-      assert.deepEqual([env[NATIVE_BACKEND_VARIABLE], env[NATIVE_CACHE_VARIABLE], env.ELECTRON_RUN_AS_NODE], ['/opt/tfjs', '/big/disk', '1']);
+      assert.deepEqual(
+        [env[NATIVE_BACKEND_VARIABLE], env[NATIVE_CACHE_VARIABLE], env.ELECTRON_RUN_AS_NODE],
+        ['/opt/tfjs', '/big/disk', '1'],
+      );
     } finally {
       monitoring.dispose();
     }
@@ -129,7 +151,13 @@ describe('the engine environment from the settings', () => {
 
   it('applies a changed embedtune.train.nodePath to the next start, with no reload', () => {
     const host = new RecordingEditorHost();
-    const monitoring = activateMonitoring({ host, cliPath: CLI, defaultNodePath: '/default/node', createPanels: () => new RecordingPanels(), logDir: join(scratch, 'logs') });
+    const monitoring = activateMonitoring({
+      host,
+      cliPath: CLI,
+      defaultNodePath: '/default/node',
+      createPanels: () => new RecordingPanels(),
+      logDir: join(scratch, 'logs'),
+    });
     try {
       assert.equal(monitoring.services.engine.nodePath, '/default/node');
       host.settings['train.nodePath'] = '/opt/node20/bin/node';
@@ -147,7 +175,11 @@ describe('the engine environment from the settings', () => {
 
 describe('the WebAssembly notice', () => {
   const started = (backend: string) =>
-    ({ run: { live: true }, events: [{ type: 'run_started', backend, device: 'CPU (WebAssembly SIMD, 2 threads)' }], lifecycleChanged: false }) as unknown as RunChange;
+    ({
+      run: { live: true },
+      events: [{ type: 'run_started', backend, device: 'CPU (WebAssembly SIMD, 2 threads)' }],
+      lifecycleChanged: false,
+    }) as unknown as RunChange;
 
   it('says once that the run is on WebAssembly, by how much native is faster, and offers the install', async () => {
     const host = new RecordingEditorHost();
@@ -160,7 +192,10 @@ describe('the WebAssembly notice', () => {
     emitter.fire(started('wasm'));
     await new Promise((r) => setImmediate(r));
     assert.equal(host.messages.length, 1);
-    assert.match(host.messages[0]!.message, /^This run trains on WebAssembly \(CPU \(WebAssembly SIMD, 2 threads\)\)\. The native TensorFlow backend trained 3\.9× faster/);
+    assert.match(
+      host.messages[0]!.message,
+      /^This run trains on WebAssembly \(CPU \(WebAssembly SIMD, 2 threads\)\)\. The native TensorFlow backend trained 3\.9× faster/,
+    );
     assert.deepEqual(host.messages[0]!.actions, [INSTALL_ACTION, 'Not Now']);
     assert.deepEqual(
       host.executed.map((e) => e.id),

@@ -25,7 +25,11 @@ function cacheInstall(root: string, variant: 'cpu' | 'gpu', finished = true): st
   const pkg = NATIVE_PACKAGES[variant];
   const install = installFolder(root, pkg);
   const folder = fakePackage(packageFolderIn(install, pkg), pkg.packageName);
-  if (finished) writeFileSync(join(install, INSTALL_RECORD), JSON.stringify({ packageName: pkg.packageName, version: pkg.version, variant, method: 'wheel-build' }));
+  if (finished)
+    writeFileSync(
+      join(install, INSTALL_RECORD),
+      JSON.stringify({ packageName: pkg.packageName, version: pkg.version, variant, method: 'wheel-build' }),
+    );
   return folder;
 }
 
@@ -70,7 +74,10 @@ describe('locating the native backend', () => {
     const moduleFolder = fakePackage(join(engine, 'node_modules', '@tensorflow', 'tfjs-node'), '@tensorflow/tfjs-node');
     const from = join(engine, 'dist', 'cli.js');
 
-    const bySetting = locateNativePackage('cpu', { env: { EMBEDTUNE_NATIVE_BACKENDS_DIR: root, EMBEDTUNE_NATIVE_BACKEND: explicit }, resolveFrom: from });
+    const bySetting = locateNativePackage('cpu', {
+      env: { EMBEDTUNE_NATIVE_BACKENDS_DIR: root, EMBEDTUNE_NATIVE_BACKEND: explicit },
+      resolveFrom: from,
+    });
     assert.deepEqual([bySetting.found?.source, bySetting.found?.folder], ['setting', explicitFolder]);
     // The package folder itself is accepted too.
     const byPackageFolder = locateNativePackage('cpu', { env: { EMBEDTUNE_NATIVE_BACKEND: explicitFolder }, resolveFrom: isolated });
@@ -85,13 +92,18 @@ describe('locating the native backend', () => {
     const folder = cacheInstall(root, 'cpu');
     const empty = join(scratch, 'empty-install');
     mkdirSync(empty, { recursive: true });
-    const { found, tried } = locateNativePackage('cpu', { env: { EMBEDTUNE_NATIVE_BACKENDS_DIR: root, EMBEDTUNE_NATIVE_BACKEND: empty }, resolveFrom: isolated });
+    const { found, tried } = locateNativePackage('cpu', {
+      env: { EMBEDTUNE_NATIVE_BACKENDS_DIR: root, EMBEDTUNE_NATIVE_BACKEND: empty },
+      resolveFrom: isolated,
+    });
     assert.equal(found?.folder, folder);
     assert.deepEqual(tried, [`EMBEDTUNE_NATIVE_BACKEND=${empty} holds no @tensorflow/tfjs-node`, 'not in node_modules or NODE_PATH']);
   });
 });
 
-function system(overrides: Partial<BuildSystem> & { have?: string[]; pip?: { python?: string; pip: boolean }; free?: number }): BuildSystem {
+function system(
+  overrides: Partial<BuildSystem> & { have?: string[]; pip?: { python?: string; pip: boolean }; free?: number },
+): BuildSystem {
   const have = new Set(overrides.have ?? ['npm', 'g++', 'make']);
   return {
     platform: 'linux',
@@ -123,7 +135,11 @@ describe('what the offline build needs, checked before any download', () => {
   });
 
   it('tells a Python without pip apart from no Python, and npm missing', () => {
-    const { missing } = checkBuildPrerequisites(NATIVE_PACKAGES.cpu, system({ have: ['g++', 'make'], pip: { python: '/usr/bin/python3', pip: false } }), '/c');
+    const { missing } = checkBuildPrerequisites(
+      NATIVE_PACKAGES.cpu,
+      system({ have: ['g++', 'make'], pip: { python: '/usr/bin/python3', pip: false } }),
+      '/c',
+    );
     assert.deepEqual(
       missing.map((m) => m.what),
       ['npm', 'pip'],
@@ -137,7 +153,10 @@ describe('what the offline build needs, checked before any download', () => {
       cpu.map((m) => m.what),
       ['disk'],
     );
-    assert.match(cpu[0]!.message, /^not enough disk space in \/c: the build needs about 1\.1 GiB .*and 500 MiB is free\. .*embedtune\.nativeBackend\.cacheDir.*EMBEDTUNE_NATIVE_BACKENDS_DIR/);
+    assert.match(
+      cpu[0]!.message,
+      /^not enough disk space in \/c: the build needs about 1\.1 GiB .*and 500 MiB is free\. .*embedtune\.nativeBackend\.cacheDir.*EMBEDTUNE_NATIVE_BACKENDS_DIR/,
+    );
     const gpu = checkBuildPrerequisites(NATIVE_PACKAGES.gpu, system({ free: 4000 }), '/c').missing;
     assert.match(gpu[0]!.message, /needs about [89]\.\d GiB \(the tensorflow==2\.20\.0 wheel and the CUDA and cuDNN wheels, unpacked\)/);
     assert.equal(checkBuildPrerequisites(NATIVE_PACKAGES.gpu, system({ free: 9000 }), '/c').missing.length, 0);
@@ -150,7 +169,7 @@ describe('what the offline build needs, checked before any download', () => {
 
   it("picks the compiler's error out of node-gyp's output for the summary", () => {
     const tail = [
-      "../binding/tfjs_backend.cc:30:10: fatal error: tensorflow/core/platform/ctstring_internal.h: No such file or directory",
+      '../binding/tfjs_backend.cc:30:10: fatal error: tensorflow/core/platform/ctstring_internal.h: No such file or directory',
       'compilation terminated.',
       'gyp ERR! build error ',
       'gyp ERR! node -v v20.20.2',
@@ -165,7 +184,9 @@ describe("reading TensorFlow's devices from its log", () => {
     const log =
       'I0000 00:00:1764780000.123456   12345 gpu_device.cc:2020] Created device /job:localhost/replica:0/task:0/device:GPU:0 with 137997 MB memory:  -> device: 0, name: NVIDIA H200, pci bus id: 0000:00:05.0, compute capability: 9.0\n';
     const report = parseTensorflowDeviceLog(log);
-    assert.deepEqual(report.gpus, [{ device: '/job:localhost/replica:0/task:0/device:GPU:0', memoryMiB: 137997, name: 'NVIDIA H200', computeCapability: '9.0' }]);
+    assert.deepEqual(report.gpus, [
+      { device: '/job:localhost/replica:0/task:0/device:GPU:0', memoryMiB: 137997, name: 'NVIDIA H200', computeCapability: '9.0' },
+    ]);
     assert.equal(describeTensorflowDevices(report, true), 'GPU 0: NVIDIA H200, 134.8 GiB (compute capability 9.0)');
   });
 
@@ -174,7 +195,9 @@ describe("reading TensorFlow's devices from its log", () => {
       'E0000 00:00:1764780000.1 cuda_executor.cc:1228] INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\nW0000 gpu_device.cc:2341] Cannot dlopen some GPU libraries. Please make sure\n',
     );
     assert.equal(describeTensorflowDevices(noDriver, false), 'no GPU found, running on the CPU (Cannot dlopen some GPU libraries.)');
-    const missing = parseTensorflowDeviceLog("W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file\n");
+    const missing = parseTensorflowDeviceLog(
+      "W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file\n",
+    );
     assert.equal(describeTensorflowDevices(missing, false), 'no GPU found, running on the CPU (TensorFlow could not load libcudnn.so.8)');
     assert.equal(describeTensorflowDevices(parseTensorflowDeviceLog(''), false), 'no GPU found, running on the CPU');
   });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { ProgressEvent, RunEvent } from '../../src/shared/events/runEvents';
 import { RunProgress } from '../../src/shared/monitor/runProgress';
 import type { RunLifecycle } from '../../src/shared/protocol/runListEntry';
-import { formatRunStatus } from '../../src/extension/statusBar/statusBarText';
+import { backendLabel, formatRunStatus } from '../../src/extension/statusBar/statusBarText';
 
 const recorded = readFileSync(join(__dirname, '../webview/fixtures/tiny-run/events.jsonl'), 'utf8')
   .split('\n')
@@ -21,13 +21,13 @@ function status(lifecycle: RunLifecycle, events: RunEvent[], now?: number, failu
 }
 
 describe('the status bar text', () => {
-  it('while training: epoch, percent, loss, the latest primary metric, throughput and ETA', () => {
+  it('while training: epoch, percent, loss, the latest primary metric, throughput, ETA and the backend', () => {
     const cut = recorded.findIndex((e) => e.type === 'progress' && e.step === 10);
     const last = recorded[cut] as ProgressEvent;
     const { text, tooltip } = status('running', recorded.slice(0, cut + 1), Date.parse(last.time));
     assert.equal(
       text,
-      `$(sync~spin) epoch 2/4 · 41% · loss ${last.loss!.toFixed(3)} · ndcg@10 0.4301 · ${Math.round(last.examples_per_second)} pairs/s · ETA ${Math.round(last.eta_seconds!)}s`,
+      `$(sync~spin) epoch 2/4 · 41% · loss ${last.loss!.toFixed(3)} · ndcg@10 0.4301 · ${Math.round(last.examples_per_second)} pairs/s · ETA ${Math.round(last.eta_seconds!)}s · wasm`,
     );
     assert.match(
       tooltip,
@@ -41,6 +41,14 @@ describe('the status bar text', () => {
     const failed = status('crashed', recorded.slice(0, 20), undefined, 'The engine was killed by SIGKILL before the run finished.');
     assert.equal(failed.text, '$(error) crashed at step 13 · best ndcg@10 0.4807');
     assert.match(failed.tooltip, /Error: The engine was killed by SIGKILL/);
+  });
+
+  it('names the backend in a word: TensorFlow on a GPU or the CPU (a GPU build that found none), wasm, plain JavaScript', () => {
+    assert.equal(backendLabel('tensorflow', 'GPU 0: NVIDIA H200, 134.8 GiB (compute capability 9.0)'), 'TF GPU');
+    assert.equal(backendLabel('tensorflow', 'no GPU found, running on the CPU'), 'TF CPU');
+    assert.equal(backendLabel('tensorflow', 'CPU (TensorFlow 2.12.1 C library)'), 'TF CPU');
+    assert.equal(backendLabel('wasm', 'CPU (WebAssembly SIMD, 2 threads)'), 'wasm');
+    assert.equal(backendLabel('cpu', 'CPU (plain JavaScript)'), 'JS CPU');
   });
 
   it('while the engine loads, and with other runs going at the same time', () => {

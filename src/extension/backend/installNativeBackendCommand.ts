@@ -32,13 +32,15 @@ export async function installNativeBackend(options: InstallCommandOptions, prese
             {
               label: 'CPU: @tensorflow/tfjs-node',
               description: 'TensorFlow on the CPU, several times faster than WebAssembly',
-              detail: "npm's own libtensorflow download, or else a build against PyPI's tensorflow-cpu 2.12.1 (needs g++, make, Python 3 with pip; about 1 GB)",
+              detail:
+                "npm's own libtensorflow download, or else a build against PyPI's tensorflow-cpu 2.12.1 (needs g++, make, Python 3 with pip; about 1 GB)",
               value: 'cpu',
             },
             {
               label: 'NVIDIA GPU: @tensorflow/tfjs-node-gpu',
               description: 'TensorFlow on a CUDA GPU, and on the CPU where it finds none',
-              detail: "A build against PyPI's tensorflow 2.20 with the CUDA 12.5 and cuDNN 9.3 wheels (needs the NVIDIA driver, g++, make, Python 3 with pip; about 8 GB)",
+              detail:
+                "A build against PyPI's tensorflow 2.20 with the CUDA 12.5 and cuDNN 9.3 wheels (needs the NVIDIA driver, g++, make, Python 3 with pip; about 8 GB)",
               value: 'gpu',
             },
           ],
@@ -51,7 +53,10 @@ export async function installNativeBackend(options: InstallCommandOptions, prese
   );
   if (result.code === 0) {
     const device = result.lines.find((line) => line.startsWith('Device: '))?.slice('Device: '.length);
-    void host.showMessage('info', `The native TensorFlow backend is installed${device ? `, on ${device}` : ''}. The next training run uses it.`);
+    void host.showMessage(
+      'info',
+      `The native TensorFlow backend is installed${device ? `, on ${device}` : ''}. The next training run uses it.`,
+    );
     return 'installed';
   }
   if (result.cancelled) {
@@ -78,7 +83,12 @@ interface RunResult {
   readonly lines: readonly string[];
 }
 
-function runInstall(options: InstallCommandOptions, variant: NativeVariantChoice, report: (message: string) => void, signal: AbortSignal): Promise<RunResult> {
+function runInstall(
+  options: InstallCommandOptions,
+  variant: NativeVariantChoice,
+  report: (message: string) => void,
+  signal: AbortSignal,
+): Promise<RunResult> {
   const { host, engine } = options;
   return new Promise((resolve) => {
     const child = spawn(engine.nodePath, [engine.cliPath, 'backend', 'install', variant], {

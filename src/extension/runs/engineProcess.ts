@@ -17,7 +17,10 @@ export interface EngineCommand {
  * The environment for the engine: the editor's, the variables the settings set, and the switch that makes VS Code's
  * Electron binary act as Node.
  */
-export function engineEnvironment(base: NodeJS.ProcessEnv = process.env, engine?: Pick<EngineCommand, 'settingsEnvironment'>): NodeJS.ProcessEnv {
+export function engineEnvironment(
+  base: NodeJS.ProcessEnv = process.env,
+  engine?: Pick<EngineCommand, 'settingsEnvironment'>,
+): NodeJS.ProcessEnv {
   const fromSettings = Object.entries(engine?.settingsEnvironment?.() ?? {}).filter(([, value]) => value.trim() !== '');
   return { ...base, ...Object.fromEntries(fromSettings), ELECTRON_RUN_AS_NODE: '1' };
 }

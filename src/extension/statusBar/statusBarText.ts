@@ -17,7 +17,7 @@ export interface StatusText {
 }
 
 /**
- * The status bar text for a run, e.g. `$(sync~spin) epoch 2/5 · 43% · loss 0.231 · ndcg@10 0.71 · 14 pairs/s · ETA 6m`,
+ * The status bar text for a run, e.g. `$(sync~spin) epoch 2/5 · 43% · loss 0.231 · ndcg@10 0.71 · 14 pairs/s · ETA 6m · wasm`,
  * and a tooltip with the run, the backend and the best checkpoint. `others` counts the other live runs.
  */
 export function formatRunStatus(run: StatusRun, now: number = Date.now(), others = 0): StatusText {
@@ -38,6 +38,7 @@ export function formatRunStatus(run: StatusRun, now: number = Date.now(), others
       if (progress.examplesPerSecond !== null) parts.push(`${formatRate(progress.examplesPerSecond)} ${exampleUnit(setup?.task)}/s`);
       const eta = progress.etaSeconds(now);
       if (eta !== null) parts.push(`ETA ${formatDuration(eta)}`);
+      if (setup) parts.push(backendLabel(setup.backend, setup.device));
       text = `$(sync~spin) ${parts.filter((p): p is string => p !== null).join(' · ')}`;
       break;
     }
@@ -79,6 +80,21 @@ function tooltipFor(run: StatusRun, others: number): string {
   if (others > 0) lines.push(`${others} other run(s) training.`);
   lines.push('Click to open the dashboard.');
   return lines.join('\n');
+}
+
+/**
+ * What runs the math, in a word or two, so a slow run on WebAssembly or a GPU build that found no GPU shows at a
+ * glance: "wasm", "TF CPU", "TF GPU", "JS CPU", or the engine's own name (accelerate reports e.g. "cuda").
+ */
+export function backendLabel(backend: string, device: string): string {
+  switch (backend) {
+    case 'tensorflow':
+      return /^GPU\b/.test(device) ? 'TF GPU' : 'TF CPU';
+    case 'cpu':
+      return 'JS CPU';
+    default:
+      return backend;
+  }
 }
 
 function fileName(path: string): string {

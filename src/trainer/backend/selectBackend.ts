@@ -78,7 +78,9 @@ export async function selectBackend(preference: BackendPreference, options: Sele
       return await ATTEMPTS[preference](options);
     } catch (error) {
       const why =
-        error instanceof BackendUnavailable ? `${error.message}${error.detail ? ` (${error.detail})` : ''}` : `failed to start: ${firstLine(error)}`;
+        error instanceof BackendUnavailable
+          ? `${error.message}${error.detail ? ` (${error.detail})` : ''}`
+          : `failed to start: ${firstLine(error)}`;
       throw new Error(`The "${preference}" backend (${PACKAGE_OF[preference]}) is unavailable: ${why}. ${remedy(preference)}`);
     }
   }

@@ -88,14 +88,22 @@ async function status(args: string[], io: CliIo): Promise<number> {
     io.out(JSON.stringify(report, null, 2));
     return 0;
   }
-  io.out(`Cache: ${displayPath(report.cache)}${process.env[EXPLICIT_INSTALL_VARIABLE] ? ` (${EXPLICIT_INSTALL_VARIABLE}=${process.env[EXPLICIT_INSTALL_VARIABLE]})` : ''}`);
+  io.out(
+    `Cache: ${displayPath(report.cache)}${process.env[EXPLICIT_INSTALL_VARIABLE] ? ` (${EXPLICIT_INSTALL_VARIABLE}=${process.env[EXPLICIT_INSTALL_VARIABLE]})` : ''}`,
+  );
   for (const entry of report.backends) {
     if (!entry.found) {
-      io.out(`${entry.variant}: ${entry.packageName} not installed (${entry.tried.join('; ')}). Install it: embedtune backend install ${entry.variant}`);
+      io.out(
+        `${entry.variant}: ${entry.packageName} not installed (${entry.tried.join('; ')}). Install it: embedtune backend install ${entry.variant}`,
+      );
     } else if (entry.loads) {
-      io.out(`${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: loads, TensorFlow ${entry.tensorflow}, on ${entry.device} (${entry.method ?? 'not installed by embedtune'})`);
+      io.out(
+        `${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: loads, TensorFlow ${entry.tensorflow}, on ${entry.device} (${entry.method ?? 'not installed by embedtune'})`,
+      );
     } else {
-      io.out(`${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: does NOT load: ${entry.error}`);
+      io.out(
+        `${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: does NOT load: ${entry.error}`,
+      );
     }
   }
   return 0;

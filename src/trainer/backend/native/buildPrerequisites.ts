@@ -51,7 +51,10 @@ export function checkBuildPrerequisites(
     });
   }
   if (system.napiVersion < 8) {
-    missing.push({ what: 'node', message: `this Node.js has N-API ${system.napiVersion}; the binding needs N-API 8 (Node.js 20 or newer).` });
+    missing.push({
+      what: 'node',
+      message: `this Node.js has N-API ${system.napiVersion}; the binding needs N-API 8 (Node.js 20 or newer).`,
+    });
   }
   const npm = system.which('npm');
   if (!npm) missing.push(missingNpm());
@@ -63,7 +66,11 @@ export function checkBuildPrerequisites(
     });
   }
   if (!system.which('make')) {
-    missing.push({ what: 'make', message: 'no make on PATH; node-gyp drives the compiler with it. Install it: `sudo apt-get install make` (Debian, Ubuntu), `sudo dnf install make` (Fedora).' });
+    missing.push({
+      what: 'make',
+      message:
+        'no make on PATH; node-gyp drives the compiler with it. Install it: `sudo apt-get install make` (Debian, Ubuntu), `sudo dnf install make` (Fedora).',
+    });
   }
   const { python, pip } = system.pythonWithPip();
   if (!python) {
@@ -92,7 +99,8 @@ export function checkBuildPrerequisites(
 function missingNpm(): MissingPrerequisite {
   return {
     what: 'npm',
-    message: 'npm is not on PATH, and it installs the tfjs-node package. Install Node.js 20 or newer, which brings npm (nodejs.org, or `sudo apt-get install nodejs npm`).',
+    message:
+      'npm is not on PATH, and it installs the tfjs-node package. Install Node.js 20 or newer, which brings npm (nodejs.org, or `sudo apt-get install nodejs npm`).',
   };
 }
 
@@ -151,7 +159,11 @@ export function whichIn(program: string, env: NodeJS.ProcessEnv = process.env): 
  */
 export function findNodeHeaders(nodeVersion: string, env: NodeJS.ProcessEnv = process.env, home = env.HOME ?? ''): string | undefined {
   const node = whichIn('node', env);
-  const candidates = [env.EMBEDTUNE_NODEDIR, node ? path.dirname(path.dirname(node)) : undefined, path.join(home, '.cache', 'node-gyp', nodeVersion)];
+  const candidates = [
+    env.EMBEDTUNE_NODEDIR,
+    node ? path.dirname(path.dirname(node)) : undefined,
+    path.join(home, '.cache', 'node-gyp', nodeVersion),
+  ];
   return candidates.find(
     (candidate): candidate is string =>
       candidate !== undefined &&

@@ -1,9 +1,23 @@
 import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { checkBuildPrerequisites, checkNpmPrerequisites, findNodeHeaders, realBuildSystem, type BuildSystem, type MissingPrerequisite } from './buildPrerequisites';
+import {
+  checkBuildPrerequisites,
+  checkNpmPrerequisites,
+  findNodeHeaders,
+  realBuildSystem,
+  type BuildSystem,
+  type MissingPrerequisite,
+} from './buildPrerequisites';
 import { displayPath } from './locateNativeBackend';
-import { INSTALL_RECORD, installFolder, nativeCacheRoot, packageFolderIn, readInstallRecord, type InstallRecord } from './nativeBackendCache';
+import {
+  INSTALL_RECORD,
+  installFolder,
+  nativeCacheRoot,
+  packageFolderIn,
+  readInstallRecord,
+  type InstallRecord,
+} from './nativeBackendCache';
 import { NATIVE_PACKAGES, NODE_GYP_VERSION, type NativePackage, type NativeVariant } from './nativePackages';
 import { probeNativeBackend, type NativeProbe } from './probeNativeBackend';
 import { InstallCancelled, runLogged, type InstallLog } from './runLogged';
@@ -94,7 +108,11 @@ export async function installNativeBackend(options: InstallOptions): Promise<Ins
       const gpuNote = pkg.variant === 'gpu' ? gpuWarnings(folder, pkg, method, probe) : [];
       if (method === 'npm' && pkg.variant === 'gpu' && !probe.usingGpu) {
         // libtensorflow 2.9.1 wants CUDA 11.2: on a CUDA 12 machine the build for CUDA 12 may still find the GPU.
-        attempts.push({ method, ok: false, summary: `it installed and loads, but found no GPU it can use (${probe.device}; ${pkg.ownDownload})` });
+        attempts.push({
+          method,
+          ok: false,
+          summary: `it installed and loads, but found no GPU it can use (${probe.device}; ${pkg.ownDownload})`,
+        });
         log(`   ${method}: ${attempts.at(-1)!.summary}`);
         continue;
       }
@@ -117,7 +135,12 @@ export async function installNativeBackend(options: InstallOptions): Promise<Ins
   return { ok: false, folder, attempts, warnings };
 }
 
-async function installWithNpm(pkg: NativePackage, folder: string, env: NodeJS.ProcessEnv, options: InstallOptions): Promise<InstallAttempt> {
+async function installWithNpm(
+  pkg: NativePackage,
+  folder: string,
+  env: NodeJS.ProcessEnv,
+  options: InstallOptions,
+): Promise<InstallAttempt> {
   const { tools, missing } = checkNpmPrerequisites(options.system ?? realBuildSystem(env));
   if (!tools) return { method: 'npm', ok: false, summary: missing.map((m) => m.message).join(' '), missing };
   const unreachable = await downloadHostUnreachable(env);
@@ -133,7 +156,11 @@ async function installWithNpm(pkg: NativePackage, folder: string, env: NodeJS.Pr
   });
   if (run.code !== 0) {
     const why = run.tail.find((line) => /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|certificate/i.test(line)) ?? run.tail.at(-1) ?? '';
-    return { method: 'npm', ok: false, summary: `npm install failed (exit ${run.code ?? run.signal}): ${why.replace(/^npm error\s*/, '')}` };
+    return {
+      method: 'npm',
+      ok: false,
+      summary: `npm install failed (exit ${run.code ?? run.signal}): ${why.replace(/^npm error\s*/, '')}`,
+    };
   }
   return { method: 'npm', ok: true, summary: 'npm installed it' };
 }
@@ -143,7 +170,10 @@ async function downloadHostUnreachable(env: NodeJS.ProcessEnv): Promise<string |
   // Behind a proxy the name may not resolve here and still download: let npm try.
   if (['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'npm_config_https_proxy'].some((name) => env[name])) return undefined;
   try {
-    await Promise.race([lookup('storage.googleapis.com'), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 5000).unref())]);
+    await Promise.race([
+      lookup('storage.googleapis.com'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 5000).unref()),
+    ]);
     return undefined;
   } catch (error) {
     return `storage.googleapis.com cannot be resolved here (${(error as { code?: string }).code ?? (error as Error).message})`;
@@ -159,7 +189,8 @@ async function buildFromWheel(
 ): Promise<InstallAttempt> {
   const { log, signal } = options;
   const { tools, missing } = checkBuildPrerequisites(pkg, options.system ?? realBuildSystem(env), root);
-  if (!tools) return { method: 'wheel-build', ok: false, summary: `cannot build here: ${missing.map((m) => m.message).join(' ')}`, missing };
+  if (!tools)
+    return { method: 'wheel-build', ok: false, summary: `cannot build here: ${missing.map((m) => m.message).join(' ')}`, missing };
   // node-gyp's "gyp info" lines restate its command line; its warnings and errors stay.
   const indent = (line: string) => {
     if (!line.startsWith('gyp info')) log(`   ${line}`);
@@ -171,9 +202,15 @@ async function buildFromWheel(
   };
 
   writePackageJson(folder, pkg, { 'node-gyp': NODE_GYP_VERSION });
-  await step(`npm install ${pkg.packageName}@${pkg.version} without its install script, and node-gyp@${NODE_GYP_VERSION}`, tools.npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], folder);
+  await step(
+    `npm install ${pkg.packageName}@${pkg.version} without its install script, and node-gyp@${NODE_GYP_VERSION}`,
+    tools.npm,
+    ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    folder,
+  );
   const packageFolder = packageFolderIn(folder, pkg);
-  if (!existsSync(path.join(packageFolder, 'binding.gyp'))) throw new Error(`${packageFolder}/binding.gyp is missing after npm install; the package layout has changed`);
+  if (!existsSync(path.join(packageFolder, 'binding.gyp')))
+    throw new Error(`${packageFolder}/binding.gyp is missing after npm install; the package layout has changed`);
 
   const wheels = [pkg.tensorflowWheel, ...pkg.cudaWheels];
   const wheelDir = path.join(root, 'wheels');
@@ -184,13 +221,40 @@ async function buildFromWheel(
   await step(
     `pip download ${wheels.map((w) => w.requirement).join(', ')} (${megabytes} MB, checked against pinned sha256)`,
     tools.python,
-    ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--require-hashes', '--disable-pip-version-check', '--python-version', '3.11', '--implementation', 'cp', '--abi', 'cp311', '--platform', 'manylinux_2_17_x86_64', '--platform', 'manylinux2014_x86_64', '-r', requirements, '-d', wheelDir],
+    [
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '--require-hashes',
+      '--disable-pip-version-check',
+      '--python-version',
+      '3.11',
+      '--implementation',
+      'cp',
+      '--abi',
+      'cp311',
+      '--platform',
+      'manylinux_2_17_x86_64',
+      '--platform',
+      'manylinux2014_x86_64',
+      '-r',
+      requirements,
+      '-d',
+      wheelDir,
+    ],
     wheelDir,
   );
 
   const deps = path.join(packageFolder, 'deps');
   for (const stale of ['deps', 'build', 'lib']) rmSync(path.join(packageFolder, stale), { recursive: true, force: true });
-  await step('unpacking the TensorFlow C library and its headers', tools.python, ['-c', LAYOUT_SCRIPT, path.join(packageFolder, 'binding'), deps, ...wheels.map((w) => path.join(wheelDir, w.file))], folder);
+  await step(
+    'unpacking the TensorFlow C library and its headers',
+    tools.python,
+    ['-c', LAYOUT_SCRIPT, path.join(packageFolder, 'binding'), deps, ...wheels.map((w) => path.join(wheelDir, w.file))],
+    folder,
+  );
   // binding.gyp links -ltensorflow -ltensorflow_framework; the binding then records the sonames and finds them through
   // its rpath $ORIGIN/../../deps/lib.
   symlinkSync('libtensorflow_cc.so.2', path.join(deps, 'lib', 'libtensorflow.so'));
@@ -224,7 +288,9 @@ function gpuWarnings(folder: string, pkg: NativePackage, method: InstallMethod, 
     for (const library of CUDA_LIBRARIES) {
       const dir = path.join(nvidia, library.folder, 'lib');
       if (!existsSync(dir) || !readdirSync(dir).includes(library.file)) {
-        warnings.push(`the CUDA library ${library.file} was not found in ${displayPath(dir)}; TensorFlow cannot use a GPU without it. Run \`embedtune backend install gpu --force\`.`);
+        warnings.push(
+          `the CUDA library ${library.file} was not found in ${displayPath(dir)}; TensorFlow cannot use a GPU without it. Run \`embedtune backend install gpu --force\`.`,
+        );
       }
     }
   }

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { EXPLICIT_INSTALL_VARIABLE, installFolder, nativeCacheRoot, packageFolderIn, readInstallRecord, type InstallRecord } from './nativeBackendCache';
+import {
+  EXPLICIT_INSTALL_VARIABLE,
+  installFolder,
+  nativeCacheRoot,
+  packageFolderIn,
+  readInstallRecord,
+  type InstallRecord,
+} from './nativeBackendCache';
 import { NATIVE_PACKAGES, type NativeVariant } from './nativePackages';
 
 /** Where a native package was found, in the order they are tried. */

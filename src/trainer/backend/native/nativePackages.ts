@@ -33,7 +33,12 @@ export const TFJS_NODE_VERSION = '4.22.0';
 /** node-gyp compiles the binding in the offline build; installed beside the package, never globally. */
 export const NODE_GYP_VERSION = '12.4.0';
 
-const wheel = (requirement: string, file: string, sha256: string, megabytes: number): PinnedWheel => ({ requirement, file, sha256, megabytes });
+const wheel = (requirement: string, file: string, sha256: string, megabytes: number): PinnedWheel => ({
+  requirement,
+  file,
+  sha256,
+  megabytes,
+});
 
 /**
  * tensorflow-cpu 2.12.1 is the first release whose wheel puts the C API in libtensorflow_cc.so.2, a library with no
@@ -62,18 +67,78 @@ const TENSORFLOW_GPU = wheel(
 );
 
 const CUDA_WHEELS: readonly PinnedWheel[] = [
-  wheel('nvidia-cublas-cu12==12.5.3.2', 'nvidia_cublas_cu12-12.5.3.2-py3-none-manylinux2014_x86_64.whl', 'ca070ad70e9fa6654084575d01bd001f30cc4665e33d4bb9fc8e0f321caa034b', 363),
-  wheel('nvidia-cuda-cupti-cu12==12.5.82', 'nvidia_cuda_cupti_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl', 'bde77a5feb66752ec61db2adfe47f56b941842825b4c7e2068aff27c9d107953', 14),
-  wheel('nvidia-cuda-nvcc-cu12==12.5.82', 'nvidia_cuda_nvcc_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl', 'b03e545b8e8c3ce7ebcd7fc44063180ff52ff01d064ece2127ed90a04ef12cd0', 22),
-  wheel('nvidia-cuda-nvrtc-cu12==12.5.82', 'nvidia_cuda_nvrtc_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl', '3dbd97b0104b4bfbc3c4f8c79cd2496307c89c43c29a9f83125f1d76296ff3fd', 25),
-  wheel('nvidia-cuda-runtime-cu12==12.5.82', 'nvidia_cuda_runtime_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl', '3e79a060e126df40fd3a068f3f787eb000fa51b251ec6cd97d09579632687115', 1),
-  wheel('nvidia-cudnn-cu12==9.3.0.75', 'nvidia_cudnn_cu12-9.3.0.75-py3-none-manylinux2014_x86_64.whl', '9ad9c6929ebb5295eb4a1728024666d1c88283373e265a0c5c883e6f9d5cd76d', 577),
-  wheel('nvidia-cufft-cu12==11.2.3.61', 'nvidia_cufft_cu12-11.2.3.61-py3-none-manylinux2014_x86_64.whl', '9a6e8df162585750f61983a638104a48c756aa13f9f48e19ab079b38e3c828b8', 193),
-  wheel('nvidia-curand-cu12==10.3.6.82', 'nvidia_curand_cu12-10.3.6.82-py3-none-manylinux2014_x86_64.whl', '2823fb27de4e44dbb22394a6adf53aa6e1b013aca0f8c22867d1cfae58405536', 56),
-  wheel('nvidia-cusolver-cu12==11.6.3.83', 'nvidia_cusolver_cu12-11.6.3.83-py3-none-manylinux2014_x86_64.whl', '93cfafacde4428b71778eeb092ec615a02a3d05404da1bcf91c53e3fa1bce42b', 130),
-  wheel('nvidia-cusparse-cu12==12.5.1.3', 'nvidia_cusparse_cu12-12.5.1.3-py3-none-manylinux2014_x86_64.whl', '016df8e993c437e8301e62739f01775cba988fd5253cd4c64173f8e8d2f8e752', 218),
-  wheel('nvidia-nccl-cu12==2.25.1', 'nvidia_nccl_cu12-2.25.1-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl', '362aed5963fb9ea2ed2f264409baae30143498fd0e5c503aeaa1badd88cdc54a', 201),
-  wheel('nvidia-nvjitlink-cu12==12.5.82', 'nvidia_nvjitlink_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl', 'f9b37bc5c8cf7509665cb6ada5aaa0ce65618f2332b7d3e78e9790511f111212', 21),
+  wheel(
+    'nvidia-cublas-cu12==12.5.3.2',
+    'nvidia_cublas_cu12-12.5.3.2-py3-none-manylinux2014_x86_64.whl',
+    'ca070ad70e9fa6654084575d01bd001f30cc4665e33d4bb9fc8e0f321caa034b',
+    363,
+  ),
+  wheel(
+    'nvidia-cuda-cupti-cu12==12.5.82',
+    'nvidia_cuda_cupti_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl',
+    'bde77a5feb66752ec61db2adfe47f56b941842825b4c7e2068aff27c9d107953',
+    14,
+  ),
+  wheel(
+    'nvidia-cuda-nvcc-cu12==12.5.82',
+    'nvidia_cuda_nvcc_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl',
+    'b03e545b8e8c3ce7ebcd7fc44063180ff52ff01d064ece2127ed90a04ef12cd0',
+    22,
+  ),
+  wheel(
+    'nvidia-cuda-nvrtc-cu12==12.5.82',
+    'nvidia_cuda_nvrtc_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl',
+    '3dbd97b0104b4bfbc3c4f8c79cd2496307c89c43c29a9f83125f1d76296ff3fd',
+    25,
+  ),
+  wheel(
+    'nvidia-cuda-runtime-cu12==12.5.82',
+    'nvidia_cuda_runtime_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl',
+    '3e79a060e126df40fd3a068f3f787eb000fa51b251ec6cd97d09579632687115',
+    1,
+  ),
+  wheel(
+    'nvidia-cudnn-cu12==9.3.0.75',
+    'nvidia_cudnn_cu12-9.3.0.75-py3-none-manylinux2014_x86_64.whl',
+    '9ad9c6929ebb5295eb4a1728024666d1c88283373e265a0c5c883e6f9d5cd76d',
+    577,
+  ),
+  wheel(
+    'nvidia-cufft-cu12==11.2.3.61',
+    'nvidia_cufft_cu12-11.2.3.61-py3-none-manylinux2014_x86_64.whl',
+    '9a6e8df162585750f61983a638104a48c756aa13f9f48e19ab079b38e3c828b8',
+    193,
+  ),
+  wheel(
+    'nvidia-curand-cu12==10.3.6.82',
+    'nvidia_curand_cu12-10.3.6.82-py3-none-manylinux2014_x86_64.whl',
+    '2823fb27de4e44dbb22394a6adf53aa6e1b013aca0f8c22867d1cfae58405536',
+    56,
+  ),
+  wheel(
+    'nvidia-cusolver-cu12==11.6.3.83',
+    'nvidia_cusolver_cu12-11.6.3.83-py3-none-manylinux2014_x86_64.whl',
+    '93cfafacde4428b71778eeb092ec615a02a3d05404da1bcf91c53e3fa1bce42b',
+    130,
+  ),
+  wheel(
+    'nvidia-cusparse-cu12==12.5.1.3',
+    'nvidia_cusparse_cu12-12.5.1.3-py3-none-manylinux2014_x86_64.whl',
+    '016df8e993c437e8301e62739f01775cba988fd5253cd4c64173f8e8d2f8e752',
+    218,
+  ),
+  wheel(
+    'nvidia-nccl-cu12==2.25.1',
+    'nvidia_nccl_cu12-2.25.1-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl',
+    '362aed5963fb9ea2ed2f264409baae30143498fd0e5c503aeaa1badd88cdc54a',
+    201,
+  ),
+  wheel(
+    'nvidia-nvjitlink-cu12==12.5.82',
+    'nvidia_nvjitlink_cu12-12.5.82-py3-none-manylinux2014_x86_64.whl',
+    'f9b37bc5c8cf7509665cb6ada5aaa0ce65618f2332b7d3e78e9790511f111212',
+    21,
+  ),
 ];
 
 export const NATIVE_PACKAGES: Record<NativeVariant, NativePackage> = {

@@ -52,9 +52,12 @@ export function parseTensorflowDeviceLog(log: string): TensorflowDeviceReport {
 export function describeTensorflowDevices(report: TensorflowDeviceReport, usingGpu: boolean): string {
   if (usingGpu && report.gpus.length > 0) {
     const list = report.gpus.map(
-      (gpu) => `GPU ${gpu.device.split(':').pop()}: ${gpu.name}, ${formatMemory(gpu.memoryMiB)} (compute capability ${gpu.computeCapability})`,
+      (gpu) =>
+        `GPU ${gpu.device.split(':').pop()}: ${gpu.name}, ${formatMemory(gpu.memoryMiB)} (compute capability ${gpu.computeCapability})`,
     );
-    return report.gpus.length > 1 ? `${list[0]} (TensorFlow places ops on GPU 0; it found ${report.gpus.length}: ${list.join('; ')})` : list[0]!;
+    return report.gpus.length > 1
+      ? `${list[0]} (TensorFlow places ops on GPU 0; it found ${report.gpus.length}: ${list.join('; ')})`
+      : list[0]!;
   }
   if (usingGpu) return 'GPU (TensorFlow did not log its name)';
   const why =
