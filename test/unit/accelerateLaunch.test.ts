@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveConfig, type EmbedTuneConfig, type EngineConfig } from '../../src/shared/config/configTypes';
@@ -8,6 +9,7 @@ import { runTrain } from '../../src/trainer/cli/trainCommand';
 import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, shellQuote } from '../../src/trainer/engines/accelerateCommand';
 import { pythonPackageRoot } from '../../src/trainer/engines/pythonPackage';
 import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
+import { buildTinyBert } from '../helpers/tinyBert';
 
 function commandFor(engine: EngineConfig, training: EmbedTuneConfig['training'] = {}, configFile?: string) {
   const config = resolveConfig({ model: { base: 'm' }, data: { train: 't.jsonl' }, engine: { type: 'accelerate', ...engine }, training });
@@ -195,5 +197,28 @@ describe('embedtune train --print-launch-command', () => {
     const result = await run([config, '--print-launch-command']);
     assert.equal(result.code, 1);
     assert.match(result.err, /b\.embedtune\.yaml:3:\d+ error accelerate-option-unsupported strategy\.type adapter/);
+  });
+});
+
+describe('embedtune train with the accelerate engine, before launch', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('refuses rows that do not give every process one full batch, before a run folder or a launch exists', async () => {
+    buildTinyBert(workspace.path('tiny'), { layers: 1, hidden: 16, heads: 2, intermediate: 32 });
+    workspace.write('data/train.jsonl', pairsJsonl(15));
+    workspace.write('data/validation.jsonl', pairsJsonl(4));
+    const config = workspace.write(
+      'few.embedtune.yaml',
+      'model: {base: ./tiny}\ndata: {train: data/train.jsonl, validation: data/validation.jsonl}\ntraining: {batch_size: 8}\noutput_dir: out\nengine: {type: accelerate, cpu: true, num_processes: 2, python: /nonexistent/python}\n',
+    );
+    const err: string[] = [];
+    const code = await runTrain([config], { out: () => undefined, err: (line) => err.push(line) });
+    assert.equal(code, 1);
+    assert.match(
+      err.join('\n'),
+      /15 training rows are fewer than one batch for each of the 2 processes \(batch_size 8 × num_processes 2 = 16\); under DistributedDataParallel nothing would train/,
+    );
+    assert.equal(existsSync(workspace.path('out')), false, 'no run folder');
   });
 });
