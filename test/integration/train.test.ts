@@ -257,11 +257,11 @@ describe('bad input', () => {
       const refused = train(workspace.root);
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /run\.embedtune\.yaml:6:10 error data-bad-row .*"data\/train\.jsonl" have no "passage" .*line 97/);
-      // …and the trainer's own reader names file and line for what only a full read finds.
+      // …and a value of the wrong type too, by the trainer's own row rule, with the line.
       workspace.write('data/train.jsonl', `${TRAIN}\n{"query": "a query", "passage": {"text": "nested"}}\n`);
       const failed = train(workspace.root);
       assert.equal(failed.status, 1);
-      assert.match(failed.stderr, /train\.jsonl:97/);
+      assert.match(failed.stderr, /run\.embedtune\.yaml:6:10 error data-bad-row .*line 97 column "passage" \(data\.columns\.positive\) is an object, not text/);
       workspace.write('run.embedtune.yaml', config().replace('data:\n', 'data:\n  on_bad_row: skip\n').replace('epochs: 2', 'epochs: 1'));
       const skipped = train(workspace.root);
       assert.equal(skipped.status, 0, skipped.stderr);
