@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { referenceEncoderOps, type EncoderOps } from './encoderOps';
 import { scatterEmbeddingLookup } from './scatterEmbeddingLookup';
+import { tensorflowEncoderOps } from './tensorflowEncoderOps';
 import { xnnpackEncoderOps } from './xnnpackEncoderOps';
 
 /**
- * Stock products, which tfjs-node's TensorFlow and the cpu backend run well (on cpu, stock matMul beats the explicit
- * transposes and convolution that wasm needs), with the scatter-gradient lookup: cpu's own gather gradient loops over
- * every vocabulary row.
+ * Stock products, which the cpu backend runs well (stock matMul beats the explicit transposes and convolution that
+ * wasm needs), with the scatter-gradient lookup: cpu's own gather gradient loops over every vocabulary row.
  */
 const stockEncoderOps: EncoderOps = {
   // In a tidy because the reference dense leaves its pre-bias product behind when called outside one.
@@ -24,5 +24,6 @@ const stockEncoderOps: EncoderOps = {
  */
 export function encoderOpsFor(backend: string): EncoderOps {
   // Only wasm runs transposed and batched matMuls in a slow loop, so only wasm needs the XNNPACK-shaped products.
-  return backend === 'wasm' ? xnnpackEncoderOps : stockEncoderOps;
+  if (backend === 'wasm') return xnnpackEncoderOps;
+  return backend === 'tensorflow' ? tensorflowEncoderOps : stockEncoderOps;
 }

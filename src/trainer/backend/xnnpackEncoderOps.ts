@@ -138,21 +138,26 @@ const attentionContext = tf.customGrad((...args: CustomGradArgs) => {
  * LayerNorm with its gradient written out. tfjs's own differentiates the composite (moments, sub, rsqrt, mul, add):
  * about 25 recorded kernels, every intermediate kept for the backward pass, and gamma's and beta's gradients reduced
  * over axis 0, which wasm does by transposing first. This keeps x̂ and 1/σ only, and sums columns with a product.
+ * eps is closed over rather than passed as a tensor: a scalar made for the call would be disposed by the caller's
+ * tidy before the backward pass reads it (tfjs-node frees it at once).
  */
-const layerNormWithGradient = tf.customGrad((...args: CustomGradArgs) => {
-  const [x, gamma, beta, epsilon, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Scalar, tf.GradSaveFunc];
-  const { normalized, inverseStd } = normalize(x, epsilon);
-  save([normalized, inverseStd, gamma]);
-  return {
-    value: tf.tidy(() => tf.add(tf.mul(normalized, gamma), beta)),
-    gradFunc: (dy: tf.Tensor, [savedNormalized, savedInverseStd, savedGamma]: tf.Tensor[]) =>
-      tf.tidy(() => {
-        const xHat = savedNormalized as tf.Tensor2D;
-        const dx = layerNormInputGradient(dy as tf.Tensor2D, xHat, savedInverseStd!, savedGamma as tf.Tensor1D);
-        return [dx, columnSums(tf.mul(dy, xHat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D), tf.zerosLike(epsilon)];
-      }),
-  };
-});
+function trainableLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const layerNorm = tf.customGrad((...args: CustomGradArgs) => {
+    const [input, scale, , save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { normalized, inverseStd } = tf.tidy(() => normalize(input, tf.scalar(eps)));
+    save([normalized, inverseStd, scale]);
+    return {
+      value: tf.tidy(() => tf.add(tf.mul(normalized, scale), args[2] as tf.Tensor1D)),
+      gradFunc: (dy: tf.Tensor, [savedNormalized, savedInverseStd, savedGamma]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const xHat = savedNormalized as tf.Tensor2D;
+          const dx = layerNormInputGradient(dy as tf.Tensor2D, xHat, savedInverseStd!, savedGamma as tf.Tensor1D);
+          return [dx, columnSums(tf.mul(dy, xHat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D)];
+        }),
+    };
+  });
+  return layerNorm(x, gamma, beta) as tf.Tensor2D;
+}
 
 /** LayerNorm with a frozen gamma and beta (LoRA's base model): only dx, and no column sums for weights that stay. */
 function frozenLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
@@ -181,33 +186,51 @@ function normalize(x: tf.Tensor2D, epsilon: tf.Scalar): { normalized: tf.Tensor2
 /** dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·gamma, per row. */
 function layerNormInputGradient(dy: tf.Tensor2D, xHat: tf.Tensor2D, inverseStd: tf.Tensor, gamma: tf.Tensor1D): tf.Tensor2D {
   const dyGamma = tf.mul(dy, gamma);
-  return tf.mul(inverseStd, tf.sub(tf.sub(dyGamma, tf.mean(dyGamma, -1, true)), tf.mul(xHat, tf.mean(tf.mul(dyGamma, xHat), -1, true)))) as tf.Tensor2D;
+  return tf.mul(
+    inverseStd,
+    tf.sub(tf.sub(dyGamma, tf.mean(dyGamma, -1, true)), tf.mul(xHat, tf.mean(tf.mul(dyGamma, xHat), -1, true))),
+  ) as tf.Tensor2D;
 }
 
 const INVERSE_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-/** GELU with its derivative Φ(x) + x·φ(x) written out: tfjs's composite records five kernels and keeps each input. */
+/**
+ * GELU with its derivative Φ(x) + x·φ(x) written out: tfjs's composite records five kernels and keeps each input.
+ * Φ(x) is kept from the forward pass, so the backward pass needs no second erf (the dearest element-wise kernel, over
+ * the widest activation).
+ */
 const geluWithGradient = tf.customGrad((...args: CustomGradArgs) => {
   const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-  save([x]);
+  const cdf = tf.tidy(() => tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5));
+  save([x, cdf]);
   return {
-    value: tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))),
-    gradFunc: (dy: tf.Tensor, [savedX]: tf.Tensor[]) =>
+    value: tf.mul(x, cdf),
+    gradFunc: (dy: tf.Tensor, [savedX, savedCdf]: tf.Tensor[]) =>
       tf.tidy(() => {
         const input = savedX!;
-        const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(input, Math.SQRT1_2))));
         const pdf = tf.mul(tf.exp(tf.mul(tf.square(input), -0.5)), INVERSE_SQRT_2PI);
-        return [tf.mul(dy, tf.add(cdf, tf.mul(input, pdf)))];
+        return [tf.mul(dy, tf.add(savedCdf!, tf.mul(input, pdf)))];
       }),
   };
 });
+
+/** LayerNorm with written-out gradients, frozen or trainable; any backend gains from its fewer, smaller kernels. */
+export function writtenOutLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  return tf.tidy(() =>
+    isFrozen(gamma) && isFrozen(beta) ? frozenLayerNorm(x, gamma, beta, eps) : trainableLayerNorm(x, gamma, beta, eps),
+  );
+}
+
+/** The exact GELU with its derivative written out. */
+export function writtenOutGelu(x: tf.Tensor2D): tf.Tensor2D {
+  return geluWithGradient(x) as tf.Tensor2D;
+}
 
 export const xnnpackEncoderOps: EncoderOps = {
   dense,
   attentionScores: (q, k) => attentionScores(q, k) as tf.Tensor4D,
   attentionContext: (probs, v) => attentionContext(probs, v) as tf.Tensor4D,
   embeddingLookup: scatterEmbeddingLookup,
-  layerNorm: (x, gamma, beta, eps) =>
-    tf.tidy(() => (isFrozen(gamma) && isFrozen(beta) ? frozenLayerNorm(x, gamma, beta, eps) : (layerNormWithGradient(x, gamma, beta, tf.scalar(eps)) as tf.Tensor2D))),
-  gelu: (x) => geluWithGradient(x) as tf.Tensor2D,
+  layerNorm: writtenOutLayerNorm,
+  gelu: writtenOutGelu,
 };
