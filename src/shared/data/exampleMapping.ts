@@ -32,25 +32,29 @@ export function rowToExample<K extends ExampleKind>(
   }
 }
 
-function buildExample<K extends ExampleKind>(kind: K, cell: (role: DataRole) => Cell): ExampleByKind[K] {
-  const examples: { [P in ExampleKind]: () => ExampleByKind[P] } = {
-    pair: () => ({ anchor: cell('anchor').text(), positive: cell('positive').text() }),
-    triplet: () => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), negative: cell('negative').text() }),
-    'scored-pair': () => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), score: cell('score').number() }),
-    'contrastive-pair': () => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').binaryLabel() }),
-    'labeled-pair': () => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').classLabel() }),
-    'text-label': () => ({ text: cell('text').text(), label: cell('label').classLabel() }),
-    'token-tags': () => {
-      const tokens = cell('tokens').textList('tokens');
-      const tagsCell = cell('tags');
-      const tags = tagsCell.textList('tags');
-      if (tags.length !== tokens.length) {
-        tagsCell.reject('length_mismatch', `has ${tags.length} tags, but column "${cell('tokens').column}" has ${tokens.length} tokens`);
-      }
-      return { tokens, tags };
-    },
-  };
-  return examples[kind]();
+type CellOf = (role: DataRole) => Cell;
+
+/** One builder per kind, made once: a builder table built per row cost more than the checks themselves. */
+const BUILDERS: { readonly [P in ExampleKind]: (cell: CellOf) => ExampleByKind[P] } = {
+  pair: (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text() }),
+  triplet: (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), negative: cell('negative').text() }),
+  'scored-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), score: cell('score').number() }),
+  'contrastive-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').binaryLabel() }),
+  'labeled-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').classLabel() }),
+  'text-label': (cell) => ({ text: cell('text').text(), label: cell('label').classLabel() }),
+  'token-tags': (cell) => {
+    const tokens = cell('tokens').textList('tokens');
+    const tagsCell = cell('tags');
+    const tags = tagsCell.textList('tags');
+    if (tags.length !== tokens.length) {
+      tagsCell.reject('length_mismatch', `has ${tags.length} tags, but column "${cell('tokens').column}" has ${tokens.length} tokens`);
+    }
+    return { tokens, tags };
+  },
+};
+
+function buildExample<K extends ExampleKind>(kind: K, cell: CellOf): ExampleByKind[K] {
+  return (BUILDERS[kind] as (cell: CellOf) => ExampleByKind[K])(cell);
 }
 
 /** The value of one role in one row, with the checks for each kind of value. */
