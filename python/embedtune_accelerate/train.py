@@ -182,7 +182,8 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
 def _fail_before_training(plan: LaunchPlan, launched: LaunchRank, message: str) -> int:
     """
     Ends every process of a launch whose processes do not form the world it asked for, before any of them trains.
-    Only global rank 0 writes the error and the one failed run_finished; the others just exit.
+    Only global rank 0 writes the error and the one failed run_finished. The first process of every machine also
+    prints the reason, which may be this machine's own (too few GPUs on a worker machine, whose CLI has no events).
     """
     if launched.is_main:
         from .event_log import EventLog
@@ -191,9 +192,10 @@ def _fail_before_training(plan: LaunchPlan, launched: LaunchRank, message: str) 
         events.write("error", message=message, where={"phase": "setup"})
         events.write("run_finished", reason="failed", step=0, best_checkpoint=None, best_metric=None, duration_seconds=0.0)
         events.close()
-        sys.stderr.write(f"embedtune_accelerate: {message}\n")
+    if launched.is_main or launched.local_rank == 0:
+        sys.stderr.write(f"embedtune_accelerate rank {launched.rank}: {message}\n")
     else:
-        sys.stderr.write(f"embedtune_accelerate rank {launched.rank}: not training; rank 0 reports why in the run's events.\n")
+        sys.stderr.write(f"embedtune_accelerate rank {launched.rank}: not training; the first process of this machine says why.\n")
     sys.stderr.flush()
     return 1
 
@@ -240,7 +242,8 @@ def _interval_strategy(every) -> str:
 
 
 def _logging_steps(rows: int, training: dict, world: int) -> int:
-    batches_per_rank = math.ceil(math.ceil(rows / training["batch_size"]) / world)
+    # Under DDP each rank trains only full rounds of batches (src/shared/config/runPlan.ts, microBatchesPerProcess).
+    batches_per_rank = rows // (training["batch_size"] * world) if world > 1 else math.ceil(rows / training["batch_size"])
     steps = math.ceil(batches_per_rank / training["gradient_accumulation_steps"]) * training["epochs"]
     return max(1, steps // PROGRESS_EVENTS_PER_RUN)
 
