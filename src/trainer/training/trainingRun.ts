@@ -1,4 +1,4 @@
-import { useGradientCheckpointing } from './gradientCheckpointing';
+import { decideGradientCheckpointing, microBatchShapeOf } from './gradientCheckpointing';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -124,10 +124,20 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
   });
   const { embedder } = loaded;
   const encoder = embedder.encoder;
-  encoder.gradientCheckpointing = useGradientCheckpointing(config.training.gradient_checkpointing);
-  options.log(
-    `gradient checkpointing: ${encoder.gradientCheckpointing ? 'on' : 'off'} (training.gradient_checkpointing: ${String(config.training.gradient_checkpointing)})`,
-  );
+  const checkpointing = decideGradientCheckpointing(config.training.gradient_checkpointing, {
+    backend: backend.name,
+    config: encoder.config,
+    parameters: encoder.parameterCount(),
+    microBatch: microBatchShapeOf({
+      kind,
+      batchSize: config.training.batch_size,
+      loss: config.loss.type,
+      miniBatchSize: config.loss.mini_batch_size,
+      maxSeqLength: embedder.settings.maxSeqLength,
+    }),
+  });
+  encoder.gradientCheckpointing = checkpointing.on;
+  options.log(`gradient checkpointing: ${checkpointing.on ? 'on' : 'off'} (${checkpointing.reason})`);
   const balanced = config.loss.class_weights === 'balanced';
   const labels = classifies ? labelsOf(data.train as { label: string | number }[]) : [];
   const head = classifies
