@@ -35,6 +35,9 @@ evaluation:
 checkpoints:
   every: 2
   keep: 4
+# A long run to watch and stop: early stopping, on by default, could end it first.
+early_stopping:
+  enabled: false
 output_dir: runs
 `;
 

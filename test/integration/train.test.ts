@@ -201,7 +201,10 @@ describe('stopping a run', () => {
   });
 
   it('killed outright, never leaves a half-written checkpoint', async () => {
-    const workspace = workspaceWith(config().replace('epochs: 2', 'epochs: 50').replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1').replace('every: 3\n  metrics', 'every: 1\n  metrics'));
+    // Early stopping, on by default, could end the run before the kills land.
+    const workspace = workspaceWith(
+      config('early_stopping:\n  enabled: false\n').replace('epochs: 2', 'epochs: 50').replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1').replace('every: 3\n  metrics', 'every: 1\n  metrics'),
+    );
     try {
       // Kill while checkpoints are being written, whatever the machine's speed: each run is killed a little after
       // its first checkpoint folder appears, at a different offset, so the kill lands at different points of a save.

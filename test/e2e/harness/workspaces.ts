@@ -51,6 +51,9 @@ evaluation:
 checkpoints:
   every: ${every}
   keep: 3
+# The long run is there to be stopped and reloaded: early stopping, on by default, could end it first.
+early_stopping:
+  enabled: false
 output_dir: runs
 `;
 }
