@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import type { ConfigDiagnostic } from '../../shared/config/configDiagnostic';
 import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
 import { warmupSteps } from '../../shared/config/runPlan';
-import { evaluationSchedule } from '../../shared/config/evaluationSchedule';
+import { evaluationSchedule, formatEvaluationPlan } from '../../shared/config/evaluationSchedule';
 import { baselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
@@ -269,10 +269,15 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     options.log(`warning: ${message}`);
   }
   options.log(`run ${run.runId}: ${data.train.length} training and ${data.validation.length} validation examples, ${totalSteps} steps`);
+  // The dry run's own words, so that the plan and the run say the same.
   options.log(
-    evaluationOn
-      ? `evaluation: before training and every ${config.evaluation.every === 'epoch' ? 'epoch' : `${config.evaluation.every} steps`} on ${config.evaluation.metrics.join(', ')} (primary ${primary}); early stopping ${earlyStoppingOn ? `after ${config.early_stopping.patience} evaluations without improvement` : `off (${schedule.why})`}`
-      : `evaluation off (${schedule.why}): no early stopping, the final weights are exported`,
+    formatEvaluationPlan({
+      ...schedule,
+      every: config.evaluation.every,
+      metrics: config.evaluation.metrics,
+      primary,
+      patience: config.early_stopping.patience,
+    }),
   );
   const prepared = data.summary.preprocess;
   options.log(
