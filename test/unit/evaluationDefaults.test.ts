@@ -100,6 +100,40 @@ describe('the dry run says what evaluation will do', () => {
   });
 });
 
+describe('the checks read the same defaults', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+  const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `ticket ${i}`, label: i % 2 === 0 ? 'billing' : 'bug' })).join(
+    '\n',
+  );
+  workspace.write('data/labels.jsonl', `${rows}\n`);
+  const configPath = workspace.path('run.embedtune.yaml');
+  const diagnose = (text: string) => validateConfigText(text, { configPath }).diagnostics;
+  const CLASSIFIER = 'task: classification\nmodel:\n  base: x\ndata:\n  train: data/labels.jsonl\nstrategy:\n  type: lora\n';
+
+  it('a primary metric outside the task default metrics is named against those defaults', () => {
+    const found = diagnose(`${CLASSIFIER}evaluation:\n  primary: ndcg@10\n`).find((d) => d.code === 'primary-metric-not-computed');
+    assert.equal(
+      found?.message,
+      'evaluation.primary is "ndcg@10", but evaluation.metrics (the classification task\'s default) computes only f1, accuracy.',
+    );
+    assert.ok(!diagnose(`${CLASSIFIER}evaluation:\n  primary: accuracy\n`).some((d) => d.code === 'primary-metric-not-computed'));
+  });
+
+  it('early stopping asked for with evaluation off offers to disable it, or to turn evaluation back on', () => {
+    const found = diagnose(`${CLASSIFIER}evaluation:\n  enabled: false\nearly_stopping:\n  patience: 2\n`).find(
+      (d) => d.code === 'early-stopping-without-evaluation',
+    );
+    assert.deepEqual(
+      found?.data?.fixes?.map((fix) => [fix.title, fix.set]),
+      [
+        ['Disable early stopping', [{ path: ['early_stopping', 'enabled'], value: false }]],
+        ['Turn evaluation on', [{ path: ['evaluation', 'enabled'], value: true }]],
+      ],
+    );
+  });
+});
+
 describe('a run that never beats the base model', () => {
   it('is told apart from one that does, in either mode, and only when both scores are known', () => {
     assert.deepEqual(baselineNotBeaten('spearman', 0.408, 0.384, 'max'), { metric: 'spearman', baseline: 0.408, best: 0.384, mode: 'max' });
