@@ -18,7 +18,10 @@
  *          --cpu-prof (also run EmbedTune's training turns under node --cpu-prof, into bench/.cache/profiles/, and
  *                      summarize where the timed steps spend their time by src/ function)
  *          --no-checkpointing (EmbedTune keeps every layer's activations instead of recomputing them; the engine's
- *                              training.gradient_checkpointing: false)
+ *                              training.gradient_checkpointing: false) --checkpointing (always recompute them; true).
+ *                              By default each worker decides as the engine's `auto` does, from the step's estimated
+ *                              memory: on wasm MiniLM at batch 32 recomputes, on tfjs-node it keeps them where memory
+ *                              allows.
  *          --no-tfjs-node (skip EmbedTune on tfjs-node even where bench/tfjs-node/setup has built it)
  *          --no-save (do not write bench/results/trainThroughput.json) --no-docs (do not touch docs/benchmarks.md)
  */
@@ -36,6 +39,7 @@ import { elementCount, hostTensor, type NamedTensors } from '../src/trainer/mode
 import { SentenceEmbedder } from '../src/trainer/model/sentenceEmbedder';
 import type { TextTokenizer } from '../src/trainer/model/textTokenizer';
 import { AdamW, clipByGlobalNorm, DEFAULT_ADAMW } from '../src/trainer/training/adamW';
+import { decideGradientCheckpointing } from '../src/trainer/training/gradientCheckpointing';
 import { disposeGradients, microBatchGradients, type TextBatch } from '../src/trainer/training/gradientStep';
 import { latencyStats, round2, round3, type LatencyStats } from './stats';
 
@@ -103,8 +107,8 @@ export interface WorkerSpec {
   /** EmbedTune only: the direct step, or the gradient cache with chunks of `miniBatchSize` sequences. */
   readonly loss: 'mnrl' | 'cached_mnrl';
   readonly miniBatchSize: number;
-  /** EmbedTune only: recompute each layer in the backward pass instead of keeping its activations. */
-  readonly gradientCheckpointing: boolean;
+  /** EmbedTune only: recompute each layer in the backward pass instead of keeping its activations; 'auto' as the engine. */
+  readonly gradientCheckpointing: boolean | 'auto';
   /** EmbedTune only: the tfjs backend. */
   readonly backend?: 'wasm' | 'node';
 }
@@ -139,6 +143,8 @@ export interface WorkerReport {
   readonly kernels?: KernelCost[];
   /** EmbedTune, mode 'profile': the most bytes tfjs tensors held at once during the step, MiB. */
   readonly peak_tensor_mib?: number;
+  /** EmbedTune, training: whether it recomputed layers, and why (the engine's decision for the setting). */
+  readonly checkpointing?: { on: boolean; reason: string };
   /** process.hrtime in µs around the timed steps, to cut a --cpu-prof profile down to them. */
   readonly timed_window_us?: [number, number];
 }
@@ -155,7 +161,7 @@ interface Options {
   cpuProf: boolean;
   save: boolean;
   docs: boolean;
-  gradientCheckpointing: boolean;
+  gradientCheckpointing: boolean | 'auto';
   /** node_modules holding a built @tensorflow/tfjs-node (bench/tfjs-node/setup), or undefined to skip that peer. */
   tfjsNode: string | undefined;
 }
@@ -185,7 +191,7 @@ function parseOptions(argv: readonly string[]): Options {
     cpuProf: false,
     save: true,
     docs: true,
-    gradientCheckpointing: true,
+    gradientCheckpointing: 'auto',
     tfjsNode: defaultTfjsNode(),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -207,6 +213,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--no-save') options.save = false;
     else if (arg === '--no-docs') options.docs = false;
     else if (arg === '--no-checkpointing') options.gradientCheckpointing = false;
+    else if (arg === '--checkpointing') options.gradientCheckpointing = true;
     else if (arg === '--no-tfjs-node') options.tfjsNode = undefined;
     else if (arg === '--cases') {
       const ids = (argv[++i] ?? '').split(',').filter(Boolean);
@@ -324,12 +331,22 @@ function guardWasmMemory(): WasmModule {
 export function layerProducts(spec: Pick<WorkerSpec, 'batch' | 'seq' | 'hidden' | 'intermediate'>): Array<[number, number, number]> {
   const tokens = 2 * spec.batch * spec.seq;
   const { hidden: h, intermediate: f } = spec;
-  return [[tokens, h, h], [tokens, h, h], [tokens, h, h], [tokens, h, h], [tokens, h, f], [tokens, f, h]];
+  return [
+    [tokens, h, h],
+    [tokens, h, h],
+    [tokens, h, h],
+    [tokens, h, h],
+    [tokens, h, f],
+    [tokens, f, h],
+  ];
 }
 
 /** Mode 'matmul': only one layer's dense products, plain A @ B, the ceiling that the step's matrix work sets. */
 function timeMatMuls(spec: WorkerSpec, started: number, rssAfterImport: number, backendReason: string): WorkerReport {
-  const pairs = layerProducts(spec).map(([m, k, n], i) => [tf.randomNormal([m, k], 0, 1, 'float32', i), tf.randomNormal([k, n], 0, 1, 'float32', 100 + i)] as [tf.Tensor2D, tf.Tensor2D]);
+  const pairs = layerProducts(spec).map(
+    ([m, k, n], i) =>
+      [tf.randomNormal([m, k], 0, 1, 'float32', i), tf.randomNormal([k, n], 0, 1, 'float32', 100 + i)] as [tf.Tensor2D, tf.Tensor2D],
+  );
   const stepSeconds: number[] = [];
   for (let step = 0; step < spec.warmup + spec.steps; step++) {
     const t0 = performance.now();
@@ -380,7 +397,13 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   );
   const shapes = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
   const encoder = BertEncoder.fromWeights(config, randomWeights(shapes, spec.seed), encoderOpsFor(backend.name));
-  encoder.gradientCheckpointing = spec.gradientCheckpointing;
+  const checkpointing = decideGradientCheckpointing(spec.gradientCheckpointing, {
+    backend: backend.name,
+    config,
+    parameters: encoder.parameterCount(),
+    microBatch: { sequences: spec.loss === 'cached_mnrl' ? spec.miniBatchSize : 2 * spec.batch, seqLength: spec.seq },
+  });
+  encoder.gradientCheckpointing = checkpointing.on;
   const embedder = new SentenceEmbedder(pretokenized(spec.seq, spec.vocab), encoder, {
     pooling: 'mean',
     normalize: spec.mode === 'encode',
@@ -464,6 +487,7 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
     ...(outOfMemory ? { out_of_memory: outOfMemory } : {}),
     ...(kernels ? { kernels } : {}),
     ...(peakTensorMib !== undefined ? { peak_tensor_mib: peakTensorMib } : {}),
+    ...(spec.mode === 'encode' ? {} : { checkpointing }),
     timed_window_us: window,
   };
 }
@@ -579,6 +603,10 @@ interface CaseResult {
   readonly node?: PeerResult;
   readonly nodeThroughputRatio?: number;
   readonly nodeMemoryRatio?: number;
+  /** How the tfjs-node step ran ("mnrl" or "mnrl, checkpointed", as `auto` decided), and its kernel profile. */
+  readonly nodeStep?: string;
+  readonly nodeKernels?: KernelCost[];
+  readonly nodeProfiledStepSeconds?: number;
   /** Per round, EmbedTune's median step throughput ÷ PyTorch's in the same round. */
   readonly roundThroughputRatios: number[];
   readonly kernels?: KernelCost[];
@@ -599,16 +627,32 @@ const EMPTY_REPORT: WorkerReport = {
   parameters: 0,
 };
 
-export function runChild(peer: Peer, spec: WorkerSpec, options: Pick<Options, 'python' | 'tfjsNode'>, label: string, cpuProfDir?: string): WorkerReport {
+export function runChild(
+  peer: Peer,
+  spec: WorkerSpec,
+  options: Pick<Options, 'python' | 'tfjsNode'>,
+  label: string,
+  cpuProfDir?: string,
+): WorkerReport {
   const common = { cwd: ROOT, encoding: 'utf8' as const, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 2 ** 20 };
   if (peer === 'embedtune-node') {
     if (!options.tfjsNode) throw new Error('No built tfjs-node: run bench/tfjs-node/setup.');
     // selectBackend finds the package through NODE_PATH, as it would a user's install; TensorFlow reads its pool
     // sizes from the environment when the binding starts.
-    const env = { ...process.env, NODE_PATH: options.tfjsNode, TF_NUM_INTRAOP_THREADS: String(THREADS), TF_NUM_INTEROP_THREADS: '1', TF_CPP_MIN_LOG_LEVEL: '2' };
+    const env = {
+      ...process.env,
+      NODE_PATH: options.tfjsNode,
+      EMBEDTUNE_NATIVE_BACKEND: dirname(options.tfjsNode),
+      TF_NUM_INTRAOP_THREADS: String(THREADS),
+      TF_NUM_INTEROP_THREADS: '1',
+      TF_CPP_MIN_LOG_LEVEL: '2',
+    };
     const nodeSpec: WorkerSpec = { ...spec, backend: 'node' };
     const result = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--worker', JSON.stringify(nodeSpec)], { ...common, env });
-    if (result.status !== 0) throw new Error(`The tfjs-node ${spec.mode} worker (${label}) failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr.slice(-4000)}`);
+    if (result.status !== 0)
+      throw new Error(
+        `The tfjs-node ${spec.mode} worker (${label}) failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr.slice(-4000)}`,
+      );
     return { ...(JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as WorkerReport), peer: 'embedtune-node' };
   }
   const result =
@@ -692,9 +736,9 @@ export function plainStepSpec(
   };
 }
 
-function stepName(spec: WorkerSpec): string {
+function stepName(spec: WorkerSpec, report: WorkerReport | undefined): string {
   const loss = spec.loss === 'mnrl' ? 'mnrl' : `cached_mnrl, chunks of ${spec.miniBatchSize}`;
-  return spec.gradientCheckpointing ? `${loss}, checkpointed` : loss;
+  return report?.checkpointing?.on ? `${loss}, checkpointed` : loss;
 }
 
 function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Options, log: (line: string) => void): CaseResult {
@@ -721,7 +765,7 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
           if (profDir && report.timed_window_us) cpuProfWindows.push({ dir: profDir, window: report.timed_window_us });
           break;
         }
-        const what = mode === 'train' ? stepName(spec) : 'encode';
+        const what = mode === 'train' ? stepName(spec, report) : 'encode';
         if (!outOfMemory.some((o) => o.loss === what))
           outOfMemory.push({ loss: what, message: report.out_of_memory, peakRssMib: report.peak_rss_mib });
         log(`  ${label}: ${what} does not fit: ${report.out_of_memory}`);
@@ -739,25 +783,44 @@ function runCase(benchCase: BenchCase, mode: 'train' | 'encode', options: Option
   }
   let kernels: KernelCost[] | undefined;
   let profiledStepSeconds: number | undefined;
+  let nodeProfile: WorkerReport | undefined;
   if (mode === 'train' && options.profile) {
     const profiled = runChild('embedtune', { ...spec, mode: 'profile', steps: 1 }, options, `${benchCase.id}-profile`);
     kernels = profiled.kernels;
     profiledStepSeconds = profiled.step_seconds[0];
-    log(`  ${benchCase.id}: profiled one step (${profiledStepSeconds?.toFixed(1)} s; tensors peaked at ${profiled.peak_tensor_mib?.toFixed(0)} MiB, wasm memory ${profiled.wasm_heap_mib?.toFixed(0)} MiB, peak RSS ${profiled.peak_rss_mib.toFixed(0)} MiB)`);
+    log(
+      `  ${benchCase.id}: profiled one step (${profiledStepSeconds?.toFixed(1)} s; tensors peaked at ${profiled.peak_tensor_mib?.toFixed(0)} MiB, wasm memory ${profiled.wasm_heap_mib?.toFixed(0)} MiB, peak RSS ${profiled.peak_rss_mib.toFixed(0)} MiB)`,
+    );
+    if (options.tfjsNode) {
+      nodeProfile = runChild(
+        'embedtune-node',
+        { ...specFor(benchCase, mode, options), mode: 'profile', steps: 1 },
+        options,
+        `${benchCase.id}-profile-node`,
+      );
+      log(
+        `  ${benchCase.id}: profiled one tfjs-node step (${nodeProfile.step_seconds[0]?.toFixed(1)} s; tensors peaked at ${nodeProfile.peak_tensor_mib?.toFixed(0)} MiB, peak RSS ${nodeProfile.peak_rss_mib.toFixed(0)} MiB)`,
+      );
+    }
   }
   const cpuProfile = cpuProfWindows.length > 0 ? summarizeCpuProfile(cpuProfWindows[0]!.dir, cpuProfWindows[0]!.window) : undefined;
   const embedtune = summarize(reports.embedtune, BATCH);
   const pytorch = summarize(reports.pytorch, BATCH);
   const node = reports['embedtune-node'].length > 0 ? summarize(reports['embedtune-node'], BATCH) : undefined;
+  const nodeSpec = specFor(benchCase, mode, options);
   return {
-    ...(node ? { node, nodeThroughputRatio: node.perSecond / pytorch.perSecond, nodeMemoryRatio: node.peakRssMib / pytorch.peakRssMib } : {}),
+    ...(node && mode === 'train' ? { nodeStep: stepName(nodeSpec, node.report) } : {}),
+    ...(nodeProfile?.kernels ? { nodeKernels: nodeProfile.kernels, nodeProfiledStepSeconds: nodeProfile.step_seconds[0] ?? NaN } : {}),
+    ...(node
+      ? { node, nodeThroughputRatio: node.perSecond / pytorch.perSecond, nodeMemoryRatio: node.peakRssMib / pytorch.peakRssMib }
+      : {}),
     id: benchCase.id,
     mode,
     shape: benchCase.shape,
     seq: benchCase.seq,
     batch: BATCH,
     tokensPerStep: (mode === 'train' ? 2 : 1) * BATCH * benchCase.seq,
-    embedtuneStep: mode === 'train' ? stepName(spec) : 'encode',
+    embedtuneStep: mode === 'train' ? stepName(spec, reports.embedtune[0]) : 'encode',
     outOfMemory,
     embedtune,
     pytorch,
@@ -788,7 +851,8 @@ function runGemm(benchCase: BenchCase, options: Options, log: (line: string) => 
   const peers: Peer[] = options.tfjsNode ? ['embedtune', 'embedtune-node', 'pytorch'] : ['embedtune', 'pytorch'];
   for (let round = 0; round < options.rounds; round++) {
     const order: Peer[] = round % 2 === 0 ? peers : [...peers].reverse();
-    for (const peer of order) medians[peer].push(median(runChild(peer, spec, options, `${benchCase.id}-matmul-${peer}-round${round + 1}`).step_seconds));
+    for (const peer of order)
+      medians[peer].push(median(runChild(peer, spec, options, `${benchCase.id}-matmul-${peer}-round${round + 1}`).step_seconds));
   }
   const gflops = (peer: Peer) => flops / median(medians[peer]) / 1e9;
   const result = {
@@ -800,7 +864,9 @@ function runGemm(benchCase: BenchCase, options: Options, log: (line: string) => 
     pytorchGflops: gflops('pytorch'),
     ratio: gflops('embedtune') / gflops('pytorch'),
   };
-  log(`  ${benchCase.id}: one layer's products, EmbedTune ${fmt(result.embedtuneGflops, 1)} GFLOP/s, PyTorch ${fmt(result.pytorchGflops, 1)} GFLOP/s (${fmt(result.ratio)}×)`);
+  log(
+    `  ${benchCase.id}: one layer's products, EmbedTune ${fmt(result.embedtuneGflops, 1)} GFLOP/s, PyTorch ${fmt(result.pytorchGflops, 1)} GFLOP/s (${fmt(result.ratio)}×)`,
+  );
   return result;
 }
 
@@ -870,7 +936,10 @@ async function main(): Promise<void> {
 
   if (options.save) {
     mkdirSync(dirname(RESULTS_PATH), { recursive: true });
-    writeFileSync(RESULTS_PATH, `${JSON.stringify({ meta, cases: results.map(toJson), matmul: gemm.map((g) => ({ ...g, gflop: round2(g.gflop), embedtuneGflops: round2(g.embedtuneGflops), pytorchGflops: round2(g.pytorchGflops), ratio: round3(g.ratio) })) }, null, 2)}\n`);
+    writeFileSync(
+      RESULTS_PATH,
+      `${JSON.stringify({ meta, cases: results.map(toJson), matmul: gemm.map((g) => ({ ...g, gflop: round2(g.gflop), embedtuneGflops: round2(g.embedtuneGflops), pytorchGflops: round2(g.pytorchGflops), ratio: round3(g.ratio) })) }, null, 2)}\n`,
+    );
   }
   const section = renderSection(meta, results, gemm, options);
   if (options.docs) writeDocs(section);
@@ -908,7 +977,13 @@ function toJson(result: CaseResult): unknown {
     embedtune_step: result.embedtuneStep,
     out_of_memory: result.outOfMemory.map((o) => ({ step: o.loss, message: o.message, peak_rss_mib: round2(o.peakRssMib) })),
     embedtune: peer(result.embedtune),
-    ...(result.node ? { embedtune_tfjs_node: peer(result.node), tfjs_node_throughput_ratio: round3(result.nodeThroughputRatio!), tfjs_node_memory_ratio: round3(result.nodeMemoryRatio!) } : {}),
+    ...(result.node
+      ? {
+          embedtune_tfjs_node: peer(result.node),
+          tfjs_node_throughput_ratio: round3(result.nodeThroughputRatio!),
+          tfjs_node_memory_ratio: round3(result.nodeMemoryRatio!),
+        }
+      : {}),
     pytorch: peer(result.pytorch),
     throughput_ratio: round3(result.throughputRatio),
     round_throughput_ratios: result.roundThroughputRatios.map(round3),
@@ -917,6 +992,13 @@ function toJson(result: CaseResult): unknown {
       ? {
           profiled_step_seconds: round3(result.profiledStepSeconds ?? NaN),
           kernels: result.kernels.map((k) => ({ ...k, ms: round2(k.ms) })),
+        }
+      : {}),
+    ...(result.nodeStep ? { tfjs_node_step: result.nodeStep } : {}),
+    ...(result.nodeKernels
+      ? {
+          tfjs_node_profiled_step_seconds: round3(result.nodeProfiledStepSeconds ?? NaN),
+          tfjs_node_kernels: result.nodeKernels.map((k) => ({ ...k, ms: round2(k.ms) })),
         }
       : {}),
     ...(result.cpuProfile ? { cpu_profile_inclusive: result.cpuProfile.map((f) => ({ ...f, inclusive: round3(f.inclusive) })) } : {}),
@@ -990,13 +1072,13 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
     lines.push(
       '### The same steps on tfjs-node',
       '',
-      "EmbedTune's engine unchanged on `@tensorflow/tfjs-node` 4.22 (TensorFlow's C library, oneDNN; 2 intra-op threads), which `auto` picks first wherever it is installed. It cannot install here (its install downloads libtensorflow), so `bench/tfjs-node/setup` builds its binding against the TensorFlow C API in PyPI's tensorflow-cpu wheel; the benchmark uses that build when present. No 4 GiB limit, so every step is the plain one, with activation checkpointing as on wasm (`auto`).",
+      "EmbedTune's engine unchanged on `@tensorflow/tfjs-node` 4.22 (TensorFlow's C library, oneDNN; 2 intra-op threads), which `auto` picks first wherever it is installed. It cannot install here (its install downloads libtensorflow), so `bench/tfjs-node/setup` builds its binding against the TensorFlow C API in PyPI's tensorflow-cpu wheel; the benchmark uses that build when present. No 4 GiB limit, so every step is the plain one; activation checkpointing is as `training.gradient_checkpointing: auto` decides from the step's estimated memory and the memory available (the step column says which), and the encoder products are `tensorflowEncoderOps`.",
       '',
-      '| Case | mode | tfjs-node per s | PyTorch per s | ratio | tfjs-node peak RSS (MiB) | PyTorch peak RSS (MiB) | RSS ratio |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Case | mode | step | tfjs-node per s | PyTorch per s | ratio | tfjs-node peak RSS (MiB) | PyTorch peak RSS (MiB) | RSS ratio |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...onNode.map(
         (r) =>
-          `| ${caseLabel(r)} | ${r.mode === 'train' ? 'training (pairs)' : 'encoding (sequences)'} | ${fmt(r.node!.perSecond)} | ${fmt(r.pytorch.perSecond)} | ${fmt(r.nodeThroughputRatio!)}× | ${fmt(r.node!.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.nodeMemoryRatio!)}× |`,
+          `| ${caseLabel(r)} | ${r.mode === 'train' ? 'training (pairs)' : 'encoding (sequences)'} | ${r.nodeStep ?? 'encode'} | ${fmt(r.node!.perSecond)} | ${fmt(r.pytorch.perSecond)} | ${fmt(r.nodeThroughputRatio!)}× | ${fmt(r.node!.peakRssMib, 0)} | ${fmt(r.pytorch.peakRssMib, 0)} | ${fmt(r.nodeMemoryRatio!)}× |`,
       ),
       '',
     );
@@ -1034,35 +1116,57 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
       '',
       "One encoder layer's six dense products over a training step's tokens (Q, K, V, attention output, FFN in, FFN out), plain float32 `A @ B` and nothing else: tfjs's wasm `matMul` (XNNPACK, WebAssembly SIMD128, 2 threads) against `torch.matmul` (MKL, 2 threads). Most of a training step is these products and their gradients, so this ratio bounds the training ratio from above, whatever the rest of the step does.",
       '',
-      '| Case | GFLOP per layer | EmbedTune wasm GFLOP/s | EmbedTune tfjs-node GFLOP/s | PyTorch GFLOP/s | wasm ratio | wasm training ratio, same case |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Case | GFLOP per layer | EmbedTune wasm GFLOP/s | EmbedTune tfjs-node GFLOP/s | PyTorch GFLOP/s | wasm ratio | wasm training ratio, same case | tfjs-node ratio | tfjs-node training ratio, same case | tfjs-node step, share of its ceiling |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...gemm.map((g) => {
         const train = training.find((r) => r.id === g.id);
-        return `| ${g.label} | ${fmt(g.gflop, 1)} | ${fmt(g.embedtuneGflops, 1)} | ${g.nodeGflops !== undefined ? fmt(g.nodeGflops, 1) : 'not built'} | ${fmt(g.pytorchGflops, 1)} | ${fmt(g.ratio)}× | ${train ? `${fmt(train.throughputRatio)}×` : 'n/a'} |`;
+        const nodeRatio = g.nodeGflops !== undefined ? g.nodeGflops / g.pytorchGflops : undefined;
+        const nodeTrain = train?.nodeThroughputRatio;
+        return (
+          `| ${g.label} | ${fmt(g.gflop, 1)} | ${fmt(g.embedtuneGflops, 1)} | ${g.nodeGflops !== undefined ? fmt(g.nodeGflops, 1) : 'not built'} | ${fmt(g.pytorchGflops, 1)} | ${fmt(g.ratio)}× | ${train ? `${fmt(train.throughputRatio)}×` : 'n/a'} | ` +
+          `${nodeRatio !== undefined ? `${fmt(nodeRatio)}×` : 'n/a'} | ${nodeTrain !== undefined ? `${fmt(nodeTrain)}×` : 'n/a'} | ${nodeRatio !== undefined && nodeTrain !== undefined ? `${fmt((100 * nodeTrain) / nodeRatio, 0)}%` : 'n/a'} |`
+        );
       }),
+      '',
+      'The last column is the tfjs-node training ratio over its matrix-product ratio: 100% would mean the step loses nothing to PyTorch beyond the speed of the products themselves.',
       '',
     );
   }
-  const profiled = training.filter((r) => r.kernels && r.kernels.length > 0);
-  if (profiled.length > 0) {
+  const profiles = training.flatMap((r) => [
+    ...(r.kernels && r.kernels.length > 0
+      ? [{ label: `${caseLabel(r)}, wasm (${fmt(r.profiledStepSeconds ?? NaN, 1)} s)`, kernels: r.kernels }]
+      : []),
+    ...(r.nodeKernels && r.nodeKernels.length > 0
+      ? [
+          {
+            label: `${caseLabel(r)}, tfjs-node, ${r.nodeStep ?? ''} (${fmt(r.nodeProfiledStepSeconds ?? NaN, 1)} s)`,
+            kernels: r.nodeKernels,
+          },
+        ]
+      : []),
+  ]);
+  if (profiles.length > 0) {
     lines.push(
       "### Where EmbedTune's training step spends its time",
       '',
-      `One step after ${options.warmup} warm-up step(s), under \`tf.profile\` in its own process, by tfjs kernel (share of the summed kernel time; calls in the step).`,
+      `One step after ${options.warmup} warm-up step(s), under \`tf.profile\` in its own process, by tfjs kernel (share of the summed kernel time; calls in the step). The tfjs-node step is checkpointed or not as in its throughput row.`,
       '',
-      `| Kernel | ${profiled.map((r) => `${caseLabel(r)} (${fmt(r.profiledStepSeconds ?? NaN, 1)} s)`).join(' | ')} |`,
-      `| --- | ${profiled.map(() => '---:').join(' | ')} |`,
+      `| Kernel | ${profiles.map((p) => p.label).join(' | ')} |`,
+      `| --- | ${profiles.map(() => '---:').join(' | ')} |`,
     );
-    const totals = profiled.map((r) => r.kernels!.reduce((sum, k) => sum + k.ms, 0));
-    const names = [...new Set(profiled.flatMap((r) => r.kernels!.slice(0, 10).map((k) => k.kernel)))];
+    const totals = profiles.map((p) => p.kernels.reduce((sum, k) => sum + k.ms, 0));
+    const names = [...new Set(profiles.flatMap((p) => p.kernels.slice(0, 10).map((k) => k.kernel)))];
     for (const name of names) {
-      const cells = profiled.map((r, i) => {
-        const k = r.kernels!.find((entry) => entry.kernel === name);
+      const cells = profiles.map((p, i) => {
+        const k = p.kernels.find((entry) => entry.kernel === name);
         return k ? `${fmt((100 * k.ms) / totals[i]!, 1)}% (${k.calls})` : '—';
       });
       lines.push(`| ${name} | ${cells.join(' | ')} |`);
     }
-    lines.push('');
+    lines.push(
+      `| all kernels, calls | ${profiles.map((p) => `${fmt(p.kernels.reduce((sum, k) => sum + k.ms, 0) / 1000, 2)} s, ${p.kernels.reduce((sum, k) => sum + k.calls, 0)}`).join(' | ')} |`,
+      '',
+    );
   }
   const cpuProfiled = training.filter((r) => r.cpuProfile && r.cpuProfile.length > 0);
   for (const r of cpuProfiled) {
@@ -1082,7 +1186,7 @@ function renderSection(meta: RunMeta, results: readonly CaseResult[], gemm: read
     '',
     `- Shapes, random weights: MiniLM-L6 (6 layers, hidden 384, 12 heads, intermediate 1536, vocab 30522${minilmParameters ? `; ${minilmParameters.toLocaleString('en-US')} parameters` : ''}) and BERT-mini (4 layers, hidden 256, 4 heads, intermediate 1024, vocab 30522). ` +
       'Token batches are built directly at exactly the sequence length ([CLS], random word pieces, [SEP], no padding), so neither peer tokenizes.',
-    "- EmbedTune: the optimizer step of `src/trainer/training/trainingRun.ts` — `microBatchGradients` (anchors and positives as one batch, mean pooling, MNRL with scale 20), `clipByGlobalNorm(1.0)`, `AdamW.apply` (weight decay 0.01) — on the wasm backend (`selectBackend('wasm')`, `encoderOpsFor('wasm')`), dropout 0.1 on hidden states and attention probabilities as in the config, and activation checkpointing as `training.gradient_checkpointing: auto` turns it on (\"checkpointed\": each layer is recomputed in the backward pass, one more forward pass than PyTorch's step).",
+    "- EmbedTune: the optimizer step of `src/trainer/training/trainingRun.ts` — `microBatchGradients` (anchors and positives as one batch, mean pooling, MNRL with scale 20), `clipByGlobalNorm(1.0)`, `AdamW.apply` (weight decay 0.01) — on the wasm backend (`selectBackend('wasm')`, `encoderOpsFor('wasm')`), dropout 0.1 on hidden states and attention probabilities as in the config, and activation checkpointing as `training.gradient_checkpointing: auto` decides (\"checkpointed\": each layer is recomputed in the backward pass, one more forward pass than PyTorch's step).",
     "- PyTorch: `bench/python/trainStep.py` — transformers `BertModel` (no pooler, which sentence-transformers never uses) in train mode, the same pooling and loss over one batch of anchors and positives, `clip_grad_norm_(1.0)`, `torch.optim.AdamW` with Hugging Face Trainer's weight-decay groups, `torch.set_num_threads(2)`. The Python is `bench/python/setup`'s.",
     `- Each measurement is its own child process, so peak RSS (\`getrusage\` maxrss, the largest of the rounds) is that process's alone. RSS once the runtime and tensor library are loaded, before any model: EmbedTune ${fmt(firstTrain?.embedtune.rssAfterImportMib ?? NaN, 0)} MiB (Node, tsx, the wasm module and its threads), PyTorch ${fmt(firstTrain?.pytorch.rssAfterImportMib ?? NaN, 0)} MiB (Python, torch with its CUDA libraries mapped, transformers).`,
     `- Per child: ${options.warmup} warm-up step(s), then ${options.steps} timed training steps (or ${options.encodeSteps} encode batches). Throughput is the batch size over the median step time of all rounds; the ratio range is over rounds, each peer's median in the same round.`,

@@ -39,6 +39,18 @@ describe('the auto gradient-checkpointing decision', () => {
     assert.match(decision.reason, /WebAssembly's 4 GiB/);
   });
 
+  it('recomputes layers on wasm for BERT-mini at batch 32, whose 2,981 MiB of tensors leave wasm too little room', () => {
+    const bertMini = { numHiddenLayers: 4, hiddenSize: 256, intermediateSize: 1024, numAttentionHeads: 4 };
+    const decision = decideGradientCheckpointing('auto', {
+      ...MINILM_STEP,
+      backend: 'wasm',
+      config: bertMini,
+      parameters: 11_170_560,
+      availableBytes: 64 * GIB,
+    });
+    assert.equal(decision.on, true);
+  });
+
   it('keeps every activation on wasm for a small step', () => {
     const decision = decideGradientCheckpointing('auto', {
       ...MINILM_STEP,
