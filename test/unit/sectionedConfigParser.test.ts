@@ -14,7 +14,9 @@ const EXAMPLES = ['retrieval/retrieval', 'similarity/similarity', 'classificatio
 
 function pathsOf(value: unknown, prefix: (string | number)[] = []): ConfigPath[] {
   if (value === null || typeof value !== 'object') return [prefix];
-  const children = Array.isArray(value) ? value.map((item, i) => pathsOf(item, [...prefix, i])) : Object.entries(value).map(([k, v]) => pathsOf(v, [...prefix, k]));
+  const children = Array.isArray(value)
+    ? value.map((item, i) => pathsOf(item, [...prefix, i]))
+    : Object.entries(value).map(([k, v]) => pathsOf(v, [...prefix, k]));
   return [prefix, ...children.flat()];
 }
 
@@ -30,7 +32,6 @@ function assertSameAsWhole(sectioned: ParsedConfig, text: string): void {
   }
 }
 
-
 describe('the sectioned parser', () => {
   it('gives exactly the whole parse for the examples and the benchmark config', () => {
     for (const text of [...EXAMPLES, benchConfigText()]) assertSameAsWhole(new SectionedConfigParser().parse(text), text);
@@ -44,7 +45,10 @@ describe('the sectioned parser', () => {
     for (let i = 0; i < 600; i++) {
       if (i % 50 === 0) text = EXAMPLES[(i / 50) % EXAMPLES.length]!;
       const at = Math.floor(next() * (text.length + 1));
-      text = next() < 0.5 ? text.slice(0, at) + pieces[Math.floor(next() * pieces.length)] + text.slice(at) : text.slice(0, at) + text.slice(at + 1 + Math.floor(next() * 5));
+      text =
+        next() < 0.5
+          ? text.slice(0, at) + pieces[Math.floor(next() * pieces.length)] + text.slice(at)
+          : text.slice(0, at) + text.slice(at + 1 + Math.floor(next() * 5));
       assertSameAsWhole(parser.parse(text), text);
     }
   });
@@ -58,11 +62,57 @@ describe('the sectioned parser', () => {
     const nodeOf = (parsed: ParsedConfig, key: string) => locatePath(parsed, [key])?.node;
     assert.equal(nodeOf(second, 'model'), nodeOf(first, 'model'), 'the model section was reused');
     assert.notEqual(nodeOf(second, 'training'), nodeOf(first, 'training'), 'the training section was parsed again');
-    assert.deepEqual(locatePath(second, ['evaluation', 'every'])?.valueRange, { start: edited.indexOf('epoch\n'), end: edited.indexOf('epoch\n') + 5 }, 'later sections moved with the text');
+    assert.deepEqual(
+      locatePath(second, ['evaluation', 'every'])?.valueRange,
+      { start: edited.indexOf('epoch\n'), end: edited.indexOf('epoch\n') + 5 },
+      'later sections moved with the text',
+    );
   });
 
   it('falls back to a whole parse for anchors, duplicate sections and errors', () => {
     for (const text of ['a: &x 1\nb: *x\n', 'model:\n  base: x\nmodel:\n  base: y\n', 'model:\n  base: [x\ndata: 1\n', '- a\n- b\n', '']) {
+      assertSameAsWhole(new SectionedConfigParser().parse(text), text);
+    }
+  });
+
+  it('re-parses only the entry that changed within a section, and stays exact through edits inside sections', () => {
+    const parser = new SectionedConfigParser();
+    let text = benchConfigText();
+    const first = parser.parse(text);
+    text = text.replace('  seed: 42\n', '  seed: 1042\n');
+    const second = parser.parse(text);
+    assertSameAsWhole(second, text);
+    const nodeOf = (parsed: ParsedConfig, path: ConfigPath) => locatePath(parsed, path)?.node;
+    assert.equal(
+      nodeOf(second, ['training', 'epochs']),
+      nodeOf(first, ['training', 'epochs']),
+      'an unchanged entry of the edited section was reused',
+    );
+    assert.notEqual(nodeOf(second, ['training', 'seed']), nodeOf(first, ['training', 'seed']), 'the edited entry was parsed again');
+    const next = createRandom(7);
+    const pieces = ['1', ' ', '\n', '  x: 1\n', '    - a\n', '#', '"', ':', '\r\n', '\t', '- '];
+    for (let i = 0; i < 400; i++) {
+      // Edits inside the second half of a line, where they change one entry rather than the section structure.
+      const lineStarts = [...text.matchAll(/\n/g)].map((m) => m.index! + 1);
+      const lineStart = lineStarts[Math.floor(next() * lineStarts.length)]!;
+      const lineEnd = text.indexOf('\n', lineStart) === -1 ? text.length : text.indexOf('\n', lineStart);
+      const at = lineStart + Math.floor(((lineEnd - lineStart) * (1 + next())) / 2);
+      text =
+        next() < 0.6
+          ? text.slice(0, at) + pieces[Math.floor(next() * pieces.length)] + text.slice(at)
+          : text.slice(0, at) + text.slice(at + 1);
+      assertSameAsWhole(parser.parse(text), text);
+      if (i % 100 === 99) text = benchConfigText();
+    }
+  });
+
+  it('parses whole any document with anchors, aliases, tags or directives, wherever they are', () => {
+    const base = 'model:\n  base: x\ntraining:\n  epochs: 1\n';
+    for (const extra of ['a: &x 1\n', 'a: [*x]\n', 'a: {k: !!str 1}\n', '%YAML 1.2\n---\n', '...\n', 'a: b\r---\n']) {
+      const text = base + extra;
+      assertSameAsWhole(new SectionedConfigParser().parse(text), text);
+    }
+    for (const text of [`${base}# a comment with & and * and ! and --- and ...\n`, `${base}a: "x&y*z!"\n`]) {
       assertSameAsWhole(new SectionedConfigParser().parse(text), text);
     }
   });

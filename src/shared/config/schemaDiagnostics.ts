@@ -1,14 +1,15 @@
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import type { ConfigDiagnostic, ConfigPath } from './configDiagnostic';
 import { formatPath } from './configDiagnostic';
 import { didYouMean } from './didYouMean';
 import type { JsonSchema } from './jsonSchema';
 import { firstLineRange, keyRangeOf, valueRangeOf, type ParsedConfig } from './parsedConfig';
 import type { SchemaNavigator } from './schemaNavigator';
+import { SectionwiseValidation } from './sectionwiseValidation';
 
 /** Validates a parsed config against the schema and places each error on the node it is about. */
 export class SchemaValidator {
-  private readonly validate: ValidateFunction;
+  private readonly validation: SectionwiseValidation;
   private keyHomes: Map<string, ConfigPath[]> | undefined;
 
   constructor(
@@ -16,7 +17,7 @@ export class SchemaValidator {
     private readonly navigator: SchemaNavigator,
   ) {
     const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-    this.validate = ajv.compile(schema);
+    this.validation = new SectionwiseValidation(ajv, schema);
   }
 
   /** The schema diagnostics, and the paths of every value the schema rejected (also those past the listed ones). */
@@ -46,7 +47,7 @@ export class SchemaValidator {
         message: 'The config must be a mapping of keys such as `model:` and `data:` to values.',
       };
     }
-    return this.validate(value) ? [] : (this.validate.errors ?? []);
+    return this.validation.errors(value as Record<string, unknown>);
   }
 
   /**
