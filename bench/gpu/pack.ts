@@ -7,8 +7,8 @@
  *   npm run bench:gpu:pack                          # writes bench/gpu/carry/embedtune-gpu-check.tgz
  *   node --import tsx bench/gpu/pack.ts --node /path/to/node --out FILE --level 1..9 --budget-mib 64
  *
- * It fails (exit 1) when the pack and the files that travel with every call together pass the budget, so a pack
- * that would be refused is never handed to the device tool.
+ * It fails (exit 1) and removes the pack when the pack and the files that travel with every call together pass the
+ * budget, so a pack that would be refused is never handed to the device tool.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -152,7 +152,9 @@ async function main(): Promise<number> {
   const total = pack + tree;
   const line = `${relative(process.cwd(), options.out)}: ${(pack / MIB).toFixed(1)} MiB, plus ${(tree / MIB).toFixed(1)} MiB of working tree = ${(total / MIB).toFixed(1)} MiB of the ${options.budgetMib} MiB a call carries`;
   if (total > options.budgetMib * MIB) {
-    console.error(`${line}: too big. Drop files from the pack, or pass a smaller Node build with --node.`);
+    // Removed, so that a pack the device tool would refuse is never carried by mistake.
+    rmSync(options.out, { force: true });
+    console.error(`${line}: too big, so it was removed. Drop files from the pack, or pass a smaller Node build with --node.`);
     return 1;
   }
   console.log(line);

@@ -280,6 +280,39 @@ describe('bench/gpu/check: the report of a GPU run', { skip: argumentsSkip }, ()
   });
 });
 
+const packSkip = existsSync(CLI) ? undefined : 'dist/cli.js is not built (npm run build)';
+if (packSkip) console.log(`# skipped bench/gpu/pack tests: ${packSkip}`);
+
+describe('bench/gpu/pack', { skip: packSkip }, () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  function runPack(args: string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, ['--import', 'tsx', PACK, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  }
+
+  it('refuses a compression level outside 1 to 9 and an unknown option, with exit 2', () => {
+    const level = runPack(['--level', '0', '--out', workspace.path('never.tgz')]);
+    assert.equal(level.status, 2, output(level));
+    assert.match(level.stderr, /--level must be a whole number from 1 to 9 \(got "0"\)/);
+    const unknown = runPack(['--levle', '1']);
+    assert.equal(unknown.status, 2, output(unknown));
+    assert.match(unknown.stderr, /Unknown option '--levle'/);
+    assert.ok(!existsSync(workspace.path('never.tgz')));
+  });
+
+  it('fails with exit 1 and removes the pack when it would not fit in what a call carries', () => {
+    const out = workspace.path('too-big.tgz');
+    const result = runPack(['--out', out, '--level', '1', '--budget-mib', '8']);
+    assert.equal(result.status, 1, output(result));
+    assert.match(
+      result.stderr,
+      /too-big\.tgz: [\d.]+ MiB, plus [\d.]+ MiB of working tree = [\d.]+ MiB of the 8 MiB a call carries: too big, so it was removed/,
+    );
+    assert.ok(!existsSync(out), 'no pack is left to carry');
+  });
+});
+
 const fallbackSkip = argumentsSkip ?? peersProblem();
 if (fallbackSkip) console.log(`# skipped bench/gpu/check CPU fallback tests: ${fallbackSkip}`);
 
