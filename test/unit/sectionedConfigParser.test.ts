@@ -116,4 +116,50 @@ describe('the sectioned parser', () => {
       assertSameAsWhole(new SectionedConfigParser().parse(text), text);
     }
   });
+
+  it('gives one-line scalar entries, built without the YAML parser, exactly the nodes and values a YAML parse gives', () => {
+    const scalars = [
+      '42',
+      '-1',
+      '+1',
+      '-.5',
+      '1.50',
+      '1e3',
+      '1E-3',
+      '0x1f',
+      '0o17',
+      '.inf',
+      '-.inf',
+      '.NaN',
+      'true',
+      'True',
+      'TRUE',
+      'false',
+      'null',
+      'Null',
+      '~',
+      'yes',
+      'on',
+      'cosine',
+      'ndcg@10',
+      'data/train.jsonl',
+      'a-b_c.d',
+      '1_000',
+      '12',
+      '007',
+      '-',
+      '--x',
+      '.',
+    ];
+    const keys = ['seed', 'null', 'true', 'x1', '__proto__', 'a.b-c'];
+    const parser = new SectionedConfigParser();
+    for (const key of keys) {
+      for (const scalar of scalars) {
+        for (const rest of ['', '  ', ' # a comment', '\t# c', '#x', '\r']) {
+          const text = `model:\n  base: x\ntraining:\n  epochs: 1\n  ${key}:${rest === '\t# c' ? '\t' : ' '}${scalar}${rest}\n\n# next\nevaluation:\n  every: epoch\n`;
+          assertSameAsWhole(parser.parse(text), text);
+        }
+      }
+    }
+  });
 });
