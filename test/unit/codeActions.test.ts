@@ -103,6 +103,8 @@ describe('every quick fix', () => {
       `${BASE}engine:\n  type: tfjs\ntraining:\n  epochs: 1\n  mixed_precision: bf16\n`,
     );
     assert.equal(fixOf(`${BASE}engine:\n  mixed_precision: bf16\n`), `${BASE}training:\n  mixed_precision: bf16\n`);
+    // Quotes stay: a bare `no` is false to YAML 1.1 readers such as PyYAML.
+    assert.equal(fixOf(`${BASE}engine:\n  mixed_precision: "no"\n`), `${BASE}training:\n  mixed_precision: "no"\n`);
   });
 
   it('offers no move when the section it belongs to sets the key already', () => {

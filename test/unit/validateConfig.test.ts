@@ -211,6 +211,28 @@ describe('thousands of problems', () => {
   });
 });
 
+describe('thousands of syntax errors', () => {
+  it('lists the first 200 and counts the rest', () => {
+    const text = `${HEADER}training:\n${Array.from({ length: 250 }, (_, i) => `  key_${i}: [unclosed\n`).join('')}`;
+    const found = diagnose(text);
+    assert.equal(found.filter((d) => d.code === 'yaml-syntax').length, 200);
+    assert.equal(found.length, 201);
+    assert.equal(found[200]!.code, 'too-many-problems');
+    assert.match(
+      found[200]!.message,
+      /^298 more syntax errors from here on are not listed: a document lists the first 200\. The next one: /,
+    );
+  });
+
+  it('reports the syntax error that makes every following line nest in the one before, not only the depth', () => {
+    const text = `training:\n${Array.from({ length: 1000 }, (_, i) => `  k${i}: a: b\n`).join('')}`;
+    const found = diagnose(text);
+    assert.equal(found[0]!.code, 'yaml-syntax');
+    assert.match(found[0]!.message, /Nested mappings are not allowed in compact mappings/);
+    assert.equal(found[found.length - 1]!.code, 'nesting-too-deep');
+  });
+});
+
 describe('the JSON form', () => {
   it('gets the same diagnostics on the same keys', () => {
     const { text, range } = withRange(
@@ -303,11 +325,22 @@ describe('checks beyond the schema', () => {
   });
 
   it('reports early stopping asked for while evaluation is turned off, and nothing when evaluation is on by default', () => {
-    const d = expectDiagnostic(`${HEADER}evaluation:\n  enabled: false\n[[early_stopping]]:\n  patience: 2\n`, 'early-stopping-without-evaluation');
+    const d = expectDiagnostic(
+      `${HEADER}evaluation:\n  enabled: false\n[[early_stopping]]:\n  patience: 2\n`,
+      'early-stopping-without-evaluation',
+    );
     assert.match(d.message, /evaluation\.enabled is false/);
-    assert.ok(!codesOf(`${HEADER}evaluation:\n  enabled: false\nearly_stopping:\n  enabled: false\n`).includes('early-stopping-without-evaluation'));
-    assert.ok(!codesOf(`${HEADER}evaluation:\n  enabled: false\n`).includes('early-stopping-without-evaluation'), 'the default early stopping just goes with evaluation');
-    assert.ok(!codesOf(`${HEADER}early_stopping:\n  patience: 2\n`).includes('early-stopping-without-evaluation'), 'evaluation is on without a section');
+    assert.ok(
+      !codesOf(`${HEADER}evaluation:\n  enabled: false\nearly_stopping:\n  enabled: false\n`).includes('early-stopping-without-evaluation'),
+    );
+    assert.ok(
+      !codesOf(`${HEADER}evaluation:\n  enabled: false\n`).includes('early-stopping-without-evaluation'),
+      'the default early stopping just goes with evaluation',
+    );
+    assert.ok(
+      !codesOf(`${HEADER}early_stopping:\n  patience: 2\n`).includes('early-stopping-without-evaluation'),
+      'evaluation is on without a section',
+    );
   });
 
   it('reports checkpoints that do not fall on evaluations when keep_best is on', () => {

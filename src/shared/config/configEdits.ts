@@ -42,7 +42,9 @@ export function moveKey(text: string, from: ConfigPath, to: ConfigPath, format: 
   const original = crlf ? text.replace(/\r\n/g, '\n') : text;
   const parsed = parseConfigText(original);
   if (parsed.syntaxDiagnostics.length > 0 || !locatePath(parsed, from)) return undefined;
-  const value = valueAtPath(parsed.value, from) ?? null;
+  // A scalar moves as its node, so that it keeps its quotes: `"no"` must not become `no`, which YAML 1.1 reads as false.
+  const node = locatePath(parsed, from)?.node;
+  const value = isScalar(node) ? node.clone() : (valueAtPath(parsed.value, from) ?? null);
   const removed = removeKey(original, parsed, from);
   const moved = removed === undefined ? undefined : assignOne(removed, { path: to, value }, format);
   if (moved === undefined) return undefined;

@@ -48,7 +48,7 @@ export function parseConfigText(text: string): ParsedConfig {
   // The lexer and parser are iterative, so the token tree of any text can be measured before the recursive composer runs.
   const tokens = [...new Parser().parse(text)];
   const tooDeep = deepestNesting(tokens);
-  if (tooDeep) return unparsed(text, tooDeep);
+  if (tooDeep) return unparsed(text, [...syntaxErrorsBefore(text, tooDeep.firstDeepOffset), tooDeep.diagnostic]);
   const document = composeDocument(tokens, text.length);
   const syntaxDiagnostics: ConfigDiagnostic[] = [
     ...document.errors.map((error) => ({ offset: error.pos[0], message: error.message })),
@@ -123,15 +123,17 @@ function duplicateKeys(root: Node | null): { offset: number; message: string }[]
 }
 
 /** The deepest point of the token tree, when it is deeper than MAX_NESTING_DEPTH; walked with a stack, not recursion. */
-function deepestNesting(tokens: readonly CST.Token[]): ConfigDiagnostic | undefined {
+function deepestNesting(tokens: readonly CST.Token[]): { diagnostic: ConfigDiagnostic; firstDeepOffset: number } | undefined {
   const pending: { token: CST.Token | null | undefined; depth: number }[] = tokens.map((token) => ({ token, depth: 0 }));
   let deepest: { offset: number; depth: number } | undefined;
+  let firstDeepOffset = Infinity;
   while (pending.length > 0) {
     const { token, depth } = pending.pop()!;
     if (!token) continue;
     if (token.type === 'document') {
       pending.push({ token: token.value, depth });
     } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > SAFE_PREFIX_DEPTH) firstDeepOffset = Math.min(firstDeepOffset, token.offset);
       if (depth + 1 > MAX_NESTING_DEPTH && (!deepest || depth + 1 > deepest.depth)) deepest = { offset: token.offset, depth: depth + 1 };
       for (const item of token.items as CST.CollectionItem[])
         pending.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
@@ -139,11 +141,26 @@ function deepestNesting(tokens: readonly CST.Token[]): ConfigDiagnostic | undefi
   }
   if (!deepest) return undefined;
   return {
-    range: { start: deepest.offset, end: deepest.offset + 1 },
-    severity: 'error',
-    code: 'nesting-too-deep',
-    message: `The config nests ${deepest.depth} levels deep here; EmbedTune reads at most ${MAX_NESTING_DEPTH} levels (a config needs fewer than 10). Look for a runaway run of brackets or indentation.`,
+    firstDeepOffset,
+    diagnostic: {
+      range: { start: deepest.offset, end: deepest.offset + 1 },
+      severity: 'error',
+      code: 'nesting-too-deep',
+      message: `The config nests ${deepest.depth} levels deep here; EmbedTune reads at most ${MAX_NESTING_DEPTH} levels (a config needs fewer than 10). Look for a runaway run of brackets or indentation.`,
+    },
   };
+}
+
+/** Nesting up to this depth is composed safely, so the text before deeper nesting can be checked for errors. */
+const SAFE_PREFIX_DEPTH = 64;
+
+/**
+ * The syntax errors in the lines before nesting grows deep. A syntax error on every line (`k: a: b`) also nests each
+ * line inside the one before; then the first error, not the depth, is what the user needs to see.
+ */
+function syntaxErrorsBefore(text: string, offset: number): ConfigDiagnostic[] {
+  const prefix = text.slice(0, text.lastIndexOf('\n', offset) + 1);
+  return prefix.length < text.length ? parseConfigText(prefix).syntaxDiagnostics.filter((d) => d.code === 'yaml-syntax') : [];
 }
 
 /**
@@ -175,9 +192,9 @@ function encodingDiagnostic(text: string): ConfigDiagnostic | undefined {
   return undefined;
 }
 
-function unparsed(text: string, problem: ConfigDiagnostic): ParsedConfig {
+function unparsed(text: string, problems: ConfigDiagnostic | ConfigDiagnostic[]): ParsedConfig {
   const document = new Document() as unknown as Document.Parsed;
-  return { text, document, value: undefined, syntaxDiagnostics: [problem] };
+  return { text, document, value: undefined, syntaxDiagnostics: Array.isArray(problems) ? problems : [problems] };
 }
 
 /** Finds the node at a key path. Stops at the deepest existing ancestor when `fallBackToAncestor` is set. */

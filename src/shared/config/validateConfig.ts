@@ -19,7 +19,7 @@ import { readDatasetFacts, type DatasetFacts } from './datasetFacts';
 import { embedtuneSchema, embedtuneSchemaNavigator } from './embedtuneSchema';
 import { parseConfigText, type ParsedConfig } from './parsedConfig';
 import { planRun, type RunPlan } from './runPlan';
-import { SchemaValidator } from './schemaDiagnostics';
+import { MAX_SCHEMA_DIAGNOSTICS, SchemaValidator } from './schemaDiagnostics';
 
 export interface ValidationOptions {
   /** Absolute path of the config file; data and model paths resolve against its folder. Omit for unsaved text. */
@@ -72,7 +72,12 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
   const configDir = options.configPath ? dirname(options.configPath) : undefined;
   // With a syntax error the parsed value is a guess; schema and other errors about it would mislead.
   if (parsed.syntaxDiagnostics.length > 0) {
-    return { parsed, view: new ConfigView(undefined, embedtuneSchemaNavigator), dataset: {}, diagnostics: [...parsed.syntaxDiagnostics] };
+    return {
+      parsed,
+      view: new ConfigView(undefined, embedtuneSchemaNavigator),
+      dataset: {},
+      diagnostics: firstSyntaxErrors(parsed.syntaxDiagnostics),
+    };
   }
   const { diagnostics: schemaDiagnostics, rejectedPaths } = schemaValidator().diagnose(parsed);
   const view = new ConfigView(parsed.value, embedtuneSchemaNavigator, rejectedPaths);
@@ -97,6 +102,22 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
     }
   }
   return { parsed, view, dataset, diagnostics };
+}
+
+/** As many syntax errors as schema problems are listed (MAX_SCHEMA_DIAGNOSTICS), and one diagnostic counts the rest. */
+function firstSyntaxErrors(found: readonly ConfigDiagnostic[]): ConfigDiagnostic[] {
+  if (found.length <= MAX_SCHEMA_DIAGNOSTICS) return [...found];
+  const next = found[MAX_SCHEMA_DIAGNOSTICS]!;
+  const rest = found.length - MAX_SCHEMA_DIAGNOSTICS;
+  return [
+    ...found.slice(0, MAX_SCHEMA_DIAGNOSTICS),
+    {
+      range: next.range,
+      severity: 'error',
+      code: 'too-many-problems',
+      message: `${rest} more syntax error${rest === 1 ? '' : 's'} from here on ${rest === 1 ? 'is' : 'are'} not listed: a document lists the first ${MAX_SCHEMA_DIAGNOSTICS}. The next one: ${next.message}`,
+    },
+  ];
 }
 
 export function planFromValidation(result: ValidationResult): RunPlan {
