@@ -42,4 +42,14 @@ describe('section-wise schema validation', () => {
     assert.equal(again.length, 2);
     again.forEach((error, i) => assert.equal(error, first[i], 'the training section errors are the ones kept from the first validation'));
   });
+
+  it('validates whole a schema whose root has keywords that tie sections together', () => {
+    const tied = { ...embedtuneSchema, minProperties: 3 };
+    const fallback = new SectionwiseValidation(new Ajv2020(options), tied);
+    const value = parseConfigText(BROKEN[3]!).value as Record<string, unknown>;
+    const reference = new Ajv2020(options).compile(tied);
+    reference(value);
+    assert.ok(summary(reference.errors ?? []).some((line) => line.includes('minProperties')));
+    assert.deepEqual(summary(fallback.errors(value)), summary(reference.errors ?? []));
+  });
 });

@@ -13,7 +13,8 @@ export class DocumentValidator {
   private readonly timers = new Map<string, { cancel(): void }>();
   private readonly results = new Map<string, { version: number; result: ValidationResult }>();
   private probe = new DataFileProbe();
-  private readonly parsers = new Map<string, SectionedConfigParser>();
+  /** Per open document: its sectioned parser, and its file path, which URL parsing would otherwise recompute per edit. */
+  private readonly parsers = new Map<string, { parser: SectionedConfigParser; path: string | undefined }>();
 
   constructor(
     private readonly connection: Connection,
@@ -49,13 +50,14 @@ export class DocumentValidator {
   resultFor(document: TextDocument): ValidationResult {
     const cached = this.results.get(document.uri);
     if (cached && cached.version === document.version) return cached.result;
-    let parser = this.parsers.get(document.uri);
-    if (!parser) {
-      parser = new SectionedConfigParser();
-      this.parsers.set(document.uri, parser);
+    let parsing = this.parsers.get(document.uri);
+    if (!parsing) {
+      parsing = { parser: new SectionedConfigParser(), path: filePathOf(document.uri) };
+      this.parsers.set(document.uri, parsing);
     }
+    const parser = parsing.parser;
     const result = validateConfigText(document.getText(), {
-      configPath: filePathOf(document.uri),
+      configPath: parsing.path,
       probe: this.probe,
       parse: (text) => parser.parse(text),
       onInternalError: (error, check) => this.connection.console.error(`embedtune: the "${check}" check failed: ${String(error)}`),

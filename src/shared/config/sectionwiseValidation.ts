@@ -5,7 +5,6 @@ import type { JsonSchema } from './jsonSchema';
 /** The only root keywords under which each section validates on its own, so that section-wise errors equal the whole's. */
 const SECTIONWISE_ROOT_KEYWORDS = new Set([
   '$schema',
-  '$id',
   '$defs',
   'title',
   'description',
@@ -22,15 +21,17 @@ const SECTIONWISE_ROOT_KEYWORDS = new Set([
  * validated against the root with every section accepted. A schema whose root has other keywords is validated whole.
  */
 export class SectionwiseValidation {
-  private readonly whole: ValidateFunction;
+  private readonly whole: ValidateFunction | undefined;
   private readonly root: ValidateFunction | undefined;
   private readonly sections = new Map<string, ValidateFunction>();
   private readonly cache = new WeakMap<object, Map<string, ErrorObject[]>>();
 
   constructor(ajv: Ajv2020, schema: JsonSchema) {
-    this.whole = ajv.compile(schema);
     const properties = schema.properties ?? {};
-    if (!Object.keys(schema).every((keyword) => SECTIONWISE_ROOT_KEYWORDS.has(keyword))) return;
+    if (!Object.keys(schema).every((keyword) => SECTIONWISE_ROOT_KEYWORDS.has(keyword))) {
+      this.whole = ajv.compile(schema);
+      return;
+    }
     const key = 'embedtune-sectionwise-root';
     ajv.addSchema(schema, key);
     const { $defs: _definitions, ...rootKeywords } = schema as JsonSchema & { $defs?: unknown };
@@ -39,8 +40,9 @@ export class SectionwiseValidation {
   }
 
   errors(value: Record<string, unknown>): ErrorObject[] {
-    if (!this.root) return this.whole(value) ? [] : [...(this.whole.errors ?? [])];
-    const errors = this.root(value) ? [] : [...(this.root.errors ?? [])];
+    if (this.whole) return this.whole(value) ? [] : [...(this.whole.errors ?? [])];
+    const root = this.root!;
+    const errors = root(value) ? [] : [...(root.errors ?? [])];
     for (const [name, validate] of this.sections) {
       if (!Object.hasOwn(value, name)) continue;
       errors.push(...this.sectionErrors(name, value[name], validate));
