@@ -98,7 +98,7 @@ async function status(args: string[], io: CliIo): Promise<number> {
       );
     } else if (entry.loads) {
       io.out(
-        `${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: loads, TensorFlow ${entry.tensorflow}, on ${entry.device} (${entry.method ?? 'not installed by embedtune'})`,
+        `${entry.variant}: ${entry.packageName} ${entry.version} from ${entry.source} ${displayPath(entry.folder!)}: loads, TensorFlow ${entry.tensorflow}; device: ${entry.device} (${entry.method ?? 'not installed by embedtune'})`,
       );
     } else {
       io.out(
