@@ -42,7 +42,7 @@ export interface TrainedRun {
   readonly seconds: number;
 }
 
-/** `embedtune train CONFIG` on the wasm backend; the config's output_dir must be `runs`. */
+/** `embedtune train CONFIG` on the config's backend (PARITY_BACKEND in the parity configs); the config's output_dir must be `runs`. */
 export function trainWithEmbedTune(configPath: string, timeoutMs?: number): TrainedRun {
   const cwd = dirname(configPath);
   const { seconds } = cli(['train', configPath], cwd, timeoutMs);

@@ -13,6 +13,7 @@ import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 import { cli, ensureBuilt, exampleRows, trainWithEmbedTune } from './embedtuneRuns';
 import { maxAbsDifference, peersProblem, peerVersions, runReference } from './pythonPeers';
+import { PARITY_BACKEND } from './parityBackend';
 
 /** Largest absolute difference allowed between any two vector components. */
 const TOLERANCE = 1e-5;
@@ -68,7 +69,7 @@ checkpoints:
   keep: 10
 engine:
   type: tfjs
-  backend: wasm
+  backend: ${PARITY_BACKEND}
 output_dir: runs
 `;
 }
@@ -84,7 +85,7 @@ function trainTinyRun(workspace: TempWorkspace, strategy: string): string {
 function encodeWithEmbedTune(model: string, workspace: TempWorkspace, name: string): number[][] {
   const input = workspace.write(`${name}.txt`, `${SENTENCES.join('\n')}\n`);
   const output = workspace.path(`${name}.jsonl`);
-  cli(['encode', model, '--in', input, '--out', output, '--backend', 'wasm'], workspace.root);
+  cli(['encode', model, '--in', input, '--out', output, '--backend', PARITY_BACKEND], workspace.root);
   const rows = readFileSync(output, 'utf8')
     .trim()
     .split('\n')

@@ -17,6 +17,7 @@ import { loadTrainingData } from '../../src/trainer/data/loadTrainingData';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { ensureBuilt, exampleRows, plannedSteps, trainWithEmbedTune } from './embedtuneRuns';
 import { miniLmFolder, peersProblem, peerVersions, runReference } from './pythonPeers';
+import { PARITY_BACKEND } from './parityBackend';
 
 /** One NDCG point. */
 const TOLERANCE = 0.01;
@@ -67,7 +68,7 @@ checkpoints:
   keep: 1
 engine:
   type: tfjs
-  backend: wasm
+  backend: ${PARITY_BACKEND}
 output_dir: runs
 `;
 
@@ -133,7 +134,7 @@ describe('a short fine-tune agrees with SentenceTransformerTrainer', { skip: pee
           `SentenceTransformerTrainer ${theirs.toFixed(4)}`,
       );
       t.diagnostic(
-        `model: all-MiniLM-L6-v2's first ${small.layers} layers (${(small.parameters / 1e6).toFixed(1)}M parameters); EmbedTune (wasm) ${run.seconds.toFixed(0)} s for the whole run, ` +
+        `model: all-MiniLM-L6-v2's first ${small.layers} layers (${(small.parameters / 1e6).toFixed(1)}M parameters); EmbedTune (${PARITY_BACKEND}) ${run.seconds.toFixed(0)} s for the whole run, ` +
           `SentenceTransformerTrainer ${reference.train_seconds.toFixed(0)} s of training (${reference.steps} steps, last logged loss ${reference.final_loss?.toFixed(4)}); ${peerVersions()}`,
       );
       assert.equal(reference.steps, STEPS, `SentenceTransformerTrainer took ${STEPS} steps`);

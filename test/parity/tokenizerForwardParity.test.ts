@@ -11,6 +11,7 @@ import { loadInferenceModel } from '../../src/trainer/model/inferenceModel';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
 import { paritySentences } from './paritySentences';
 import { maxAbsDifference, miniLmFolder, peersProblem, peerVersions, runReference } from './pythonPeers';
+import { PARITY_BACKEND } from './parityBackend';
 
 const SENTENCES = paritySentences(1000);
 /**
@@ -62,11 +63,11 @@ describe('parity with sentence-transformers on the real all-MiniLM-L6-v2', { ski
     assert.ok(truncated >= 10, `the set includes texts long enough to be truncated (${truncated})`);
   });
 
-  it(`embeds the sentences on the wasm backend to SentenceTransformer.encode's vectors within ${TOLERANCE}`, async (t) => {
+  it(`embeds the sentences on the ${PARITY_BACKEND} backend to SentenceTransformer.encode's vectors within ${TOLERANCE}`, async (t) => {
     const texts = SENTENCES.slice(0, FORWARD_COUNT);
     const python = runReference<EncodeAnswer>('encode.py', { model: folder, texts, embed: true, batch_size: 32 });
     assert.deepEqual(python.modules, ['Transformer', 'Pooling', 'Normalize']);
-    const backend = await selectBackend('wasm');
+    const backend = await selectBackend(PARITY_BACKEND);
     const model = await loadInferenceModel(folder, encoderOpsFor(backend.name));
     assert.equal(model.embedder.settings.pooling, 'mean');
     assert.equal(model.embedder.settings.normalize, true);
@@ -76,7 +77,7 @@ describe('parity with sentence-transformers on the real all-MiniLM-L6-v2', { ski
     const seconds = (performance.now() - started) / 1000;
     const worst = maxAbsDifference(ours, python.embeddings!);
     t.diagnostic(
-      `${texts.length} sentences: wasm (${backend.reason}) ${seconds.toFixed(1)} s, torch ${python.encode_seconds.toFixed(1)} s; ` +
+      `${texts.length} sentences: ${PARITY_BACKEND} (${backend.reason}) ${seconds.toFixed(1)} s, torch ${python.encode_seconds.toFixed(1)} s; ` +
         `max |EmbedTune − sentence-transformers| = ${worst.value.toExponential(2)} (sentence #${worst.row}, component ${worst.column}); ${peerVersions()}`,
     );
     assert.ok(

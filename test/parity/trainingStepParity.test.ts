@@ -13,6 +13,7 @@ import { buildTinyBert } from '../helpers/tinyBert';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { ensureBuilt, exampleRows, plannedSteps, trainWithEmbedTune, type PairBatch } from './embedtuneRuns';
 import { miniLmFolder, peersProblem, peerVersions, runReference } from './pythonPeers';
+import { PARITY_BACKEND } from './parityBackend';
 
 /** Largest allowed |EmbedTune − PyTorch| of a step's mean loss. */
 const LOSS_TOLERANCE = 1e-5;
@@ -37,6 +38,13 @@ const WEIGHT_TOLERANCE_IN_LR = 0.05;
  * this bound, relative to the tensor's largest weight, is 1% of one step's decay (lr·wd = 1e-4).
  */
 const ZERO_GRADIENT_TOLERANCE = 1e-6;
+/**
+ * The attention key bias adds q·b to every score of a query, which softmax ignores, so its exact gradient is 0 too.
+ * But the computed one is rounding noise (about 1e-10 on TensorFlow, often exactly 0 elsewhere), and AdamW divides it
+ * by its own square root: PyTorch can report an element as untouched while another engine moves it by a small part of
+ * lr. Those elements are held to the weight tolerance in lr, as every weight is, not to weight decay's rounding.
+ */
+const ROUNDING_NOISE_GRADIENT = /attention\.self\.key\.bias$/;
 const WEIGHT_DECAY = 0.1;
 
 interface ReferenceStep {
@@ -117,7 +125,7 @@ checkpoints:
   keep: 100
 engine:
   type: tfjs
-  backend: wasm
+  backend: ${PARITY_BACKEND}
 output_dir: runs
 `;
 }
@@ -173,7 +181,7 @@ async function compareSteps(t: TestContext, workspace: TempWorkspace, base: stri
     for (const [name, comparison] of entries) {
       const { max_abs_diff: diff, max_abs_update: update } = comparison;
       if (update > 0) moved++;
-      if (comparison.zero_gradient_elements) {
+      if (comparison.zero_gradient_elements && !ROUNDING_NOISE_GRADIENT.test(name)) {
         zeroGradientElements += comparison.zero_gradient_elements;
         const relative = comparison.zero_gradient_max_abs_diff! / comparison.largest_weight!;
         if (!(relative <= ZERO_GRADIENT_TOLERANCE))
