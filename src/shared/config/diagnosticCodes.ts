@@ -5,8 +5,11 @@
 export const DIAGNOSTIC_CODES = {
   'config-unreadable': { origin: 'syntax', summary: 'The config file itself cannot be read.' },
   'yaml-syntax': { origin: 'syntax', summary: 'The file is not valid YAML or JSON.' },
+  'config-encoding': { origin: 'syntax', summary: 'The file is not UTF-8 text: UTF-16, or a byte order mark where none belongs.' },
+  'nesting-too-deep': { origin: 'syntax', summary: 'Values nest deeper than EmbedTune reads (256 levels).' },
   'not-a-mapping': { origin: 'schema', summary: 'The top level of the config is not a mapping of keys to values.' },
-  'unknown-key': { origin: 'schema', summary: 'A key the schema does not define, usually a typo; suggests the closest known key.' },
+  'unknown-key': { origin: 'schema', summary: 'A key the schema does not define: a typo, or a key of another section (then it can be moved there).' },
+  'too-many-problems': { origin: 'schema', summary: 'More problems than one document lists (200 of a kind); one diagnostic counts the rest.' },
   'missing-key': { origin: 'schema', summary: 'A required key is absent.' },
   'wrong-type': { origin: 'schema', summary: 'A value has the wrong type, such as a string where a number is needed.' },
   'invalid-value': { origin: 'schema', summary: 'A value is not one of the allowed values or does not match the expected form.' },
