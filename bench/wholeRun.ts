@@ -11,6 +11,8 @@
  *
  * Run `npm run build` first (the engines run dist/cli.js), then `node --import tsx bench/wholeRun.ts`.
  * Options: --rounds N (runs per engine, taking turns, default 1) --engines tfjs,accelerate --no-docs
+ *          --append (add this invocation's runs to those already in bench/results/wholeRun.json)
+ *          --docs-only (write the docs section from bench/results/wholeRun.json, running nothing)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -202,44 +204,46 @@ function fmt(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 }
 
-function render(results: readonly RunResult[], rounds: number): string {
-  const by = (engine: Engine) => results.filter((r) => r.engine === engine);
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-  const row = (engine: Engine) => {
-    const runs = by(engine);
-    if (runs.length === 0) return undefined;
-    const wall = median(runs.map((r) => r.wallSeconds));
-    const r = runs[0]!;
-    return { engine, wall, r };
-  };
-  const tfjs = row('tfjs');
-  const accelerate = row('accelerate');
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function render(results: readonly RunResult[], measuredAt: string, load: readonly number[]): string {
+  const walls = (engine: Engine) => results.filter((r) => r.engine === engine).map((r) => r.wallSeconds);
   const lines = [
     SECTION_TITLE,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores) · ${rounds} run(s) per engine, taking turns · load average at the end ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(', ')}. Raw numbers: \`bench/results/wholeRun.json\`.`,
+    `Measured ${measuredAt.slice(0, 16).replace('T', ' ')} UTC · ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores) · engines taking turns · load average at the end ${load.map((l) => l.toFixed(2)).join(', ')}. Raw numbers: \`bench/results/wholeRun.json\`.`,
     '',
-    `One config (\`bench/wholeRun.ts\`): all-MiniLM-L6-v2, full fine-tuning with MNRL on ${TRAIN_ROWS} WordNet-gloss pairs, batch 32, max_seq_length 64, one epoch, Recall/MRR/NDCG@10 on ${VALIDATION_ROWS.toLocaleString('en-US')} held-out queries at step 0 and at the end, a checkpoint and the exported model; run by \`embedtune train\` once with \`engine: tfjs\` and once with \`engine: accelerate\` (one CPU process, sentence-transformers on PyTorch), 2 threads each.`,
+    `One config (\`bench/wholeRun.ts\`): all-MiniLM-L6-v2, full fine-tuning with MNRL on ${TRAIN_ROWS} WordNet-gloss pairs, batch 32, max_seq_length 64, one epoch, Recall/MRR/NDCG@10 on ${VALIDATION_ROWS.toLocaleString('en-US')} held-out queries at step 0 and at the end, a checkpoint and the exported model; run by \`embedtune train\` once with \`engine: tfjs\` and once with \`engine: accelerate\` (one CPU process, sentence-transformers on PyTorch), 2 threads each. One row per run, in the order they ran.`,
     '',
-    '| Engine | wall (s) | setup (s) | evaluations (s) | s per step | peak RSS (MiB) | Recall@10 at the end | backend |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...[tfjs, accelerate]
-      .filter((x) => x !== undefined)
-      .map(
-        (x) =>
-          `| ${x.engine} | ${fmt(x.wall)} | ${fmt(x.r.phases.setupSeconds)} | ${x.r.phases.evaluationSeconds.map((s) => fmt(s)).join(', ')} | ${fmt(x.r.phases.secondsPerStep, 2)} | ${fmt(x.r.peakRssMib, 0)} | ${fmt(100 * (x.r.finalMetrics['recall@10'] ?? Number.NaN), 1)}% | ${x.r.backend} |`,
-      ),
+    '| Engine | wall (s) | setup (s) | evaluations (s) | s per step | peak RSS (MiB) | Recall@10 at the end |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.engine} | ${fmt(r.wallSeconds)} | ${fmt(r.phases.setupSeconds)} | ${r.phases.evaluationSeconds.map((s) => fmt(s)).join(', ')} | ${fmt(r.phases.secondsPerStep, 2)} | ${fmt(r.peakRssMib, 0)} | ${fmt(100 * (r.finalMetrics['recall@10'] ?? Number.NaN), 1)}% |`,
+    ),
     '',
   ];
-  if (tfjs && accelerate) {
+  const tfjs = median(walls('tfjs'));
+  const accelerate = median(walls('accelerate'));
+  const first = (engine: Engine) => results.find((r) => r.engine === engine);
+  if (Number.isFinite(tfjs) && Number.isFinite(accelerate)) {
+    const log = first('tfjs')?.checkpointingLog;
     lines.push(
-      `The tfjs engine's run took ${fmt(accelerate.wall / tfjs.wall, 2)}× the speed of sentence-transformers' (its wall time ÷ ours; the goal is ≥ 0.8×). ${tfjs.r.checkpointingLog ? `Its log: "${tfjs.r.checkpointingLog}".` : ''} The phases come from each run's events.jsonl: setup is process start to \`run_started\`, an evaluation is the time from the event before it to its \`eval\` event, and s per step spans the first evaluation to the last step's progress event.`,
+      `Median wall time: tfjs ${fmt(tfjs)} s, accelerate ${fmt(accelerate)} s, so the tfjs engine ran the whole job at ${fmt(accelerate / tfjs, 2)}× sentence-transformers' speed (the goal is ≥ 0.8×). Backends: ${first('tfjs')?.backend}; ${first('accelerate')?.backend}.${log ? ` The tfjs run's log: "${log}".` : ''} The phases come from each run's events.jsonl: setup is process start to \`run_started\`, an evaluation is the time from the event before it to its \`eval\` event, and s per step spans the first evaluation to the last step's progress event; the accelerate engine writes \`run_started\` before Python starts, so its first evaluation also holds loading torch, transformers and the model. Peak RSS is the largest process of each run's tree (getrusage of the children), the same measure for both.`,
       '',
     );
   }
   return lines.join('\n');
+}
+
+interface SavedResults {
+  readonly measuredAt: string;
+  readonly loadAverageAtEnd: number[];
+  readonly results: RunResult[];
 }
 
 function main(): void {
@@ -248,8 +252,17 @@ function main(): void {
       rounds: { type: 'string', default: '1' },
       engines: { type: 'string', default: 'tfjs,accelerate' },
       'no-docs': { type: 'boolean', default: false },
+      append: { type: 'boolean', default: false },
+      'docs-only': { type: 'boolean', default: false },
     },
   });
+  if (values['docs-only']) {
+    const saved = JSON.parse(readFileSync(RESULTS_PATH, 'utf8')) as SavedResults;
+    const section = render(saved.results, saved.measuredAt, saved.loadAverageAtEnd);
+    writeDocsSection(SECTION_TITLE, section);
+    process.stdout.write(`${section}\n`);
+    return;
+  }
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a whole number of at least 1, not "${values.rounds}".`);
   const engines = values.engines.split(',').map((e) => e.trim()) as Engine[];
@@ -258,7 +271,8 @@ function main(): void {
   if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('No dist/cli.js: run npm run build first.');
   if (!existsSync(join(MINILM, 'config.json'))) throw new Error(`No model at ${MINILM}: run bench/python/setup.`);
   const data = prepareData();
-  const results: RunResult[] = [];
+  const results: RunResult[] =
+    values.append && existsSync(RESULTS_PATH) ? (JSON.parse(readFileSync(RESULTS_PATH, 'utf8')) as SavedResults).results : [];
   for (let round = 0; round < rounds; round++) {
     for (const engine of round % 2 === 0 ? engines : [...engines].reverse()) {
       const result = runEngine(engine, data);
@@ -268,12 +282,10 @@ function main(): void {
       results.push(result);
     }
   }
+  const saved: SavedResults = { measuredAt: new Date().toISOString(), loadAverageAtEnd: loadavg(), results };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(
-    RESULTS_PATH,
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), loadAverageAtEnd: loadavg(), results }, null, 2)}\n`,
-  );
-  const section = render(results, rounds);
+  writeFileSync(RESULTS_PATH, `${JSON.stringify(saved, null, 2)}\n`);
+  const section = render(results, saved.measuredAt, saved.loadAverageAtEnd);
   if (!values['no-docs']) writeDocsSection(SECTION_TITLE, section);
   process.stdout.write(`${section}\n`);
 }
