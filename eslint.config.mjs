@@ -5,7 +5,18 @@ import tseslint from 'typescript-eslint';
 const layer = (patterns) => ['error', { patterns }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'media/dist/**', 'node_modules/**', '.scratch/**', '.test-artifacts/**', 'bench/.cache/**', 'bench/results/**', '*.vsix'] },
+  {
+    ignores: [
+      'dist/**',
+      'media/dist/**',
+      'node_modules/**',
+      '.scratch/**',
+      '.test-artifacts/**',
+      'bench/.cache/**',
+      'bench/results/**',
+      '*.vsix',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -16,14 +27,20 @@ export default tseslint.config(
   },
   {
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': layer([
-        { group: ['vscode', 'vscode-languageclient*', 'vscode-languageserver*'], message: 'src/shared is imported by every process; keep protocol and editor libraries out of it.' },
+        {
+          group: ['vscode', 'vscode-languageclient*', 'vscode-languageserver*'],
+          message: 'src/shared is imported by every process; keep protocol and editor libraries out of it.',
+        },
         { group: ['**/extension/**', '**/server/**', '**/trainer/**'], message: 'src/shared imports no other src folder.' },
       ]),
     },
@@ -49,7 +66,9 @@ export default tseslint.config(
   {
     files: ['src/extension/**/*.ts'],
     rules: {
-      'no-restricted-imports': layer([{ group: ['**/server/**', '**/trainer/**'], message: 'The extension talks to the server and trainer as processes, not imports.' }]),
+      'no-restricted-imports': layer([
+        { group: ['**/server/**', '**/trainer/**'], message: 'The extension talks to the server and trainer as processes, not imports.' },
+      ]),
     },
   },
 );

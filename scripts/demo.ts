@@ -19,10 +19,17 @@ function vocabularyFromData(): string[] {
   for (const file of ['train.jsonl', 'validation.jsonl']) {
     for (const line of readFileSync(join(DATA, file), 'utf8').split('\n').filter(Boolean)) {
       const row = JSON.parse(line) as Record<string, string>;
-      for (const word of Object.values(row).join(' ').toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
+      for (const word of Object.values(row)
+        .join(' ')
+        .toLowerCase()
+        .match(/[a-z0-9]+/g) ?? [])
+        counts.set(word, (counts.get(word) ?? 0) + 1);
     }
   }
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3000).map(([word]) => word);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3000)
+    .map(([word]) => word);
 }
 
 const CONFIG = `# Written by npm run demo. The real quick start uses:
@@ -60,9 +67,19 @@ output_dir: runs
 async function main(): Promise<void> {
   rmSync(DEMO, { recursive: true, force: true });
   mkdirSync(DEMO, { recursive: true });
-  buildTinyBert(join(DEMO, 'model'), { layers: 2, hidden: 64, heads: 4, intermediate: 128, maxPositions: 128, vocabWords: vocabularyFromData(), seed: 3 });
+  buildTinyBert(join(DEMO, 'model'), {
+    layers: 2,
+    hidden: 64,
+    heads: 4,
+    intermediate: 128,
+    maxPositions: 128,
+    vocabWords: vocabularyFromData(),
+    seed: 3,
+  });
   writeFileSync(join(DEMO, 'demo.embedtune.yaml'), CONFIG);
-  console.log(`demo: built a small random BERT in ${relative(ROOT, join(DEMO, 'model'))}; training with ${relative(ROOT, join(DEMO, 'demo.embedtune.yaml'))}\n`);
+  console.log(
+    `demo: built a small random BERT in ${relative(ROOT, join(DEMO, 'model'))}; training with ${relative(ROOT, join(DEMO, 'demo.embedtune.yaml'))}\n`,
+  );
 
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'train', 'demo.embedtune.yaml'], { cwd: DEMO, stdio: 'inherit' });
   const code = await new Promise<number | null>((resolveExit) => child.on('exit', resolveExit));
@@ -70,12 +87,16 @@ async function main(): Promise<void> {
 
   const runs = join(DEMO, 'runs');
   const run = join(runs, readdirSync(runs).sort().at(-1)!);
-  const events = readFileSync(join(run, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunEvent);
+  const events = readFileSync(join(run, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunEvent);
   const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval');
   const before = evals[0]!.metrics;
   const best = evals.filter((e) => e.is_best).at(-1) ?? evals.at(-1)!;
   console.log('\nmetric        before   after');
-  for (const name of Object.keys(before)) console.log(`${name.padEnd(12)}  ${(before[name] ?? NaN).toFixed(4)}   ${(best.metrics[name] ?? NaN).toFixed(4)}`);
+  for (const name of Object.keys(before))
+    console.log(`${name.padEnd(12)}  ${(before[name] ?? NaN).toFixed(4)}   ${(best.metrics[name] ?? NaN).toFixed(4)}`);
   console.log(`\nbest checkpoint: ${relative(ROOT, join(run, readFileSync(join(run, 'best'), 'utf8').trim()))}`);
   console.log(`sentence-transformers model: ${relative(ROOT, join(run, 'model'))}`);
   console.log(`events: ${relative(ROOT, join(run, 'events.jsonl'))}`);

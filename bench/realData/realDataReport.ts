@@ -308,7 +308,9 @@ function readSettings(runDir: string, strategy: Strategy): RunSettings {
     batch_size: resolved.training.batch_size,
     epochs: resolved.training.epochs,
     learning_rate: strategy === 'baseline' ? null : resolved.training.learning_rate,
-    head_learning_rate: trainsTaskHead(resolved.task, resolved.loss.type) ? (resolved.training.head_learning_rate ?? resolved.training.learning_rate) : null,
+    head_learning_rate: trainsTaskHead(resolved.task, resolved.loss.type)
+      ? (resolved.training.head_learning_rate ?? resolved.training.learning_rate)
+      : null,
     warmup: resolved.training.warmup,
     scheduler: resolved.training.scheduler,
     seed: resolved.training.seed,

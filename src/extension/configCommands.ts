@@ -41,7 +41,10 @@ export function registerConfigCommands(context: vscode.ExtensionContext, client:
       const result = await client.sendRequest<DryRunRequest.Result | null>(DryRunRequest.method, { uri: document.uri.toString() });
       if (!result) return;
       const detail = [...formatRunPlan(result.plan), `${result.errors} error(s), ${result.warnings} warning(s)`].join('\n');
-      void vscode.window.showInformationMessage(`EmbedTune dry run of ${vscode.workspace.asRelativePath(document.uri)}`, { modal: true, detail });
+      void vscode.window.showInformationMessage(`EmbedTune dry run of ${vscode.workspace.asRelativePath(document.uri)}`, {
+        modal: true,
+        detail,
+      });
     }),
   );
 }

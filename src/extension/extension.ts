@@ -32,7 +32,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       workspaceFolder,
       updateSetting: (key, value) =>
         Promise.resolve(
-          vscode.workspace.getConfiguration('embedtune').update(key, value, workspaceFolder() ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global),
+          vscode.workspace
+            .getConfiguration('embedtune')
+            .update(key, value, workspaceFolder() ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global),
         ),
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {

@@ -17,7 +17,11 @@ export class LspTestClient {
   readonly stderr: string[] = [];
   readonly logs: string[] = [];
   private readonly diagnostics = new Map<string, PublishDiagnosticsParams[]>();
-  private readonly waiters: { uri: string; accept: (p: PublishDiagnosticsParams) => boolean; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
+  private readonly waiters: {
+    uri: string;
+    accept: (p: PublishDiagnosticsParams) => boolean;
+    resolve: (p: PublishDiagnosticsParams) => void;
+  }[] = [];
   private versions = new Map<string, number>();
 
   constructor(settings: Record<string, unknown> = { validation: { debounceMs: 0 }, codeLens: { dryRun: true } }) {
@@ -67,9 +71,16 @@ export class LspTestClient {
     return published;
   }
 
-  nextDiagnostics(uri: string, accept: (p: PublishDiagnosticsParams) => boolean = () => true, timeoutMs = 10_000): Promise<PublishDiagnosticsParams> {
+  nextDiagnostics(
+    uri: string,
+    accept: (p: PublishDiagnosticsParams) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<PublishDiagnosticsParams> {
     return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} within ${timeoutMs} ms; stderr: ${this.stderr.join('')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no diagnostics for ${uri} within ${timeoutMs} ms; stderr: ${this.stderr.join('')}`)),
+        timeoutMs,
+      );
       this.waiters.push({
         uri,
         accept,

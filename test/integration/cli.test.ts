@@ -17,7 +17,9 @@ describe('embedtune validate', () => {
   after(() => workspace.dispose());
 
   it('passes every bundled example with exit code 0', () => {
-    const files = ['retrieval/retrieval', 'similarity/similarity', 'classification/classification', 'ner/ner'].map((name) => resolve(EXAMPLES, `${name}.embedtune.yaml`));
+    const files = ['retrieval/retrieval', 'similarity/similarity', 'classification/classification', 'ner/ner'].map((name) =>
+      resolve(EXAMPLES, `${name}.embedtune.yaml`),
+    );
     const result = embedtune(['validate', ...files]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(result.stdout, '');
@@ -26,7 +28,10 @@ describe('embedtune validate', () => {
 
   it('prints file:line:col severity code message and exits 1 on errors', () => {
     workspace.write('data/train.jsonl', pairsJsonl(40));
-    workspace.write('bad.embedtune.yaml', 'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  lerning_rate: 1\n  batch_size: 16\n');
+    workspace.write(
+      'bad.embedtune.yaml',
+      'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  lerning_rate: 1\n  batch_size: 16\n',
+    );
     const result = embedtune(['validate', 'bad.embedtune.yaml'], workspace.root);
     assert.equal(result.code, 1);
     assert.deepEqual(result.stdout.trim().split('\n'), [
@@ -36,17 +41,23 @@ describe('embedtune validate', () => {
   });
 
   it('exits 0 when there are only warnings', () => {
-    workspace.write('warn.embedtune.yaml', 'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 16\n');
+    workspace.write(
+      'warn.embedtune.yaml',
+      'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 16\n',
+    );
     assert.equal(embedtune(['validate', 'warn.embedtune.yaml'], workspace.root).code, 0);
   });
 
   it('prints JSON with positions for tools', () => {
     const result = embedtune(['validate', '--format', 'json', 'bad.embedtune.yaml'], workspace.root);
     const problems = JSON.parse(result.stdout) as { line: number; column: number; endColumn: number; code: string }[];
-    assert.deepEqual(problems.map((p) => [p.code, p.line, p.column, p.endColumn]), [
-      ['unknown-key', 8, 3, 15],
-      ['small-batch-in-batch-negatives', 9, 15, 17],
-    ]);
+    assert.deepEqual(
+      problems.map((p) => [p.code, p.line, p.column, p.endColumn]),
+      [
+        ['unknown-key', 8, 3, 15],
+        ['small-batch-in-batch-negatives', 9, 15, 17],
+      ],
+    );
   });
 
   it('prints the dry-run plan with --summary', () => {

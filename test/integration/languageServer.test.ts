@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { CodeAction, CodeLens, CompletionList, Diagnostic, DocumentSymbol, Hover, MarkupContent, TextEdit } from 'vscode-languageserver-protocol';
+import type {
+  CodeAction,
+  CodeLens,
+  CompletionList,
+  Diagnostic,
+  DocumentSymbol,
+  Hover,
+  MarkupContent,
+  TextEdit,
+} from 'vscode-languageserver-protocol';
 import { LspTestClient, SERVER_PATH } from '../helpers/lspTestClient';
 import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
 
@@ -11,7 +20,8 @@ const EXAMPLES = resolve(__dirname, '../../examples');
 
 function applyEdits(text: string, edits: TextEdit[]): string {
   const lines = text.split('\n');
-  const offsetAt = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((sum, l) => sum + l.length + 1, 0) + p.character;
+  const offsetAt = (p: { line: number; character: number }) =>
+    lines.slice(0, p.line).reduce((sum, l) => sum + l.length + 1, 0) + p.character;
   return [...edits]
     .sort((a, b) => offsetAt(b.range.start) - offsetAt(a.range.start))
     .reduce((acc, edit) => acc.slice(0, offsetAt(edit.range.start)) + edit.newText + acc.slice(offsetAt(edit.range.end)), text);
@@ -39,7 +49,11 @@ describe('the language server over a real LSP connection', () => {
     for (const example of ['retrieval/retrieval', 'similarity/similarity', 'classification/classification', 'ner/ner']) {
       const path = resolve(EXAMPLES, `${example}.embedtune.yaml`);
       const published = await client.open(pathToFileURL(path).toString(), readFileSync(path, 'utf8'));
-      assert.deepEqual(published.diagnostics.map((d) => `${d.code}: ${d.message}`), [], example);
+      assert.deepEqual(
+        published.diagnostics.map((d) => `${d.code}: ${d.message}`),
+        [],
+        example,
+      );
     }
   });
 
@@ -68,14 +82,22 @@ describe('the language server over a real LSP connection', () => {
 
   it('applies advice fixes that change several keys at once', async () => {
     const uri = uriOf('accumulate.embedtune.yaml');
-    const text = 'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 32\n  gradient_accumulation_steps: 4\n';
+    const text =
+      'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 32\n  gradient_accumulation_steps: 4\n';
     const published = await client.open(uri, text);
     const diagnostic = published.diagnostics.find((d) => d.code === 'mnrl-gradient-accumulation');
     assert.ok(diagnostic, JSON.stringify(published.diagnostics));
-    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: diagnostic.range, context: { diagnostics: [diagnostic] } });
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic.range,
+      context: { diagnostics: [diagnostic] },
+    });
     assert.equal(actions[0]?.title, 'Switch to cached_mnrl with batch_size 128');
     const fixed = applyEdits(text, actions[0]!.edit!.changes![uri]!);
-    assert.equal(fixed, 'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 128\n  gradient_accumulation_steps: 1\nloss:\n  type: cached_mnrl\n');
+    assert.equal(
+      fixed,
+      'model:\n  base: x\ndata:\n  train: data/train.jsonl\nstrategy:\n  type: lora\ntraining:\n  batch_size: 128\n  gradient_accumulation_steps: 1\nloss:\n  type: cached_mnrl\n',
+    );
     assert.deepEqual((await client.change(uri, fixed)).diagnostics, []);
   });
 
@@ -85,8 +107,15 @@ describe('the language server over a real LSP connection', () => {
     const published = await client.open(uri, text);
     const diagnostic = published.diagnostics.find((d: Diagnostic) => d.code === 'small-dataset-full-finetune');
     assert.ok(diagnostic);
-    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: diagnostic.range, context: { diagnostics: [diagnostic] } });
-    assert.deepEqual(actions.map((a) => a.title), ['Switch to strategy freeze', 'Switch to strategy adapter', 'Switch to strategy lora']);
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic.range,
+      context: { diagnostics: [diagnostic] },
+    });
+    assert.deepEqual(
+      actions.map((a) => a.title),
+      ['Switch to strategy freeze', 'Switch to strategy adapter', 'Switch to strategy lora'],
+    );
     const lora = actions.find((a) => a.isPreferred)!;
     assert.equal(applyEdits(text, lora.edit!.changes![uri]!), `${text}strategy:\n  type: lora\n`);
   });
@@ -95,7 +124,10 @@ describe('the language server over a real LSP connection', () => {
     const uri = uriOf('complete.embedtune.yaml');
     const text = 'model:\n  base: x\ntraining:\n  epochs: 2\n  \n';
     await client.open(uri, text);
-    const list = await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: { line: 4, character: 2 } });
+    const list = await client.request<CompletionList>('textDocument/completion', {
+      textDocument: { uri },
+      position: { line: 4, character: 2 },
+    });
     const labels = list.items.map((item) => item.label);
     assert.ok(labels.includes('learning_rate'));
     assert.ok(!labels.includes('epochs'));
@@ -111,8 +143,11 @@ describe('the language server over a real LSP connection', () => {
     assert.deepEqual(result?.range, { start: { line: 2, character: 2 }, end: { line: 2, character: 9 } });
   });
 
-  it('shows the data file\'s columns, row count and first rows when hovering data.train, with markup escaped', async () => {
-    workspace.write('data/hover.jsonl', '{"anchor":"<img src=x onerror=alert(1)>","positive":"**bold** | pipe"}\n{"anchor":"second","positive":"row"}\n{"anchor":"third","positive":"row"}\n');
+  it("shows the data file's columns, row count and first rows when hovering data.train, with markup escaped", async () => {
+    workspace.write(
+      'data/hover.jsonl',
+      '{"anchor":"<img src=x onerror=alert(1)>","positive":"**bold** | pipe"}\n{"anchor":"second","positive":"row"}\n{"anchor":"third","positive":"row"}\n',
+    );
     const uri = uriOf('datahover.embedtune.yaml');
     await client.open(uri, 'model:\n  base: x\ndata:\n  train: data/hover.jsonl\nstrategy:\n  type: lora\n');
     const result = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: 3, character: 4 } });
@@ -128,17 +163,28 @@ describe('the language server over a real LSP connection', () => {
     const uri = uriOf('outline.embedtune.yaml');
     await client.open(uri, 'model:\n  base: x\ntraining:\n  epochs: 3\n  batch_size: 64\n');
     const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri } });
-    assert.deepEqual(symbols.map((s) => s.name), ['model', 'training']);
-    assert.deepEqual(symbols[1]!.children?.map((s) => `${s.name}=${s.detail}`), ['epochs=3', 'batch_size=64']);
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      ['model', 'training'],
+    );
+    assert.deepEqual(
+      symbols[1]!.children?.map((s) => `${s.name}=${s.detail}`),
+      ['epochs=3', 'batch_size=64'],
+    );
   });
 
   it('shows the dry-run summary as a code lens and answers the dry-run request', async () => {
     const uri = uriOf('plan.embedtune.yaml');
-    await client.open(uri, 'model:\n  base: x\ndata:\n  train: data/train.jsonl\n  validation_split: 0.25\nstrategy:\n  type: lora\ntraining:\n  epochs: 3\n  batch_size: 32\n  warmup: 0.1\n');
+    await client.open(
+      uri,
+      'model:\n  base: x\ndata:\n  train: data/train.jsonl\n  validation_split: 0.25\nstrategy:\n  type: lora\ntraining:\n  epochs: 3\n  batch_size: 32\n  warmup: 0.1\n',
+    );
     const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
     // 120 rows, 30 held out: 90 rows → 3 steps an epoch, 9 in all, ceil(0.9) = 1 warmup step.
     assert.equal(lenses[0]?.command?.title, 'Dry run: 90 rows · batch 32 · 3 steps/epoch · 9 total · 1 warmup');
-    const plan = await client.request<{ plan: { validationRows: number; totalSteps: number }; errors: number }>('embedtune/dryRun', { uri });
+    const plan = await client.request<{ plan: { validationRows: number; totalSteps: number }; errors: number }>('embedtune/dryRun', {
+      uri,
+    });
     assert.equal(plan.plan.validationRows, 30);
     assert.equal(plan.plan.totalSteps, 9);
     assert.equal(plan.errors, 0);
@@ -146,9 +192,13 @@ describe('the language server over a real LSP connection', () => {
 
   it('reports only checks beyond the schema for JSON configs, which VS Code validates through jsonValidation', async () => {
     const uri = uriOf('run.embedtune.json');
-    const text = '{\n  "model": {"base": "x"},\n  "data": {"train": "data/train.jsonl"},\n  "strategy": {"type": "lora"},\n  "training": {"lerning_rate": 1, "mixed_precision": "fp16"}\n}\n';
+    const text =
+      '{\n  "model": {"base": "x"},\n  "data": {"train": "data/train.jsonl"},\n  "strategy": {"type": "lora"},\n  "training": {"lerning_rate": 1, "mixed_precision": "fp16"}\n}\n';
     const published = await client.open(uri, text, 'json');
-    assert.deepEqual(published.diagnostics.map((d) => d.code), ['mixed-precision-unsupported']);
+    assert.deepEqual(
+      published.diagnostics.map((d) => d.code),
+      ['mixed-precision-unsupported'],
+    );
     assert.deepEqual(published.diagnostics[0]!.range.start, { line: 4, character: 53 });
   });
 
@@ -156,10 +206,17 @@ describe('the language server over a real LSP connection', () => {
     const uri = uriOf('broken.embedtune.yaml');
     const published = await client.open(uri, 'model:\n  base: [x\n: : :\n\t- - {');
     assert.ok(published.diagnostics.some((d) => d.code === 'yaml-syntax'));
-    const list = await client.request<CompletionList | null>('textDocument/completion', { textDocument: { uri }, position: { line: 3, character: 3 } });
+    const list = await client.request<CompletionList | null>('textDocument/completion', {
+      textDocument: { uri },
+      position: { line: 3, character: 3 },
+    });
     assert.ok(list === null || Array.isArray(list.items), 'completion answers with a list or nothing');
     const fixed = await client.change(uri, 'model:\n  base: x\n');
-    assert.deepEqual(fixed.diagnostics.map((d) => d.code), ['missing-key'], 'the server still validates after the broken text');
+    assert.deepEqual(
+      fixed.diagnostics.map((d) => d.code),
+      ['missing-key'],
+      'the server still validates after the broken text',
+    );
     assert.ok(client.alive);
   });
 });

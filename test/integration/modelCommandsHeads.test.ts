@@ -48,7 +48,10 @@ function evaluate(cwd: string, model: string, extra: string[] = []): EvalReport 
 function assertSameAsRun(report: EvalReport, event: Eval): void {
   assert.deepEqual(Object.keys(report.metrics).sort(), Object.keys(event.metrics).sort());
   for (const [name, value] of Object.entries(event.metrics)) {
-    assert.ok(value !== null && Math.abs(report.metrics[name]! - value) < 1e-9, `${name}: eval ${report.metrics[name]}, run ${value} at step ${event.step}`);
+    assert.ok(
+      value !== null && Math.abs(report.metrics[name]! - value) < 1e-9,
+      `${name}: eval ${report.metrics[name]}, run ${value} at step ${event.step}`,
+    );
   }
   assert.deepEqual(report.confusion_matrix, event.confusion_matrix);
   assert.deepEqual(report.per_class, event.per_class);
@@ -59,7 +62,11 @@ function assertSameAsRun(report: EvalReport, event: Eval): void {
  * checkpoint, of the run's exported model and of a checkpoint exported by `embedtune export` all report what the
  * run reported at the same step.
  */
-function describeHeadRoundTrip(title: string, setup: (workspace: TempWorkspace) => void, head: { folder: string; tensors: string[]; labels: (config: Record<string, unknown>) => string[] }) {
+function describeHeadRoundTrip(
+  title: string,
+  setup: (workspace: TempWorkspace) => void,
+  head: { folder: string; tensors: string[]; labels: (config: Record<string, unknown>) => string[] },
+) {
   describe(title, () => {
     let workspace: TempWorkspace;
     let runDir: string;
@@ -100,7 +107,14 @@ function describeHeadRoundTrip(title: string, setup: (workspace: TempWorkspace) 
       const exported = cli(workspace.root, ['export', join(runDir, 'checkpoints', `step-${first.step}`), '--out', 'exported']);
       assert.equal(exported.status, 0, exported.stderr);
       const out = workspace.path('exported');
-      for (const file of ['model.safetensors', 'modules.json', 'tokenizer.json', `${head.folder}/config.json`, `${head.folder}/model.safetensors`]) assert.ok(existsSync(join(out, file)), file);
+      for (const file of [
+        'model.safetensors',
+        'modules.json',
+        'tokenizer.json',
+        `${head.folder}/config.json`,
+        `${head.folder}/model.safetensors`,
+      ])
+        assert.ok(existsSync(join(out, file)), file);
       const config = JSON.parse(readFileSync(join(out, head.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
       const final = JSON.parse(readFileSync(join(runDir, 'model', head.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
       assert.deepEqual(config, final, 'the same config.json as the final export');
@@ -121,7 +135,10 @@ function describeHeadRoundTrip(title: string, setup: (workspace: TempWorkspace) 
       const state = JSON.parse(readFileSync(join(unnamed, 'trainer_state.json'), 'utf8')) as Record<string, unknown>;
       delete state['head'];
       writeFileSync(join(unnamed, 'trainer_state.json'), JSON.stringify(state));
-      for (const command of [['eval', unnamed, '--config', 'run.embedtune.yaml'], ['export', unnamed, '--out', 'unnamed-export']]) {
+      for (const command of [
+        ['eval', unnamed, '--config', 'run.embedtune.yaml'],
+        ['export', unnamed, '--out', 'unnamed-export'],
+      ]) {
         const refused = cli(workspace.root, command);
         assert.equal(refused.status, 1, refused.stderr);
         assert.match(refused.stderr, /holds a task head's weights, but its trainer_state\.json does not name the head's labels/);
@@ -135,7 +152,9 @@ describeHeadRoundTrip(
   'eval and export of a token-classification (CRF) run on the NER example',
   (workspace) => {
     const lines = readFileSync(join(EXAMPLES, 'ner/data/train.jsonl'), 'utf8').split('\n').filter(Boolean);
-    const words = [...new Set(lines.flatMap((line) => (JSON.parse(line) as { tokens: string[] }).tokens.map((token) => token.toLowerCase())))].filter((word) => /^[a-z]{2,}$/.test(word));
+    const words = [
+      ...new Set(lines.flatMap((line) => (JSON.parse(line) as { tokens: string[] }).tokens.map((token) => token.toLowerCase()))),
+    ].filter((word) => /^[a-z]{2,}$/.test(word));
     buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64, vocabWords: words });
     workspace.write('data/train.jsonl', `${lines.slice(0, 48).join('\n')}\n`);
     workspace.write('data/validation.data', readFileSync(join(EXAMPLES, 'ner/data/validation.jsonl'), 'utf8'));

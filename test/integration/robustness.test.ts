@@ -16,12 +16,56 @@ const MUTATIONS = 2000;
 const PER_ANSWER_LIMIT_MS = 5000;
 const TOTAL_LIMIT_MS = 240_000;
 
-
-const NOISE = [':', '-', '[', ']', '{', '}', '#', "'", '"', '\t', '\n', ' ', '&a', '*a', '!!str', '|', '>', '%', '@', '`', '?', ',', '\u00e9', '\u4e2d', '\ud83d\ude00', '\u0000', '\r'];
-const VALUES = ['-1', '0', '1e999', 'null', '~', 'true', '[]', '{}', '"x"', "''", 'NaN', '.inf', '9'.repeat(40), 'a'.repeat(5000), '[[[[[[[[[[', '{a: {b: {c: {d: 1}}}}'];
+const NOISE = [
+  ':',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  "'",
+  '"',
+  '\t',
+  '\n',
+  ' ',
+  '&a',
+  '*a',
+  '!!str',
+  '|',
+  '>',
+  '%',
+  '@',
+  '`',
+  '?',
+  ',',
+  '\u00e9',
+  '\u4e2d',
+  '\ud83d\ude00',
+  '\u0000',
+  '\r',
+];
+const VALUES = [
+  '-1',
+  '0',
+  '1e999',
+  'null',
+  '~',
+  'true',
+  '[]',
+  '{}',
+  '"x"',
+  "''",
+  'NaN',
+  '.inf',
+  '9'.repeat(40),
+  'a'.repeat(5000),
+  '[[[[[[[[[[',
+  '{a: {b: {c: {d: 1}}}}',
+];
 
 function mutate(text: string, next: () => number): string {
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const at = Math.floor(next() * (text.length + 1));
   const lines = text.split('\n');
   const line = Math.floor(next() * lines.length);
@@ -81,7 +125,11 @@ describe('the language server under thousands of mutated and truncated configs',
         const [completion, hover] = await Promise.all([
           client.request<CompletionList | null>('textDocument/completion', { textDocument: { uri }, position }),
           client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position }),
-          client.request('textDocument/codeAction', { textDocument: { uri }, range: { start: position, end: position }, context: { diagnostics: published.diagnostics } }),
+          client.request('textDocument/codeAction', {
+            textDocument: { uri },
+            range: { start: position, end: position },
+            context: { diagnostics: published.diagnostics },
+          }),
           client.request('textDocument/documentSymbol', { textDocument: { uri } }),
           client.request('textDocument/codeLens', { textDocument: { uri } }),
         ]);

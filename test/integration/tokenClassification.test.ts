@@ -52,9 +52,19 @@ output_dir: runs
 
 function workspaceFor(loss: string): TempWorkspace {
   const workspace = new TempWorkspace();
-  const rows = TRAIN.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { tokens: string[] });
-  const words = [...new Set(rows.flatMap((row) => row.tokens.map((token) => token.toLowerCase())))].filter((word) => /^[a-z]{2,}$/.test(word));
-  buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: 32, heads: 4, intermediate: 64, vocabWords: words.filter((_, i) => i % 4 !== 0) });
+  const rows = TRAIN.split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { tokens: string[] });
+  const words = [...new Set(rows.flatMap((row) => row.tokens.map((token) => token.toLowerCase())))].filter((word) =>
+    /^[a-z]{2,}$/.test(word),
+  );
+  buildTinyBert(workspace.path('tiny'), {
+    layers: 2,
+    hidden: 32,
+    heads: 4,
+    intermediate: 64,
+    vocabWords: words.filter((_, i) => i % 4 !== 0),
+  });
   workspace.write('data/train.jsonl', TRAIN);
   workspace.write('run.embedtune.yaml', config(loss));
   return workspace;
@@ -119,15 +129,24 @@ describe('embedtune train on token classification with a CRF', () => {
 
   it('reports entity-level F1 at each evaluation, and the trained model beats the untrained one', () => {
     const evals = events.filter((e): e is Eval => e.type === 'eval');
-    assert.deepEqual(evals.map((e) => e.step), [0, 11, 22, 33]);
+    assert.deepEqual(
+      evals.map((e) => e.step),
+      [0, 11, 22, 33],
+    );
     for (const evaluation of evals) {
       assert.deepEqual(Object.keys(evaluation.metrics).sort(), ['accuracy', 'f1', 'precision', 'recall']);
       assert.equal(evaluation.primary.name, 'f1');
       assert.deepEqual(Object.keys(evaluation.per_class ?? {}).sort(), ['COND', 'DOSE', 'DRUG'], 'scores per entity type');
       assert.deepEqual(evaluation.confusion_matrix?.labels, TAGS);
     }
-    const wordCount = TRAIN.split('\n').filter(Boolean).reduce((sum, line) => sum + (JSON.parse(line) as { tokens: string[] }).tokens.length, 0);
-    assert.equal(evals[0]!.confusion_matrix!.matrix.flat().reduce((sum, n) => sum + n, 0), wordCount, 'one count per word');
+    const wordCount = TRAIN.split('\n')
+      .filter(Boolean)
+      .reduce((sum, line) => sum + (JSON.parse(line) as { tokens: string[] }).tokens.length, 0);
+    assert.equal(
+      evals[0]!.confusion_matrix!.matrix.flat().reduce((sum, n) => sum + n, 0),
+      wordCount,
+      'one count per word',
+    );
     const untrained = evals[0]!.metrics['f1']!;
     const trained = Math.max(...evals.slice(1).map((e) => e.metrics['f1']!));
     assert.ok(trained > untrained + 0.25, `entity F1 ${untrained} before training, ${trained} after`);
@@ -138,7 +157,13 @@ describe('embedtune train on token classification with a CRF', () => {
 
   it('exports the encoder as a sentence-transformers folder with the emission layer, the CRF and the tags beside it', () => {
     const model = join(runDir, 'model');
-    for (const file of ['model.safetensors', 'modules.json', 'tokenizer.json', 'token_classifier/config.json', 'token_classifier/model.safetensors']) {
+    for (const file of [
+      'model.safetensors',
+      'modules.json',
+      'tokenizer.json',
+      'token_classifier/config.json',
+      'token_classifier/model.safetensors',
+    ]) {
       assert.ok(existsSync(join(model, file)), file);
     }
     const headConfig = JSON.parse(readFileSync(join(model, 'token_classifier', 'config.json'), 'utf8'));
@@ -146,16 +171,13 @@ describe('embedtune train on token classification with a CRF', () => {
     assert.equal(headConfig.crf, true);
     assert.equal(headConfig.word_alignment, 'first_subtoken');
     const tensors = readSafetensors(join(model, 'token_classifier', 'model.safetensors')).tensors;
-    assert.deepEqual(
-      [...tensors].map(([name, tensor]) => [name, tensor.shape]).sort(),
-      [
-        ['classifier.bias', [7]],
-        ['classifier.weight', [7, 32]],
-        ['crf.end_transitions', [7]],
-        ['crf.start_transitions', [7]],
-        ['crf.transitions', [7, 7]],
-      ],
-    );
+    assert.deepEqual([...tensors].map(([name, tensor]) => [name, tensor.shape]).sort(), [
+      ['classifier.bias', [7]],
+      ['classifier.weight', [7, 32]],
+      ['crf.end_transitions', [7]],
+      ['crf.start_transitions', [7]],
+      ['crf.transitions', [7, 7]],
+    ]);
     // The export is the best checkpoint's head, transposed to PyTorch's [out, in] layout.
     const best = readFileSync(join(runDir, 'best'), 'utf8').trim();
     const saved = readSafetensors(join(runDir, best, 'encoder.safetensors')).tensors;
@@ -187,7 +209,10 @@ describe('token classification without a CRF', () => {
   it('trains per-word softmax with balanced tag weights, and also beats the untrained model', () => {
     const workspace = workspaceFor('softmax');
     try {
-      workspace.write('run.embedtune.yaml', config('softmax').replace('  type: softmax', '  type: softmax\n  class_weights: balanced').replace('epochs: 3', 'epochs: 2'));
+      workspace.write(
+        'run.embedtune.yaml',
+        config('softmax').replace('  type: softmax', '  type: softmax\n  class_weights: balanced').replace('epochs: 3', 'epochs: 2'),
+      );
       const result = train(workspace.root);
       assert.equal(result.status, 0, result.stderr + result.stdout);
       const runDir = onlyRun(workspace.root);

@@ -12,7 +12,10 @@ import { buildTinyBert } from '../helpers/tinyBert';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const TRAIN = readFileSync(resolve(__dirname, '../../examples/retrieval/data/train.jsonl'), 'utf8').split('\n').slice(0, 96).join('\n');
-const VALIDATION = readFileSync(resolve(__dirname, '../../examples/retrieval/data/validation.jsonl'), 'utf8').split('\n').slice(0, 24).join('\n');
+const VALIDATION = readFileSync(resolve(__dirname, '../../examples/retrieval/data/validation.jsonl'), 'utf8')
+  .split('\n')
+  .slice(0, 24)
+  .join('\n');
 const validateEvent = new Ajv2020({ allErrors: true, strict: false }).compile(eventsSchema);
 
 function config(extra = ''): string {
@@ -84,7 +87,10 @@ describe('embedtune train as a real child process', () => {
     assert.equal(result.status, 0, result.stderr + result.stdout);
     const events = eventsOf(runDir);
     for (const event of events) assert.ok(validateEvent(event), `${JSON.stringify(event)}: ${JSON.stringify(validateEvent.errors)}`);
-    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i),
+    );
     const types = events.map((e) => e.type);
     assert.equal(types[0], 'run_started');
     assert.equal(types.at(-1), 'run_finished');
@@ -100,8 +106,14 @@ describe('embedtune train as a real child process', () => {
 
   it('evaluates before training and at each interval, and checkpoints on the same steps', () => {
     const events = eventsOf(runDir);
-    assert.deepEqual(events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step), [0, 3, 6]);
-    assert.deepEqual(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { path: string }).path), ['checkpoints/step-3', 'checkpoints/step-6']);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step),
+      [0, 3, 6],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.type === 'checkpoint').map((e) => (e as { path: string }).path),
+      ['checkpoints/step-3', 'checkpoints/step-6'],
+    );
     const progress = events.filter((e) => e.type === 'progress') as Extract<RunEvent, { type: 'progress' }>[];
     assert.ok(progress.length > 0 && progress.every((p) => p.loss !== null && p.loss > 0 && p.examples_per_second > 0));
   });
@@ -110,10 +122,19 @@ describe('embedtune train as a real child process', () => {
     assert.deepEqual(readdirSync(join(runDir, 'checkpoints')).sort(), ['step-3', 'step-6']);
     for (const step of ['step-3', 'step-6']) {
       const folder = join(runDir, 'checkpoints', step);
-      for (const file of ['encoder.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'config.json', 'tokenizer.json']) assert.ok(existsSync(join(folder, file)), `${step}/${file}`);
+      for (const file of ['encoder.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'config.json', 'tokenizer.json'])
+        assert.ok(existsSync(join(folder, file)), `${step}/${file}`);
     }
     assert.match(readFileSync(join(runDir, 'best'), 'utf8'), /^checkpoints\/step-[36]\n$/);
-    for (const file of ['config.json', 'model.safetensors', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json', 'tokenizer.json', 'README.md']) {
+    for (const file of [
+      'config.json',
+      'model.safetensors',
+      'modules.json',
+      'sentence_bert_config.json',
+      '1_Pooling/config.json',
+      'tokenizer.json',
+      'README.md',
+    ]) {
       assert.ok(existsSync(join(runDir, 'model', file)), `model/${file}`);
     }
     assert.ok(existsSync(join(runDir, 'config.resolved.yaml')));
@@ -122,15 +143,26 @@ describe('embedtune train as a real child process', () => {
 
   it('encodes text with a checkpoint and with the exported model to the same vectors, and evaluates the export to the final metrics', () => {
     workspace.write('texts.txt', 'how do I reset my password\nwhat is the capital of France\n\n');
-    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
     const best = readFileSync(join(runDir, 'best'), 'utf8').trim();
-    for (const [model, out] of [[join(runDir, best), 'a.jsonl'], [join(runDir, 'model'), 'b.jsonl']] as const) {
+    for (const [model, out] of [
+      [join(runDir, best), 'a.jsonl'],
+      [join(runDir, 'model'), 'b.jsonl'],
+    ] as const) {
       const result = run(['encode', model, '--in', 'texts.txt', '--out', out]);
       assert.equal(result.status, 0, result.stderr);
     }
-    const read = (file: string) => readFileSync(workspace.path(file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { text: string; embedding: number[] });
+    const read = (file: string) =>
+      readFileSync(workspace.path(file), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { text: string; embedding: number[] });
     const [a, b] = [read('a.jsonl'), read('b.jsonl')];
-    assert.deepEqual(a.map((row) => row.text), ['how do I reset my password', 'what is the capital of France', '']);
+    assert.deepEqual(
+      a.map((row) => row.text),
+      ['how do I reset my password', 'what is the capital of France', ''],
+    );
     assert.equal(a[0]!.embedding.length, 32);
     a.forEach((row, i) => row.embedding.forEach((x, j) => assert.ok(Math.abs(x - b[i]!.embedding[j]!) < 1e-6)));
 
@@ -139,7 +171,10 @@ describe('embedtune train as a real child process', () => {
     const report = JSON.parse(evaluated.stdout) as { metrics: Record<string, number> };
     const bestStep = Number(best.replace('checkpoints/step-', ''));
     const bestEval = eventsOf(runDir).find((e) => e.type === 'eval' && e.step === bestStep) as Extract<RunEvent, { type: 'eval' }>;
-    assert.ok(Math.abs(report.metrics['ndcg@10']! - bestEval.metrics['ndcg@10']!) < 1e-6, `${report.metrics['ndcg@10']} vs ${bestEval.metrics['ndcg@10']}`);
+    assert.ok(
+      Math.abs(report.metrics['ndcg@10']! - bestEval.metrics['ndcg@10']!) < 1e-6,
+      `${report.metrics['ndcg@10']} vs ${bestEval.metrics['ndcg@10']}`,
+    );
     assert.ok(existsSync(join(runDir, 'model', 'eval_results.json')));
 
     const exported = run(['export', join(runDir, 'checkpoints', 'step-3'), '--out', 'exported']);
@@ -190,8 +225,16 @@ describe('stopping a run', () => {
       assert.equal(last.step, finished.step);
       assert.ok(finished.step < 150, 'it stopped long before the end');
 
-      workspace.write('run.embedtune.yaml', config().replace('epochs: 2', 'epochs: 50').replace('every: 3\n  metrics', 'every: 50\n  metrics'));
-      const resumed = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--resume', 'latest'], { cwd: workspace.root, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGTERM' });
+      workspace.write(
+        'run.embedtune.yaml',
+        config().replace('epochs: 2', 'epochs: 50').replace('every: 3\n  metrics', 'every: 50\n  metrics'),
+      );
+      const resumed = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml', '--resume', 'latest'], {
+        cwd: workspace.root,
+        encoding: 'utf8',
+        timeout: 10_000,
+        killSignal: 'SIGTERM',
+      });
       const after = eventsOf(onlyRun(workspace.root));
       const restarted = after.filter((e) => e.type === 'run_started').at(-1) as Extract<RunEvent, { type: 'run_started' }>;
       assert.equal(restarted.resumed_from, last.path, resumed.stderr);
@@ -203,7 +246,10 @@ describe('stopping a run', () => {
   it('killed outright, never leaves a half-written checkpoint', async () => {
     // Early stopping, on by default, could end the run before the kills land.
     const workspace = workspaceWith(
-      config('early_stopping:\n  enabled: false\n').replace('epochs: 2', 'epochs: 50').replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1').replace('every: 3\n  metrics', 'every: 1\n  metrics'),
+      config('early_stopping:\n  enabled: false\n')
+        .replace('epochs: 2', 'epochs: 50')
+        .replace('checkpoints:\n  every: 3', 'checkpoints:\n  every: 1')
+        .replace('every: 3\n  metrics', 'every: 1\n  metrics'),
     );
     try {
       // Kill while checkpoints are being written, whatever the machine's speed: each run is killed a little after
@@ -264,7 +310,10 @@ describe('bad input', () => {
       workspace.write('data/train.jsonl', `${TRAIN}\n{"query": "a query", "passage": {"text": "nested"}}\n`);
       const failed = train(workspace.root);
       assert.equal(failed.status, 1);
-      assert.match(failed.stderr, /run\.embedtune\.yaml:6:10 error data-bad-row .*line 97 column "passage" \(data\.columns\.positive\) is an object, not text/);
+      assert.match(
+        failed.stderr,
+        /run\.embedtune\.yaml:6:10 error data-bad-row .*line 97 column "passage" \(data\.columns\.positive\) is an object, not text/,
+      );
       workspace.write('run.embedtune.yaml', config().replace('data:\n', 'data:\n  on_bad_row: skip\n').replace('epochs: 2', 'epochs: 1'));
       const skipped = train(workspace.root);
       assert.equal(skipped.status, 0, skipped.stderr);
@@ -322,7 +371,12 @@ output_dir: runs
       const rows = last.confusion_matrix!.matrix.flat().reduce((sum, n) => sum + n, 0);
       assert.equal(rows, (events[0] as Extract<RunEvent, { type: 'run_started' }>).dataset.validation_rows);
       assert.ok(typeof last.metrics['accuracy'] === 'number');
-      assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'model', 'classifier', 'config.json'), 'utf8')).labels, ['account', 'billing', 'bug', 'feature_request']);
+      assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'model', 'classifier', 'config.json'), 'utf8')).labels, [
+        'account',
+        'billing',
+        'bug',
+        'feature_request',
+      ]);
     } finally {
       workspace.dispose();
     }
@@ -341,7 +395,10 @@ describe('a diverging run', () => {
       writeSafetensors(weightsPath, poisoned);
       const result = train(workspace.root);
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /The loss became NaN at step 1; training stopped and no checkpoint had been saved yet, so there is nothing to resume from or export\./);
+      assert.match(
+        result.stderr,
+        /The loss became NaN at step 1; training stopped and no checkpoint had been saved yet, so there is nothing to resume from or export\./,
+      );
       const events = eventsOf(onlyRun(workspace.root));
       assert.equal(events.at(-2)?.type, 'error');
       assert.equal((events.at(-1) as Extract<RunEvent, { type: 'run_finished' }>).reason, 'failed');
@@ -368,11 +425,19 @@ describe('training with LoRA', () => {
       assert.ok(started.trainable_parameters > 0 && started.trainable_parameters < started.total_parameters / 5, JSON.stringify(started));
       const base = readSafetensors(workspace.path('tiny/model.safetensors')).tensors;
       const trained = readSafetensors(join(runDir, 'checkpoints', 'step-6', 'encoder.safetensors')).tensors;
-      assert.deepEqual(trained.get('embeddings.word_embeddings.weight')!.data, base.get('embeddings.word_embeddings.weight')!.data, 'base weights are untouched');
+      assert.deepEqual(
+        trained.get('embeddings.word_embeddings.weight')!.data,
+        base.get('embeddings.word_embeddings.weight')!.data,
+        'base weights are untouched',
+      );
       const loraB = trained.get('encoder.layer.0.attention.self.query.lora_B.weight')!;
-      assert.ok(Array.from(loraB.data as Float32Array).some((x) => x !== 0), 'B moved away from zero');
+      assert.ok(
+        Array.from(loraB.data as Float32Array).some((x) => x !== 0),
+        'B moved away from zero',
+      );
 
-      const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [CLI, ...args], { cwd: workspace.root, encoding: 'utf8', timeout: 120_000 });
       const checkpoint = join(runDir, 'checkpoints', 'step-6');
       assert.equal(run(['export', checkpoint, '--out', 'adapter', '--adapter-only']).status, 0);
       const adapterConfig = JSON.parse(readFileSync(workspace.path('adapter/adapter_config.json'), 'utf8'));
@@ -381,11 +446,19 @@ describe('training with LoRA', () => {
       const adapter = readSafetensors(workspace.path('adapter/adapter_model.safetensors')).tensors;
       const a = adapter.get('base_model.model.encoder.layer.0.attention.self.query.lora_A.weight')!;
       const b = adapter.get('base_model.model.encoder.layer.0.attention.self.query.lora_B.weight')!;
-      assert.deepEqual([a.shape, b.shape], [[4, 32], [32, 4]]);
+      assert.deepEqual(
+        [a.shape, b.shape],
+        [
+          [4, 32],
+          [32, 4],
+        ],
+      );
 
       // The merged export must equal W + (alpha / r)·B·A in PyTorch's [out, in] layout.
       assert.equal(run(['export', checkpoint, '--out', 'merged']).status, 0);
-      const merged = readSafetensors(workspace.path('merged/model.safetensors')).tensors.get('encoder.layer.0.attention.self.query.weight')!;
+      const merged = readSafetensors(workspace.path('merged/model.safetensors')).tensors.get(
+        'encoder.layer.0.attention.self.query.weight',
+      )!;
       const w = base.get('encoder.layer.0.attention.self.query.weight')!;
       for (let out = 0; out < 32; out++) {
         for (let input = 0; input < 32; input++) {
@@ -398,7 +471,11 @@ describe('training with LoRA', () => {
       workspace.write('texts.txt', 'a query about passwords\nanother about cooking\n');
       assert.equal(run(['encode', checkpoint, '--in', 'texts.txt', '--out', 'lora.jsonl']).status, 0);
       assert.equal(run(['encode', 'merged', '--in', 'texts.txt', '--out', 'merged.jsonl']).status, 0);
-      const read = (file: string) => readFileSync(workspace.path(file), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { embedding: number[] }).embedding);
+      const read = (file: string) =>
+        readFileSync(workspace.path(file), 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { embedding: number[] }).embedding);
       const [withLora, withMerged] = [read('lora.jsonl'), read('merged.jsonl')];
       withLora.forEach((vector, i) => vector.forEach((x, j) => assert.ok(Math.abs(x - withMerged[i]![j]!) < 1e-5)));
     } finally {

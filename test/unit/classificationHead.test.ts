@@ -11,10 +11,12 @@ describe('the classification head', () => {
     [1, 1],
   ]);
   const head = new ClassificationHead(['a', 'b', 'c'], 'text', 2, 3);
-  head.weight.assign(tf.tensor2d([
-    [2, 0, -1],
-    [0, 1, 1],
-  ]));
+  head.weight.assign(
+    tf.tensor2d([
+      [2, 0, -1],
+      [0, 1, 1],
+    ]),
+  );
   head.bias.assign(tf.tensor1d([0, 0.5, 0]));
   const labels = Int32Array.from([0, 2, 1]);
   const probabilities = (row: number[]) => {
@@ -53,7 +55,8 @@ describe('the classification head', () => {
     weighted.weight.assign(head.weight);
     weighted.bias.assign(head.bias);
     const losses = rows.map((row, i) => -Math.log(probabilities(row)[labels[i]!]!));
-    const expected = losses.reduce((s, loss, i) => s + weights[labels[i]!]! * loss, 0) / labels.reduce((s, label) => s + weights[label]!, 0);
+    const expected =
+      losses.reduce((s, loss, i) => s + weights[labels[i]!]! * loss, 0) / labels.reduce((s, label) => s + weights[label]!, 0);
     assert.ok(Math.abs(weighted.loss(features, labels).dataSync()[0]! - expected) < 1e-5);
     assert.throws(() => new ClassificationHead(['a', 'b'], 'text', 2, 3, [1]), /1 class weights were given for 2 classes/);
   });

@@ -14,7 +14,10 @@ function apply(text: string, assignments: Assignment[], format: 'yaml' | 'json' 
 describe('assigning config values as a person would edit them', () => {
   it('replaces a present scalar in place and keeps comments', () => {
     const text = '# my run\nloss:\n  type: mnrl # in-batch negatives\n  scale: 20\n';
-    assert.equal(apply(text, [{ path: ['loss', 'type'], value: 'cached_mnrl' }]), '# my run\nloss:\n  type: cached_mnrl # in-batch negatives\n  scale: 20\n');
+    assert.equal(
+      apply(text, [{ path: ['loss', 'type'], value: 'cached_mnrl' }]),
+      '# my run\nloss:\n  type: cached_mnrl # in-batch negatives\n  scale: 20\n',
+    );
   });
 
   it('inserts a missing key at the indentation of its mapping, after the last key', () => {
@@ -27,17 +30,29 @@ describe('assigning config values as a person would edit them', () => {
 
   it('inserts after a nested mapping that ends the section', () => {
     const text = 'strategy:\n  lora:\n    r: 8\ntraining:\n  epochs: 1\n';
-    assert.equal(apply(text, [{ path: ['strategy', 'type'], value: 'lora' }]), 'strategy:\n  lora:\n    r: 8\n  type: lora\ntraining:\n  epochs: 1\n');
+    assert.equal(
+      apply(text, [{ path: ['strategy', 'type'], value: 'lora' }]),
+      'strategy:\n  lora:\n    r: 8\n  type: lora\ntraining:\n  epochs: 1\n',
+    );
   });
 
   it('creates a missing section at the end of the file', () => {
-    assert.equal(apply('model:\n  base: x\n', [{ path: ['strategy', 'type'], value: 'lora' }]), 'model:\n  base: x\nstrategy:\n  type: lora\n');
+    assert.equal(
+      apply('model:\n  base: x\n', [{ path: ['strategy', 'type'], value: 'lora' }]),
+      'model:\n  base: x\nstrategy:\n  type: lora\n',
+    );
     assert.equal(apply('model:\n  base: x', [{ path: ['strategy', 'type'], value: 'lora' }]), 'model:\n  base: x\nstrategy:\n  type: lora');
   });
 
   it('fills a key that has no value yet', () => {
-    assert.equal(apply('training:\n  epochs:\n  seed: 1\n', [{ path: ['training', 'epochs'], value: 3 }]), 'training:\n  epochs: 3\n  seed: 1\n');
-    assert.equal(apply('strategy:\nmodel:\n  base: x\n', [{ path: ['strategy', 'type'], value: 'lora' }]), 'strategy:\n  type: lora\nmodel:\n  base: x\n');
+    assert.equal(
+      apply('training:\n  epochs:\n  seed: 1\n', [{ path: ['training', 'epochs'], value: 3 }]),
+      'training:\n  epochs: 3\n  seed: 1\n',
+    );
+    assert.equal(
+      apply('strategy:\nmodel:\n  base: x\n', [{ path: ['strategy', 'type'], value: 'lora' }]),
+      'strategy:\n  type: lora\nmodel:\n  base: x\n',
+    );
   });
 
   it('applies several assignments together', () => {
@@ -54,12 +69,18 @@ describe('assigning config values as a person would edit them', () => {
 
   it('replaces a block list with a flow list', () => {
     const text = 'evaluation:\n  metrics:\n    - ndcg@10\n  primary: mrr@10\n';
-    assert.equal(apply(text, [{ path: ['evaluation', 'metrics'], value: ['ndcg@10', 'mrr@10'] }]), 'evaluation:\n  metrics: [ndcg@10, mrr@10]\n  primary: mrr@10\n');
+    assert.equal(
+      apply(text, [{ path: ['evaluation', 'metrics'], value: ['ndcg@10', 'mrr@10'] }]),
+      'evaluation:\n  metrics: [ndcg@10, mrr@10]\n  primary: mrr@10\n',
+    );
   });
 
   it('edits JSON configs as JSON', () => {
     const text = '{\n  "loss": {"type": "mnrl"},\n  "training": {"batch_size": 8}\n}\n';
-    assert.equal(apply(text, [{ path: ['loss', 'type'], value: 'cached_mnrl' }], 'json'), '{\n  "loss": {"type": "cached_mnrl"},\n  "training": {"batch_size": 8}\n}\n');
+    assert.equal(
+      apply(text, [{ path: ['loss', 'type'], value: 'cached_mnrl' }], 'json'),
+      '{\n  "loss": {"type": "cached_mnrl"},\n  "training": {"batch_size": 8}\n}\n',
+    );
     assert.equal(
       apply(text, [{ path: ['training', 'gradient_accumulation_steps'], value: 1 }], 'json'),
       '{\n  "loss": {"type": "mnrl"},\n  "training": {"batch_size": 8, "gradient_accumulation_steps": 1}\n}\n',
@@ -74,6 +95,9 @@ describe('assignments in CRLF files', () => {
       { path: ['training', 'gradient_accumulation_steps'], value: 1 },
       { path: ['strategy', 'type'], value: 'lora' },
     ]);
-    assert.equal(result, 'loss:\r\n  type: mnrl\r\ntraining:\r\n  batch_size: 32\r\n  gradient_accumulation_steps: 1\r\nstrategy:\r\n  type: lora\r\n');
+    assert.equal(
+      result,
+      'loss:\r\n  type: mnrl\r\ntraining:\r\n  batch_size: 32\r\n  gradient_accumulation_steps: 1\r\nstrategy:\r\n  type: lora\r\n',
+    );
   });
 });

@@ -116,7 +116,8 @@ describe('the CRF negative log-likelihood', () => {
         for (let tag = 0; tag < p.k; tag++) changed.emissions[(b * p.words + t) * p.k + tag] = 100 * (tag + 1);
       }
     }
-    const run = (q: Problem) => crfNegativeLogLikelihood(tensorsOf(q).emissions, tensorsOf(q).crf, { tags: q.tags, lengths: q.lengths }).arraySync();
+    const run = (q: Problem) =>
+      crfNegativeLogLikelihood(tensorsOf(q).emissions, tensorsOf(q).crf, { tags: q.tags, lengths: q.lengths }).arraySync();
     const [before, after] = [run(p), run(changed)];
     before.forEach((value, b) => assert.ok(Math.abs(value - after[b]!) < 1e-5, `row ${b}`));
   });
@@ -124,8 +125,14 @@ describe('the CRF negative log-likelihood', () => {
   it('refuses tags outside the tag set and mismatched shapes, with a message', () => {
     const p = randomProblem(3, 1, 2, 2, [2]);
     const { emissions, crf } = tensorsOf(p);
-    assert.throws(() => crfNegativeLogLikelihood(emissions, crf, { tags: Int32Array.from([0, 2]), lengths: [2] }), /Tag index 2 is outside the CRF's 2 tags/);
-    assert.throws(() => crfNegativeLogLikelihood(emissions, crf, { tags: Int32Array.from([0]), lengths: [2] }), /emissions for 1×2 words but tags for 1/);
+    assert.throws(
+      () => crfNegativeLogLikelihood(emissions, crf, { tags: Int32Array.from([0, 2]), lengths: [2] }),
+      /Tag index 2 is outside the CRF's 2 tags/,
+    );
+    assert.throws(
+      () => crfNegativeLogLikelihood(emissions, crf, { tags: Int32Array.from([0]), lengths: [2] }),
+      /emissions for 1×2 words but tags for 1/,
+    );
   });
 });
 
@@ -161,7 +168,8 @@ describe('CRF gradients', () => {
 
   const assertClose = (name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number) => {
     assert.equal(actual.length, expected.length, name);
-    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) < tolerance, `${name}[${i}]: ${actual[i]} vs ${expected[i]}`);
+    for (let i = 0; i < expected.length; i++)
+      assert.ok(Math.abs(actual[i]! - expected[i]!) < tolerance, `${name}[${i}]: ${actual[i]} vs ${expected[i]}`);
   };
 
   for (const [i, c] of CASES.entries()) {
@@ -169,12 +177,23 @@ describe('CRF gradients', () => {
       const p = randomProblem(200 + i, c.batch, c.words, c.k, c.lengths);
       const { emissions, crf } = tensorsOf(p);
       const f = (e: tf.Tensor, transitions: tf.Tensor, start: tf.Tensor, end: tf.Tensor) =>
-        tf.sum(crfNegativeLogLikelihood(e as tf.Tensor3D, { transitions: transitions as tf.Tensor2D, start: start as tf.Tensor1D, end: end as tf.Tensor1D }, { tags: p.tags, lengths: p.lengths }));
+        tf.sum(
+          crfNegativeLogLikelihood(
+            e as tf.Tensor3D,
+            { transitions: transitions as tf.Tensor2D, start: start as tf.Tensor1D, end: end as tf.Tensor1D },
+            { tags: p.tags, lengths: p.lengths },
+          ),
+        );
       const expected = bruteForceGradients(p);
       // With one word per row no transition is taken: tfjs then has no path to them, and their gradient is 0.
       const connected = c.words > 1;
       const [gE, gS, gEnd, gT] = connected
-        ? tf.grads((e: tf.Tensor, s: tf.Tensor, n: tf.Tensor, t: tf.Tensor) => f(e, t, s, n))([emissions, crf.start, crf.end, crf.transitions])
+        ? tf.grads((e: tf.Tensor, s: tf.Tensor, n: tf.Tensor, t: tf.Tensor) => f(e, t, s, n))([
+            emissions,
+            crf.start,
+            crf.end,
+            crf.transitions,
+          ])
         : tf.grads((e: tf.Tensor, s: tf.Tensor, n: tf.Tensor) => f(e, crf.transitions, s, n))([emissions, crf.start, crf.end]);
       assertClose('emissions', gE!.dataSync(), expected.emissions, 1e-4);
       assertClose('transitions', connected ? gT!.dataSync() : new Float32Array(p.k * p.k), expected.transitions, 1e-4);
@@ -190,7 +209,11 @@ describe('CRF gradients', () => {
       return tf.tidy(() => tf.sum(crfNegativeLogLikelihood(emissions, crf, { tags: q.tags, lengths: q.lengths })).dataSync()[0]!);
     };
     const { emissions, crf } = tensorsOf(p);
-    const gT = tf.grad((t: tf.Tensor) => tf.sum(crfNegativeLogLikelihood(emissions, { ...crf, transitions: t as tf.Tensor2D }, { tags: p.tags, lengths: p.lengths })))(crf.transitions).dataSync();
+    const gT = tf
+      .grad((t: tf.Tensor) =>
+        tf.sum(crfNegativeLogLikelihood(emissions, { ...crf, transitions: t as tf.Tensor2D }, { tags: p.tags, lengths: p.lengths })),
+      )(crf.transitions)
+      .dataSync();
     const h = 1e-2;
     for (let i = 0; i < p.k * p.k; i++) {
       const plus = { ...p, transitions: Float64Array.from(p.transitions) };
@@ -222,7 +245,12 @@ describe('Viterbi decoding', () => {
 
   it('follows the transitions when they outweigh the emissions', () => {
     // Emissions prefer tag 1 at every word, but 1 → 1 is heavily penalised: the best path alternates.
-    const crf: HostCrf = { tagCount: 2, transitions: Float32Array.from([0, 0, 0, -10]), start: new Float32Array(2), end: new Float32Array(2) };
+    const crf: HostCrf = {
+      tagCount: 2,
+      transitions: Float32Array.from([0, 0, 0, -10]),
+      start: new Float32Array(2),
+      end: new Float32Array(2),
+    };
     const emissions = Float32Array.from([0, 1, 0, 1, 0, 1]);
     assert.deepEqual(viterbiDecode(emissions, 3, [3], crf), [[1, 0, 1]]);
   });

@@ -37,7 +37,9 @@ describe('embedding losses agree with their sentence-transformers definitions', 
         return sum + (logSumExp - logits[i]!);
       }, 0) / A.length;
     assert.ok(Math.abs(value(multipleNegativesRanking({ anchor: t2(A), positive: t2(P) }, scale)) - expected(P)) < 1e-4);
-    assert.ok(Math.abs(value(multipleNegativesRanking({ anchor: t2(A), positive: t2(P), negative: t2(N) }, scale)) - expected([...P, ...N])) < 1e-4);
+    assert.ok(
+      Math.abs(value(multipleNegativesRanking({ anchor: t2(A), positive: t2(P), negative: t2(N) }, scale)) - expected([...P, ...N])) < 1e-4,
+    );
   });
 
   it('CoSENT penalises every pair ranked above a pair with a higher gold score', () => {

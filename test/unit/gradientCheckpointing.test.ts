@@ -34,7 +34,12 @@ after(() => workspace.dispose());
 
 const BATCH: TextBatch = {
   anchor: ['how do i reset my password', 'what is the capital of france', 'how long to boil an egg', 'why is the sky blue'],
-  positive: ['open settings and choose reset password', 'paris is the capital of france', 'boil the egg for nine minutes', 'light scatters off air'],
+  positive: [
+    'open settings and choose reset password',
+    'paris is the capital of france',
+    'boil the egg for nine minutes',
+    'light scatters off air',
+  ],
   targets: {},
 };
 const MNRL: LossSettings = { name: 'mnrl', scale: 20, margin: 0, miniBatchSize: 4 };
@@ -47,15 +52,27 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'full' },
-  { name: 'freeze (bottom layer and embeddings)', trainable: (name) => !name.startsWith('embeddings.') && !name.startsWith('encoder.layer.0.') },
-  { name: 'lora', trainable: (name) => name.includes('.lora_'), extensions: { seed: 3, lora: { r: 4, alpha: 8, dropout: 0.1, targets: ['query', 'value', 'dense'] } } },
-  { name: 'adapter', trainable: (name) => name.includes('.adapter.') || name.includes('LayerNorm'), extensions: { seed: 3, adapter: { size: 8 } } },
+  {
+    name: 'freeze (bottom layer and embeddings)',
+    trainable: (name) => !name.startsWith('embeddings.') && !name.startsWith('encoder.layer.0.'),
+  },
+  {
+    name: 'lora',
+    trainable: (name) => name.includes('.lora_'),
+    extensions: { seed: 3, lora: { r: 4, alpha: 8, dropout: 0.1, targets: ['query', 'value', 'dense'] } },
+  },
+  {
+    name: 'adapter',
+    trainable: (name) => name.includes('.adapter.') || name.includes('LayerNorm'),
+    extensions: { seed: 3, adapter: { size: 8 } },
+  },
 ];
 
 function gradientsOf(variant: Variant, checkpointing: boolean, loss: LossSettings): { loss: number; gradients: Map<string, Float32Array> } {
   const encoder = BertEncoder.fromWeights(config, weights, encoderOpsFor(tf.getBackend()), variant.trainable, variant.extensions);
   // LoRA B starts at zero, which would hide its A's gradient; give B a value so that every path carries one.
-  for (const [name, variable] of encoder.variables) if (name.includes('lora_B') || name.includes('adapter.up')) variable.assign(tf.randomNormal(variable.shape, 0, 0.05, 'float32', 11));
+  for (const [name, variable] of encoder.variables)
+    if (name.includes('lora_B') || name.includes('adapter.up')) variable.assign(tf.randomNormal(variable.shape, 0, 0.05, 'float32', 11));
   encoder.gradientCheckpointing = checkpointing;
   const embedder = new SentenceEmbedder(tokenizer, encoder, { pooling: 'mean', normalize: false, maxSeqLength: 24 });
   const trainable = new Map([...encoder.variables].filter(([, variable]) => variable.trainable));

@@ -7,7 +7,13 @@ import { BertEncoder } from '../../src/trainer/model/bert/bertEncoder';
 import { readBertConfig, readBertWeights } from '../../src/trainer/model/bertConfig';
 import { SentenceEmbedder } from '../../src/trainer/model/sentenceEmbedder';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
-import { accumulate, microBatchGradients, scaleGradients, type LossSettings, type TextBatch } from '../../src/trainer/training/gradientStep';
+import {
+  accumulate,
+  microBatchGradients,
+  scaleGradients,
+  type LossSettings,
+  type TextBatch,
+} from '../../src/trainer/training/gradientStep';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 
@@ -23,11 +29,33 @@ before(async () => {
 });
 after(() => workspace.dispose());
 
-const ANCHORS = ['how do i reset my password', 'what is the capital of france', 'how long to boil an egg', 'why is the sky blue', 'best way to learn python', 'how does a vaccine work', 'what time is sunset', 'where do penguins live'];
-const POSITIVES = ['open settings and choose reset password', 'paris is the capital of france', 'boil the egg for nine minutes', 'light scatters off air molecules', 'write small programs every day', 'it trains the immune system', 'the sun sets around eight', 'penguins live in the southern hemisphere'];
+const ANCHORS = [
+  'how do i reset my password',
+  'what is the capital of france',
+  'how long to boil an egg',
+  'why is the sky blue',
+  'best way to learn python',
+  'how does a vaccine work',
+  'what time is sunset',
+  'where do penguins live',
+];
+const POSITIVES = [
+  'open settings and choose reset password',
+  'paris is the capital of france',
+  'boil the egg for nine minutes',
+  'light scatters off air molecules',
+  'write small programs every day',
+  'it trains the immune system',
+  'the sun sets around eight',
+  'penguins live in the southern hemisphere',
+];
 
 function batch(from: number, to: number): TextBatch {
-  return { anchor: ANCHORS.slice(from, to), positive: POSITIVES.slice(from, to), targets: { scores: Float32Array.from({ length: to - from }, (_, i) => ((from + i) % 3) / 2) } };
+  return {
+    anchor: ANCHORS.slice(from, to),
+    positive: POSITIVES.slice(from, to),
+    targets: { scores: Float32Array.from({ length: to - from }, (_, i) => ((from + i) % 3) / 2) },
+  };
 }
 
 async function values(gradients: Map<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
@@ -58,16 +86,36 @@ describe('gradients of one optimizer step', () => {
     const loss: LossSettings = { name: 'cosine', scale: 20, margin: 0.5, miniBatchSize: 4 };
     const whole = microBatchGradients(embedder, trainable(), batch(0, 8), loss, coordinates, false);
     const total = new Map<string, tf.Tensor>();
-    for (const [index, [from, to]] of [[0, 4], [4, 8]].entries()) {
-      accumulate(total, microBatchGradients(embedder, trainable(), batch(from!, to!), loss, { ...coordinates, microBatch: index }, false).gradients);
+    for (const [index, [from, to]] of [
+      [0, 4],
+      [4, 8],
+    ].entries()) {
+      accumulate(
+        total,
+        microBatchGradients(embedder, trainable(), batch(from!, to!), loss, { ...coordinates, microBatch: index }, false).gradients,
+      );
     }
     scaleGradients(total, 1 / 2);
     assertClose(await values(total), await values(whole.gradients), 1e-5);
   });
 
   it('with the gradient cache (cached_mnrl) equal plain MNRL on the same batch', async () => {
-    const mnrl = microBatchGradients(embedder, trainable(), batch(0, 8), { name: 'mnrl', scale: 20, margin: 0, miniBatchSize: 8 }, coordinates, false);
-    const cached = microBatchGradients(embedder, trainable(), batch(0, 8), { name: 'cached_mnrl', scale: 20, margin: 0, miniBatchSize: 3 }, coordinates, false);
+    const mnrl = microBatchGradients(
+      embedder,
+      trainable(),
+      batch(0, 8),
+      { name: 'mnrl', scale: 20, margin: 0, miniBatchSize: 8 },
+      coordinates,
+      false,
+    );
+    const cached = microBatchGradients(
+      embedder,
+      trainable(),
+      batch(0, 8),
+      { name: 'cached_mnrl', scale: 20, margin: 0, miniBatchSize: 3 },
+      coordinates,
+      false,
+    );
     assert.ok(Math.abs(cached.loss - mnrl.loss) < 1e-5, `${cached.loss} vs ${mnrl.loss}`);
     assertClose(await values(cached.gradients), await values(mnrl.gradients), 1e-4);
   });
@@ -83,7 +131,14 @@ describe('gradients of one optimizer step', () => {
 
   it('leaves no tensors behind', () => {
     const before = tf.memory().numTensors;
-    const { gradients } = microBatchGradients(embedder, trainable(), batch(0, 8), { name: 'cached_mnrl', scale: 20, margin: 0, miniBatchSize: 3 }, coordinates, true);
+    const { gradients } = microBatchGradients(
+      embedder,
+      trainable(),
+      batch(0, 8),
+      { name: 'cached_mnrl', scale: 20, margin: 0, miniBatchSize: 3 },
+      coordinates,
+      true,
+    );
     const held = gradients.size;
     for (const gradient of gradients.values()) gradient.dispose();
     assert.equal(tf.memory().numTensors, before, `${held} gradients were returned; everything else must be freed`);

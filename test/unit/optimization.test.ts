@@ -7,7 +7,8 @@ import { learningRateAt } from '../../src/trainer/training/learningRateSchedule'
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-6): void {
   assert.equal(actual.length, expected.length);
-  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance, `[${i}] ${actual[i]} vs ${expected[i]}`);
+  for (let i = 0; i < expected.length; i++)
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance, `[${i}] ${actual[i]} vs ${expected[i]}`);
 }
 
 describe('AdamW', () => {
@@ -40,7 +41,10 @@ describe('AdamW', () => {
         ]),
         lr,
       );
-      for (const [key, grad, decay] of [['w', g.slice(0, 2), 0.1], ['b', g.slice(2), 0]] as const) {
+      for (const [key, grad, decay] of [
+        ['w', g.slice(0, 2), 0.1],
+        ['b', g.slice(2), 0],
+      ] as const) {
         for (let i = 0; i < grad.length; i++) {
           expected[key][i] = expected[key][i]! * (1 - lr * decay);
           m[key][i] = 0.9 * m[key][i]! + 0.1 * grad[i]!;

@@ -53,7 +53,13 @@ const runStarted: Required<RunStartedEvent> = {
   total_parameters: 22_713_216,
   dataset: { train_rows: 241, validation_rows: 61, skipped_rows: 0 },
   preprocess: {
-    clean: { strip_html: true, lowercase: false, unicode_normalization: 'NFKC', remove_special_characters: false, collapse_whitespace: true },
+    clean: {
+      strip_html: true,
+      lowercase: false,
+      unicode_normalization: 'NFKC',
+      remove_special_characters: false,
+      collapse_whitespace: true,
+    },
     dedupe: true,
     augment: {
       seed: 42,
@@ -123,7 +129,14 @@ const checkpoint: Required<CheckpointEvent> = {
   deleted: ['checkpoints/step-8'],
 };
 const earlyStop: Required<EarlyStopEvent> = { ...envelope, type: 'early_stop', step: 40, metric: 'ndcg@10', best: 0.74, patience: 2 };
-const baselineNotBeaten: Required<BaselineNotBeatenEvent> = { ...envelope, type: 'baseline_not_beaten', metric: 'spearman', baseline: 0.408, best: 0.384, mode: 'max' };
+const baselineNotBeaten: Required<BaselineNotBeatenEvent> = {
+  ...envelope,
+  type: 'baseline_not_beaten',
+  metric: 'spearman',
+  baseline: 0.408,
+  best: 0.384,
+  mode: 'max',
+};
 const log: Required<LogEvent> = { ...envelope, type: 'log', level: 'warning', message: 'Skipped 3 bad rows in data/train.jsonl' };
 const runFinished: Required<RunFinishedEvent> = {
   ...envelope,

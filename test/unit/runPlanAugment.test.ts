@@ -33,7 +33,10 @@ async function trainerCounts(configPath: string): Promise<{ rows: number; added:
 describe('the dry run counts the augmented copies the trainer adds', () => {
   const workspace = new TempWorkspace();
   after(() => workspace.dispose());
-  workspace.write('data/validation.jsonl', `${JSON.stringify({ text: 'a held-out ticket', label: 'a' })}\n${JSON.stringify({ text: 'another held-out ticket', label: 'b' })}\n`);
+  workspace.write(
+    'data/validation.jsonl',
+    `${JSON.stringify({ text: 'a held-out ticket', label: 'a' })}\n${JSON.stringify({ text: 'another held-out ticket', label: 'b' })}\n`,
+  );
 
   it('plans the classification example on the rows and steps that training uses', async () => {
     const plan = planOf(CLASSIFICATION);
@@ -49,24 +52,41 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
     assert.equal(plan.totalSteps, 310);
     // What `embedtune preview-data` reports for the example.
     const printed: string[] = [];
-    assert.equal(await runPreviewData([CLASSIFICATION, '--rows', '1'], { out: (line) => printed.push(line), err: (line) => printed.push(line) }), 0);
-    assert.match(printed.join('\n'), new RegExp(`training rows: ${plan.trainRows! + plan.augmentedCopies!}; validation rows: ${plan.validationRows}`));
+    assert.equal(
+      await runPreviewData([CLASSIFICATION, '--rows', '1'], { out: (line) => printed.push(line), err: (line) => printed.push(line) }),
+      0,
+    );
+    assert.match(
+      printed.join('\n'),
+      new RegExp(`training rows: ${plan.trainRows! + plan.augmentedCopies!}; validation rows: ${plan.validationRows}`),
+    );
     const lines = formatRunPlan(plan);
     assert.match(lines[2]!, /^rows 164 train \+ up to 328 augmented copies \(about 492 training rows\) · 41 validation/);
     assert.match(lines[3]!, /^steps about 31 per epoch · about 310 total · 31 warmup$/);
-    assert.equal(runPlanTitle(plan), 'Dry run: 164 rows + up to 328 augmented · batch 16 · about 31 steps/epoch · about 310 total · 31 warmup');
+    assert.equal(
+      runPlanTitle(plan),
+      'Dry run: 164 rows + up to 328 augmented · batch 16 · about 31 steps/epoch · about 310 total · 31 warmup',
+    );
   });
 
   it('counts one copy for an operation written without a count, none for count 0, and is exact without augmentation', () => {
-    const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `ticket number ${i} about the invoice`, label: i % 2 ? 'a' : 'b' }));
+    const rows = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ text: `ticket number ${i} about the invoice`, label: i % 2 ? 'a' : 'b' }),
+    );
     workspace.write('data/rows.jsonl', `${rows.join('\n')}\n`);
-    const header = 'task: classification\nmodel:\n  base: x\ndata:\n  train: data/rows.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\n';
+    const header =
+      'task: classification\nmodel:\n  base: x\ndata:\n  train: data/rows.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\n';
     const plain = planOf(workspace.write('plain.embedtune.yaml', header));
     assert.equal(plain.augmentedCopies, undefined);
     assert.equal(plain.approximate, undefined);
     assert.equal(plain.stepsPerEpoch, 5);
     assert.match(formatRunPlan(plain)[3]!, /^steps 5 per epoch · 5 total/);
-    const augmented = planOf(workspace.write('augmented.embedtune.yaml', `${header}preprocess:\n  augment:\n    random_swap: {}\n    random_deletion: { count: 2 }\n    synonym_replacement: { count: 0 }\n`));
+    const augmented = planOf(
+      workspace.write(
+        'augmented.embedtune.yaml',
+        `${header}preprocess:\n  augment:\n    random_swap: {}\n    random_deletion: { count: 2 }\n    synonym_replacement: { count: 0 }\n`,
+      ),
+    );
     assert.equal(augmented.augmentedCopies, 120);
     assert.equal(augmented.stepsPerEpoch, 20);
   });
@@ -74,8 +94,10 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
   it('checks that epoch checkpoints fall on evaluations with the augmented steps per epoch', () => {
     const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `alpha${i} beta${i} gamma${i}`, label: i % 2 ? 'a' : 'b' }));
     workspace.write('data/forty.jsonl', `${rows.join('\n')}\n`);
-    const base = 'task: classification\nloss:\n  type: softmax\nmodel:\n  base: x\ndata:\n  train: data/forty.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\nevaluation:\n  every: 10\n  metrics: [accuracy]\n  primary: accuracy\ncheckpoints:\n  every: epoch\n';
-    const codes = (text: string) => validateConfigText(text, { configPath: workspace.write('check.embedtune.yaml', text) }).diagnostics.map((d) => d.code);
+    const base =
+      'task: classification\nloss:\n  type: softmax\nmodel:\n  base: x\ndata:\n  train: data/forty.jsonl\n  validation: data/validation.jsonl\ntraining:\n  batch_size: 8\nevaluation:\n  every: 10\n  metrics: [accuracy]\n  primary: accuracy\ncheckpoints:\n  every: epoch\n';
+    const codes = (text: string) =>
+      validateConfigText(text, { configPath: workspace.write('check.embedtune.yaml', text) }).diagnostics.map((d) => d.code);
     // 40 rows are 5 steps an epoch, off the every-10 evaluations; with one copy each, 80 rows are 10 steps, on them.
     assert.ok(codes(base).includes('checkpoint-interval-mismatch'));
     assert.ok(!codes(`${base}preprocess:\n  augment:\n    random_deletion: { count: 1 }\n`).includes('checkpoint-interval-mismatch'));
@@ -83,7 +105,9 @@ describe('the dry run counts the augmented copies the trainer adds', () => {
 
   it('is an upper estimate when some rows cannot be changed, as the trainer drops their copies', async () => {
     // Random deletion cannot change a one-word ticket, so the trainer drops those copies.
-    const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ text: i < 10 ? `word${i}` : `alpha${i} beta${i} gamma${i} delta${i}`, label: i % 2 ? 'a' : 'b' }));
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ text: i < 10 ? `word${i}` : `alpha${i} beta${i} gamma${i} delta${i}`, label: i % 2 ? 'a' : 'b' }),
+    );
     workspace.write('data/short.jsonl', `${rows.join('\n')}\n`);
     const configPath = workspace.write(
       'short.embedtune.yaml',

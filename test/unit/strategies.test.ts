@@ -30,12 +30,18 @@ before(async () => {
   await tf.setBackend('cpu');
   tiny = buildTinyBert(workspace.path('tiny'), { layers: 2, hidden: HIDDEN, heads: 4, intermediate: INTERMEDIATE });
   base = new Map([...readSafetensors(workspace.path('tiny/model.safetensors')).tensors].filter(([name]) => !name.startsWith('pooler.')));
-  const pairs = Array.from({ length: 24 }, (_, i) => JSON.stringify({ anchor: `how do i find the ${['water', 'house', 'school', 'river'][i % 4]} number ${i}`, positive: `the ${['water', 'house', 'school', 'river'][i % 4]} is near the ${['road', 'tree', 'farm'][i % 3]} ${i}` }));
+  const pairs = Array.from({ length: 24 }, (_, i) =>
+    JSON.stringify({
+      anchor: `how do i find the ${['water', 'house', 'school', 'river'][i % 4]} number ${i}`,
+      positive: `the ${['water', 'house', 'school', 'river'][i % 4]} is near the ${['road', 'tree', 'farm'][i % 3]} ${i}`,
+    }),
+  );
   workspace.write('data/train.jsonl', `${pairs.join('\n')}\n`);
 });
 after(() => workspace.dispose());
 
-const sizeOf = (predicate: (name: string) => boolean) => [...base].filter(([name]) => predicate(name)).reduce((sum, [, tensor]) => sum + tensor.data.length, 0);
+const sizeOf = (predicate: (name: string) => boolean) =>
+  [...base].filter(([name]) => predicate(name)).reduce((sum, [, tensor]) => sum + tensor.data.length, 0);
 const layerOf = (name: string) => Number(/^encoder\.layer\.(\d+)\./.exec(name)?.[1] ?? -1);
 
 function encoderFor(strategy: StrategyConfig): BertEncoder {
@@ -64,12 +70,21 @@ describe('what each strategy trains', () => {
   it('adapter: trains only the adapters and LayerNorms, and at step 0 computes exactly what the base model does', () => {
     const adapted = encoderFor({ type: 'adapter', adapter: { size: 8 } });
     const plain = encoderFor({ type: 'full' });
-    for (const [name, variable] of adapted.variables) assert.equal(variable.trainable, name.includes('.adapter.') || name.includes('LayerNorm'), name);
+    for (const [name, variable] of adapted.variables)
+      assert.equal(variable.trainable, name.includes('.adapter.') || name.includes('LayerNorm'), name);
     const ups = [...adapted.variables].filter(([name]) => name.includes('.adapter.up.'));
     assert.equal(ups.length, 2 * 2 * 2, 'after attention and after the feed-forward block, weight and bias, in each layer');
-    for (const [name, variable] of ups) assert.ok(variable.dataSync().every((x) => x === 0), `${name} starts at zero`);
+    for (const [name, variable] of ups)
+      assert.ok(
+        variable.dataSync().every((x) => x === 0),
+        `${name} starts at zero`,
+      );
     const downs = [...adapted.variables].filter(([name]) => name.endsWith('.adapter.down.weight'));
-    for (const [name, variable] of downs) assert.ok(variable.dataSync().some((x) => x !== 0), `${name} starts random`);
+    for (const [name, variable] of downs)
+      assert.ok(
+        variable.dataSync().some((x) => x !== 0),
+        `${name} starts random`,
+      );
     assertSameOutputs(adapted, plain);
     adapted.dispose();
     plain.dispose();
@@ -78,7 +93,8 @@ describe('what each strategy trains', () => {
   it('lora: trains only A and B, B starts at zero, and at step 0 computes exactly what the base model does', () => {
     const lora = encoderFor({ type: 'lora', lora: { r: 4, alpha: 8, targets: ['query', 'value'] } });
     const plain = encoderFor({ type: 'full' });
-    for (const [name, variable] of lora.variables) assert.equal(variable.trainable, name.includes('.lora_A.') || name.includes('.lora_B.'), name);
+    for (const [name, variable] of lora.variables)
+      assert.equal(variable.trainable, name.includes('.lora_A.') || name.includes('.lora_B.'), name);
     const loraNames = [...lora.variables.keys()].filter((name) => name.includes('.lora_'));
     assert.deepEqual(loraNames.filter((name) => name.startsWith('encoder.layer.0.')).sort(), [
       'encoder.layer.0.attention.self.query.lora_A.weight',
@@ -88,8 +104,16 @@ describe('what each strategy trains', () => {
     ]);
     for (const name of loraNames) {
       const values = lora.variables.get(name)!.dataSync();
-      if (name.includes('lora_B')) assert.ok(values.every((x) => x === 0), `${name} starts at zero`);
-      else assert.ok(values.some((x) => x !== 0), `${name} starts random`);
+      if (name.includes('lora_B'))
+        assert.ok(
+          values.every((x) => x === 0),
+          `${name} starts at zero`,
+        );
+      else
+        assert.ok(
+          values.some((x) => x !== 0),
+          `${name} starts random`,
+        );
     }
     assertSameOutputs(lora, plain);
     lora.dispose();
@@ -132,7 +156,10 @@ output_dir: runs-${name}
   );
   const outcome = await train({ configPath, log: () => {}, stop: { requested: false }, env: { EMBEDTUNE_OFFLINE: '1' } });
   assert.equal(outcome.reason, 'completed');
-  const events = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as RunEvent);
+  const events = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as RunEvent);
   return { runDir: outcome.runDir, events };
 }
 
@@ -148,13 +175,20 @@ function asStored(name: string, tensor: HostTensor): Float32Array {
 function finalCheckpoint(runDir: string): { weights: NamedTensors; optimizer: NamedTensors } {
   const steps = readdirSync(join(runDir, 'checkpoints')).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
   const folder = join(runDir, 'checkpoints', steps.at(-1)!);
-  return { weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors, optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors };
+  return {
+    weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors,
+    optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors,
+  };
 }
 
 function assertFrozenAndMoved(weights: NamedTensors, trains: (name: string) => boolean): void {
   for (const [name, tensor] of base) {
     const after = asStored(name, weights.get(name)!);
-    if (trains(name)) assert.ok(after.some((x, i) => x !== tensor.data[i]), `${name} moved`);
+    if (trains(name))
+      assert.ok(
+        after.some((x, i) => x !== tensor.data[i]),
+        `${name} moved`,
+      );
     else assert.deepEqual(after, tensor.data, `${name} is bit-identical after training`);
   }
 }
@@ -191,11 +225,17 @@ describe('training with each strategy, end to end', () => {
     const adapters = 2 * 2 * (HIDDEN * 8 + 8 + 8 * HIDDEN + HIDDEN);
     const started = events[0] as Extract<RunEvent, { type: 'run_started' }>;
     const layerNorms = sizeOf((name) => name.includes('LayerNorm'));
-    assert.deepEqual([started.strategy, started.trainable_parameters, started.total_parameters], ['adapter', adapters + layerNorms, total() + adapters]);
+    assert.deepEqual(
+      [started.strategy, started.trainable_parameters, started.total_parameters],
+      ['adapter', adapters + layerNorms, total() + adapters],
+    );
     const { weights, optimizer } = finalCheckpoint(runDir);
     assertFrozenAndMoved(weights, (name) => name.includes('LayerNorm'));
     const up = weights.get('encoder.layer.1.output.adapter.up.weight')!;
-    assert.ok((up.data as Float32Array).some((x) => x !== 0), 'the adapter up projection left zero');
+    assert.ok(
+      (up.data as Float32Array).some((x) => x !== 0),
+      'the adapter up projection left zero',
+    );
     assert.ok(optimizerNames(optimizer).every((name) => name.includes('.adapter.') || name.includes('LayerNorm')));
   });
 
@@ -206,7 +246,10 @@ describe('training with each strategy, end to end', () => {
     assert.deepEqual([started.strategy, started.trainable_parameters, started.total_parameters], ['lora', lora, total() + lora]);
     const { weights, optimizer } = finalCheckpoint(runDir);
     assertFrozenAndMoved(weights, () => false);
-    assert.ok((weights.get('encoder.layer.0.attention.self.value.lora_B.weight')!.data as Float32Array).some((x) => x !== 0), 'B left zero');
+    assert.ok(
+      (weights.get('encoder.layer.0.attention.self.value.lora_B.weight')!.data as Float32Array).some((x) => x !== 0),
+      'B left zero',
+    );
     assert.ok(optimizerNames(optimizer).every((name) => name.includes('.lora_')));
     assert.equal(optimizerNames(optimizer).length, 2 * 2 * 2);
   });
@@ -215,7 +258,11 @@ describe('training with each strategy, end to end', () => {
 describe('the task head learning rate', () => {
   it('trains a classifier head at training.head_learning_rate while the encoder takes learning_rate', async () => {
     const rows = Array.from({ length: 16 }, (_, i) =>
-      JSON.stringify(i % 2 === 0 ? { text: `please refund my order number ${i}`, label: 'billing' } : { text: `the app crashes when i open screen ${i}`, label: 'bug' }),
+      JSON.stringify(
+        i % 2 === 0
+          ? { text: `please refund my order number ${i}`, label: 'billing' }
+          : { text: `the app crashes when i open screen ${i}`, label: 'bug' },
+      ),
     );
     workspace.write('data/labels.jsonl', `${rows.join('\n')}\n`);
     workspace.write(
@@ -242,7 +289,12 @@ engine:
 output_dir: runs-head-lr
 `,
     );
-    const outcome = await train({ configPath: workspace.path('head-lr.embedtune.yaml'), log: () => {}, stop: { requested: false }, env: { EMBEDTUNE_OFFLINE: '1' } });
+    const outcome = await train({
+      configPath: workspace.path('head-lr.embedtune.yaml'),
+      log: () => {},
+      stop: { requested: false },
+      env: { EMBEDTUNE_OFFLINE: '1' },
+    });
     assert.equal(outcome.reason, 'completed');
     const { weights } = finalCheckpoint(outcome.runDir);
     const steps = outcome.step;

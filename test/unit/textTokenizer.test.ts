@@ -206,7 +206,10 @@ from_vocab = BertWordPieceTokenizer(sys.argv[1] + "/vocab.txt", lowercase=True)
 from_vocab.enable_truncation(int(sys.argv[2]))
 print(json.dumps({"json": [e.ids for e in from_json.encode_batch(texts)], "vocab": [e.ids for e in from_vocab.encode_batch(texts)]}))
 `;
-      const run = spawnSync(TEST_PYTHON, ['-c', script, rich.folder, String(maxLength)], { input: JSON.stringify(texts), encoding: 'utf8' });
+      const run = spawnSync(TEST_PYTHON, ['-c', script, rich.folder, String(maxLength)], {
+        input: JSON.stringify(texts),
+        encoding: 'utf8',
+      });
       assert.equal(run.status, 0, run.stderr);
       const python = JSON.parse(run.stdout) as { json: number[][]; vocab: number[][] };
 

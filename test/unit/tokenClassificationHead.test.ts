@@ -42,7 +42,8 @@ describe('word-piece alignment', () => {
     const aligner = new WordPieceAligner(tokenizer);
     // "zq" is not in the vocabulary: it becomes z ##q. "the" and "water" are whole words.
     const aligned = aligner.align([['the', 'zq', 'water'], ['water']], 16);
-    const pieces = (row: number) => Array.from(aligned.tokens.inputIds.slice(row * aligned.tokens.seqLength, (row + 1) * aligned.tokens.seqLength), (id) => vocab[id]);
+    const pieces = (row: number) =>
+      Array.from(aligned.tokens.inputIds.slice(row * aligned.tokens.seqLength, (row + 1) * aligned.tokens.seqLength), (id) => vocab[id]);
     assert.deepEqual(pieces(0), ['[CLS]', 'the', 'z', '##q', 'water', '[SEP]']);
     assert.deepEqual(pieces(1), ['[CLS]', 'water', '[SEP]', '[PAD]', '[PAD]', '[PAD]']);
     assert.deepEqual(Array.from(aligned.tokens.attentionMask.slice(6)), [1, 1, 1, 0, 0, 0]);
@@ -61,9 +62,16 @@ describe('word-piece alignment', () => {
     assert.equal(aligned.tokens.seqLength, 6);
     // Room for 2: "zq" keeps only its first piece, and is still tagged there.
     const cut = aligner.align([['the', 'zq', 'water']], 4);
-    assert.deepEqual(Array.from(cut.tokens.inputIds, (id) => vocab[id]), ['[CLS]', 'the', 'z', '[SEP]']);
+    assert.deepEqual(
+      Array.from(cut.tokens.inputIds, (id) => vocab[id]),
+      ['[CLS]', 'the', 'z', '[SEP]'],
+    );
     assert.deepEqual(cut.taggedWords, [[0, 1]]);
-    assert.deepEqual(aligner.untaggedWords([['the', '\u200b', 'zq', 'water', 'the'], ['water']], 6), { words: 6, untagged: 2, sentences: 1 });
+    assert.deepEqual(aligner.untaggedWords([['the', '\u200b', 'zq', 'water', 'the'], ['water']], 6), {
+      words: 6,
+      untagged: 2,
+      sentences: 1,
+    });
     assert.throws(() => aligner.align([['the']], 2), /leaves no room for words after the 2 special tokens/);
   });
 });
@@ -89,14 +97,21 @@ tokenizer.enable_truncation(int(sys.argv[2]))
 encodings = tokenizer.encode_batch(json.load(sys.stdin), is_pretokenized=True)
 print(json.dumps([{"ids": e.ids, "word_ids": e.word_ids} for e in encodings]))
 `;
-      const run = spawnSync(TEST_PYTHON, ['-c', script, workspace.path('tiny'), String(maxLength)], { input: JSON.stringify(sentences), encoding: 'utf8' });
+      const run = spawnSync(TEST_PYTHON, ['-c', script, workspace.path('tiny'), String(maxLength)], {
+        input: JSON.stringify(sentences),
+        encoding: 'utf8',
+      });
       assert.equal(run.status, 0, run.stderr);
       const python = JSON.parse(run.stdout) as { ids: number[]; word_ids: (number | null)[] }[];
       const aligned = new WordPieceAligner(tokenizer).align(sentences, maxLength);
       python.forEach((expected, b) => {
         const seq = aligned.tokens.seqLength;
         const ids = Array.from(aligned.tokens.inputIds.slice(b * seq, b * seq + expected.ids.length));
-        assert.deepEqual(ids.map((id) => vocab[id]), expected.ids.map((id) => vocab[id]), `sentence ${b + 1}`);
+        assert.deepEqual(
+          ids.map((id) => vocab[id]),
+          expected.ids.map((id) => vocab[id]),
+          `sentence ${b + 1}`,
+        );
         const firsts = new Map<number, number>();
         expected.word_ids.forEach((word, position) => word !== null && !firsts.has(word) && firsts.set(word, position));
         assert.deepEqual(aligned.taggedWords[b], [...firsts.keys()], `tagged words of sentence ${b + 1}`);
@@ -128,39 +143,81 @@ describe('the token-classification head', () => {
 
     const tags = Int32Array.from([0, 1, 2, 2, 0, 0]);
     const lengths = [3, 2];
-    const perSentence = crfNegativeLogLikelihood(emissions, { transitions: head.transitions as tf.Tensor2D, start: head.start as tf.Tensor1D, end: head.end as tf.Tensor1D }, { tags, lengths }).arraySync();
+    const perSentence = crfNegativeLogLikelihood(
+      emissions,
+      { transitions: head.transitions as tf.Tensor2D, start: head.start as tf.Tensor1D, end: head.end as tf.Tensor1D },
+      { tags, lengths },
+    ).arraySync();
     assert.ok(Math.abs(head.loss(emissions, tags, lengths).dataSync()[0]! - (perSentence[0]! + perSentence[1]!) / 2) < 1e-5);
   });
 
   it('computes per-word softmax cross-entropy over real words only, weighted by class as torch does', () => {
-    const emissions = tf.tensor3d([[[2, 0, 1], [0, 1, 0], [5, 5, 5]]]);
+    const emissions = tf.tensor3d([
+      [
+        [2, 0, 1],
+        [0, 1, 0],
+        [5, 5, 5],
+      ],
+    ]);
     const tags = Int32Array.from([0, 2, 1]);
     const logP = (row: number[], k: number) => row[k]! - Math.log(row.reduce((s, x) => s + Math.exp(x), 0));
     const nll = [-logP([2, 0, 1], 0), -logP([0, 1, 0], 2)];
     const plain = new TokenClassificationHead(labels, 'softmax', 3, 1);
-    assert.ok(Math.abs(plain.loss(emissions, tags, [2]).dataSync()[0]! - (nll[0]! + nll[1]!) / 2) < 1e-5, 'the padded third word does not count');
+    assert.ok(
+      Math.abs(plain.loss(emissions, tags, [2]).dataSync()[0]! - (nll[0]! + nll[1]!) / 2) < 1e-5,
+      'the padded third word does not count',
+    );
     const weighted = new TokenClassificationHead(labels, 'softmax', 3, 1, [3, 1, 0.5]);
     assert.ok(Math.abs(weighted.loss(emissions, tags, [2]).dataSync()[0]! - (3 * nll[0]! + 0.5 * nll[1]!) / 3.5) < 1e-5);
   });
 
   it('computes the per-word focal loss with per-tag alpha, over real words only', () => {
-    const emissions = tf.tensor3d([[[2, 0, 1], [0, 1, 0], [5, 5, 5]], [[1, 1, 0], [0, 0, 0], [0, 0, 0]]]);
+    const emissions = tf.tensor3d([
+      [
+        [2, 0, 1],
+        [0, 1, 0],
+        [5, 5, 5],
+      ],
+      [
+        [1, 1, 0],
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+    ]);
     const tags = Int32Array.from([0, 2, 1, 1, 0, 0]);
     const p = (row: number[], k: number) => Math.exp(row[k]!) / row.reduce((sum, x) => sum + Math.exp(x), 0);
     const alpha = [0.5, 1, 2];
     const gamma = 2;
-    const words: [number[], number][] = [[[2, 0, 1], 0], [[0, 1, 0], 2], [[1, 1, 0], 1]];
+    const words: [number[], number][] = [
+      [[2, 0, 1], 0],
+      [[0, 1, 0], 2],
+      [[1, 1, 0], 1],
+    ];
     const expected = words.reduce((sum, [row, k]) => sum - alpha[k]! * (1 - p(row, k)) ** gamma * Math.log(p(row, k)), 0) / words.length;
     const head = new TokenClassificationHead(labels, 'focal', 3, 1);
     assert.ok(Math.abs(head.loss(emissions, tags, [2, 1], { focal: { gamma, alpha } }).dataSync()[0]! - expected) < 1e-5);
-    assert.throws(() => head.loss(emissions, tags, [2, 1], { focal: { gamma, alpha: [1, 2] } }), /loss.alpha lists 2 weights, but the data has 3 tags/);
+    assert.throws(
+      () => head.loss(emissions, tags, [2, 1], { focal: { gamma, alpha: [1, 2] } }),
+      /loss.alpha lists 2 weights, but the data has 3 tags/,
+    );
   });
 
   it('decodes by Viterbi with a CRF and by argmax without one', async () => {
-    const emissions = tf.tensor3d([[[0, 1, 0], [0, 1, 0]]]);
+    const emissions = tf.tensor3d([
+      [
+        [0, 1, 0],
+        [0, 1, 0],
+      ],
+    ]);
     const crf = new TokenClassificationHead(labels, 'crf', 3, 1);
     // I-X → I-X is forbidden, and B-X → I-X is cheap: the CRF picks B-X I-X over I-X I-X.
-    crf.transitions!.assign(tf.tensor2d([[0, 2, 0], [0, -100, 0], [0, 0, 0]]));
+    crf.transitions!.assign(
+      tf.tensor2d([
+        [0, 2, 0],
+        [0, -100, 0],
+        [0, 0, 0],
+      ]),
+    );
     crf.start!.assign(tf.zeros([3]));
     crf.end!.assign(tf.zeros([3]));
     assert.deepEqual(await crf.decode(emissions, [2]), [[0, 1]]);
@@ -171,13 +228,19 @@ describe('the token-classification head', () => {
     assert.deepEqual(tagsOf([{ tags: ['O', 'B-X'] }, { tags: ['I-X', 'O'] }]), labels);
     const head = new TokenClassificationHead(labels, 'crf', 4, 1);
     const other = new TokenClassificationHead(labels, 'crf', 4, 2);
-    assert.deepEqual([...(await head.snapshot()).keys()], ['token_classifier.weight', 'token_classifier.bias', 'crf.transitions', 'crf.start_transitions', 'crf.end_transitions']);
+    assert.deepEqual(
+      [...(await head.snapshot()).keys()],
+      ['token_classifier.weight', 'token_classifier.bias', 'crf.transitions', 'crf.start_transitions', 'crf.end_transitions'],
+    );
     other.restore(await head.snapshot());
     assert.deepEqual(other.transitions!.arraySync(), head.transitions!.arraySync());
     assert.equal(head.parameterCount(), 4 * 3 + 3 + 9 + 3 + 3);
     const moreTags = new TokenClassificationHead([...labels, 'B-Y'], 'crf', 4, 1);
     const saved = await head.snapshot();
-    assert.throws(() => moreTags.restore(saved), /"token_classifier.weight" has shape \[4, 3\], but this head has \[4, 4\] for 4 tags \(B-X, I-X, O, B-Y\)/);
+    assert.throws(
+      () => moreTags.restore(saved),
+      /"token_classifier.weight" has shape \[4, 3\], but this head has \[4, 4\] for 4 tags \(B-X, I-X, O, B-Y\)/,
+    );
     assert.throws(() => moreTags.restore(new Map()), /has no "token_classifier.weight"/);
     assert.throws(() => new TokenClassificationHead(['O'], 'crf', 4, 1), /at least two tags/);
     assert.throws(() => head.indexOf('B-Y'), /The tag "B-Y" was not in the training data/);
@@ -200,10 +263,19 @@ describe('training a tagger', () => {
       { seed: 1, step: 0, microBatch: 0 },
     );
     assert.ok(Number.isFinite(loss) && loss > 0);
-    for (const name of ['crf.transitions', 'crf.start_transitions', 'token_classifier.weight', 'encoder.layer.0.output.dense.weight', 'embeddings.word_embeddings.weight']) {
+    for (const name of [
+      'crf.transitions',
+      'crf.start_transitions',
+      'token_classifier.weight',
+      'encoder.layer.0.output.dense.weight',
+      'embeddings.word_embeddings.weight',
+    ]) {
       const gradient = gradients.get(name);
       assert.ok(gradient, `${name} gets a gradient`);
-      assert.ok(Array.from(gradient.dataSync()).some((x) => x !== 0), `${name} gets a non-zero gradient`);
+      assert.ok(
+        Array.from(gradient.dataSync()).some((x) => x !== 0),
+        `${name} gets a non-zero gradient`,
+      );
     }
     for (const gradient of gradients.values()) gradient.dispose();
   });
@@ -211,8 +283,15 @@ describe('training a tagger', () => {
   it('predicts a tag for every word, and O for words cut off by the sequence length', async () => {
     const head = new TokenClassificationHead(labels(), 'crf', 16, 3);
     const short = new SentenceEmbedder(tokenizer, embedder.encoder, { ...embedder.settings, maxSeqLength: 4 });
-    const predicted = await predictTags({ embedder: short, head, aligner: new WordPieceAligner(tokenizer) }, [['the', 'water', 'the', 'water'], ['water']], 8);
-    assert.deepEqual(predicted.map((row) => row.length), [4, 1]);
+    const predicted = await predictTags(
+      { embedder: short, head, aligner: new WordPieceAligner(tokenizer) },
+      [['the', 'water', 'the', 'water'], ['water']],
+      8,
+    );
+    assert.deepEqual(
+      predicted.map((row) => row.length),
+      [4, 1],
+    );
     assert.deepEqual(predicted[0]!.slice(2), ['O', 'O']);
     for (const tag of predicted.flat()) assert.ok(labels().includes(tag));
   });
@@ -247,9 +326,15 @@ describe('the exported head', () => {
       const read = readTokenClassifierFolder(folder);
       assert.deepEqual([read.labels, read.objective], [head.labels, objective]);
       assert.deepEqual([...(await read.snapshot())], [...(await head.snapshot())]);
-      const sentences = [['the', 'zq', 'water'], ['water', 'the']];
+      const sentences = [
+        ['the', 'zq', 'water'],
+        ['water', 'the'],
+      ];
       const aligner = new WordPieceAligner(tokenizer);
-      assert.deepEqual(await predictTags({ embedder, head: read, aligner }, sentences, 2), await predictTags({ embedder, head, aligner }, sentences, 2));
+      assert.deepEqual(
+        await predictTags({ embedder, head: read, aligner }, sentences, 2),
+        await predictTags({ embedder, head, aligner }, sentences, 2),
+      );
       head.dispose();
       read.dispose();
     }

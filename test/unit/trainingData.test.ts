@@ -447,11 +447,23 @@ test('the bundled examples load with the row counts the examples README gives', 
     const path = join(examplesDir, file);
     const resolved = resolveConfig(parseYaml(readFileSync(path, 'utf8')) as EmbedTuneConfig);
     const data = await loadTrainingData(resolved, dirname(path));
-    counts[resolved.name] = { kind: data.kind, ...data.summary.dataset, duplicates: data.summary.duplicatesRemoved.train, augmented: data.summary.preprocess.rows_augmented };
+    counts[resolved.name] = {
+      kind: data.kind,
+      ...data.summary.dataset,
+      duplicates: data.summary.duplicatesRemoved.train,
+      augmented: data.summary.preprocess.rows_augmented,
+    };
   }
   assert.deepEqual(counts, {
     // The classifier's config adds a synonym-replacement and a random-deletion copy of each of its 164 training rows.
-    'ticket-classifier-focal': { kind: 'text-label', train_rows: 164 + 328, validation_rows: 41, skipped_rows: 0, duplicates: 0, augmented: 328 },
+    'ticket-classifier-focal': {
+      kind: 'text-label',
+      train_rows: 164 + 328,
+      validation_rows: 41,
+      skipped_rows: 0,
+      duplicates: 0,
+      augmented: 328,
+    },
     'clinical-ner': { kind: 'token-tags', train_rows: 164, validation_rows: 41, skipped_rows: 0, duplicates: 0, augmented: 0 },
     'retrieval-lora': { kind: 'pair', train_rows: 241, validation_rows: 61, skipped_rows: 0, duplicates: 0, augmented: 0 },
     'similarity-cosent': { kind: 'scored-pair', train_rows: 131, validation_rows: 33, skipped_rows: 0, duplicates: 0, augmented: 0 },

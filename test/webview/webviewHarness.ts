@@ -109,9 +109,7 @@ export class WebviewBrowser {
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        ...HEADLESS_CHROMIUM_ARGS,
-      ],
+      args: [...HEADLESS_CHROMIUM_ARGS],
       viewport: { width: 1100, height: 900 },
     });
     return new WebviewBrowser(context, userDataDir);

@@ -27,7 +27,11 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
  * handled; malformed ones and failures go to the log, never to an exception in the extension host. Returns what to
  * dispose with the panel (the session included).
  */
-export function connectSessionWebview<Message>(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, spec: SessionWebviewSpec<Message>): vscode.Disposable[] {
+export function connectSessionWebview<Message>(
+  panel: vscode.WebviewPanel,
+  extensionUri: vscode.Uri,
+  spec: SessionWebviewSpec<Message>,
+): vscode.Disposable[] {
   const disposables: vscode.Disposable[] = [spec.session];
   panel.webview.options = webviewOptions(extensionUri);
   const asset = (file: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dist', file)).toString();
@@ -49,7 +53,9 @@ export function connectSessionWebview<Message>(panel: vscode.WebviewPanel, exten
       }
       void spec.session
         .handle(message)
-        .catch((error: unknown) => spec.log([`${label}: ${(message as { command?: string }).command ?? 'a message'} failed: ${String(error)}`]));
+        .catch((error: unknown) =>
+          spec.log([`${label}: ${(message as { command?: string }).command ?? 'a message'} failed: ${String(error)}`]),
+        );
     },
     null,
     disposables,

@@ -72,7 +72,11 @@ function evaluationOf(path: string): CheckpointEvaluation | null {
   const report = readJson(path) as { data?: unknown; examples?: unknown; metrics?: unknown } | undefined;
   const metrics = metricsOf(report?.metrics);
   if (!report || !metrics) return null;
-  return { data: typeof report.data === 'string' ? report.data : '', examples: typeof report.examples === 'number' ? report.examples : 0, metrics };
+  return {
+    data: typeof report.data === 'string' ? report.data : '',
+    examples: typeof report.examples === 'number' ? report.examples : 0,
+    metrics,
+  };
 }
 
 function folderSize(folder: string): number {

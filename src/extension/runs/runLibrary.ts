@@ -85,8 +85,7 @@ export class RunLibrary {
       const attached = this.manager.attach(key)?.toListEntry();
       if (attached) return attached;
       lifecycle = 'running';
-    }
-    else lifecycle = 'interrupted';
+    } else lifecycle = 'interrupted';
     return {
       key,
       runId: info?.run_id ?? basename(key),

@@ -67,7 +67,14 @@ export class ManagedRun {
 
   toListEntry(): RunListEntry | undefined {
     if (!this.runDir) return undefined;
-    return { key: this.runDir, runId: this.runId ?? basename(this.runDir), configPath: this.configPath, startedAt: this.startedAt, lifecycle: this.lifecycle, live: this.live };
+    return {
+      key: this.runDir,
+      runId: this.runId ?? basename(this.runDir),
+      configPath: this.configPath,
+      startedAt: this.startedAt,
+      lifecycle: this.lifecycle,
+      live: this.live,
+    };
   }
 }
 
@@ -174,7 +181,16 @@ export class RunManager implements Disposable {
     const run = new ManagedRun(this.nextId++, 'started', configPath, child.pid ?? null);
     const outputDir = outputDirOfConfig(configPath);
     const searchDirs = resume ? [resume, runDirOfCheckpoint(resume)] : [];
-    const tracked: Tracked = { run, child, reader: null, output: new LineTail(logPath), searchDirs, outputDir, spawnedAt: Date.now(), done: false };
+    const tracked: Tracked = {
+      run,
+      child,
+      reader: null,
+      output: new LineTail(logPath),
+      searchDirs,
+      outputDir,
+      spawnedAt: Date.now(),
+      done: false,
+    };
     this.tracked.set(run.id, tracked);
     child.on('error', (error) => {
       run.failure = `The engine could not be started with ${this.engine.nodePath}: ${error.message}`;
@@ -201,7 +217,16 @@ export class RunManager implements Disposable {
     run.runId = info.run_id;
     run.startedAt = info.startedAt;
     const output = new LineTail(join(this.logDir, `${info.pid}.log`));
-    const tracked: Tracked = { run, child: null, reader: new EventLogReader(join(dir, EVENTS_FILE)), output, searchDirs: [], outputDir: undefined, spawnedAt: Date.now(), done: false };
+    const tracked: Tracked = {
+      run,
+      child: null,
+      reader: new EventLogReader(join(dir, EVENTS_FILE)),
+      output,
+      searchDirs: [],
+      outputDir: undefined,
+      spawnedAt: Date.now(),
+      done: false,
+    };
     this.tracked.set(run.id, tracked);
     this.poll(tracked);
     this.addEmitter.fire(run);

@@ -51,7 +51,8 @@ const FIRST_ROWS_KEPT = 2;
 const FULL_PARSE_LIMIT_BYTES = 8 * 2 ** 20;
 const SAMPLE_BYTES = 2 ** 20;
 
-const OUTSIDE_UNTRUSTED_WORKSPACE = 'is not read: it is outside the workspace, and an untrusted workspace reads no file outside its folders';
+const OUTSIDE_UNTRUSTED_WORKSPACE =
+  'is not read: it is outside the workspace, and an untrusted workspace reads no file outside its folders';
 
 /** Reads data file headers and counts rows, caching by path, size and mtime so that validating on each keystroke stays cheap. */
 export class DataFileProbe {

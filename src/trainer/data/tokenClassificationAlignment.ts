@@ -72,7 +72,10 @@ export class WordPieceAligner {
    */
   align(sentences: readonly (readonly string[])[], maxLength: number): AlignedBatch {
     const room = maxLength - this.prefix.ids.length - this.suffix.ids.length;
-    if (room < 1) throw new Error(`model.max_seq_length ${maxLength} leaves no room for words after the ${this.prefix.ids.length + this.suffix.ids.length} special tokens.`);
+    if (room < 1)
+      throw new Error(
+        `model.max_seq_length ${maxLength} leaves no room for words after the ${this.prefix.ids.length + this.suffix.ids.length} special tokens.`,
+      );
     const rows = sentences.map((words) => {
       const ids = [...this.prefix.ids];
       const firsts: number[] = [];

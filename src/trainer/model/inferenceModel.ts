@@ -33,9 +33,19 @@ export async function loadInferenceModel(
   if (existsSync(join(folder, 'embedtune_state.json'))) {
     const runConfig = readRunConfig(folder);
     if (runConfig.strategy.type === 'lora') {
-      throw new Error(`${target} is a LoRA checkpoint of the accelerate engine, saved unmerged for an exact resume; use the run's model/ folder, where LoRA is merged.`);
+      throw new Error(
+        `${target} is a LoRA checkpoint of the accelerate engine, saved unmerged for an exact resume; use the run's model/ folder, where LoRA is merged.`,
+      );
     }
-    const loaded = await loadEmbedder({ base: folder, baseDir: folder, written: runConfig.model, resolved: runConfig.model, ops, trainable: () => false, env: options.env });
+    const loaded = await loadEmbedder({
+      base: folder,
+      baseDir: folder,
+      written: runConfig.model,
+      resolved: runConfig.model,
+      ops,
+      trainable: () => false,
+      env: options.env,
+    });
     return { embedder: loaded.embedder, hfConfigJson: loaded.hfConfigJson, runConfig, description: `accelerate checkpoint ${target}` };
   }
   if (existsSync(join(folder, 'trainer_state.json'))) {
@@ -60,12 +70,17 @@ export async function loadInferenceModel(
     trainable: () => false,
     env: options.env,
   });
-  return { embedder: loaded.embedder, hfConfigJson: loaded.hfConfigJson, description: `${loaded.model.source} model ${loaded.model.folder}` };
+  return {
+    embedder: loaded.embedder,
+    hfConfigJson: loaded.hfConfigJson,
+    description: `${loaded.model.source} model ${loaded.model.folder}`,
+  };
 }
 
 /** `<run>/checkpoints/step-N` → `<run>/config.resolved.yaml`. */
 function readRunConfig(checkpoint: string): ResolvedConfig {
   const path = join(dirname(dirname(checkpoint)), 'config.resolved.yaml');
-  if (!existsSync(path)) throw new Error(`${checkpoint} is a checkpoint, but its run folder has no config.resolved.yaml (looked for ${path}).`);
+  if (!existsSync(path))
+    throw new Error(`${checkpoint} is a checkpoint, but its run folder has no config.resolved.yaml (looked for ${path}).`);
   return parse(readFileSync(path, 'utf8')) as ResolvedConfig;
 }

@@ -37,13 +37,18 @@ export async function loadEmbedder(request: EmbedderRequest): Promise<LoadedEmbe
   const loadedConfig = readBertConfig(model.folder);
   const { json } = loadedConfig;
   const config =
-    request.dropout === undefined ? loadedConfig.config : { ...loadedConfig.config, hiddenDropoutProb: request.dropout, attentionProbsDropoutProb: request.dropout };
+    request.dropout === undefined
+      ? loadedConfig.config
+      : { ...loadedConfig.config, hiddenDropoutProb: request.dropout, attentionProbsDropoutProb: request.dropout };
   const weights = readBertWeights(model.folder, config);
   const tokenizer = TextTokenizer.fromFolder(model.folder);
   const own = readSentenceTransformersSettings(model.rootFolder);
   const pooling: PoolingMode = request.written?.pooling ?? own?.pooling ?? request.resolved.pooling;
   const normalize = request.written?.normalize ?? own?.normalize ?? request.resolved.normalize;
-  const maxSeqLength = Math.min(request.written?.max_seq_length ?? own?.maxSeqLength ?? request.resolved.max_seq_length, config.maxPositionEmbeddings);
+  const maxSeqLength = Math.min(
+    request.written?.max_seq_length ?? own?.maxSeqLength ?? request.resolved.max_seq_length,
+    config.maxPositionEmbeddings,
+  );
   const encoder = BertEncoder.fromWeights(config, weights, request.ops, request.trainable, request.extensions);
   return { embedder: new SentenceEmbedder(tokenizer, encoder, { pooling, normalize, maxSeqLength }), model, hfConfigJson: json };
 }

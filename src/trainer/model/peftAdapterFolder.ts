@@ -15,7 +15,11 @@ export function writePeftAdapterFolder(dir: string, snapshot: NamedTensors, lora
   for (const [name, tensor] of snapshot) {
     if (!name.includes('.lora_A.') && !name.includes('.lora_B.')) continue;
     const [rows, cols] = tensor.shape as [number, number];
-    weights.set(`base_model.model.${name}`, { dtype: 'F32', shape: [cols, rows], data: transpose(tensor.data as Float32Array, rows, cols) });
+    weights.set(`base_model.model.${name}`, {
+      dtype: 'F32',
+      shape: [cols, rows],
+      data: transpose(tensor.data as Float32Array, rows, cols),
+    });
   }
   if (weights.size === 0) throw new Error('This checkpoint has no LoRA weights; --adapter-only applies to strategy lora.');
   const temp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
@@ -43,7 +47,11 @@ export function writePeftAdapterFolder(dir: string, snapshot: NamedTensors, lora
 
 /** PEFT matches module names by suffix; EmbedTune's `dense` means the three dense projections of each layer, not the pooler. */
 function peftTargets(targets: readonly string[]): string[] {
-  return [...new Set(targets.flatMap((target) => (target === 'dense' ? ['attention.output.dense', 'intermediate.dense', 'output.dense'] : [target])))];
+  return [
+    ...new Set(
+      targets.flatMap((target) => (target === 'dense' ? ['attention.output.dense', 'intermediate.dense', 'output.dense'] : [target])),
+    ),
+  ];
 }
 
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {

@@ -68,7 +68,11 @@ export class AdamW {
   async state(): Promise<{ step: number; moments: Map<string, { m: Float32Array; v: Float32Array; shape: number[] }> }> {
     const moments = new Map<string, { m: Float32Array; v: Float32Array; shape: number[] }>();
     for (const [name, m] of this.firstMoments) {
-      moments.set(name, { m: (await m.data()) as Float32Array, v: (await this.secondMoments.get(name)!.data()) as Float32Array, shape: [...m.shape] });
+      moments.set(name, {
+        m: (await m.data()) as Float32Array,
+        v: (await this.secondMoments.get(name)!.data()) as Float32Array,
+        shape: [...m.shape],
+      });
     }
     return { step: this.step, moments };
   }

@@ -34,14 +34,25 @@ export class ClassificationEvaluator {
 
   async evaluate(embedder: SentenceEmbedder, head: ClassificationHead, batchSize: number): Promise<ClassificationEvaluation> {
     const pairs = head.input === 'pair';
-    const first = await embedder.encode(this.rows.map((row) => (pairs ? row.anchor! : row.text!)), batchSize);
-    const second = pairs ? await embedder.encode(this.rows.map((row) => row.positive!), batchSize) : undefined;
+    const first = await embedder.encode(
+      this.rows.map((row) => (pairs ? row.anchor! : row.text!)),
+      batchSize,
+    );
+    const second = pairs
+      ? await embedder.encode(
+          this.rows.map((row) => row.positive!),
+          batchSize,
+        )
+      : undefined;
     const dim = embedder.dimension;
     const toTensor = (vectors: Float32Array[]) => tf.tensor2d(concat(vectors, dim), [vectors.length, dim]);
     const features = tf.tidy(() => head.features(toTensor(first), second ? toTensor(second) : undefined));
     const predicted = await head.predict(features);
     features.dispose();
-    const report = classificationReport(this.rows.map((row) => String(row.label)), predicted);
+    const report = classificationReport(
+      this.rows.map((row) => String(row.label)),
+      predicted,
+    );
     const values: MetricValues = {};
     for (const metric of this.metrics) {
       const value = (report.metrics as Record<string, number>)[metric];

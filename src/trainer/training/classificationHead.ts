@@ -21,7 +21,8 @@ export class ClassificationHead {
     /** Per-class weights in the order of `labels` (loss.class_weights); the loss becomes their weighted mean. */
     readonly classWeights?: readonly number[],
   ) {
-    if (classWeights && classWeights.length !== labels.length) throw new Error(`${classWeights.length} class weights were given for ${labels.length} classes.`);
+    if (classWeights && classWeights.length !== labels.length)
+      throw new Error(`${classWeights.length} class weights were given for ${labels.length} classes.`);
     const features = input === 'pair' ? 3 * embeddingDimension : embeddingDimension;
     const bound = 1 / Math.sqrt(features);
     this.weight = ownedVariable(tf.randomUniform([features, labels.length], -bound, bound, 'float32', seed));
@@ -62,7 +63,9 @@ export class ClassificationHead {
       if (focal) {
         const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
         if (alphas.length !== this.labels.length) {
-          throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`);
+          throw new Error(
+            `loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`,
+          );
         }
         const alpha = tf.gather(tf.tensor1d(alphas as number[]), indices);
         const modulation = tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma);

@@ -17,7 +17,10 @@ export async function writeClassifierFolder(modelFolder: string, head: Classific
   const folder = join(modelFolder, CLASSIFIER_FOLDER);
   mkdirSync(folder, { recursive: true });
   writeSafetensors(join(folder, 'model.safetensors'), await head.snapshot());
-  writeFileSync(join(folder, 'config.json'), `${JSON.stringify({ labels: head.labels, input: head.input, features: head.weight.shape[0] }, null, 2)}\n`);
+  writeFileSync(
+    join(folder, 'config.json'),
+    `${JSON.stringify({ labels: head.labels, input: head.input, features: head.weight.shape[0] }, null, 2)}\n`,
+  );
   return folder;
 }
 
@@ -25,7 +28,8 @@ export async function writeClassifierFolder(modelFolder: string, head: Classific
 export function readClassifierFolder(modelFolder: string): ClassificationHead {
   const folder = join(modelFolder, CLASSIFIER_FOLDER);
   const configPath = join(folder, 'config.json');
-  if (!existsSync(configPath)) throw new Error(`${modelFolder} has no ${CLASSIFIER_FOLDER}/config.json, so it holds no classification head.`);
+  if (!existsSync(configPath))
+    throw new Error(`${modelFolder} has no ${CLASSIFIER_FOLDER}/config.json, so it holds no classification head.`);
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { labels?: unknown; input?: unknown; features?: unknown };
   const inputs: readonly string[] = ['text', 'pair'];
   const labels = Array.isArray(config.labels) ? config.labels.map(String) : [];
@@ -35,7 +39,9 @@ export function readClassifierFolder(modelFolder: string): ClassificationHead {
   const weights = readSafetensors(join(folder, 'model.safetensors')).tensors;
   const kernel = weights.get('classifier.weight');
   if (!kernel || kernel.shape[0] !== config.features || kernel.shape[1] !== labels.length) {
-    throw new Error(`${join(folder, 'model.safetensors')} needs a [${config.features}, ${labels.length}] classifier.weight as config.json describes, but has ${kernel ? `[${kernel.shape.join(', ')}]` : 'none'}.`);
+    throw new Error(
+      `${join(folder, 'model.safetensors')} needs a [${config.features}, ${labels.length}] classifier.weight as config.json describes, but has ${kernel ? `[${kernel.shape.join(', ')}]` : 'none'}.`,
+    );
   }
   return restoredClassificationHead(labels, config.input as HeadInput, weights);
 }

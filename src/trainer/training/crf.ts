@@ -28,11 +28,16 @@ export interface TaggedSequences {
 export function crfNegativeLogLikelihood(emissions: tf.Tensor3D, crf: CrfParameters, gold: TaggedSequences): tf.Tensor1D {
   const [batch, words, tagCount] = emissions.shape;
   if (gold.lengths.length !== batch || gold.tags.length !== batch * words) {
-    throw new RangeError(`The CRF got emissions for ${batch}×${words} words but tags for ${gold.tags.length} (${gold.lengths.length} rows).`);
+    throw new RangeError(
+      `The CRF got emissions for ${batch}×${words} words but tags for ${gold.tags.length} (${gold.lengths.length} rows).`,
+    );
   }
   return tf.tidy(() => {
     const mask = sequenceMask(gold.lengths, words);
-    const hasWords = tf.tensor1d(gold.lengths.map((length) => (length > 0 ? 1 : 0)), 'float32');
+    const hasWords = tf.tensor1d(
+      gold.lengths.map((length) => (length > 0 ? 1 : 0)),
+      'float32',
+    );
     const logZ = logPartition(emissions, crf, mask, gold.lengths);
     const score = goldPathScore(emissions, crf, gold, mask, tagCount);
     return tf.mul(tf.sub(logZ, score), hasWords) as tf.Tensor1D;
@@ -57,10 +62,17 @@ function logPartition(emissions: tf.Tensor3D, crf: CrfParameters, mask: tf.Tenso
 }
 
 /** The score of each row's gold path [batch]: start + Σ emissions + Σ transitions + end. */
-function goldPathScore(emissions: tf.Tensor3D, crf: CrfParameters, gold: TaggedSequences, mask: tf.Tensor2D, tagCount: number): tf.Tensor1D {
+function goldPathScore(
+  emissions: tf.Tensor3D,
+  crf: CrfParameters,
+  gold: TaggedSequences,
+  mask: tf.Tensor2D,
+  tagCount: number,
+): tf.Tensor1D {
   const [batch, words] = emissions.shape;
   const tagAt = (b: number, t: number) => gold.tags[b * words + t]!;
-  for (const tag of gold.tags) if (tag < 0 || tag >= tagCount) throw new RangeError(`Tag index ${tag} is outside the CRF's ${tagCount} tags.`);
+  for (const tag of gold.tags)
+    if (tag < 0 || tag >= tagCount) throw new RangeError(`Tag index ${tag} is outside the CRF's ${tagCount} tags.`);
 
   const goldOneHot = tf.reshape(tf.oneHot(tf.tensor1d(gold.tags, 'int32'), tagCount), [batch, words, tagCount]);
   const emitted = tf.sum(tf.mul(tf.sum(tf.mul(emissions, goldOneHot), 2), mask), 1);
@@ -75,7 +87,13 @@ function goldPathScore(emissions: tf.Tensor3D, crf: CrfParameters, gold: TaggedS
   }
   const transitioned =
     words > 1
-      ? tf.sum(tf.mul(tf.reshape(tf.gather(tf.reshape(crf.transitions, [tagCount * tagCount]), tf.tensor1d(pairs, 'int32')), [batch, words - 1]), tf.tensor2d(pairMask, [batch, words - 1])), 1)
+      ? tf.sum(
+          tf.mul(
+            tf.reshape(tf.gather(tf.reshape(crf.transitions, [tagCount * tagCount]), tf.tensor1d(pairs, 'int32')), [batch, words - 1]),
+            tf.tensor2d(pairMask, [batch, words - 1]),
+          ),
+          1,
+        )
       : tf.zeros([batch]);
 
   const first = Int32Array.from({ length: batch }, (_, b) => tagAt(b, 0));

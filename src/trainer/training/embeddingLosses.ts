@@ -22,7 +22,12 @@ export interface LossParameters {
 export type EmbeddingLossName = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet';
 
 /** Each loss follows the sentence-transformers class of the same name, so that results carry over between the two. */
-export function embeddingLoss(name: EmbeddingLossName, embeddings: RoleEmbeddings, targets: LossTargets, parameters: LossParameters): tf.Scalar {
+export function embeddingLoss(
+  name: EmbeddingLossName,
+  embeddings: RoleEmbeddings,
+  targets: LossTargets,
+  parameters: LossParameters,
+): tf.Scalar {
   switch (name) {
     case 'mnrl':
     case 'cached_mnrl':

@@ -114,8 +114,12 @@ function cachedGradients(
   const chunks: string[][] = [];
   for (let start = 0; start < texts.length; start += loss.miniBatchSize) chunks.push(texts.slice(start, start + loss.miniBatchSize));
 
-  const embeddings = tf.tidy(() => tf.concat(chunks.map((chunk, i) => embedder.embed(chunk, dropoutFor(coordinates, i, training)))) as tf.Tensor2D);
-  const { value, grad } = tf.valueAndGrad((e: tf.Tensor2D) => embeddingLoss(loss.name, splitRoles(e, batch), batch.targets, loss))(embeddings);
+  const embeddings = tf.tidy(
+    () => tf.concat(chunks.map((chunk, i) => embedder.embed(chunk, dropoutFor(coordinates, i, training)))) as tf.Tensor2D,
+  );
+  const { value, grad } = tf.valueAndGrad((e: tf.Tensor2D) => embeddingLoss(loss.name, splitRoles(e, batch), batch.targets, loss))(
+    embeddings,
+  );
   embeddings.dispose();
 
   const gradients = new Map<string, tf.Tensor>();

@@ -19,7 +19,11 @@ export function configHash(config: ResolvedConfig): string {
 
 /** A new run folder under `output_dir`, named after the run and its start time so that runs sort by time. */
 export function createRunDirectory(config: ResolvedConfig, outputDir: string, configPath: string, now = new Date()): RunDirectory {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
   const safeName = config.name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'run';
   let runId = `${safeName}-${stamp}`;
   for (let n = 2; ; n++) {
@@ -37,7 +41,10 @@ export function createRunDirectory(config: ResolvedConfig, outputDir: string, co
     }
   }
   const path = join(outputDir, runId);
-  writeFileSync(join(path, 'config.resolved.yaml'), `# Resolved from ${basename(configPath)}: every default filled in.\n${stringify(config)}`);
+  writeFileSync(
+    join(path, 'config.resolved.yaml'),
+    `# Resolved from ${basename(configPath)}: every default filled in.\n${stringify(config)}`,
+  );
   return { runId, path, eventsPath: join(path, 'events.jsonl'), configHash: configHash(config) };
 }
 
@@ -48,6 +55,9 @@ export function runDirectoryOfCheckpoint(checkpoint: string, config: ResolvedCon
 }
 
 /** Records who is training, so that an editor window opened later can reattach to a live run. */
-export function writeRunInfo(run: RunDirectory, info: { pid: number; configPath: string; startedAt: string; state: 'running' | 'finished' }): void {
+export function writeRunInfo(
+  run: RunDirectory,
+  info: { pid: number; configPath: string; startedAt: string; state: 'running' | 'finished' },
+): void {
   writeFileAtomic(join(run.path, 'run.json'), `${JSON.stringify({ run_id: run.runId, ...info }, null, 2)}\n`);
 }

@@ -29,19 +29,26 @@ export function describeTaskHead(head: TaskHead): TaskHeadDescription {
 export function readSavedTaskHead(folder: string): TaskHead | undefined {
   const statePath = join(folder, 'trainer_state.json');
   // A Hugging Face Trainer checkpoint (the accelerate engine's) has a trainer_state.json of its own, without this format.
-  const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { format?: unknown; head?: TaskHeadDescription }) : undefined;
+  const state = existsSync(statePath)
+    ? (JSON.parse(readFileSync(statePath, 'utf8')) as { format?: unknown; head?: TaskHeadDescription })
+    : undefined;
   if (state?.format === 'embedtune-checkpoint/1') {
     const described = state.head;
     const { weights } = loadCheckpoint(folder);
     if (!described) {
       if (weights.has('classifier.weight') || weights.has('token_classifier.weight')) {
-        throw new Error(`${folder} holds a task head's weights, but its trainer_state.json does not name the head's labels (it was saved by an older EmbedTune); use the run's exported model/ folder instead.`);
+        throw new Error(
+          `${folder} holds a task head's weights, but its trainer_state.json does not name the head's labels (it was saved by an older EmbedTune); use the run's exported model/ folder instead.`,
+        );
       }
       return undefined;
     }
     if (described.kind === 'classifier') return restoredClassificationHead(described.labels, described.input, weights);
     const emission = weights.get('token_classifier.weight');
-    if (!emission) throw new Error(`${folder}/encoder.safetensors has no "token_classifier.weight", though trainer_state.json describes a token-classification head.`);
+    if (!emission)
+      throw new Error(
+        `${folder}/encoder.safetensors has no "token_classifier.weight", though trainer_state.json describes a token-classification head.`,
+      );
     const head = new TokenClassificationHead(described.labels, described.objective, emission.shape[0]!, 0);
     head.restore(weights);
     return head;

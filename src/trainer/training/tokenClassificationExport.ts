@@ -15,14 +15,19 @@ export const TOKEN_CLASSIFIER_FOLDER = 'token_classifier';
  * - `config.json`: the tags in index order (`id2label`, `label2id`), the objective, and how words map to word
  *   pieces (`first_subtoken`: each word is tagged from the encoder output at its first piece).
  */
-export async function writeTokenClassifierFolder(modelFolder: string, head: TokenClassificationHead, maxSeqLength: number): Promise<string> {
+export async function writeTokenClassifierFolder(
+  modelFolder: string,
+  head: TokenClassificationHead,
+  maxSeqLength: number,
+): Promise<string> {
   const folder = join(modelFolder, TOKEN_CLASSIFIER_FOLDER);
   mkdirSync(folder, { recursive: true });
   const snapshot = await head.snapshot();
   const kernel = snapshot.get('token_classifier.weight')!;
   const [hidden, tags] = kernel.shape as [number, number];
   const outputMajor = new Float32Array(kernel.data.length);
-  for (let i = 0; i < hidden; i++) for (let j = 0; j < tags; j++) outputMajor[j * hidden + i] = (kernel.data as Float32Array)[i * tags + j]!;
+  for (let i = 0; i < hidden; i++)
+    for (let j = 0; j < tags; j++) outputMajor[j * hidden + i] = (kernel.data as Float32Array)[i * tags + j]!;
   const tensors: NamedTensors = new Map([
     ['classifier.weight', { dtype: 'F32', shape: [tags, hidden], data: outputMajor }],
     ['classifier.bias', snapshot.get('token_classifier.bias')!],
@@ -51,8 +56,13 @@ export async function writeTokenClassifierFolder(modelFolder: string, head: Toke
 export function readTokenClassifierFolder(modelFolder: string): TokenClassificationHead {
   const folder = join(modelFolder, TOKEN_CLASSIFIER_FOLDER);
   const configPath = join(folder, 'config.json');
-  if (!existsSync(configPath)) throw new Error(`${modelFolder} has no ${TOKEN_CLASSIFIER_FOLDER}/config.json, so it holds no token-classification head.`);
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { objective?: string; hidden_size?: number; id2label?: Record<string, string> };
+  if (!existsSync(configPath))
+    throw new Error(`${modelFolder} has no ${TOKEN_CLASSIFIER_FOLDER}/config.json, so it holds no token-classification head.`);
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+    objective?: string;
+    hidden_size?: number;
+    id2label?: Record<string, string>;
+  };
   const objectives: readonly string[] = ['crf', 'softmax', 'focal'];
   const labels = Object.entries(config.id2label ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
@@ -66,7 +76,9 @@ export function readTokenClassifierFolder(modelFolder: string): TokenClassificat
   if (!kernel || !bias) throw new Error(`${join(folder, 'model.safetensors')} has no classifier.weight and classifier.bias.`);
   const [tags, hidden] = kernel.shape as [number, number];
   if (tags !== labels.length || hidden !== config.hidden_size) {
-    throw new Error(`${join(folder, 'model.safetensors')} has a [${kernel.shape.join(', ')}] classifier.weight, but config.json names ${labels.length} tags and hidden size ${config.hidden_size}.`);
+    throw new Error(
+      `${join(folder, 'model.safetensors')} has a [${kernel.shape.join(', ')}] classifier.weight, but config.json names ${labels.length} tags and hidden size ${config.hidden_size}.`,
+    );
   }
   const inputMajor = new Float32Array(kernel.data.length);
   for (let j = 0; j < tags; j++) for (let i = 0; i < hidden; i++) inputMajor[i * tags + j] = (kernel.data as Float32Array)[j * hidden + i]!;

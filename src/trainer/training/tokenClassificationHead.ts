@@ -37,7 +37,10 @@ export class TokenClassificationHead {
     /** Per-tag weights of the word-level losses (softmax, focal), in the order of `labels`. */
     readonly classWeights?: readonly number[],
   ) {
-    if (labels.length < 2) throw new Error(`Token classification needs at least two tags in the training data, but found ${labels.length} (${labels.join(', ')}).`);
+    if (labels.length < 2)
+      throw new Error(
+        `Token classification needs at least two tags in the training data, but found ${labels.length} (${labels.join(', ')}).`,
+      );
     const k = labels.length;
     // Initialised as torch.nn.Linear and pytorch-crf's CRF are.
     const bound = 1 / Math.sqrt(hiddenSize);
@@ -93,7 +96,11 @@ export class TokenClassificationHead {
     const [batch, words, k] = emissions.shape;
     return tf.tidy(() => {
       if (this.objective === 'crf') {
-        const perSentence = crfNegativeLogLikelihood(emissions, { transitions: this.transitions as tf.Tensor2D, start: this.start as tf.Tensor1D, end: this.end as tf.Tensor1D }, { tags, lengths });
+        const perSentence = crfNegativeLogLikelihood(
+          emissions,
+          { transitions: this.transitions as tf.Tensor2D, start: this.start as tf.Tensor1D, end: this.end as tf.Tensor1D },
+          { tags, lengths },
+        );
         const sentences = Math.max(1, lengths.filter((length) => length > 0).length);
         return tf.div(tf.sum(perSentence), sentences) as tf.Scalar;
       }
@@ -105,7 +112,8 @@ export class TokenClassificationHead {
       if (this.objective === 'focal') {
         const focal = settings.focal ?? { gamma: 2, alpha: 0.25 };
         const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
-        if (alphas.length !== k) throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${k} tags (${this.labels.join(', ')}).`);
+        if (alphas.length !== k)
+          throw new Error(`loss.alpha lists ${alphas.length} weights, but the data has ${k} tags (${this.labels.join(', ')}).`);
         const alpha = tf.gather(tf.tensor1d(alphas as number[]), tagTensor);
         perWord = tf.mul(tf.mul(alpha, tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma)), perWord);
       }

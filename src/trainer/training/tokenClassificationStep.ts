@@ -33,7 +33,9 @@ export function tokenClassificationGradients(
     embedder.settings.maxSeqLength,
   );
   const tags = new Int32Array(examples.length * aligned.words);
-  aligned.taggedWords.forEach((wordIndices, b) => wordIndices.forEach((word, w) => (tags[b * aligned.words + w] = head.indexOf(examples[b]!.tags[word]!))));
+  aligned.taggedWords.forEach((wordIndices, b) =>
+    wordIndices.forEach((word, w) => (tags[b * aligned.words + w] = head.indexOf(examples[b]!.tags[word]!))),
+  );
   const dropout = training ? DropoutSource.forPass(mixSeed(coordinates.seed, coordinates.microBatch), coordinates.step, 0) : undefined;
   const { value, grads } = tf.variableGrads(() => {
     const emissions = head.emissions(embedder.encoder.forward(aligned.tokens, dropout), aligned.firstPieces, aligned.words);
@@ -53,7 +55,11 @@ export function tokenClassificationGradients(
  * The predicted tag of every word of each sentence, in batches and without gradients. A word the model never saw
  * (cut off by model.max_seq_length, or one the tokenizer drops) is tagged 'O'.
  */
-export async function predictTags({ embedder, head, aligner }: Tagger, sentences: readonly (readonly string[])[], batchSize: number): Promise<string[][]> {
+export async function predictTags(
+  { embedder, head, aligner }: Tagger,
+  sentences: readonly (readonly string[])[],
+  batchSize: number,
+): Promise<string[][]> {
   const predicted: string[][] = [];
   for (let start = 0; start < sentences.length; start += batchSize) {
     const chunk = sentences.slice(start, start + batchSize);

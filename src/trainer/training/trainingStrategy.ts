@@ -23,10 +23,16 @@ export function trainingStrategy(config: ResolvedConfig): TrainingStrategy {
     case 'lora':
       return {
         trainable: isLoraName,
-        extensions: { seed: training.seed, lora: { r: strategy.lora.r, alpha: strategy.lora.alpha, dropout: strategy.lora.dropout, targets: strategy.lora.targets } },
+        extensions: {
+          seed: training.seed,
+          lora: { r: strategy.lora.r, alpha: strategy.lora.alpha, dropout: strategy.lora.dropout, targets: strategy.lora.targets },
+        },
       };
     case 'adapter':
       // Houlsby et al. train the adapters and the LayerNorms; everything else stays as pretrained.
-      return { trainable: (name) => isAdapterName(name) || name.includes('LayerNorm'), extensions: { seed: training.seed, adapter: { size: strategy.adapter.size } } };
+      return {
+        trainable: (name) => isAdapterName(name) || name.includes('LayerNorm'),
+        extensions: { seed: training.seed, adapter: { size: strategy.adapter.size } },
+      };
   }
 }

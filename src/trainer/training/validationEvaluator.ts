@@ -56,7 +56,8 @@ export class ValidationEvaluator {
     const judged: RetrievalPair[] = this.pairs.map((pair) => ({
       anchor: pair.anchor,
       positive: pair.positive,
-      relevant: this.kind === 'scored-pair' ? (pair.score ?? 0) >= RELEVANT_SCORE : this.kind === 'contrastive-pair' ? pair.label === 1 : true,
+      relevant:
+        this.kind === 'scored-pair' ? (pair.score ?? 0) >= RELEVANT_SCORE : this.kind === 'contrastive-pair' ? pair.label === 1 : true,
     }));
     const set = buildRetrievalEvalSet(judged);
     if (set.queries.length === 0) return Object.fromEntries(metrics.map((metric) => [metric, null]));
@@ -64,14 +65,25 @@ export class ValidationEvaluator {
     const corpus = unitVectors(await embedder.encode(set.corpus, batchSize));
     const dim = embedder.dimension;
     const data = new Float32Array(queries.length * corpus.length);
-    for (let q = 0; q < queries.length; q++) for (let d = 0; d < corpus.length; d++) data[q * corpus.length + d] = dot(queries[q]!, corpus[d]!, dim);
+    for (let q = 0; q < queries.length; q++)
+      for (let d = 0; d < corpus.length; d++) data[q * corpus.length + d] = dot(queries[q]!, corpus[d]!, dim);
     const result = rankingMetrics({ data, queries: queries.length, corpus: corpus.length }, set.relevant, metrics);
     return Object.fromEntries(Object.entries(result).map(([name, value]) => [name, Number.isFinite(value) ? value : null]));
   }
 
   private async pairCosines(embedder: SentenceEmbedder, batchSize: number): Promise<Float32Array> {
-    const anchors = unitVectors(await embedder.encode(this.pairs.map((pair) => pair.anchor), batchSize));
-    const positives = unitVectors(await embedder.encode(this.pairs.map((pair) => pair.positive), batchSize));
+    const anchors = unitVectors(
+      await embedder.encode(
+        this.pairs.map((pair) => pair.anchor),
+        batchSize,
+      ),
+    );
+    const positives = unitVectors(
+      await embedder.encode(
+        this.pairs.map((pair) => pair.positive),
+        batchSize,
+      ),
+    );
     return Float32Array.from(anchors, (anchor, i) => dot(anchor, positives[i]!, embedder.dimension));
   }
 
@@ -83,7 +95,11 @@ export class ValidationEvaluator {
       return Number.isFinite(value) ? value : null;
     }
     if (this.kind !== 'contrastive-pair') return null;
-    return bestThresholdScore(cosines, this.pairs.map((pair) => pair.label === 1), metric);
+    return bestThresholdScore(
+      cosines,
+      this.pairs.map((pair) => pair.label === 1),
+      metric,
+    );
   }
 }
 

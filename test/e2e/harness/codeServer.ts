@@ -96,7 +96,11 @@ export class CodeServer {
     const user = join(this.userDataDir, 'User');
     mkdirSync(user, { recursive: true });
     const trust = this.options.workspaceTrust
-      ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' }
+      ? {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.banner': 'always',
+        }
       : { 'security.workspace.trust.enabled': false };
     writeFileSync(join(user, 'settings.json'), `${JSON.stringify({ ...QUIET_SETTINGS, ...trust, ...this.options.settings }, null, 2)}\n`);
     // code-server writes a default config (with a password) to ~/.config unless it is given one.
@@ -165,7 +169,8 @@ function codeServerEntry(): string {
   const script = join(ROOT, 'scripts', 'codeServerInstall.mjs');
   const result = spawnSync(process.execPath, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const entry = result.stdout.trim().split('\n').pop() ?? '';
-  if (result.status !== 0 || !existsSync(entry)) throw new Error(`scripts/codeServerInstall.mjs failed (${result.status}); see its output above`);
+  if (result.status !== 0 || !existsSync(entry))
+    throw new Error(`scripts/codeServerInstall.mjs failed (${result.status}); see its output above`);
   return entry;
 }
 

@@ -45,7 +45,13 @@ export const timings: { name: string; seconds: number; ok: boolean }[] = [];
  * A scenario with a time bound that the harness enforces: past `boundMs` it fails, whatever it was waiting for.
  * On any failure it takes a last screenshot, then prints that screenshot's path and the extension host's log.
  */
-export function scenario(id: string, title: string, boundMs: number, hooks: ScenarioHooks, body: (context: ScenarioContext) => Promise<void>): void {
+export function scenario(
+  id: string,
+  title: string,
+  boundMs: number,
+  hooks: ScenarioHooks,
+  body: (context: ScenarioContext) => Promise<void>,
+): void {
   // node:test's own timeout is only the backstop: the bound below fires first and reports.
   it(title, { timeout: boundMs + 30_000 }, async () => {
     const artifacts = new Artifacts(id);

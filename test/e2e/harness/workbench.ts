@@ -14,7 +14,6 @@ import type { Artifacts } from './scenario';
  * VS Code's API: what a test asserts is what a user would see.
  */
 
-
 export class E2EBrowser {
   private constructor(
     private readonly userDataDir: string,
@@ -22,7 +21,8 @@ export class E2EBrowser {
   ) {}
 
   static async launch(): Promise<E2EBrowser> {
-    if (!existsSync(CHROMIUM)) throw new Error(`the e2e tests need Chromium at ${CHROMIUM}: apt-get install -y chromium, or set EMBEDTUNE_CHROMIUM`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`the e2e tests need Chromium at ${CHROMIUM}: apt-get install -y chromium, or set EMBEDTUNE_CHROMIUM`);
     const userDataDir = mkdtempSync(join(tmpdir(), 'embedtune-e2e-chromium-'));
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -107,10 +107,17 @@ export class Workbench {
   /** Runs a command from the command palette by its full title, e.g. "EmbedTune: Start Training". */
   async runCommand(title: string): Promise<void> {
     await this.openQuickInput('F1', `>${title}`);
-    const row = this.quickInput.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(title) }) });
-    await row.first().waitFor({ timeout: 15_000 }).catch(async () => {
-      throw new Error(`the command palette does not list "${title}"; it lists: ${(await this.quickInputLabels()).join(' | ') || 'nothing'}`);
+    const row = this.quickInput.locator('.quick-input-list .monaco-list-row', {
+      has: this.page.locator('.label-name', { hasText: exactly(title) }),
     });
+    await row
+      .first()
+      .waitFor({ timeout: 15_000 })
+      .catch(async () => {
+        throw new Error(
+          `the command palette does not list "${title}"; it lists: ${(await this.quickInputLabels()).join(' | ') || 'nothing'}`,
+        );
+      });
     await row.first().click();
     await this.quickInput.waitFor({ state: 'hidden', timeout: 5_000 });
   }
@@ -159,7 +166,10 @@ export class Workbench {
       return number ? (number.parentElement as HTMLElement).style.top : null;
     }, line);
     if (top === null) throw new Error(`line ${line} is not rendered in the editor`);
-    const text = await this.activeEditor.locator(`.view-lines .view-line[style*="top:${top}"], .view-lines .view-line[style*="top: ${top}"]`).first().textContent();
+    const text = await this.activeEditor
+      .locator(`.view-lines .view-line[style*="top:${top}"], .view-lines .view-line[style*="top: ${top}"]`)
+      .first()
+      .textContent();
     // The editor renders spaces as non-breaking spaces.
     return (text ?? '').replace(/\u00a0/g, ' ');
   }
@@ -188,7 +198,9 @@ export class Workbench {
       async () => {
         text = await this.statusText(id);
         if (pattern.test(text)) return true;
-        items = await this.page.locator('.part.statusbar .statusbar-item').evaluateAll((all) => all.map((e) => `${e.id}: ${e.textContent?.trim()}`));
+        items = await this.page
+          .locator('.part.statusbar .statusbar-item')
+          .evaluateAll((all) => all.map((e) => `${e.id}: ${e.textContent?.trim()}`));
         return false;
       },
       () => (text ? `it shows "${text}"` : `it is not shown; the status bar has ${JSON.stringify(items)}`),
@@ -204,12 +216,17 @@ export class Workbench {
   async waitForNotification(pattern: RegExp, timeoutMs: number): Promise<string> {
     let found = '';
     let seen: string[] = [];
-    await poll(`a notification matching ${pattern}`, timeoutMs, async () => {
-      seen = await this.notifications();
-      found = seen.find((text) => pattern.test(text)) ?? '';
-      // Found once its toast has finished fading in, so that a screenshot shows it.
-      return found !== '' && (await this.page.locator('.notification-toast.notification-fade-in-done', { hasText: found }).count()) > 0;
-    }, () => `notifications on screen: ${JSON.stringify(seen)}`);
+    await poll(
+      `a notification matching ${pattern}`,
+      timeoutMs,
+      async () => {
+        seen = await this.notifications();
+        found = seen.find((text) => pattern.test(text)) ?? '';
+        // Found once its toast has finished fading in, so that a screenshot shows it.
+        return found !== '' && (await this.page.locator('.notification-toast.notification-fade-in-done', { hasText: found }).count()) > 0;
+      },
+      () => `notifications on screen: ${JSON.stringify(seen)}`,
+    );
     return found;
   }
 

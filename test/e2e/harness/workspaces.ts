@@ -12,7 +12,11 @@ export function exampleWorkspace(): TempWorkspace {
 }
 
 const exampleRows = (file: string, count: number): string =>
-  readFileSync(join(ROOT, 'examples', 'retrieval', 'data', file), 'utf8').split('\n').filter(Boolean).slice(0, count).join('\n') + '\n';
+  readFileSync(join(ROOT, 'examples', 'retrieval', 'data', file), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, count)
+    .join('\n') + '\n';
 
 /**
  * A folder to train in within seconds: a tiny random BERT (one layer, 32 wide), 64 training and 16 validation rows

@@ -145,7 +145,9 @@ export class BertEncoder {
     const { batchSize, seqLength } = batch;
     const c = this.config;
     if (seqLength > c.maxPositionEmbeddings) {
-      throw new Error(`A sequence of ${seqLength} tokens is longer than the model's ${c.maxPositionEmbeddings} positions; lower model.max_seq_length.`);
+      throw new Error(
+        `A sequence of ${seqLength} tokens is longer than the model's ${c.maxPositionEmbeddings} positions; lower model.max_seq_length.`,
+      );
     }
     const v = (name: string) => this.variables.get(name)! as tf.Tensor;
 
@@ -158,7 +160,12 @@ export class BertEncoder {
         this.ops.embeddingLookup(v('embeddings.position_embeddings.weight') as tf.Tensor2D, positions),
         this.ops.embeddingLookup(v('embeddings.token_type_embeddings.weight') as tf.Tensor2D, typeIds),
       ]) as tf.Tensor2D;
-      x = this.ops.layerNorm(x, v('embeddings.LayerNorm.weight') as tf.Tensor1D, v('embeddings.LayerNorm.bias') as tf.Tensor1D, c.layerNormEps);
+      x = this.ops.layerNorm(
+        x,
+        v('embeddings.LayerNorm.weight') as tf.Tensor1D,
+        v('embeddings.LayerNorm.bias') as tf.Tensor1D,
+        c.layerNormEps,
+      );
       if (dropout && c.hiddenDropoutProb > 0) x = dropout.apply(x, c.hiddenDropoutProb) as tf.Tensor2D;
 
       // Padding positions get a large negative logit so softmax gives them no weight, as HF's extended mask does.
@@ -208,8 +215,13 @@ export class BertEncoder {
     };
     const adapter = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
       if (!has(`${name}.down.weight`)) return input;
-      const bottleneck = this.activation(this.ops.dense(input, weight(`${name}.down.weight`) as tf.Tensor2D, weight(`${name}.down.bias`) as tf.Tensor1D));
-      return tf.add(input, this.ops.dense(bottleneck, weight(`${name}.up.weight`) as tf.Tensor2D, weight(`${name}.up.bias`) as tf.Tensor1D)) as tf.Tensor2D;
+      const bottleneck = this.activation(
+        this.ops.dense(input, weight(`${name}.down.weight`) as tf.Tensor2D, weight(`${name}.down.bias`) as tf.Tensor1D),
+      );
+      return tf.add(
+        input,
+        this.ops.dense(bottleneck, weight(`${name}.up.weight`) as tf.Tensor2D, weight(`${name}.up.bias`) as tf.Tensor1D),
+      ) as tf.Tensor2D;
     };
 
     const q = splitHeads(dense(x, 'attention.self.query'));
@@ -218,11 +230,24 @@ export class BertEncoder {
     const logits = tf.add(tf.mul(this.ops.attentionScores(q, k), 1 / Math.sqrt(headDim)), maskBias);
     const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
     const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
-    const attended = adapter(drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}attention.output.adapter`);
-    const y = this.ops.layerNorm(tf.add(attended, x) as tf.Tensor2D, weight(`${p}attention.output.LayerNorm.weight`) as tf.Tensor1D, weight(`${p}attention.output.LayerNorm.bias`) as tf.Tensor1D, c.layerNormEps);
+    const attended = adapter(
+      drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D,
+      `${p}attention.output.adapter`,
+    );
+    const y = this.ops.layerNorm(
+      tf.add(attended, x) as tf.Tensor2D,
+      weight(`${p}attention.output.LayerNorm.weight`) as tf.Tensor1D,
+      weight(`${p}attention.output.LayerNorm.bias`) as tf.Tensor1D,
+      c.layerNormEps,
+    );
     const intermediate = this.activation(dense(y, 'intermediate.dense'));
     const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
-    return this.ops.layerNorm(tf.add(output, y) as tf.Tensor2D, weight(`${p}output.LayerNorm.weight`) as tf.Tensor1D, weight(`${p}output.LayerNorm.bias`) as tf.Tensor1D, c.layerNormEps);
+    return this.ops.layerNorm(
+      tf.add(output, y) as tf.Tensor2D,
+      weight(`${p}output.LayerNorm.weight`) as tf.Tensor1D,
+      weight(`${p}output.LayerNorm.bias`) as tf.Tensor1D,
+      c.layerNormEps,
+    );
   }
 
   /**
@@ -277,7 +302,12 @@ type LayerRun = (input: tf.Tensor2D, weight: (name: string) => tf.Tensor, maskBi
 
 interface EngineWithTape {
   state: { activeTape: unknown };
-  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor, allowNoGradients: boolean): { value: tf.Tensor; grads: Array<tf.Tensor | undefined> };
+  gradients(
+    f: () => tf.Tensor,
+    xs: tf.Tensor[],
+    dy: tf.Tensor,
+    allowNoGradients: boolean,
+  ): { value: tf.Tensor; grads: Array<tf.Tensor | undefined> };
 }
 
 /**
@@ -310,7 +340,16 @@ export function encoderWeightNames(config: BertConfig): string[] {
     'embeddings.LayerNorm.bias',
   ];
   for (let i = 0; i < config.numHiddenLayers; i++) {
-    for (const part of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'attention.output.LayerNorm', 'intermediate.dense', 'output.dense', 'output.LayerNorm']) {
+    for (const part of [
+      'attention.self.query',
+      'attention.self.key',
+      'attention.self.value',
+      'attention.output.dense',
+      'attention.output.LayerNorm',
+      'intermediate.dense',
+      'output.dense',
+      'output.LayerNorm',
+    ]) {
       names.push(`encoder.layer.${i}.${part}.weight`, `encoder.layer.${i}.${part}.bias`);
     }
   }
@@ -318,7 +357,9 @@ export function encoderWeightNames(config: BertConfig): string[] {
 }
 
 export function isDenseKernel(name: string): boolean {
-  return name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.') && !isLoraName(name) && !isAdapterName(name);
+  return (
+    name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.') && !isLoraName(name) && !isAdapterName(name)
+  );
 }
 
 export function isLoraName(name: string): boolean {
@@ -337,7 +378,12 @@ function isAdapterKernel(name: string): boolean {
  * LoRA A and adapter down projections start as PEFT and Houlsby do (Kaiming-uniform, and small normal), seeded;
  * LoRA B and adapter up projections start at zero, so that step 0 computes exactly the base model.
  */
-function addExtensionVariables(config: BertConfig, variables: Map<string, tf.Variable>, extensions: EncoderExtensions, trainable: (name: string) => boolean): void {
+function addExtensionVariables(
+  config: BertConfig,
+  variables: Map<string, tf.Variable>,
+  extensions: EncoderExtensions,
+  trainable: (name: string) => boolean,
+): void {
   let seed = extensions.seed;
   const add = (name: string, value: tf.Tensor) => {
     variables.set(name, tf.variable(value, trainable(name)));
