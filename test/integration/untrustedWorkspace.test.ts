@@ -38,6 +38,8 @@ describe('an untrusted workspace', () => {
   before(async () => {
     assert.ok(existsSync(SERVER_PATH), 'dist/server.js is built (npm run build)');
     outside.write('secret/rows.jsonl', '{"anchor":"outside secret","positive":"not for an untrusted config"}\n');
+    outside.write('model/config.json', 'root:x:0:0:root:/root:/bin/bash\n');
+    workspace.write('project/own-model/config.json', 'root:x:0:0:inside\n');
     workspace.write('project/data/own.jsonl', pairsJsonl(3));
     symlinkSync(outside.path('secret/rows.jsonl'), workspace.path('project/data/link.jsonl'));
     untrusted = await startServer(workspace.path('project'), false);
@@ -90,6 +92,27 @@ describe('an untrusted workspace', () => {
   it('reads the same file outside the workspace when the workspace is trusted', async () => {
     const { hover } = await hoverData(trusted, 'trusted.embedtune.yaml', outsidePath());
     assert.match(hover, /outside secret/);
+  });
+
+  async function modelDiagnostics(client: LspTestClient, name: string, base: string): Promise<string[]> {
+    const uri = pathToFileURL(workspace.path(`project/${name}`)).toString();
+    const published = await client.open(uri, `model:\n  base: ${base}\ndata:\n  train: data/own.jsonl\nstrategy:\n  type: lora\n`);
+    return published.diagnostics.filter((d) => String(d.code).startsWith('model-')).map((d) => `${d.code}: ${d.message}`);
+  }
+
+  it('reads no model config.json outside the workspace, and does not tell which folders exist there', async () => {
+    const relativeModel = relative(workspace.path('project'), outside.path('model'));
+    const relativeMissing = relative(workspace.path('project'), outside.path('no-such-folder'));
+    for (const [index, base] of [relativeModel, outside.path('model'), relativeMissing, outside.path('no-such-folder')].entries()) {
+      assert.deepEqual(await modelDiagnostics(untrusted, `model-untrusted${index}.embedtune.yaml`, base), [], base);
+    }
+    // Inside the workspace the check still runs, and a trusted workspace still checks the folder outside.
+    assert.match((await modelDiagnostics(untrusted, 'model-own.embedtune.yaml', './own-model')).join('\n'), /model-config-invalid/);
+    assert.match(
+      (await modelDiagnostics(trusted, 'model-trusted.embedtune.yaml', relativeModel)).join('\n'),
+      /model-config-invalid: .*root:x/,
+    );
+    assert.match((await modelDiagnostics(trusted, 'model-trusted-missing.embedtune.yaml', relativeMissing)).join('\n'), /model-not-found/);
   });
 
   /** The files and folders offered, leaving out the schema's example values. */

@@ -90,7 +90,10 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
     } catch (error) {
       options.onInternalError?.(error, 'dataset facts');
     }
-    const checks: [string, ConfigCheck][] = [...SEMANTIC_CHECKS, ['model', makeModelCheck(configDir)]];
+    const checks: [string, ConfigCheck][] = [
+      ...SEMANTIC_CHECKS,
+      ['model', makeModelCheck(configDir, (options.probe ?? defaultProbe).mayRead)],
+    ];
     for (const [name, check] of checks) {
       try {
         view.resetTaint();

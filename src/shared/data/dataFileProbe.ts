@@ -58,8 +58,11 @@ const OUTSIDE_UNTRUSTED_WORKSPACE =
 export class DataFileProbe {
   private readonly cache = new Map<string, { stamp: string; summary: DataFileSummary }>();
 
-  /** `mayRead` keeps an untrusted workspace's probing inside it; a path it refuses is not even looked at. */
-  constructor(private readonly mayRead: (absolutePath: string) => boolean = () => true) {}
+  /**
+   * `mayRead` keeps an untrusted workspace's probing inside it; a path it refuses is not even looked at. The model
+   * check reads the same boundary from here, so one probe carries it for every file validation touches.
+   */
+  constructor(readonly mayRead: (absolutePath: string) => boolean = () => true) {}
 
   /** With `acceptance`, each row that parses is also put through the trainer's row rule, so that validation sees what training would refuse. */
   summarize(absolutePath: string, format: DataFormat, acceptance?: RowAcceptance): DataFileSummary {

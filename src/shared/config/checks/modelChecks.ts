@@ -4,13 +4,18 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { valueRangeOf } from '../parsedConfig';
 import type { ConfigCheck } from './checkContext';
 
-/** A base that reads as a path (not a hub id like `org/name`) must be a folder holding a Hugging Face config.json. */
-export function makeModelCheck(configDir: string | undefined): ConfigCheck {
+/**
+ * A base that reads as a path (not a hub id like `org/name`) must be a folder holding a Hugging Face config.json.
+ * `mayRead` is the data probe's boundary: in an untrusted workspace a base outside it is not looked at at all, not even
+ * whether it exists, so that a config from an unknown source cannot make the editor echo another file or map folders.
+ */
+export function makeModelCheck(configDir: string | undefined, mayRead: (absolutePath: string) => boolean = () => true): ConfigCheck {
   return ({ parsed, view }) => {
     const base = view.raw(['model', 'base']);
-    if (typeof base !== 'string' || !configDir || !looksLikeLocalPath(base, configDir)) return [];
+    if (typeof base !== 'string' || !configDir) return [];
     // As the trainer's model locator does: ~/ is the home folder, anything else relative is relative to the config.
     const folder = base.startsWith('~/') ? join(homedir(), base.slice(2)) : isAbsolute(base) ? base : resolve(configDir, base);
+    if (!mayRead(folder) || !looksLikeLocalPath(base, folder)) return [];
     const range = valueRangeOf(parsed, ['model', 'base']);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) {
       return [
@@ -83,9 +88,9 @@ function configJsonProblem(path: string): string | undefined {
   return undefined;
 }
 
-function looksLikeLocalPath(base: string, configDir: string): boolean {
+function looksLikeLocalPath(base: string, folder: string): boolean {
   if (base.startsWith('./') || base.startsWith('../') || base.startsWith('~') || isAbsolute(base)) return true;
   if (base.startsWith('.\\') || base.startsWith('..\\')) return true;
   // A hub id is `name` or `org/name`; anything deeper, or an existing relative folder, is local.
-  return base.split('/').length > 2 || existsSync(resolve(configDir, base));
+  return base.split('/').length > 2 || existsSync(folder);
 }
