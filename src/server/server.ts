@@ -1,5 +1,7 @@
 import {
   createConnection,
+  type Connection,
+  type MessageReader,
   DidChangeConfigurationNotification,
   ProposedFeatures,
   TextDocuments,
@@ -11,12 +13,14 @@ import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../shared/protocol
 import { registerFeatureHandlers } from './handlers/featureHandlers';
 import { DocumentValidator, filePathOf } from './handlers/validationHandler';
 import { WorkspaceBoundary } from './service/workspaceBoundary';
+import { routeConsoleToClient } from './transport/consoleToClient';
+import { FramedStreamMessageWriter } from './transport/framedStreamMessageWriter';
 
 // process.env is an exotic object whose every read calls into C++; the yaml parser reads LOG_TOKENS once per token,
 // which cost about a millisecond per parse of a 300-line config. A plain copy keeps the same values.
 process.env = { ...process.env };
 
-const connection = createConnection(ProposedFeatures.all);
+const connection = openConnection();
 const documents = new TextDocuments(TextDocument);
 let settings: ServerSettings = DEFAULT_SERVER_SETTINGS;
 let canPullConfiguration = false;
@@ -94,6 +98,20 @@ function workspaceBoundaryOf(
   if (trusted !== false) return WorkspaceBoundary.unrestricted();
   const uris = folders ? folders.map((folder) => folder.uri) : rootUri ? [rootUri] : [];
   return WorkspaceBoundary.within(uris.flatMap((uri) => filePathOf(uri) ?? []));
+}
+
+/**
+ * Over stdio (how the extension and other editors start the server) messages go out through FramedStreamMessageWriter,
+ * one write each as soon as they are sent; any other transport the library opens from the command line as before.
+ */
+function openConnection(): Connection {
+  if (!process.argv.slice(2).includes('--stdio')) return createConnection(ProposedFeatures.all);
+  // The library wraps the input and the output each on its own (a stream, or a reader/writer), but its typings pair
+  // them. Passing stdin itself keeps its handling of stdin closing: the server exits with the client.
+  const input = process.stdin as unknown as MessageReader;
+  const opened = createConnection(ProposedFeatures.all, input, new FramedStreamMessageWriter(process.stdout));
+  routeConsoleToClient(opened.console);
+  return opened;
 }
 
 documents.listen(connection);
