@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -387,6 +387,38 @@ describe('engine: accelerate, when the launch fails', () => {
       events.map((event) => event.type),
       ['error', 'run_finished'],
     );
+  });
+});
+
+describe('engine: accelerate, what the launcher prints', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('reaches the terminal with its control characters escaped, line by line, a last line without newline included', () => {
+    // A launcher that prints what a hostile data row could hold: a clear-screen, a title change, a bare carriage return.
+    const launcher = workspace.write(
+      'launcher.sh',
+      "#!/bin/sh\nprintf 'out\\033[2Jcleared\\nfaked\\roverwritten\\n'\nprintf 'err\\033]0;title\\007tail' >&2\nexit 3\n",
+    );
+    chmodSync(launcher, 0o755);
+    buildTinyBert(workspace.path('tiny'), { layers: 1, hidden: 16, heads: 2, intermediate: 32 });
+    workspace.write(
+      'data/train.jsonl',
+      pairs(8, (i) => ({ q: `question ${i}`, p: `answer ${i}` })),
+    );
+    workspace.write(
+      'run.embedtune.yaml',
+      `model: {base: ./tiny}\ndata: {train: data/train.jsonl, columns: {anchor: q, positive: p}}\nengine: {type: accelerate, python: ${JSON.stringify(launcher)}}\n`,
+    );
+    const result = spawnSync(process.execPath, [CLI, 'train', 'run.embedtune.yaml'], {
+      cwd: workspace.root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(result.status, 1);
+    assert.ok(!/[\u001b\u0007\r]/.test(result.stdout + result.stderr), JSON.stringify(result.stdout + result.stderr));
+    assert.match(result.stdout, /^out\\u001b\[2Jcleared\nfaked\\u000doverwritten\n/m);
+    assert.match(result.stderr, /err\\u001b\]0;title\\u0007tail/);
   });
 });
 

@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
 import { resolvePython } from '../../shared/config/pythonInterpreter';
 import { microBatchesPerProcess, rowsLeftOutPerEpoch } from '../../shared/config/runPlan';
+import { EscapedLineWriter } from '../cli/escapedLineWriter';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
@@ -230,10 +231,15 @@ async function supervise(
     windowsHide: true,
   });
   const stderr: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+  // Python prints what data rows and model files hold; the terminal gets it escaped, as all the CLI's output.
+  const stdoutLines = new EscapedLineWriter((text) => process.stdout.write(text));
+  const stderrLines = new EscapedLineWriter((text) => process.stderr.write(text));
+  child.stdout.on('data', (chunk: Buffer) => stdoutLines.push(chunk));
+  child.stdout.once('end', () => stdoutLines.end());
   let partial = '';
+  child.stderr.once('end', () => stderrLines.end());
   child.stderr.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
+    stderrLines.push(chunk);
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     stderr.push(...lines.filter((line) => line.trim() !== ''));
