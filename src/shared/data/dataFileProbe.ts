@@ -3,6 +3,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataFormat } from './dataFormat';
 import { rowToExample, type ColumnNames } from './exampleMapping';
 import { describeRowProblemBriefly } from './rowProblem';
+import { summarizeWholeFile } from './wholeFileSummary';
 import type { ExampleKind } from './trainingExamples';
 
 /** What validation needs to know about a data file without loading it for training. */
@@ -62,7 +63,11 @@ export class DataFileProbe {
    * `mayRead` keeps an untrusted workspace's probing inside it; a path it refuses is not even looked at. The model
    * check reads the same boundary from here, so one probe carries it for every file validation touches.
    */
-  constructor(readonly mayRead: (absolutePath: string) => boolean = () => true) {}
+  constructor(
+    readonly mayRead: (absolutePath: string) => boolean = () => true,
+    /** The CLI reads every row of a large file, as `train` will; the language server samples it (`sampledRows`). */
+    private readonly largeFiles: 'sample' | 'read-whole' = 'sample',
+  ) {}
 
   /** With `acceptance`, each row that parses is also put through the trainer's row rule, so that validation sees what training would refuse. */
   summarize(absolutePath: string, format: DataFormat, acceptance?: RowAcceptance): DataFileSummary {
@@ -82,15 +87,22 @@ export class DataFileProbe {
     }
     const cached = this.cache.get(absolutePath);
     if (cached?.stamp === stamp) return cached.summary;
-    const summary = readSummary(absolutePath, format, size, acceptance);
+    const summary = readSummary(absolutePath, format, size, acceptance, this.largeFiles);
     this.cache.set(absolutePath, { stamp, summary });
     return summary;
   }
 }
 
-function readSummary(absolutePath: string, format: DataFormat, size: number, acceptance: RowAcceptance | undefined): DataFileSummary {
+function readSummary(
+  absolutePath: string,
+  format: DataFormat,
+  size: number,
+  acceptance: RowAcceptance | undefined,
+  largeFiles: 'sample' | 'read-whole',
+): DataFileSummary {
   try {
     if (size <= FULL_PARSE_LIMIT_BYTES) return summarize(stripBom(readFileSync(absolutePath, 'utf8')), format, acceptance);
+    if (largeFiles === 'read-whole') return summarizeWholeFile(absolutePath, format, (text) => summarize(text, format, acceptance));
     const { sample, lines } = sampleAndCountLines(absolutePath);
     const summary = summarize(stripBom(sample), format, acceptance);
     if (!summary.ok) return summary;
@@ -102,7 +114,8 @@ function readSummary(absolutePath: string, format: DataFormat, size: number, acc
   }
 }
 
-function summarize(text: string, format: DataFormat, acceptance: RowAcceptance | undefined): DataFileSummary {
+/** The summary of a whole file's text (its byte order mark removed). */
+export function summarize(text: string, format: DataFormat, acceptance: RowAcceptance | undefined): DataFileSummary {
   return format === 'jsonl' ? summarizeJsonl(text, acceptance) : summarizeDelimited(text, format, acceptance);
 }
 

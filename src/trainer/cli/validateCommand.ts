@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ConfigDiagnostic } from '../../shared/config/configDiagnostic';
 import { formatRunPlan, type RunPlan } from '../../shared/config/runPlan';
 import { planFromValidation, validateConfigText } from '../../shared/config/validateConfig';
+import { DataFileProbe } from '../../shared/data/dataFileProbe';
 import { LineIndex } from '../../shared/textRange';
 import { escapeControlCharacters, UsageError, type CliIo } from './cliIo';
 
@@ -41,7 +42,9 @@ export function runValidate(args: string[], io: CliIo): number {
   if (values.format !== 'text' && values.format !== 'json')
     throw new UsageError(`--format must be text or json, not "${values.format}".`, VALIDATE_USAGE);
 
-  const reports = positionals.map((file) => validateFile(file, values.summary === true));
+  // Every row of every data file is read, however large: validate must refuse what train would refuse.
+  const probe = new DataFileProbe(undefined, 'read-whole');
+  const reports = positionals.map((file) => validateFile(file, values.summary === true, probe));
   if (values.format === 'json') {
     io.out(JSON.stringify(values.summary ? reports : reports.flatMap((report) => report.diagnostics), null, 2));
   } else {
@@ -57,7 +60,7 @@ export function runValidate(args: string[], io: CliIo): number {
   return reports.some((report) => report.diagnostics.some((d) => d.severity === 'error')) ? 1 : 0;
 }
 
-function validateFile(file: string, withPlan: boolean): FileReport {
+function validateFile(file: string, withPlan: boolean, probe: DataFileProbe): FileReport {
   let text: string;
   const unreadable = (message: string): FileReport => ({
     file,
@@ -73,6 +76,7 @@ function validateFile(file: string, withPlan: boolean): FileReport {
   }
   const result = validateConfigText(text, {
     configPath: resolve(file),
+    probe,
     onInternalError: (error, check) => {
       process.stderr.write(escapeControlCharacters(`embedtune: internal error in the "${check}" check: ${String(error)}\n`));
     },

@@ -50,13 +50,14 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
   if (summary.badRowCount > 0) {
     const skipping = view.string(['data', 'on_bad_row']) === 'skip';
     const first = summary.badRows.map((row) => `line ${row.line} ${row.message}`).join('; ');
+    const scope = summary.sampledRows !== undefined ? ` among the first ${summary.sampledRows + summary.badRowCount} rows` : '';
     diagnostics.push({
       range,
       severity: skipping ? 'information' : 'error',
       code: 'data-bad-row',
       message: skipping
-        ? `data.${key}: ${summary.badRowCount} malformed row(s) in "${facts.written}" will be skipped: ${first}.`
-        : `data.${key}: "${facts.written}" has ${summary.badRowCount} malformed row(s): ${first}. Fix them, or set data.on_bad_row: skip.`,
+        ? `data.${key}: ${summary.badRowCount} malformed row(s)${scope} in "${facts.written}" will be skipped: ${first}.`
+        : `data.${key}: "${facts.written}" has ${summary.badRowCount} malformed row(s)${scope}: ${first}. Fix them, or set data.on_bad_row: skip.`,
       data: {
         path,
         fixes: skipping
