@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { boundedTokenize } from './boundedTokenize';
+import { boundedTokenize, type BoundedTokenizer } from './boundedTokenize';
 import { readRegularFile } from './regularFile';
 
 /** Token ids for a batch, row-major [batchSize, seqLength], padded to the batch's longest sequence. */
@@ -50,7 +50,9 @@ export class TextTokenizer {
   private readonly specialTokenCount: number;
   private readonly matchRustNormalizer: (text: string) => string;
   /** The library's tokenization of already aligned text, bounded in time when tokenizer.json brings its own regexes. */
-  private readonly tokenizeAll: (text: string) => string[];
+  private readonly tokenizeAll: BoundedTokenizer;
+  /** Texts the library keeps whole wherever they appear ([CLS], <mask>…): a cut must not fall inside one. */
+  private readonly addedTokenContents: readonly string[];
 
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -73,6 +75,7 @@ export class TextTokenizer {
     this.specialTokenCount = tokenizer.post_processor ? tokenizer.post_processor([], null, true).tokens.length : 0;
     this.matchRustNormalizer = rustNormalizerAlignment(tokenizerJson['normalizer']);
     this.tokenizeAll = boundedTokenize(tokenizer, tokenizerJson, source);
+    this.addedTokenContents = addedTokenContents(tokenizerJson);
   }
 
   /**
@@ -128,18 +131,35 @@ export class TextTokenizer {
 
   /**
    * The first `count` tokens of `text`, tokenizing only as much of it as they need: a 20 MB row cost 2.4 GB and 21 s
-   * to keep 30 tokens. A prefix that ends where a word ends yields the same leading tokens as the whole text under
-   * every pre-tokenizer that splits at whitespace (BERT's, Metaspace, ByteLevel, Whitespace), so it is grown until
-   * it yields more tokens than kept, or is the whole text.
+   * to keep 30 tokens. The text is cut at a character (never inside a surrogate pair, before a combining mark or
+   * inside an added token), wherever that falls, since a row of CJK, base64 or a URL may have no whitespace at all;
+   * the tokens of the word the cut may have split are dropped, so those left are the leading tokens of the whole
+   * text. The cut is moved on until they number `count`, or the whole text is tokenized (a single word that long).
    */
   private leadingTokens(text: string, count: number): string[] {
     for (let length = Math.max(PREFIX_MIN_CHARS, count * PREFIX_CHARS_PER_TOKEN); length < text.length; length *= PREFIX_GROWTH) {
-      const end = wordEndAtOrAfter(text, length);
+      const end = this.characterCutAtOrAfter(text, length);
       if (end >= text.length) break;
-      const tokens = this.tokenizeAll(this.matchRustNormalizer(text.slice(0, end)));
-      if (tokens.length > count) return tokens.slice(0, count);
+      const tokens = this.tokenizeAll.beforeLastWord(this.matchRustNormalizer(text.slice(0, end)));
+      if (tokens.length >= count) return tokens.slice(0, count);
     }
-    return this.tokenizeAll(this.matchRustNormalizer(text)).slice(0, count);
+    return this.tokenizeAll.all(this.matchRustNormalizer(text)).slice(0, count);
+  }
+
+  /** The first index at or after `from` where a cut splits no character (its surrogates, combining marks) and no added token. */
+  private characterCutAtOrAfter(text: string, from: number): number {
+    let cut = from;
+    for (let moved = true; moved && cut < text.length; ) {
+      const before = cut;
+      while (cut < text.length && JOINS_PREVIOUS.test(text[cut]!)) cut++;
+      for (const content of this.addedTokenContents) {
+        const windowStart = Math.max(0, cut - content.length + 1);
+        const found = text.slice(windowStart, cut + content.length - 1).indexOf(content);
+        if (found >= 0 && windowStart + found < cut) cut = windowStart + found + content.length;
+      }
+      moved = cut !== before;
+    }
+    return cut;
   }
 
   /** Encodes `texts`, truncating each to `maxLength` tokens and padding all to the longest one. */
@@ -210,11 +230,17 @@ const PREFIX_CHARS_PER_TOKEN = 8;
 const PREFIX_MIN_CHARS = 256;
 const PREFIX_GROWTH = 4;
 
-/** The index of the first whitespace at or after `from`, so that a prefix ending there cuts no word; the length when there is none. */
-function wordEndAtOrAfter(text: string, from: number): number {
-  const whitespace = /\s/g;
-  whitespace.lastIndex = from;
-  return whitespace.exec(text)?.index ?? text.length;
+/** A character that belongs with the one before it: a low surrogate, a combining mark, a joiner, a variation selector. */
+const JOINS_PREVIOUS = /[\uDC00-\uDFFF\p{M}\u200C\u200D]/u;
+
+/** The added tokens' texts longer than one character (a cut can fall inside only those). */
+function addedTokenContents(tokenizerJson: JsonObject): string[] {
+  const added = tokenizerJson['added_tokens'];
+  if (!Array.isArray(added)) return [];
+  return added.flatMap((token) => {
+    const content = (token as JsonObject | null)?.['content'];
+    return typeof content === 'string' && content.length > 1 ? [content] : [];
+  });
 }
 
 /** CJK ideographs outside the Basic Multilingual Plane, in the ranges the Rust BertNormalizer spaces (note 0x2B920, not 0x2B820). */
