@@ -40,6 +40,8 @@ describe('an untrusted workspace', () => {
     outside.write('secret/rows.jsonl', '{"anchor":"outside secret","positive":"not for an untrusted config"}\n');
     outside.write('model/config.json', 'root:x:0:0:root:/root:/bin/bash\n');
     workspace.write('project/own-model/config.json', 'root:x:0:0:inside\n');
+    workspace.write('project/linked-model/tokenizer.json', '{}');
+    symlinkSync(outside.path('model/config.json'), workspace.path('project/linked-model/config.json'));
     workspace.write('project/data/own.jsonl', pairsJsonl(3));
     symlinkSync(outside.path('secret/rows.jsonl'), workspace.path('project/data/link.jsonl'));
     untrusted = await startServer(workspace.path('project'), false);
@@ -103,7 +105,8 @@ describe('an untrusted workspace', () => {
   it('reads no model config.json outside the workspace, and does not tell which folders exist there', async () => {
     const relativeModel = relative(workspace.path('project'), outside.path('model'));
     const relativeMissing = relative(workspace.path('project'), outside.path('no-such-folder'));
-    for (const [index, base] of [relativeModel, outside.path('model'), relativeMissing, outside.path('no-such-folder')].entries()) {
+    const bases = [relativeModel, outside.path('model'), relativeMissing, outside.path('no-such-folder'), './linked-model'];
+    for (const [index, base] of bases.entries()) {
       assert.deepEqual(await modelDiagnostics(untrusted, `model-untrusted${index}.embedtune.yaml`, base), [], base);
     }
     // Inside the workspace the check still runs, and a trusted workspace still checks the folder outside.

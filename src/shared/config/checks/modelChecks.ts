@@ -29,6 +29,8 @@ export function makeModelCheck(configDir: string | undefined, mayRead: (absolute
       ];
     }
     const configJson = join(folder, 'config.json');
+    // A folder inside may still hold a config.json that links outside.
+    if (!mayRead(configJson)) return [];
     if (!existsSync(configJson)) {
       return [
         {
