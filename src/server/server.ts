@@ -1,7 +1,6 @@
 import {
   createConnection,
   type Connection,
-  type MessageReader,
   DidChangeConfigurationNotification,
   ProposedFeatures,
   TextDocuments,
@@ -14,6 +13,7 @@ import { registerFeatureHandlers } from './handlers/featureHandlers';
 import { DocumentValidator, filePathOf } from './handlers/validationHandler';
 import { WorkspaceBoundary } from './service/workspaceBoundary';
 import { routeConsoleToClient } from './transport/consoleToClient';
+import { FramedStreamMessageReader } from './transport/framedStreamMessageReader';
 import { FramedStreamMessageWriter } from './transport/framedStreamMessageWriter';
 
 // process.env is an exotic object whose every read calls into C++; the yaml parser reads LOG_TOKENS once per token,
@@ -101,17 +101,31 @@ function workspaceBoundaryOf(
 }
 
 /**
- * Over stdio (how the extension and other editors start the server) messages go out through FramedStreamMessageWriter,
- * one write each as soon as they are sent; any other transport the library opens from the command line as before.
+ * Over stdio (how the extension and other editors start the server) messages come in through FramedStreamMessageReader
+ * and go out through FramedStreamMessageWriter, each handled in the same turn its bytes arrive or it is sent; any other
+ * transport the library opens from the command line as before.
  */
 function openConnection(): Connection {
   if (!process.argv.slice(2).includes('--stdio')) return createConnection(ProposedFeatures.all);
-  // The library wraps the input and the output each on its own (a stream, or a reader/writer), but its typings pair
-  // them. Passing stdin itself keeps its handling of stdin closing: the server exits with the client.
-  const input = process.stdin as unknown as MessageReader;
-  const opened = createConnection(ProposedFeatures.all, input, new FramedStreamMessageWriter(process.stdout));
+  const opened = createConnection(
+    ProposedFeatures.all,
+    new FramedStreamMessageReader(process.stdin),
+    new FramedStreamMessageWriter(process.stdout),
+  );
   routeConsoleToClient(opened.console);
+  exitWithClient(opened);
   return opened;
+}
+
+/** As the library does for a stdio it opens itself: the server ends when the client closes its stdin, 0 after shutdown. */
+function exitWithClient(opened: Connection): void {
+  let shutDown = false;
+  opened.onShutdown(() => {
+    shutDown = true;
+  });
+  const exit = () => process.exit(shutDown ? 0 : 1);
+  process.stdin.on('end', exit);
+  process.stdin.on('close', exit);
 }
 
 documents.listen(connection);

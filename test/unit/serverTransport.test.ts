@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { StreamMessageReader, type Message, type RemoteConsole } from 'vscode-languageserver/node';
 import { routeConsoleToClient } from '../../src/server/transport/consoleToClient';
+import { FramedStreamMessageReader } from '../../src/server/transport/framedStreamMessageReader';
 import { FramedStreamMessageWriter, frameOf } from '../../src/server/transport/framedStreamMessageWriter';
 
 /** A stream that keeps every chunk as it was handed to it, one entry per write. */
@@ -78,6 +80,57 @@ describe('FramedStreamMessageWriter', () => {
     writer.onError((event) => reported.push(event));
     await assert.rejects(writer.write(MESSAGES[0]!), /pipe closed/);
     assert.ok(reported.some(([error, message, count]) => /pipe closed/.test(error.message) && message === MESSAGES[0] && count === 1));
+  });
+});
+
+/** Feeds `bytes` to a reader in pieces of `size` bytes as 'data' events, collecting what it hands on after each. */
+function feed(bytes: Buffer, size: number): { received: Message[]; afterEachChunk: number[]; errors: Error[] } {
+  const stream = new EventEmitter();
+  const reader = new FramedStreamMessageReader(stream as unknown as NodeJS.ReadableStream);
+  const received: Message[] = [];
+  const errors: Error[] = [];
+  reader.onError((error) => errors.push(error));
+  reader.listen((message) => received.push(message));
+  const afterEachChunk: number[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    stream.emit('data', bytes.subarray(at, at + size));
+    afterEachChunk.push(received.length);
+  }
+  return { received, afterEachChunk, errors };
+}
+
+describe('FramedStreamMessageReader', () => {
+  const bytes = Buffer.concat(MESSAGES.map(frameOf));
+
+  it('hands each message on in the data event that completes it, in order, however the bytes are split', () => {
+    for (const size of [1, 2, 3, 7, 23, 64, bytes.length]) {
+      const { received, afterEachChunk, errors } = feed(bytes, size);
+      assert.deepEqual(received, MESSAGES, `chunks of ${size} bytes`);
+      assert.deepEqual(errors, []);
+      // After the chunk holding a message's last byte, that message has been handed on, with no turn of the event loop.
+      let end = 0;
+      for (const [index, message] of MESSAGES.entries()) {
+        end += frameOf(message).length;
+        assert.ok(afterEachChunk[Math.ceil(end / size) - 1]! >= index + 1, `message ${index} late with chunks of ${size} bytes`);
+      }
+    }
+  });
+
+  it('reads the header case-insensitively, with other headers beside Content-Length', () => {
+    const body = Buffer.from(JSON.stringify(MESSAGES[1]), 'utf8');
+    const framed = Buffer.concat([
+      Buffer.from(`content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH: ${body.length}\r\n\r\n`, 'ascii'),
+      body,
+    ]);
+    assert.deepEqual(feed(framed, 5).received, [MESSAGES[1]]);
+  });
+
+  it('reports a header without a usable Content-Length and a body that is not JSON', () => {
+    assert.match(feed(Buffer.from('Content-Type: x\r\n\r\n{}', 'ascii'), 100).errors[0]?.message ?? '', /Content-Length/);
+    assert.match(feed(Buffer.from('Content-Length: abc\r\n\r\n{}', 'ascii'), 100).errors[0]?.message ?? '', /Content-Length/);
+    const broken = feed(Buffer.concat([Buffer.from('Content-Length: 3\r\n\r\n{x}', 'ascii'), frameOf(MESSAGES[2]!)]), 100);
+    assert.equal(broken.errors.length, 1);
+    assert.deepEqual(broken.received, [MESSAGES[2]], 'the message after a broken one is still read');
   });
 });
 
