@@ -18,7 +18,10 @@ export class HoverService {
     const schema = this.navigator.schemaAt(found.path);
     if (!schema) return null;
     const keyPath = formatPath(found.path);
-    const file = keyPath === 'data.train' || keyPath === 'data.validation' ? dataset?.()[keyPath === 'data.train' ? 'train' : 'validation'] : undefined;
+    const file =
+      keyPath === 'data.train' || keyPath === 'data.validation'
+        ? dataset?.()[keyPath === 'data.train' ? 'train' : 'validation']
+        : undefined;
     const dataMarkdown = file ? `\n\n---\n\n${dataFileMarkdown(file)}` : '';
     return {
       contents: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, schema, keyPath) + dataMarkdown },
@@ -35,11 +38,14 @@ export function dataFileMarkdown(file: DataFileFacts): string {
   if (!summary) return `\`${file.written}\`: format unknown`;
   if (!summary.ok) return `\`${file.written}\` ${summary.message}`;
   const rows = summary.sampledRows !== undefined ? `about ${summary.rows.toLocaleString('en-US')}` : summary.rows.toLocaleString('en-US');
-  const lines = [`\`${file.written}\` · ${summary.format} · ${rows} rows${summary.badRowCount > 0 ? ` · ${summary.badRowCount} malformed` : ''}`];
+  const lines = [
+    `\`${file.written}\` · ${summary.format} · ${rows} rows${summary.badRowCount > 0 ? ` · ${summary.badRowCount} malformed` : ''}`,
+  ];
   lines.push('', `Columns: ${summary.columns.map((column) => `\`${escapeMarkdown(column)}\``).join(', ') || 'none'}`);
   if (summary.firstRows.length > 0 && summary.columns.length > 0) {
     lines.push('', `| ${summary.columns.map(escapeMarkdown).join(' | ')} |`, `| ${summary.columns.map(() => '---').join(' | ')} |`);
-    for (const row of summary.firstRows) lines.push(`| ${summary.columns.map((column) => escapeMarkdown(shorten(row[column]))).join(' | ')} |`);
+    for (const row of summary.firstRows)
+      lines.push(`| ${summary.columns.map((column) => escapeMarkdown(shorten(row[column]))).join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -8,8 +8,14 @@ export const DIAGNOSTIC_CODES = {
   'config-encoding': { origin: 'syntax', summary: 'The file is not UTF-8 text: UTF-16, or a byte order mark where none belongs.' },
   'nesting-too-deep': { origin: 'syntax', summary: 'Values nest deeper than EmbedTune reads (256 levels).' },
   'not-a-mapping': { origin: 'schema', summary: 'The top level of the config is not a mapping of keys to values.' },
-  'unknown-key': { origin: 'schema', summary: 'A key the schema does not define: a typo, or a key of another section (then it can be moved there).' },
-  'too-many-problems': { origin: 'schema', summary: 'More problems than one document lists (200 of a kind); one diagnostic counts the rest.' },
+  'unknown-key': {
+    origin: 'schema',
+    summary: 'A key the schema does not define: a typo, or a key of another section (then it can be moved there).',
+  },
+  'too-many-problems': {
+    origin: 'schema',
+    summary: 'More problems than one document lists (200 of a kind); one diagnostic counts the rest.',
+  },
   'missing-key': { origin: 'schema', summary: 'A required key is absent.' },
   'wrong-type': { origin: 'schema', summary: 'A value has the wrong type, such as a string where a number is needed.' },
   'invalid-value': { origin: 'schema', summary: 'A value is not one of the allowed values or does not match the expected form.' },
@@ -21,24 +27,51 @@ export const DIAGNOSTIC_CODES = {
   'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
   'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
   'model-not-found': { origin: 'semantic', summary: '`model.base` looks like a local path, but no Hugging Face model folder is there.' },
-  'model-config-invalid': { origin: 'semantic', summary: "The local model folder's config.json cannot be read, or is not a model EmbedTune can load." },
+  'model-config-invalid': {
+    origin: 'semantic',
+    summary: "The local model folder's config.json cannot be read, or is not a model EmbedTune can load.",
+  },
   'loss-task-mismatch': { origin: 'semantic', summary: 'The loss does not fit the task.' },
   'metric-task-mismatch': { origin: 'semantic', summary: 'An evaluation metric cannot be computed for this task and data.' },
-  'mnrl-gradient-accumulation': { origin: 'semantic', summary: 'Gradient accumulation with MNRL adds no in-batch negatives; `cached_mnrl` does.' },
-  'small-batch-in-batch-negatives': { origin: 'semantic', summary: 'A batch smaller than 32 gives an in-batch-negatives loss too few negatives.' },
+  'mnrl-gradient-accumulation': {
+    origin: 'semantic',
+    summary: 'Gradient accumulation with MNRL adds no in-batch negatives; `cached_mnrl` does.',
+  },
+  'small-batch-in-batch-negatives': {
+    origin: 'semantic',
+    summary: 'A batch smaller than 32 gives an in-batch-negatives loss too few negatives.',
+  },
   'primary-metric-not-computed': { origin: 'semantic', summary: '`evaluation.primary` is not in `evaluation.metrics`.' },
   'early-stopping-without-evaluation': { origin: 'semantic', summary: 'Early stopping is on, but nothing is evaluated.' },
-  'checkpoint-interval-mismatch': { origin: 'semantic', summary: 'With `keep_best`, checkpoints must fall on evaluation steps, or the best one cannot be known.' },
-  'small-dataset-full-finetune': { origin: 'semantic', summary: 'Under 10k rows, full fine-tuning tends to overfit; prefer freeze, adapter or LoRA.' },
-  'large-dataset-parameter-efficient': { origin: 'semantic', summary: 'Over 100k rows, full fine-tuning is affordable and usually better.' },
+  'checkpoint-interval-mismatch': {
+    origin: 'semantic',
+    summary: 'With `keep_best`, checkpoints must fall on evaluation steps, or the best one cannot be known.',
+  },
+  'small-dataset-full-finetune': {
+    origin: 'semantic',
+    summary: 'Under 10k rows, full fine-tuning tends to overfit; prefer freeze, adapter or LoRA.',
+  },
+  'large-dataset-parameter-efficient': {
+    origin: 'semantic',
+    summary: 'Over 100k rows, full fine-tuning is affordable and usually better.',
+  },
   'mixed-precision-unsupported': { origin: 'semantic', summary: 'The chosen engine or backend cannot run this mixed precision mode.' },
   'engine-option-ignored': { origin: 'semantic', summary: 'An engine option that the chosen engine does not use.' },
   'engine-python-executable': { origin: 'semantic', summary: '`engine.python` names a program that `embedtune train` will run.' },
   'accelerate-rendezvous-missing': { origin: 'semantic', summary: 'A multi-machine accelerate run names no main process address.' },
-  'accelerate-option-unsupported': { origin: 'semantic', summary: 'A setting the accelerate engine has no counterpart for, so it would not be applied.' },
-  'accelerate-processes-exceed-gpus': { origin: 'semantic', summary: 'Several accelerate processes without engine.cpu on a machine with fewer GPUs than processes.' },
+  'accelerate-option-unsupported': {
+    origin: 'semantic',
+    summary: 'A setting the accelerate engine has no counterpart for, so it would not be applied.',
+  },
+  'accelerate-processes-exceed-gpus': {
+    origin: 'semantic',
+    summary: 'Several accelerate processes without engine.cpu on a machine with fewer GPUs than processes.',
+  },
   'strategy-option-ignored': { origin: 'semantic', summary: 'A strategy option that the chosen strategy does not use.' },
-  'head-learning-rate-unused': { origin: 'semantic', summary: '`training.head_learning_rate` is set, but the task and loss have no task head for it to apply to.' },
+  'head-learning-rate-unused': {
+    origin: 'semantic',
+    summary: '`training.head_learning_rate` is set, but the task and loss have no task head for it to apply to.',
+  },
   'freeze-nothing': { origin: 'semantic', summary: '`strategy.type: freeze` freezes no layer and no embedding.' },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
 

@@ -153,7 +153,9 @@ export function formatRunPlan(plan: RunPlan): string[] {
     lines.push(`rows and steps unknown: ${plan.note ?? 'no data'}`);
   } else {
     const about = plan.approximate ? 'about ' : '';
-    const augmented = plan.augmentedCopies ? ` + up to ${plan.augmentedCopies} augmented copies (about ${plan.trainRows + plan.augmentedCopies} training rows)` : '';
+    const augmented = plan.augmentedCopies
+      ? ` + up to ${plan.augmentedCopies} augmented copies (about ${plan.trainRows + plan.augmentedCopies} training rows)`
+      : '';
     lines.push(
       `rows ${plan.trainRows} train${augmented}${plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : ''} (before cleaning and dedupe)`,
       `steps ${about}${plan.stepsPerEpoch} per epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`,

@@ -26,7 +26,12 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
           fixes: PARAMETER_EFFICIENT.map((type) => ({
             title: `Switch to strategy ${type}`,
             preferred: type === 'lora',
-            set: [{ path: ['strategy', 'type'], value: type }, ...(type === 'freeze' && !view.isSet(['strategy', 'freeze_layers']) ? [{ path: ['strategy', 'freeze_layers'], value: 4 }] : [])],
+            set: [
+              { path: ['strategy', 'type'], value: type },
+              ...(type === 'freeze' && !view.isSet(['strategy', 'freeze_layers'])
+                ? [{ path: ['strategy', 'freeze_layers'], value: 4 }]
+                : []),
+            ],
           })),
         },
       },
@@ -78,7 +83,11 @@ export const checkStrategyOptions: ConfigCheck = ({ parsed, view }) => {
       },
     });
   }
-  if (strategy === 'freeze' && (view.number(['strategy', 'freeze_layers']) ?? 0) === 0 && view.boolean(['strategy', 'freeze_embeddings']) !== true) {
+  if (
+    strategy === 'freeze' &&
+    (view.number(['strategy', 'freeze_layers']) ?? 0) === 0 &&
+    view.boolean(['strategy', 'freeze_embeddings']) !== true
+  ) {
     diagnostics.push({
       range: valueRangeOf(parsed, ['strategy', 'type']),
       severity: 'warning',
