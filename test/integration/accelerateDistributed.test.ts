@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +13,7 @@ import type { RunEvent } from '../../src/shared/events/runEvents';
 import { LspTestClient } from '../helpers/lspTestClient';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
+import { freePort } from '../helpers/freePort';
 
 /**
  * engine: accelerate with several processes, checked for what DistributedDataParallel promises rather than for
@@ -49,17 +49,6 @@ function missingPython(): string | undefined {
   if (probe.status !== 0) return `${PYTHON} does not run: ${probe.stderr}`;
   const missing = probe.stdout.trim();
   return missing ? `${PYTHON} lacks ${missing} (run bench/python/setup)` : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 function anchor(i: number): string {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +9,7 @@ import eventsSchema from '../../schemas/events.schema.json';
 import type { RunEvent } from '../../src/shared/events/runEvents';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
+import { freePort } from '../helpers/freePort';
 
 /**
  * The accelerate engine end to end: the real CLI launches a real `accelerate launch` with two CPU processes over
@@ -66,17 +66,6 @@ const WORDS = [
 
 function pairs(count: number, make: (i: number) => { q: string; p: string }): string {
   return `${Array.from({ length: count }, (_, i) => JSON.stringify(make(i))).join('\n')}\n`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 function config(port: number): string {

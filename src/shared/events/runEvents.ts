@@ -257,18 +257,7 @@ export type RunEvent =
 
 export type RunEventType = RunEvent['type'];
 
-/** Every event type, in the order a run usually writes them. */
-export const RUN_EVENT_TYPES = [
-  'run_started',
-  'progress',
-  'eval',
-  'checkpoint',
-  'early_stop',
-  'baseline_not_beaten',
-  'log',
-  'run_finished',
-  'error',
-] as const satisfies readonly RunEventType[];
+export { RUN_EVENT_TYPES } from './runEventTypes';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

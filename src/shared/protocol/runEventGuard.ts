@@ -1,17 +1,6 @@
 import type { RunEvent } from '../events/runEvents';
+import { RUN_EVENT_TYPES } from '../events/runEventTypes';
 import { hasFields, isFiniteNumber, isNonEmptyString, isRecord, oneOf, type Guard } from './messageGuards';
-
-const EVENT_TYPES = [
-  'run_started',
-  'progress',
-  'eval',
-  'checkpoint',
-  'early_stop',
-  'baseline_not_beaten',
-  'log',
-  'run_finished',
-  'error',
-] as const;
 
 /**
  * A light check of an event relayed to a webview: the envelope and the fields the dashboard reads for its type.
@@ -21,7 +10,7 @@ const EVENT_TYPES = [
 export const isRelayedRunEvent: Guard<RunEvent> = (value): value is RunEvent => {
   if (
     !hasFields<{ type: string; time: string; run_id: string; seq: number }>(value, {
-      type: oneOf(EVENT_TYPES),
+      type: oneOf(RUN_EVENT_TYPES),
       time: isNonEmptyString,
       run_id: isNonEmptyString,
       seq: isFiniteNumber,
