@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseConfigText } from './parsedConfig';
 
 /**
  * The interpreter that runs the accelerate engine: `engine.python` when the config writes it (a path relative to the
@@ -20,18 +19,12 @@ export function resolvePython(written: string | undefined, configDir: string, en
  * The line `embedtune train` prints before it starts the interpreter, so that a program a cloned config names never
  * runs unannounced. It resolves the path as the engine does.
  */
-export function interpreterNotice(configPath: string, env: Readonly<Record<string, string | undefined>>): string {
-  const written = writtenPython(configPath);
-  const python = resolvePython(written, dirname(resolve(configPath)), env);
-  const source = written !== undefined ? `engine.python in ${configPath}` : 'EMBEDTUNE_PYTHON, or python3 on PATH when it is unset';
+export function interpreterNotice(
+  configPath: string,
+  writtenPython: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  const python = resolvePython(writtenPython, dirname(resolve(configPath)), env);
+  const source = writtenPython !== undefined ? `engine.python in ${configPath}` : 'EMBEDTUNE_PYTHON, or python3 on PATH when it is unset';
   return `embedtune train: running the Python interpreter ${JSON.stringify(python)} (from ${source})`;
-}
-
-function writtenPython(configPath: string): string | undefined {
-  try {
-    const value = parseConfigText(readFileSync(configPath, 'utf8')).value as { engine?: { python?: unknown } } | null;
-    return typeof value?.engine?.python === 'string' ? value.engine.python : undefined;
-  } catch {
-    return undefined;
-  }
 }

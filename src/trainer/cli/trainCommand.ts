@@ -32,7 +32,8 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
   requireRegularFile(configPath, 'The config');
-  const accelerate = engineTypeOf(configPath) === 'accelerate';
+  const engine = writtenEngine(configPath);
+  const accelerate = engine.type === 'accelerate';
   if (values['print-launch-command']) {
     if (!accelerate)
       throw new UsageError(
@@ -62,7 +63,7 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('message', onMessage);
   const log = values.events === 'stdout' ? io.err : io.out;
-  if (accelerate) log(interpreterNotice(configPath, process.env));
+  if (accelerate) log(interpreterNotice(configPath, engine.python, process.env));
   try {
     const request = { configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop };
     const outcome = accelerate ? await trainWithAccelerate(request) : await train(request);
@@ -101,12 +102,19 @@ function reportTrainError(error: unknown, io: CliIo): number {
   return 1;
 }
 
-/** engine.type as written; anything unreadable goes to the tfjs path, whose validation reports it. */
-function engineTypeOf(configPath: string): string | undefined {
+/**
+ * engine.type and engine.python as written, from one read of the file; anything unreadable goes to the tfjs path,
+ * whose validation reports it.
+ */
+function writtenEngine(configPath: string): { type?: string; python?: string } {
   try {
-    const value = parseConfigText(readFileSync(configPath, 'utf8')).value as { engine?: { type?: unknown } } | null;
-    return typeof value?.engine?.type === 'string' ? value.engine.type : undefined;
+    const value = parseConfigText(readFileSync(configPath, 'utf8')).value as { engine?: { type?: unknown; python?: unknown } } | null;
+    const engine = value?.engine;
+    return {
+      ...(typeof engine?.type === 'string' ? { type: engine.type } : {}),
+      ...(typeof engine?.python === 'string' ? { python: engine.python } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
