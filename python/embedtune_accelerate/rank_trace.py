@@ -18,6 +18,8 @@ from typing import Any, Callable
 import torch
 from transformers import TrainerCallback
 
+from .run_folder import ACCELERATE_DIR
+
 TRACE_VARIABLE = "EMBEDTUNE_ACCELERATE_TRACE"
 
 
@@ -30,7 +32,7 @@ class RankTrace(TrainerCallback):
     def from_environment(cls, run_dir: str, rank: int) -> "RankTrace | None":
         if os.environ.get(TRACE_VARIABLE, "") not in ("1", "true"):
             return None
-        return cls(os.path.join(run_dir, "accelerate", f"trace-rank-{rank}.jsonl"))
+        return cls(os.path.join(run_dir, ACCELERATE_DIR, f"trace-rank-{rank}.jsonl"))
 
     def wrap_collator(self, collator: Callable[[list[dict[str, Any]]], Any]) -> "_TracingCollator":
         return _TracingCollator(collator, self)

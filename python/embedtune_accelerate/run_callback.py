@@ -16,10 +16,9 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 
 from .event_log import EventLog
 from .launch_plan import LaunchPlan
+from .run_folder import ACCELERATE_STATE_FILE, BEST_POINTER_FILE, CHECKPOINTS_DIR, checkpoint_relative_path, checkpoint_step
 from .stop_signal import StopSignal
 
-# Besides the Trainer's own trainer_state.json: what EmbedTune needs to resume its bookkeeping exactly.
-EMBEDTUNE_STATE = "embedtune_state.json"
 PROGRESS_LOG_INTERVAL_SECONDS = 2.0
 
 
@@ -267,14 +266,14 @@ class EmbedTuneRunCallback(TrainerCallback):
         is_best = self.improved_step == step
         if not self.is_main:
             return
-        name = f"checkpoints/step-{step}"
+        name = checkpoint_relative_path(step)
         folder = os.path.join(self.plan.run_dir, name)
         if not os.path.isdir(folder):
             self.events.write("error", message=f"The Trainer did not save {name}; this transformers version names checkpoints differently.", where={"phase": "training"})
             return
         if is_best:
             self.best_checkpoint = name
-        write_json_atomic(os.path.join(folder, EMBEDTUNE_STATE), {
+        write_json_atomic(os.path.join(folder, ACCELERATE_STATE_FILE), {
             "format": "embedtune-accelerate-checkpoint/1",
             "step": step,
             "epoch": float(state.epoch or 0.0),
@@ -286,7 +285,7 @@ class EmbedTuneRunCallback(TrainerCallback):
             "elapsedSeconds": self.elapsed(),
         })
         if is_best and self.keep_best:
-            write_text_atomic(os.path.join(self.plan.run_dir, "best"), f"{name}\n")
+            write_text_atomic(os.path.join(self.plan.run_dir, BEST_POINTER_FILE), f"{name}\n")
         deleted = self._prune()
         self.events.write("checkpoint", step=step, epoch=float(state.epoch or 0.0), path=name, size_bytes=folder_size(folder),
                           **({"metrics": self.last_metrics} if self.last_metrics is not None else {}), is_best=is_best, reason=reason, deleted=deleted)
@@ -303,7 +302,7 @@ class EmbedTuneRunCallback(TrainerCallback):
     # ---- helpers ----
 
     def best_pointer(self) -> str | None:
-        pointer = os.path.join(self.plan.run_dir, "best")
+        pointer = os.path.join(self.plan.run_dir, BEST_POINTER_FILE)
         try:
             with open(pointer, encoding="utf-8") as file:
                 path = file.read().strip()
@@ -331,10 +330,10 @@ class EmbedTuneRunCallback(TrainerCallback):
         return bool(flag.item())
 
     def _prune(self) -> list[str]:
-        folder = os.path.join(self.plan.run_dir, "checkpoints")
-        steps = sorted(int(name[5:]) for name in os.listdir(folder) if name.startswith("step-") and name[5:].isdigit())
+        folder = os.path.join(self.plan.run_dir, CHECKPOINTS_DIR)
+        steps = sorted(step for step in map(checkpoint_step, os.listdir(folder)) if step is not None)
         best = self.best_pointer()
-        doomed = [f"checkpoints/step-{step}" for step in steps[: max(0, len(steps) - self.keep)]]
+        doomed = [checkpoint_relative_path(step) for step in steps[: max(0, len(steps) - self.keep)]]
         doomed = [path for path in doomed if path != best]
         for path in doomed:
             shutil.rmtree(os.path.join(self.plan.run_dir, path), ignore_errors=True)
@@ -342,7 +341,7 @@ class EmbedTuneRunCallback(TrainerCallback):
 
     def _restore(self, checkpoint: str) -> None:
         try:
-            with open(os.path.join(checkpoint, EMBEDTUNE_STATE), encoding="utf-8") as file:
+            with open(os.path.join(checkpoint, ACCELERATE_STATE_FILE), encoding="utf-8") as file:
                 saved = json.load(file)
         except OSError:
             return

@@ -17,6 +17,7 @@ import traceback
 
 from .launch_env import LaunchRank, device_shortfall, launch_rank, world_mismatch
 from .launch_plan import LaunchPlan, read_launch_plan
+from .run_folder import CHECKPOINT_PREFIX, CHECKPOINTS_DIR, EXPORTED_MODEL_DIR
 from .stop_signal import StopSignal, watch_supervisor
 
 SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
@@ -56,7 +57,8 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     transformers.logging.set_verbosity_warning()
     # The run folder keeps checkpoints as checkpoints/step-N, the layout the editor's checkpoint panel and
     # `embedtune train --resume` read; the Trainer names its folders after this prefix.
-    hf_trainer.PREFIX_CHECKPOINT_DIR = "step"
+    # The Trainer adds the "-".
+    hf_trainer.PREFIX_CHECKPOINT_DIR = CHECKPOINT_PREFIX.rstrip("-")
 
     config = plan.config
     training = config["training"]
@@ -71,7 +73,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     if shortfall is not None:
         return _fail_before_training(plan, launched, shortfall)
     args = SentenceTransformerTrainingArguments(
-        output_dir=os.path.join(plan.run_dir, "checkpoints"),
+        output_dir=os.path.join(plan.run_dir, CHECKPOINTS_DIR),
         num_train_epochs=training["epochs"],
         per_device_train_batch_size=training["batch_size"],
         per_device_eval_batch_size=training["batch_size"],
@@ -162,7 +164,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
                          best_metric=callback.best_metric(), duration_seconds=callback.elapsed(), ranks=callback.ranks)
             callback.log_line(f"run {reason} after {trainer.state.global_step} steps on {args.world_size} process(es)")
             events.close()
-            _remove_if_empty(os.path.join(plan.run_dir, "checkpoints", "eval"))
+            _remove_if_empty(os.path.join(plan.run_dir, CHECKPOINTS_DIR, "eval"))
         return 0
     except BaseException as error:
         if is_main and events is not None and not isinstance(error, KeyboardInterrupt):
@@ -217,7 +219,7 @@ def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merg
     The best checkpoint (or the final weights) as a sentence-transformers folder in <run>/model, as the tfjs engine
     exports it: LoRA merged into the base weights, so that SentenceTransformer(path) loads it without PEFT.
     """
-    target = os.path.join(plan.run_dir, "model")
+    target = os.path.join(plan.run_dir, EXPORTED_MODEL_DIR)
     best = callback.best_pointer()
     model = trainer.model
     if best:
@@ -225,7 +227,7 @@ def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merg
     if merge is not None:
         merge(model)
     model.save(target)
-    events.write("log", level="info", message=f"Exported {best or 'the final weights'} as a sentence-transformers model: model")
+    events.write("log", level="info", message=f"Exported {best or 'the final weights'} as a sentence-transformers model: {EXPORTED_MODEL_DIR}")
     callback.log_line(f"sentence-transformers model: {target}")
 
 

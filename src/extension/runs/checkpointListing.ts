@@ -2,7 +2,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricValues } from '../../shared/events/runEvents';
 import type { CheckpointSummary } from '../../shared/monitor/runProgress';
-import { CHECKPOINT_NAME, type CheckpointEvaluation, type CheckpointRow } from '../../shared/protocol/checkpointsMessages';
+import type { CheckpointEvaluation, CheckpointRow } from '../../shared/protocol/checkpointsMessages';
+import {
+  BEST_POINTER_FILE,
+  CHECKPOINT_NAME,
+  checkpointRelativePath,
+  CHECKPOINTS_DIR,
+  checkpointStep,
+  EVAL_RESULTS_FILE,
+  TRAINER_STATE_FILE,
+  type CheckpointStateSummary,
+} from '../../shared/run/runFolder';
 
 /**
  * The checkpoints of a run as they are on disk: each `checkpoints/step-N` folder with its trainer_state.json (step,
@@ -10,7 +20,7 @@ import { CHECKPOINT_NAME, type CheckpointEvaluation, type CheckpointRow } from '
  * leaves. The events add why each was saved. Temporary folders of a save in progress (`.tmp-*`) are not listed.
  */
 export function listCheckpoints(runDir: string, fromEvents: readonly CheckpointSummary[] = []): CheckpointRow[] {
-  const folder = join(runDir, 'checkpoints');
+  const folder = join(runDir, CHECKPOINTS_DIR);
   let names: string[];
   try {
     names = readdirSync(folder).filter((name) => CHECKPOINT_NAME.test(name));
@@ -22,21 +32,23 @@ export function listCheckpoints(runDir: string, fromEvents: readonly CheckpointS
   const rows: CheckpointRow[] = [];
   for (const name of names) {
     const path = join(folder, name);
-    const state = readJson(join(path, 'trainer_state.json')) as { step?: unknown; epoch?: unknown; metrics?: unknown } | undefined;
+    // Read as untrusted: the accelerate engine's folders hold the Hugging Face Trainer's trainer_state.json instead.
+    const state = readJson(join(path, TRAINER_STATE_FILE)) as { [K in keyof CheckpointStateSummary]?: unknown } | undefined;
     // A folder without its state is not a complete checkpoint (the engine renames a checkpoint into place only when complete).
     if (!state) continue;
-    const event = byPath.get(`checkpoints/${name}`);
+    const step = checkpointStep(name)!;
+    const event = byPath.get(checkpointRelativePath(step));
     const stat = statSync(path, { throwIfNoEntry: false });
     rows.push({
       name,
-      step: typeof state.step === 'number' ? state.step : Number(name.slice('step-'.length)),
+      step: typeof state.step === 'number' ? state.step : step,
       epoch: typeof state.epoch === 'number' ? state.epoch : (event?.epoch ?? null),
       time: event?.time ?? (stat ? stat.mtime.toISOString() : null),
       sizeBytes: folderSize(path),
       metrics: metricsOf(state.metrics) ?? event?.metrics ?? {},
       isBest: best !== undefined ? name === best : (event?.isBest ?? false),
       reason: event?.reason ?? null,
-      evaluation: evaluationOf(join(path, 'eval_results.json')),
+      evaluation: evaluationOf(join(path, EVAL_RESULTS_FILE)),
     });
   }
   return rows.sort((a, b) => a.step - b.step);
@@ -45,9 +57,9 @@ export function listCheckpoints(runDir: string, fromEvents: readonly CheckpointS
 /** The folder name the run's `best` file points at, e.g. `step-40`; undefined when there is none. */
 export function bestCheckpointName(runDir: string): string | undefined {
   try {
-    const pointer = readFileSync(join(runDir, 'best'), 'utf8').trim().replace(/\\/g, '/');
+    const pointer = readFileSync(join(runDir, BEST_POINTER_FILE), 'utf8').trim().replace(/\\/g, '/');
     const name = pointer.split('/').pop() ?? '';
-    return CHECKPOINT_NAME.test(name) && existsSync(join(runDir, 'checkpoints', name)) ? name : undefined;
+    return CHECKPOINT_NAME.test(name) && existsSync(join(runDir, CHECKPOINTS_DIR, name)) ? name : undefined;
   } catch {
     return undefined;
   }

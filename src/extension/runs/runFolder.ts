@@ -2,40 +2,22 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, 
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseRunEventLine, type RunFinishedEvent } from '../../shared/events/runEvents';
+import { EVENTS_FILE, parseRunInfo, RESOLVED_CONFIG_FILE, RUN_INFO_FILE, type RunInfo } from '../../shared/run/runFolder';
 
-/** `run.json`, which the engine writes into each run folder: who is training it, and whether it has finished. */
-export interface RunInfo {
-  readonly run_id: string;
-  readonly pid: number;
-  readonly configPath: string;
-  readonly startedAt: string;
-  readonly state: 'running' | 'finished';
-}
+// Reading run folders from disk; their layout is declared in src/shared/run/runFolder.ts, which the engines write by.
 
-export const RUN_INFO_FILE = 'run.json';
-export const EVENTS_FILE = 'events.jsonl';
-export const RESOLVED_CONFIG_FILE = 'config.resolved.yaml';
+// For the panels, which name the events file through this module.
+export { EVENTS_FILE } from '../../shared/run/runFolder';
 
 /** The run folder's run.json, or undefined when it is missing, half-written or not one of ours. */
 export function readRunInfo(runDir: string): RunInfo | undefined {
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(readFileSync(join(runDir, RUN_INFO_FILE), 'utf8'));
+    text = readFileSync(join(runDir, RUN_INFO_FILE), 'utf8');
   } catch {
     return undefined;
   }
-  const info = value as Partial<RunInfo> | null;
-  if (
-    !info ||
-    typeof info.run_id !== 'string' ||
-    typeof info.pid !== 'number' ||
-    typeof info.configPath !== 'string' ||
-    typeof info.startedAt !== 'string' ||
-    (info.state !== 'running' && info.state !== 'finished')
-  ) {
-    return undefined;
-  }
-  return info as RunInfo;
+  return parseRunInfo(text);
 }
 
 /** The run folders directly under an output dir: those with a run.json or an events.jsonl. */

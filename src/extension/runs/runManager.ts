@@ -10,7 +10,8 @@ import { Emitter, type Disposable } from '../emitter';
 import { lastLines, spawnTrainer, type EngineCommand } from './engineProcess';
 import { LineTail } from './lineTail';
 import { isRunProcessAlive } from './processAlive';
-import { EVENTS_FILE, findRunDirByPid, listRunFolders, outputDirOfConfig, readRunInfo, runDirOfCheckpoint } from './runFolder';
+import { EVENTS_FILE } from '../../shared/run/runFolder';
+import { findRunDirByPid, listRunFolders, outputDirOfConfig, readRunInfo, runDirOfCheckpoint } from './runFolder';
 
 export type RunOrigin = 'started' | 'attached';
 

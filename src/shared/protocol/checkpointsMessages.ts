@@ -13,6 +13,7 @@ import {
   type Guard,
 } from './messageGuards';
 import { isRunListEntry, type RunListEntry } from './runListEntry';
+import { CHECKPOINT_NAME } from '../run/runFolder';
 
 /** Messages between the extension and the checkpoints webview, declared once for both sides and checked on receipt. */
 
@@ -56,8 +57,8 @@ export type FromCheckpoints =
   | { readonly command: 'selectRun'; readonly key: string }
   | { readonly command: CheckpointAction; readonly key: string; readonly checkpoint: string };
 
-/** A checkpoint folder name as the engine writes it; nothing else is accepted, so a message can never name another path. */
-export const CHECKPOINT_NAME = /^step-\d{1,12}$/;
+// A checkpoint folder name as the engine writes it; nothing else is accepted, so a message can never name another path.
+export { CHECKPOINT_NAME };
 
 const isAction = oneOf(CHECKPOINT_ACTIONS);
 const isEvaluation: Guard<CheckpointEvaluation> = (value): value is CheckpointEvaluation =>

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { EVAL_RESULTS_FILE, TRAINER_STATE_FILE } from '../../shared/run/runFolder';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend, type BackendPreference } from '../backend/selectBackend';
 import { loadTrainingData } from '../data/loadTrainingData';
@@ -95,9 +96,9 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     options: { out: { type: 'string' }, backend: { type: 'string' }, 'adapter-only': { type: 'boolean', default: false } },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError('export needs a CHECKPOINT and --out.', EXPORT_USAGE);
-  if (!existsSync(join(positionals[0]!, 'trainer_state.json'))) {
+  if (!existsSync(join(positionals[0]!, TRAINER_STATE_FILE))) {
     io.err(
-      `embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no trainer_state.json); checkpoints are in <run>/checkpoints/step-N.`,
+      `embedtune export: ${positionals[0]} is not an EmbedTune checkpoint (no ${TRAINER_STATE_FILE}); checkpoints are in <run>/checkpoints/step-N.`,
     );
     return 1;
   }
@@ -195,6 +196,6 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
     ...(scored ? { confusion_matrix: scored.confusionMatrix, per_class: 'perClass' in scored ? scored.perClass : scored.perType } : {}),
   };
   io.out(JSON.stringify(report, null, 2));
-  if (existsSync(folder)) writeFileSync(join(folder, 'eval_results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (existsSync(folder)) writeFileSync(join(folder, EVAL_RESULTS_FILE), `${JSON.stringify(report, null, 2)}\n`);
   return 0;
 }

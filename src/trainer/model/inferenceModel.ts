@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
+import { ACCELERATE_STATE_FILE, RESOLVED_CONFIG_FILE, TRAINER_STATE_FILE } from '../../shared/run/runFolder';
 import type { EncoderOps } from '../backend/encoderOps';
 import { trainingStrategy } from '../training/trainingStrategy';
 import { loadCheckpoint } from '../training/checkpointStore';
@@ -30,7 +31,7 @@ export async function loadInferenceModel(
 ): Promise<InferenceModel> {
   const folder = resolve(options.baseDir ?? process.cwd(), target);
   // A checkpoint of the accelerate engine is a sentence-transformers folder plus the Trainer's state.
-  if (existsSync(join(folder, 'embedtune_state.json'))) {
+  if (existsSync(join(folder, ACCELERATE_STATE_FILE))) {
     const runConfig = readRunConfig(folder);
     if (runConfig.strategy.type === 'lora') {
       throw new Error(
@@ -48,7 +49,7 @@ export async function loadInferenceModel(
     });
     return { embedder: loaded.embedder, hfConfigJson: loaded.hfConfigJson, runConfig, description: `accelerate checkpoint ${target}` };
   }
-  if (existsSync(join(folder, 'trainer_state.json'))) {
+  if (existsSync(join(folder, TRAINER_STATE_FILE))) {
     const runConfig = readRunConfig(folder);
     const { config, json } = readBertConfig(folder);
     const { weights } = loadCheckpoint(folder);
@@ -79,8 +80,8 @@ export async function loadInferenceModel(
 
 /** `<run>/checkpoints/step-N` → `<run>/config.resolved.yaml`. */
 function readRunConfig(checkpoint: string): ResolvedConfig {
-  const path = join(dirname(dirname(checkpoint)), 'config.resolved.yaml');
+  const path = join(dirname(dirname(checkpoint)), RESOLVED_CONFIG_FILE);
   if (!existsSync(path))
-    throw new Error(`${checkpoint} is a checkpoint, but its run folder has no config.resolved.yaml (looked for ${path}).`);
+    throw new Error(`${checkpoint} is a checkpoint, but its run folder has no ${RESOLVED_CONFIG_FILE} (looked for ${path}).`);
   return parse(readFileSync(path, 'utf8')) as ResolvedConfig;
 }

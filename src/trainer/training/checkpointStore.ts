@@ -1,6 +1,18 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { MetricValues } from '../../shared/events/runEvents';
+import {
+  BEST_POINTER_FILE,
+  checkpointName,
+  checkpointRelativePath,
+  CHECKPOINTS_DIR,
+  checkpointStep,
+  ENCODER_WEIGHTS_FILE,
+  OPTIMIZER_STATE_FILE,
+  TFJS_CHECKPOINT_FORMAT,
+  TRAINER_STATE_FILE,
+  type CheckpointStateSummary,
+} from '../../shared/run/runFolder';
 import type { BatchPosition } from '../data/batchIterator';
 import type { HfConfigJson } from '../model/bertConfig';
 import type { NamedTensors } from '../model/namedTensors';
@@ -9,17 +21,12 @@ import type { TextTokenizer } from '../model/textTokenizer';
 import type { TaskHeadDescription } from './savedTaskHead';
 
 /** Everything besides tensors that a resumed run needs to continue exactly where the saved one stopped. */
-export interface TrainerState {
-  readonly format: 'embedtune-checkpoint/1';
-  readonly step: number;
-  readonly epoch: number;
+export interface TrainerState extends CheckpointStateSummary {
   /** The next batch to train on. Data order and dropout masks derive from `seed` and positions, so this is the RNG state too. */
   readonly position: BatchPosition;
   readonly seed: number;
   readonly optimizerStep: number;
   readonly tracker: { best: number | null; evaluationsWithoutImprovement: number };
-  readonly bestCheckpoint: string | null;
-  readonly metrics: MetricValues | null;
   /** The evaluation before training, so that a resumed run can still tell whether training beat the base model. */
   readonly baseline?: MetricValues | null;
   readonly configHash: string;
@@ -58,26 +65,26 @@ export class CheckpointStore {
     private readonly keep: number,
     private readonly keepBest: boolean,
   ) {
-    this.folder = join(runDir, 'checkpoints');
+    this.folder = join(runDir, CHECKPOINTS_DIR);
     mkdirSync(this.folder, { recursive: true });
   }
 
   save(contents: CheckpointContents, model: { hfConfigJson: HfConfigJson; tokenizer: TextTokenizer }, isBest: boolean): SavedCheckpoint {
-    const name = `step-${contents.state.step}`;
+    const name = checkpointName(contents.state.step);
     const final = join(this.folder, name);
     const temp = join(this.folder, `${TEMP_PREFIX}${name}-${process.pid}`);
     this.removeLeftovers();
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(temp, { recursive: true });
-    writeSafetensors(join(temp, 'encoder.safetensors'), contents.weights, { format: 'embedtune', layout: 'input-major' });
-    writeSafetensors(join(temp, 'optimizer.safetensors'), contents.optimizer, { format: 'embedtune' });
-    writeFileSync(join(temp, 'trainer_state.json'), `${JSON.stringify(contents.state, null, 2)}\n`);
+    writeSafetensors(join(temp, ENCODER_WEIGHTS_FILE), contents.weights, { format: 'embedtune', layout: 'input-major' });
+    writeSafetensors(join(temp, OPTIMIZER_STATE_FILE), contents.optimizer, { format: 'embedtune' });
+    writeFileSync(join(temp, TRAINER_STATE_FILE), `${JSON.stringify(contents.state, null, 2)}\n`);
     writeFileSync(join(temp, 'config.json'), `${JSON.stringify(model.hfConfigJson, null, 2)}\n`);
     model.tokenizer.saveTo(temp);
     rmSync(final, { recursive: true, force: true });
     renameSync(temp, final);
-    const path = relative(this.runDir, final);
-    if (isBest && this.keepBest) writeFileAtomic(join(this.runDir, 'best'), `${path}\n`);
+    const path = checkpointRelativePath(contents.state.step);
+    if (isBest && this.keepBest) writeFileAtomic(join(this.runDir, BEST_POINTER_FILE), `${path}\n`);
     return { path, sizeBytes: folderSize(final), deleted: this.prune() };
   }
 
@@ -85,25 +92,26 @@ export class CheckpointStore {
   list(): { name: string; step: number; path: string }[] {
     if (!existsSync(this.folder)) return [];
     return readdirSync(this.folder)
-      .map((name) => ({ name, match: /^step-(\d+)$/.exec(name) }))
-      .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
-      .map(({ name, match }) => ({ name, step: Number(match[1]), path: join(this.folder, name) }))
+      .map((name) => ({ name, step: checkpointStep(name) }))
+      .filter((entry): entry is { name: string; step: number } => entry.step !== undefined)
+      .map(({ name, step }) => ({ name, step, path: join(this.folder, name) }))
       .sort((a, b) => a.step - b.step);
   }
 
   bestPath(): string | null {
-    const pointer = join(this.runDir, 'best');
+    const pointer = join(this.runDir, BEST_POINTER_FILE);
     if (!existsSync(pointer)) return null;
-    const path = readFileSync(pointer, 'utf8').trim();
+    // Older runs on Windows wrote the pointer with backslashes.
+    const path = readFileSync(pointer, 'utf8').trim().replace(/\\/g, '/');
     return existsSync(join(this.runDir, path)) ? path : null;
   }
 
   private prune(): string[] {
     const best = this.bestPath();
     const all = this.list();
-    const doomed = all.slice(0, Math.max(0, all.length - this.keep)).filter((entry) => relative(this.runDir, entry.path) !== best);
+    const doomed = all.slice(0, Math.max(0, all.length - this.keep)).filter((entry) => checkpointRelativePath(entry.step) !== best);
     for (const entry of doomed) rmSync(entry.path, { recursive: true, force: true });
-    return doomed.map((entry) => relative(this.runDir, entry.path));
+    return doomed.map((entry) => checkpointRelativePath(entry.step));
   }
 
   private removeLeftovers(): void {
@@ -113,14 +121,14 @@ export class CheckpointStore {
 }
 
 export function loadCheckpoint(folder: string): CheckpointContents {
-  const statePath = join(folder, 'trainer_state.json');
-  if (!existsSync(statePath)) throw new Error(`${folder} is not an EmbedTune checkpoint: it has no trainer_state.json.`);
+  const statePath = join(folder, TRAINER_STATE_FILE);
+  if (!existsSync(statePath)) throw new Error(`${folder} is not an EmbedTune checkpoint: it has no ${TRAINER_STATE_FILE}.`);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
-  if (state.format !== 'embedtune-checkpoint/1')
+  if (state.format !== TFJS_CHECKPOINT_FORMAT)
     throw new Error(`${statePath} has format ${JSON.stringify(state.format)}, which this EmbedTune cannot read.`);
   return {
-    weights: readSafetensors(join(folder, 'encoder.safetensors')).tensors,
-    optimizer: readSafetensors(join(folder, 'optimizer.safetensors')).tensors,
+    weights: readSafetensors(join(folder, ENCODER_WEIGHTS_FILE)).tensors,
+    optimizer: readSafetensors(join(folder, OPTIMIZER_STATE_FILE)).tensors,
     state,
   };
 }
@@ -132,8 +140,8 @@ export function resolveCheckpoint(request: string, outputDir: string): string {
     if (!newest) throw new Error(`--resume latest found no checkpoint under ${outputDir}.`);
     return newest;
   }
-  if (existsSync(join(request, 'trainer_state.json'))) return request;
-  if (existsSync(join(request, 'checkpoints'))) {
+  if (existsSync(join(request, TRAINER_STATE_FILE))) return request;
+  if (existsSync(join(request, CHECKPOINTS_DIR))) {
     const store = new CheckpointStore(request, Number.MAX_SAFE_INTEGER, true);
     const newest = store.list().at(-1);
     if (newest) return newest.path;
@@ -145,12 +153,12 @@ function newestCheckpointUnder(outputDir: string): string | undefined {
   if (!existsSync(outputDir)) return undefined;
   let newest: { path: string; mtime: number } | undefined;
   for (const run of readdirSync(outputDir)) {
-    const checkpoints = join(outputDir, run, 'checkpoints');
+    const checkpoints = join(outputDir, run, CHECKPOINTS_DIR);
     if (!existsSync(checkpoints)) continue;
     for (const name of readdirSync(checkpoints)) {
-      if (!/^step-\d+$/.test(name)) continue;
+      if (checkpointStep(name) === undefined) continue;
       const path = join(checkpoints, name);
-      const mtime = statSync(join(path, 'trainer_state.json'), { throwIfNoEntry: false })?.mtimeMs;
+      const mtime = statSync(join(path, TRAINER_STATE_FILE), { throwIfNoEntry: false })?.mtimeMs;
       if (mtime !== undefined && (!newest || mtime > newest.mtime)) newest = { path, mtime };
     }
   }

@@ -3,9 +3,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
+import { EVENTS_FILE, RESOLVED_CONFIG_FILE, RUN_INFO_FILE, type RunInfo } from '../../shared/run/runFolder';
 import { writeFileAtomic } from './checkpointStore';
 
-/** A run's folder: `config.resolved.yaml`, `events.jsonl`, `run.json` (pid, for reattaching), `checkpoints/` and `best`. */
+/** A run's folder, laid out as src/shared/run/runFolder.ts describes. */
 export interface RunDirectory {
   readonly runId: string;
   readonly path: string;
@@ -42,22 +43,20 @@ export function createRunDirectory(config: ResolvedConfig, outputDir: string, co
   }
   const path = join(outputDir, runId);
   writeFileSync(
-    join(path, 'config.resolved.yaml'),
+    join(path, RESOLVED_CONFIG_FILE),
     `# Resolved from ${basename(configPath)}: every default filled in.\n${stringify(config)}`,
   );
-  return { runId, path, eventsPath: join(path, 'events.jsonl'), configHash: configHash(config) };
+  return { runId, path, eventsPath: join(path, EVENTS_FILE), configHash: configHash(config) };
 }
 
 /** The run folder that holds a checkpoint (`<run>/checkpoints/step-N`). */
 export function runDirectoryOfCheckpoint(checkpoint: string, config: ResolvedConfig): RunDirectory {
   const path = dirname(dirname(checkpoint));
-  return { runId: basename(path), path, eventsPath: join(path, 'events.jsonl'), configHash: configHash(config) };
+  return { runId: basename(path), path, eventsPath: join(path, EVENTS_FILE), configHash: configHash(config) };
 }
 
 /** Records who is training, so that an editor window opened later can reattach to a live run. */
-export function writeRunInfo(
-  run: RunDirectory,
-  info: { pid: number; configPath: string; startedAt: string; state: 'running' | 'finished' },
-): void {
-  writeFileAtomic(join(run.path, 'run.json'), `${JSON.stringify({ run_id: run.runId, ...info }, null, 2)}\n`);
+export function writeRunInfo(run: RunDirectory, info: Omit<RunInfo, 'run_id'>): void {
+  const contents: RunInfo = { run_id: run.runId, ...info };
+  writeFileAtomic(join(run.path, RUN_INFO_FILE), `${JSON.stringify(contents, null, 2)}\n`);
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TFJS_CHECKPOINT_FORMAT, TRAINER_STATE_FILE } from '../../shared/run/runFolder';
 import { loadCheckpoint } from './checkpointStore';
 import { CLASSIFIER_FOLDER, readClassifierFolder, restoredClassificationHead } from './classificationHeadExport';
 import { ClassificationHead, type HeadInput } from './classificationHead';
@@ -27,12 +28,12 @@ export function describeTaskHead(head: TaskHead): TaskHeadDescription {
  * `classifier/` or `token_classifier/` folder); undefined when the folder holds an encoder only.
  */
 export function readSavedTaskHead(folder: string): TaskHead | undefined {
-  const statePath = join(folder, 'trainer_state.json');
+  const statePath = join(folder, TRAINER_STATE_FILE);
   // A Hugging Face Trainer checkpoint (the accelerate engine's) has a trainer_state.json of its own, without this format.
   const state = existsSync(statePath)
     ? (JSON.parse(readFileSync(statePath, 'utf8')) as { format?: unknown; head?: TaskHeadDescription })
     : undefined;
-  if (state?.format === 'embedtune-checkpoint/1') {
+  if (state?.format === TFJS_CHECKPOINT_FORMAT) {
     const described = state.head;
     const { weights } = loadCheckpoint(folder);
     if (!described) {
