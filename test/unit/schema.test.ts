@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { parseDocument } from 'yaml';
 import { resolveConfig, type EmbedTuneConfig } from '../../src/shared/config/configTypes';
+import { resolveColumnPrompts } from '../../src/shared/config/promptSettings';
 import { defaultLossFor, defaultMetricsFor } from '../../src/shared/config/taskRequirements';
 
 interface JsonSchema {
@@ -79,6 +80,15 @@ const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof res
   '/loss/type': (resolved) => defaultLossFor(resolved.task),
   '/evaluation/metrics': (resolved) => defaultMetricsFor(resolved.task, resolved.loss.type),
   '/evaluation/primary': (resolved) => resolved.evaluation.metrics[0],
+  // Prompt roles follow the prompts defined (query → anchor, document → positive and negative).
+  '/model/column_prompts': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined),
+  '/model/column_prompts/anchor': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined).anchor,
+  '/model/column_prompts/positive': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined).positive,
+  '/model/column_prompts/negative': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined).negative,
+  // No default prompt and no Matryoshka unless written; a written matryoshka weighs each dimension 1.
+  '/model/default_prompt_name': () => undefined,
+  '/loss/matryoshka': () => undefined,
+  '/loss/matryoshka/weights': (resolved) => resolved.loss.matryoshka?.dims.map(() => 1),
 };
 /** Definitions used only by keys with derived defaults: a metric's default is the task's, which the definition cannot know. */
 const DEFINITIONS_WITHOUT_DEFAULT = new Set(['/$defs/metric']);
@@ -176,7 +186,7 @@ test('resolveConfig fills every default with the value the schema declares', () 
   assert.ok(validate(resolved), newAjv().errorsText(validate.errors));
 
   const fromInput: Record<string, unknown> = { '/model/base': 'x', '/data/train': 't.jsonl' };
-  const leftUnset = new Set(['/$schema', '/data/validation', '/engine/config_file']);
+  const leftUnset = new Set(['/$schema', '/data/validation', '/engine/config_file', '/model/default_prompt_name', '/loss/matryoshka']);
   const deref = (s: JsonSchema): JsonSchema => {
     if (!s.$ref) return s;
     const name = s.$ref.replace(/^#\/\$defs\//, '');

@@ -1,4 +1,5 @@
 import { defaultLossFor, defaultMetricsFor } from './taskRequirements';
+import { resolveColumnPrompts, resolveMatryoshka } from './promptSettings';
 
 /**
  * Types for an EmbedTune config (`*.embedtune.yaml`), as written by the user and
@@ -35,6 +36,24 @@ export interface ModelConfig {
   pooling?: Pooling;
   normalize?: boolean;
   max_seq_length?: number;
+  /** Named prompts (`query: `…) put in front of texts before tokenizing, as sentence-transformers' `prompts`. */
+  prompts?: Record<string, string>;
+  /** Which prompt each data role gets; resolved from `prompts` when left out (see promptSettings.ts). */
+  column_prompts?: ColumnPrompts;
+  default_prompt_name?: string;
+}
+
+/** A prompt name for each text role of an embedding example. */
+export interface ColumnPrompts {
+  anchor?: string;
+  positive?: string;
+  negative?: string;
+}
+
+/** sentence-transformers' MatryoshkaLoss settings: the loss again at each truncated size, weighted. */
+export interface MatryoshkaConfig {
+  dims: number[];
+  weights?: number[];
 }
 
 /** Column names (CSV/TSV header) or JSONL keys for each role; each defaults to the role name. */
@@ -115,6 +134,7 @@ export interface LossConfig {
   /** `balanced` weights each class (or tag) by n_rows / (n_classes · n_rows_of_class), from the training data. */
   class_weights?: ClassWeighting;
   mini_batch_size?: number;
+  matryoshka?: MatryoshkaConfig;
 }
 
 export interface TrainingConfig {
@@ -214,11 +234,26 @@ export type ResolvedEngineConfig = Omit<DeepRequired<EngineConfig>, 'config_file
  * stay optional because they name files that exist only when the user gives them;
  * `$schema` is kept only when written, as it plays no part in training.
  */
-export type ResolvedConfig = Omit<DeepRequired<EmbedTuneConfig>, '$schema' | 'data' | 'engine'> & {
+export type ResolvedConfig = Omit<DeepRequired<EmbedTuneConfig>, '$schema' | 'data' | 'engine' | 'model' | 'loss'> & {
   $schema?: string;
+  model: ResolvedModelConfig;
   data: ResolvedDataConfig;
+  loss: ResolvedLossConfig;
   engine: ResolvedEngineConfig;
 };
+
+/**
+ * resolveConfig always fills `prompts` and `column_prompts`; they stay optional in the type because the
+ * config.resolved.yaml of a run from before prompts existed has neither.
+ */
+export type ResolvedModelConfig = Omit<DeepRequired<ModelConfig>, 'prompts' | 'column_prompts' | 'default_prompt_name'> & {
+  prompts?: Record<string, string>;
+  column_prompts?: ColumnPrompts;
+  default_prompt_name?: string;
+};
+
+/** `matryoshka` is set only when written, with its weights filled in. */
+export type ResolvedLossConfig = Omit<DeepRequired<LossConfig>, 'matryoshka'> & { matryoshka?: Required<MatryoshkaConfig> };
 
 /** An operation the user did not write is off (count 0); one they wrote makes one copy unless told otherwise. */
 function resolveAugmentOperation(op: AugmentOperation | undefined): Required<AugmentOperation> {
@@ -256,6 +291,8 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
       pooling: model.pooling ?? 'mean',
       normalize: model.normalize ?? true,
       max_seq_length: model.max_seq_length ?? 256,
+      prompts: { ...model.prompts },
+      column_prompts: resolveColumnPrompts(model.prompts ?? {}, model.column_prompts),
     },
     data: {
       train: data.train,
@@ -359,5 +396,7 @@ export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
   if (config.$schema !== undefined) resolved.$schema = config.$schema;
   if (data.validation !== undefined) resolved.data.validation = data.validation;
   if (engine.config_file !== undefined) resolved.engine.config_file = engine.config_file;
+  if (model.default_prompt_name !== undefined) resolved.model.default_prompt_name = model.default_prompt_name;
+  if (loss.matryoshka) resolved.loss.matryoshka = resolveMatryoshka(loss.matryoshka);
   return resolved;
 }

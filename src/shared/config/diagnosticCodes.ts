@@ -73,6 +73,16 @@ export const DIAGNOSTIC_CODES = {
     summary: '`training.head_learning_rate` is set, but the task and loss have no task head for it to apply to.',
   },
   'freeze-nothing': { origin: 'semantic', summary: '`strategy.type: freeze` freezes no layer and no embedding.' },
+  'prompt-unknown': {
+    origin: 'semantic',
+    summary: '`model.column_prompts` or `model.default_prompt_name` names a prompt that `model.prompts` does not define.',
+  },
+  'prompts-unused': { origin: 'semantic', summary: '`model.prompts` is set for a task whose inputs get no prompts.' },
+  'matryoshka-task-mismatch': { origin: 'semantic', summary: '`loss.matryoshka` is set for a task that trains no embedding loss.' },
+  'matryoshka-weights-length': {
+    origin: 'semantic',
+    summary: '`loss.matryoshka.weights` does not have one weight per entry of `dims`.',
+  },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
 
 export type DiagnosticOrigin = 'syntax' | 'schema' | 'semantic';

@@ -11,6 +11,7 @@ import {
 } from './checks/evaluationChecks';
 import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
 import { makeModelCheck } from './checks/modelChecks';
+import { checkMatryoshka, checkPromptNames, checkPromptsFitTask } from './checks/promptChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
 import type { ConfigDiagnostic } from './configDiagnostic';
@@ -56,6 +57,9 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['mixed precision', checkMixedPrecision],
   ['engine options', checkEngineOptions],
   ['accelerate counterparts', checkAccelerateCounterparts],
+  ['prompt names', checkPromptNames],
+  ['prompts fit task', checkPromptsFitTask],
+  ['matryoshka', checkMatryoshka],
 ];
 
 let sharedValidator: SchemaValidator | undefined;
