@@ -21,7 +21,7 @@ interface Column {
   readonly id: string;
   readonly title: string;
   readonly value: (row: CheckpointRow) => number | string | null;
-  readonly show: (row: CheckpointRow) => string;
+  readonly show: (row: CheckpointRow) => string | HTMLElement;
   readonly numeric: boolean;
 }
 
@@ -79,7 +79,7 @@ function columns(): Column[] {
   return [
     { id: 'step', title: 'Step', value: (r) => r.step, show: (r) => String(r.step), numeric: true },
     { id: 'epoch', title: 'Epoch', value: (r) => r.epoch, show: (r) => (r.epoch === null ? '—' : r.epoch.toFixed(2)), numeric: true },
-    { id: 'time', title: 'Saved', value: (r) => r.time, show: (r) => (r.time ? new Date(r.time).toLocaleString() : '—'), numeric: false },
+    { id: 'time', title: 'Saved', value: (r) => r.time, show: savedAt, numeric: false },
     { id: 'size', title: 'Size', value: (r) => r.sizeBytes, show: (r) => formatBytes(r.sizeBytes), numeric: true },
     ...metricNames.map((name) => ({
       id: `metric:${name}`,
@@ -172,7 +172,7 @@ function render(): void {
       { class: row.isBest ? 'best' : '', 'data-checkpoint': row.name },
       h('td', { class: 'star' }, row.isBest ? h('span', { class: 'best-mark', title: 'Best checkpoint' }, '★ best') : ''),
       ...cols.map((column) => h('td', { class: column.numeric ? 'num' : '' }, column.show(row))),
-      h('td', {}, row.evaluation ? evaluationText(row) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'evaluated' }, row.evaluation ? evaluationText(row) : h('span', { class: 'muted' }, '—')),
       h(
         'td',
         { class: 'actions' },
@@ -191,6 +191,19 @@ function render(): void {
     );
   });
   replaceChildren(tableHost, h('table', { id: 'checkpoints' }, h('thead', {}, header), h('tbody', {}, ...body)));
+}
+
+/** The date and the time, each kept whole, so that a narrow column breaks between them and nowhere else. */
+function savedAt(row: CheckpointRow): string | HTMLElement {
+  if (!row.time) return '—';
+  const time = new Date(row.time);
+  return h(
+    'span',
+    {},
+    h('span', { class: 'saved-part' }, `${time.toLocaleDateString()},`),
+    ' ',
+    h('span', { class: 'saved-part' }, time.toLocaleTimeString()),
+  );
 }
 
 function evaluationText(row: CheckpointRow): string {

@@ -105,7 +105,15 @@ export class LineChart {
       legend: { show: false },
       scales: { x: { time: false }, y: this.options.logScale ? { distr: 3 } : {} },
       axes: [
-        { ...axis, label: 'step', labelSize: 18, labelFont: '11px sans-serif' },
+        {
+          ...axis,
+          label: 'step',
+          labelSize: 18,
+          labelFont: '11px sans-serif',
+          // Steps are whole numbers: a tick at 1.25 names no step, however few steps or narrow the zoom.
+          incrs: WHOLE_STEP_INCREMENTS,
+          values: (_u, ticks) => this.stepLabels(ticks),
+        },
         { ...axis, size: 64, values: (_u, ticks) => ticks.map((tick) => formatMetric(tick)) },
       ],
       series: [
@@ -144,6 +152,13 @@ export class LineChart {
       },
     };
     this.plot = new uPlot(opts, this.data(), this.plotHost);
+  }
+
+  /** The x axis labels; kept on the plot's element too, since uPlot draws them on its canvas where a test cannot read them. */
+  private stepLabels(ticks: number[]): string[] {
+    const labels = ticks.map((tick) => String(tick));
+    this.plotHost.dataset.stepLabels = labels.join(' ');
+    return labels;
   }
 
   private redraw(resetScale = false): void {
@@ -211,6 +226,9 @@ export class LineChart {
     this.readout.textContent = parts.length > 0 ? `latest · ${parts.join(' · ')}` : '';
   }
 }
+
+/** 1, 2, 5, 10, 20, 50, … up to 5e9: uPlot picks the smallest that leaves room between labels. */
+export const WHOLE_STEP_INCREMENTS: number[] = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((m) => m * 10 ** power)).flat();
 
 /** Puts several curves on one shared, sorted x axis, with null where a curve has no point. */
 export function align(curves: readonly XY[]): uPlot.AlignedData {
