@@ -1,14 +1,13 @@
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LineIndex } from '../../shared/textRange';
-import { readFileSync } from 'node:fs';
-import { parseConfigText } from '../../shared/config/parsedConfig';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import { describeBaselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import { RunProgress } from '../../shared/monitor/runProgress';
 import { interpreterNotice } from '../../shared/config/pythonInterpreter';
 import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/accelerateEngine';
-import { ConfigErrors, train } from '../training/trainingRun';
+import { ConfigErrors, readConfigFile, readRunConfig, type ConfigReader, type RunConfig } from '../run/prepareRun';
+import { train } from '../training/trainingRun';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 
 export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout] [--print-launch-command]
@@ -21,7 +20,8 @@ events.jsonl, config.resolved.yaml, checkpoints/ and, at the end, model/ (a sent
   --print-launch-command  print the accelerate launch command line the run would start, and exit
 Ctrl+C or SIGTERM finishes the current step, writes a checkpoint and exits; a second one exits at once.`;
 
-export async function runTrain(args: string[], io: CliIo): Promise<number> {
+/** `readConfig` reads the config file; tests pass their own to check that a run reads it once. */
+export async function runTrain(args: string[], io: CliIo, readConfig: ConfigReader = readConfigFile): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -32,8 +32,14 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
   requireRegularFile(configPath, 'The config');
-  const engine = writtenEngine(configPath);
-  const accelerate = engine.type === 'accelerate';
+  // The one read of the config: the engine, the interpreter notice and the run all use it.
+  let runConfig: RunConfig;
+  try {
+    runConfig = readRunConfig(configPath, readConfig);
+  } catch (error) {
+    return reportTrainError(error, io);
+  }
+  const accelerate = runConfig.config.engine.type === 'accelerate';
   if (values['print-launch-command']) {
     if (!accelerate)
       throw new UsageError(
@@ -41,7 +47,7 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
         TRAIN_USAGE,
       );
     try {
-      io.out(previewAccelerateLaunch(configPath));
+      io.out(previewAccelerateLaunch(runConfig));
       return 0;
     } catch (error) {
       return reportTrainError(error, io);
@@ -63,9 +69,9 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('message', onMessage);
   const log = values.events === 'stdout' ? io.err : io.out;
-  if (accelerate) log(interpreterNotice(configPath, engine.python, process.env));
+  if (accelerate) log(interpreterNotice(configPath, runConfig.written.engine?.python, process.env));
   try {
-    const request = { configPath, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop };
+    const request = { configPath, runConfig, resume: values.resume, eventsToStdout: values.events === 'stdout', log, stop };
     const outcome = accelerate ? await trainWithAccelerate(request) : await train(request);
     const where = relative(process.cwd(), outcome.runDir) || '.';
     log(`run ${outcome.reason} after ${outcome.step} steps: ${where}`);
@@ -89,8 +95,8 @@ export async function runTrain(args: string[], io: CliIo): Promise<number> {
 
 function reportTrainError(error: unknown, io: CliIo): number {
   if (error instanceof ConfigErrors) {
-    const text = readFileSync(error.file, 'utf8');
-    const lines = new LineIndex(text);
+    // The text that was validated: reading the file again could find it changed.
+    const lines = new LineIndex(error.text);
     for (const d of error.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
       const at = lines.positionAt(d.range.start);
       io.err(`${error.file}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
@@ -100,21 +106,4 @@ function reportTrainError(error: unknown, io: CliIo): number {
   }
   io.err(`embedtune train: ${error instanceof Error ? error.message : String(error)}`);
   return 1;
-}
-
-/**
- * engine.type and engine.python as written, from one read of the file; anything unreadable goes to the tfjs path,
- * whose validation reports it.
- */
-function writtenEngine(configPath: string): { type?: string; python?: string } {
-  try {
-    const value = parseConfigText(readFileSync(configPath, 'utf8')).value as { engine?: { type?: unknown; python?: unknown } } | null;
-    const engine = value?.engine;
-    return {
-      ...(typeof engine?.type === 'string' ? { type: engine.type } : {}),
-      ...(typeof engine?.python === 'string' ? { python: engine.python } : {}),
-    };
-  } catch {
-    return {};
-  }
 }

@@ -1,27 +1,26 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { resolvePython } from '../../shared/config/pythonInterpreter';
 import { microBatchesPerProcess, rowsLeftOutPerEpoch } from '../../shared/config/runPlan';
 import { EscapedLineWriter } from '../cli/escapedLineWriter';
-import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { readEventLog } from '../../shared/events/eventLogReader';
-import { EventLogWriter } from '../../shared/events/eventLogWriter';
 import type { RunFinishReason } from '../../shared/events/runEvents';
-import { loadTrainingData } from '../data/loadTrainingData';
 import { locateModel } from '../model/modelLocator';
-import { CheckpointStore, resolveCheckpoint } from '../training/checkpointStore';
-import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from '../training/runDirectory';
-import { ConfigErrors, type TrainOutcome } from '../training/trainingRun';
+import { openRunFolder, prepareRun, type RunConfig } from '../run/prepareRun';
+import { CheckpointStore } from '../training/checkpointStore';
+import type { RunDirectory } from '../training/runDirectory';
+import type { TrainOutcome } from '../training/trainingRun';
 import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type LaunchCommand } from './accelerateCommand';
 import { PLAN_FORMAT, planModel, writePreparedRows, type LaunchPlan } from './launchPlan';
 import { signalGroup, waitForGroupExit } from './processGroup';
 import { pythonPackageRoot } from './pythonPackage';
-import { evaluationSchedule } from '../../shared/config/evaluationSchedule';
 
 export interface AccelerateTrainOptions {
   readonly configPath: string;
+  /** The config as `embedtune train` already read it; without it, the file is read here. */
+  readonly runConfig?: RunConfig;
   readonly resume?: string;
   readonly eventsToStdout?: boolean;
   readonly log: (line: string) => void;
@@ -33,31 +32,17 @@ export interface AccelerateTrainOptions {
 const STOP_POLL_MS = 100;
 const STDERR_LINES_KEPT = 40;
 
-/** The validated, resolved config of an accelerate run; throws ConfigErrors as the tfjs engine does. */
-export function readAccelerateConfig(configPath: string): { written: EmbedTuneConfig; config: ResolvedConfig } {
-  const text = readFileSync(configPath, 'utf8');
-  const validation = validateConfigText(text, { configPath: resolve(configPath) });
-  if (hasErrors(validation.diagnostics)) throw new ConfigErrors(configPath, validation.diagnostics);
-  const written = validation.parsed.value as EmbedTuneConfig;
-  return { written, config: resolveConfig(written) };
-}
-
 /** The command a run of this config starts, with `<run-id>` where the run's folder name will be. */
-export function previewAccelerateLaunch(configPath: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const absolute = resolve(configPath);
-  const { written, config } = readAccelerateConfig(absolute);
-  const planPath = join(resolve(dirname(absolute), config.output_dir), '<run-id>', 'accelerate', 'launch.json');
-  return formatLaunchCommand(launchCommandFor(absolute, written, config, planPath, env));
+export function previewAccelerateLaunch(runConfig: RunConfig, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const planPath = join(runConfig.outputDir, '<run-id>', 'accelerate', 'launch.json');
+  return formatLaunchCommand(launchCommandFor(runConfig, planPath, env));
 }
 
 function launchCommandFor(
-  configPath: string,
-  written: EmbedTuneConfig,
-  config: ResolvedConfig,
+  { configDir, written, config }: RunConfig,
   planPath: string,
   env: Readonly<Record<string, string | undefined>>,
 ): LaunchCommand {
-  const configDir = dirname(configPath);
   return accelerateLaunchCommand({
     python: resolvePython(written.engine?.python, configDir, env),
     engine: config.engine,
@@ -79,25 +64,22 @@ function launchCommandFor(
  */
 export async function trainWithAccelerate(options: AccelerateTrainOptions): Promise<TrainOutcome> {
   const env = options.env ?? process.env;
-  const configPath = resolve(options.configPath);
-  const configDir = dirname(configPath);
-  const { written, config } = readAccelerateConfig(configPath);
-  const data = await loadTrainingData(config, configDir);
+  const prepared = await prepareRun(options);
+  const { configPath, configDir, config, data } = prepared;
   const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
-  const model = planModel(located, written.model, config.model);
+  const model = planModel(located, prepared.written.model, config.model);
 
   assertEveryProcessGetsABatch(data.train.length, config);
 
-  const checkpointToResume = options.resume ? resolve(resolveCheckpoint(options.resume, resolve(configDir, config.output_dir))) : undefined;
+  // Python resumes from this path, and runs in the config's folder.
+  const checkpointToResume = prepared.resumeFrom ? resolve(prepared.resumeFrom) : undefined;
   if (checkpointToResume && !existsSync(join(checkpointToResume, 'embedtune_state.json'))) {
     throw new Error(`${checkpointToResume} was saved by the tfjs engine; resume it with engine.type tfjs, or start a new run.`);
   }
-  const run: RunDirectory = checkpointToResume
-    ? runDirectoryOfCheckpoint(checkpointToResume, config)
-    : createRunDirectory(config, resolve(configDir, config.output_dir), configPath);
+  const opened = openRunFolder(prepared);
+  const run = opened.directory;
   const preparedDir = join(run.path, 'accelerate');
   const rows = writePreparedRows(preparedDir, data);
-  const schedule = evaluationSchedule(config, data.validation.length);
   const warnings: string[] = [];
   // accelerate counts num_processes over all machines.
   const processes = config.engine.num_processes;
@@ -129,9 +111,9 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       counts: summary.dataset,
       ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}),
     },
-    evaluation_on: schedule.evaluates,
-    early_stopping_on: schedule.stopsEarly,
-    dropout: written.training?.dropout !== undefined ? config.training.dropout : null,
+    evaluation_on: prepared.schedule.evaluates,
+    early_stopping_on: prepared.schedule.stopsEarly,
+    dropout: prepared.dropout,
     resume_from: checkpointToResume ?? null,
     resumed_from: checkpointToResume ? relative(run.path, checkpointToResume) : null,
     supervisor_pid: process.pid,
@@ -140,9 +122,7 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
   };
   const planPath = join(preparedDir, 'launch.json');
   writeFileSync(planPath, `${JSON.stringify(plan, null, 2)}\n`);
-  const command = launchCommandFor(configPath, written, config, planPath, env);
-  const startedAt = new Date().toISOString();
-  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'running' });
+  const command = launchCommandFor(prepared, planPath, env);
   options.log(`accelerate: ${formatLaunchCommand(command)}`);
   const offsetBefore = readEventLog(run.eventsPath).nextOffset;
 
@@ -158,7 +138,7 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
     // Stopped before training got under way, or crashed: say so in the run's own log, as the tfjs engine would.
     const reason: RunFinishReason = options.stop.requested ? 'stopped' : 'failed';
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-    const events = new EventLogWriter({ path: run.eventsPath, runId: run.runId });
+    const events = opened.openEvents();
     if (reason === 'failed') {
       const why = `accelerate launch ended (${how}) before the run finished.${exit.stderr.length > 0 ? `\n${exit.stderr.join('\n')}` : ''}`;
       events.write({ type: 'error', message: why, where: { phase: 'training' } });
@@ -177,12 +157,12 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
       step: outcome.step,
       best_checkpoint: store.bestPath(),
       best_metric: null,
-      duration_seconds: (Date.now() - Date.parse(startedAt)) / 1000,
+      duration_seconds: (Date.now() - Date.parse(opened.startedAt)) / 1000,
     });
     events.close();
     outcome.reason = reason;
   }
-  writeRunInfo(run, { pid: process.pid, configPath, startedAt, state: 'finished' });
+  opened.finish();
   return {
     reason: outcome.reason,
     runDir: run.path,
