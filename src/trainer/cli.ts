@@ -1,6 +1,7 @@
 import { BACKEND_USAGE, runBackend } from './cli/backendCommand';
 import { escapeControlCharacters, InputFileError, UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
+import { MINE_NEGATIVES_USAGE, runMineNegatives } from './cli/mineNegativesCommand';
 import { PREVIEW_DATA_USAGE, runPreviewData } from './cli/previewDataCommand';
 import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
 import { runValidate, VALIDATE_USAGE } from './cli/validateCommand';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo)
   encode: { usage: ENCODE_USAGE, run: runEncode },
   export: { usage: EXPORT_USAGE, run: runExport },
   'preview-data': { usage: PREVIEW_DATA_USAGE, run: runPreviewData },
+  'mine-negatives': { usage: MINE_NEGATIVES_USAGE, run: (args, io) => runMineNegatives(args, io) },
   backend: { usage: BACKEND_USAGE, run: runBackend },
 };
 
