@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { BERT_LAYOUT, layerModules, linearModules, type EncoderLayout } from './encoderLayout';
 import type { HostTensor, NamedTensors } from './namedTensors';
 import { readRegularFile } from './regularFile';
 import { readSafetensorsFolder } from './safetensors';
@@ -54,6 +55,12 @@ export interface LoadedBertConfig {
 }
 
 export function readBertConfig(folder: string): LoadedBertConfig {
+  const json = readConfigJson(folder);
+  return { config: parseBertConfig(json, folder), json };
+}
+
+/** A model folder's config.json as an object; the error names the file and what is wrong with it. */
+export function readConfigJson(folder: string): HfConfigJson {
   const path = join(folder, 'config.json');
   if (!existsSync(path)) throw new Error(`${folder} has no config.json, so it is not a Hugging Face model folder.`);
   let json: unknown;
@@ -64,7 +71,7 @@ export function readBertConfig(folder: string): LoadedBertConfig {
     throw error;
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path} is not a JSON object.`);
-  return { config: parseBertConfig(json as HfConfigJson, folder), json: json as HfConfigJson };
+  return json as HfConfigJson;
 }
 
 /** Checks and types a parsed config.json; `folder` names the model in errors. */
@@ -76,13 +83,22 @@ export function parseBertConfig(json: HfConfigJson, folder: string): BertConfig 
       `The model in ${folder} has ${found}; EmbedTune trains BERT-family models (model_type "bert": BERT, MiniLM, BGE, E5). Pick a model whose config.json says "model_type": "bert".`,
     );
   }
+  return parseEncoderConfig(json, folder, BERT_DEFAULTS);
+}
+
+/**
+ * Checks and types the BERT-named keys of a config.json, taking `defaults` (the family's transformers config class
+ * defaults) for keys it leaves out. RoBERTa, XLM-RoBERTa and MPNet name their keys as BERT does; DistilBERT's are
+ * renamed to these before they come here.
+ */
+export function parseEncoderConfig(json: HfConfigJson, folder: string, defaults: HfConfigJson): BertConfig {
   const positionType = json['position_embedding_type'];
   if (positionType !== undefined && positionType !== 'absolute') {
     throw new Error(
       `The model in ${folder} uses position_embedding_type ${JSON.stringify(positionType)}; EmbedTune supports only "absolute" position embeddings.`,
     );
   }
-  const read = (key: string): unknown => json[key] ?? BERT_DEFAULTS[key];
+  const read = (key: string): unknown => json[key] ?? defaults[key];
   const integer = (key: string, minimum: number): number => {
     const value = read(key);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
@@ -164,38 +180,36 @@ export function toHfConfigJson(config: BertConfig, original: HfConfigJson = {}):
   return json;
 }
 
-/** Shapes of every encoder weight, in HF naming and PyTorch [out, in] layout; the pooler is optional and not listed. */
-export function expectedBertWeightShapes(config: BertConfig): Map<string, number[]> {
+/**
+ * Shapes of every encoder weight, in HF naming and PyTorch [out, in] layout; the pooler is optional and not listed.
+ * `layout` names them for a family other than BERT.
+ */
+export function expectedBertWeightShapes(config: BertConfig, layout: EncoderLayout = BERT_LAYOUT): Map<string, number[]> {
   const { hiddenSize: hidden, intermediateSize: intermediate } = config;
   const shapes = new Map<string, number[]>([
-    ['embeddings.word_embeddings.weight', [config.vocabSize, hidden]],
-    ['embeddings.position_embeddings.weight', [config.maxPositionEmbeddings, hidden]],
-    ['embeddings.token_type_embeddings.weight', [config.typeVocabSize, hidden]],
-    ['embeddings.LayerNorm.weight', [hidden]],
-    ['embeddings.LayerNorm.bias', [hidden]],
+    [layout.wordEmbeddings, [config.vocabSize, hidden]],
+    [layout.positionEmbeddings, [config.maxPositionEmbeddings, hidden]],
   ]);
+  if (layout.tokenTypeEmbeddings) shapes.set(layout.tokenTypeEmbeddings, [config.typeVocabSize, hidden]);
+  shapes.set(`${layout.embeddingsLayerNorm}.weight`, [hidden]);
+  shapes.set(`${layout.embeddingsLayerNorm}.bias`, [hidden]);
+  if (layout.relativeAttentionBias)
+    shapes.set(layout.relativeAttentionBias.weight, [layout.relativeAttentionBias.numBuckets, config.numAttentionHeads]);
+  const outputsOf = (module: string) => (module === layout.intermediate ? intermediate : hidden);
+  const inputsOf = (module: string) => (module === layout.output ? intermediate : hidden);
   for (let i = 0; i < config.numHiddenLayers; i++) {
-    const layer = `encoder.layer.${i}`;
-    for (const projection of ['query', 'key', 'value']) {
-      shapes.set(`${layer}.attention.self.${projection}.weight`, [hidden, hidden]);
-      shapes.set(`${layer}.attention.self.${projection}.bias`, [hidden]);
+    const layer = `${layout.layerPrefix}${i}`;
+    for (const module of layerModules(layout)) {
+      const linear = linearModules(layout).includes(module);
+      shapes.set(`${layer}.${module}.weight`, linear ? [outputsOf(module), inputsOf(module)] : [hidden]);
+      shapes.set(`${layer}.${module}.bias`, [linear ? outputsOf(module) : hidden]);
     }
-    shapes.set(`${layer}.attention.output.dense.weight`, [hidden, hidden]);
-    shapes.set(`${layer}.attention.output.dense.bias`, [hidden]);
-    shapes.set(`${layer}.attention.output.LayerNorm.weight`, [hidden]);
-    shapes.set(`${layer}.attention.output.LayerNorm.bias`, [hidden]);
-    shapes.set(`${layer}.intermediate.dense.weight`, [intermediate, hidden]);
-    shapes.set(`${layer}.intermediate.dense.bias`, [intermediate]);
-    shapes.set(`${layer}.output.dense.weight`, [hidden, intermediate]);
-    shapes.set(`${layer}.output.dense.bias`, [hidden]);
-    shapes.set(`${layer}.output.LayerNorm.weight`, [hidden]);
-    shapes.set(`${layer}.output.LayerNorm.bias`, [hidden]);
   }
   return shapes;
 }
 
-export function expectedBertWeightNames(config: BertConfig): string[] {
-  return [...expectedBertWeightShapes(config).keys()];
+export function expectedBertWeightNames(config: BertConfig, layout: EncoderLayout = BERT_LAYOUT): string[] {
+  return [...expectedBertWeightShapes(config, layout).keys()];
 }
 
 /** The pooler a `BertModel` checkpoint usually carries; sentence embeddings do not use it, but exports may keep it. */
@@ -211,11 +225,10 @@ export function bertPoolerWeightShapes(config: BertConfig): Map<string, number[]
  * `bert.`, and checkpoints converted from the original TensorFlow BERT call LayerNorm's parameters gamma and beta.
  * Weights that belong to no encoder (`cls.predictions.*`) keep their names; callers take what they need.
  */
-export function normalizeBertWeightNames(weights: NamedTensors): NamedTensors {
+export function normalizeBertWeightNames(weights: NamedTensors, taskPrefix = 'bert.'): NamedTensors {
   const renamed: NamedTensors = new Map();
   for (const [name, tensor] of weights) {
-    const normalized = name
-      .replace(/^bert\./, '')
+    const normalized = (name.startsWith(taskPrefix) ? name.slice(taskPrefix.length) : name)
       .replace(/LayerNorm\.gamma$/, 'LayerNorm.weight')
       .replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
     renamed.set(normalized, tensor);
@@ -227,8 +240,8 @@ export function normalizeBertWeightNames(weights: NamedTensors): NamedTensors {
  * Checks that `weights` (already normalized) hold every encoder weight with the shape `config` implies, in F32,
  * and throws one error listing every problem so a user can see at once which checkpoint and config disagree.
  */
-export function checkBertWeights(weights: NamedTensors, config: BertConfig, source: string): void {
-  const layers = encoderLayersIn(weights);
+export function checkBertWeights(weights: NamedTensors, config: BertConfig, source: string, layout: EncoderLayout = BERT_LAYOUT): void {
+  const layers = encoderLayersIn(weights, layout);
   if (config.numHiddenLayers > layers) {
     // Checked before listing the expected weights: a config.json claiming a million layers must not cost gigabytes.
     throw new Error(
@@ -237,7 +250,7 @@ export function checkBertWeights(weights: NamedTensors, config: BertConfig, sour
   }
   const missing: string[] = [];
   const wrong: string[] = [];
-  const expected = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
+  const expected = new Map([...expectedBertWeightShapes(config, layout), ...bertPoolerWeightShapes(config)]);
   for (const [name, shape] of expected) {
     const tensor: HostTensor | undefined = weights.get(name);
     if (!tensor) {
@@ -263,10 +276,11 @@ export function checkBertWeights(weights: NamedTensors, config: BertConfig, sour
 }
 
 /** How many encoder layers the weights have: one past the highest `encoder.layer.N` index. */
-function encoderLayersIn(weights: NamedTensors): number {
+function encoderLayersIn(weights: NamedTensors, layout: EncoderLayout): number {
   let layers = 0;
   for (const name of weights.keys()) {
-    const index = /^encoder\.layer\.(\d+)\./.exec(name)?.[1];
+    if (!name.startsWith(layout.layerPrefix)) continue;
+    const index = /^(\d+)\./.exec(name.slice(layout.layerPrefix.length))?.[1];
     if (index !== undefined) layers = Math.max(layers, Number(index) + 1);
   }
   return layers;

@@ -7,7 +7,8 @@ import type { EncoderOps } from '../backend/encoderOps';
 import { trainingStrategy } from '../training/trainingStrategy';
 import { loadCheckpoint } from '../training/checkpointStore';
 import { BertEncoder } from './bert/bertEncoder';
-import { readBertConfig, type HfConfigJson } from './bertConfig';
+import { readModelConfig } from './autoModel';
+import type { HfConfigJson } from './bertConfig';
 import { loadEmbedder } from './loadEmbedder';
 import { SentenceEmbedder } from './sentenceEmbedder';
 import { TextTokenizer } from './textTokenizer';
@@ -51,14 +52,14 @@ export async function loadInferenceModel(
   }
   if (existsSync(join(folder, TRAINER_STATE_FILE))) {
     const runConfig = readRunConfig(folder);
-    const { config, json } = readBertConfig(folder);
+    const { config, json, layout, maxSequenceLength } = readModelConfig(folder);
     const { weights } = loadCheckpoint(folder);
     const extensions = trainingStrategy(runConfig).extensions;
-    const encoder = BertEncoder.fromSnapshot(config, weights, ops, extensions);
+    const encoder = BertEncoder.fromSnapshot(config, weights, ops, extensions, layout);
     const embedder = new SentenceEmbedder(TextTokenizer.fromFolder(folder), encoder, {
       pooling: runConfig.model.pooling,
       normalize: runConfig.model.normalize,
-      maxSeqLength: Math.min(runConfig.model.max_seq_length, config.maxPositionEmbeddings),
+      maxSeqLength: Math.min(runConfig.model.max_seq_length, maxSequenceLength),
     });
     return { embedder, hfConfigJson: json, runConfig, description: `checkpoint ${target}` };
   }

@@ -1,7 +1,8 @@
 import type { EmbedTuneConfig, ResolvedConfig } from '../../shared/config/configTypes';
 import type { EncoderOps } from '../backend/encoderOps';
 import { BertEncoder, type EncoderExtensions } from './bert/bertEncoder';
-import { readBertConfig, readBertWeights, type HfConfigJson } from './bertConfig';
+import { readModelConfig, readModelWeights } from './autoModel';
+import type { HfConfigJson } from './bertConfig';
 import { locateModel, type LocatedModel } from './modelLocator';
 import type { PoolingMode } from './pooling';
 import { SentenceEmbedder } from './sentenceEmbedder';
@@ -34,21 +35,22 @@ export interface EmbedderRequest {
 export async function loadEmbedder(request: EmbedderRequest): Promise<LoadedEmbedder> {
   const env = request.env ?? process.env;
   const model = await locateModel(request.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: request.baseDir, env });
-  const loadedConfig = readBertConfig(model.folder);
-  const { json } = loadedConfig;
+  // The family (BERT, RoBERTa, XLM-RoBERTa, MPNet, DistilBERT) comes from config.json's model_type.
+  const architecture = readModelConfig(model.folder);
+  const { json, layout } = architecture;
   const config =
     request.dropout === undefined
-      ? loadedConfig.config
-      : { ...loadedConfig.config, hiddenDropoutProb: request.dropout, attentionProbsDropoutProb: request.dropout };
-  const weights = readBertWeights(model.folder, config);
+      ? architecture.config
+      : { ...architecture.config, hiddenDropoutProb: request.dropout, attentionProbsDropoutProb: request.dropout };
+  const weights = readModelWeights(model.folder, architecture);
   const tokenizer = TextTokenizer.fromFolder(model.folder);
   const own = readSentenceTransformersSettings(model.rootFolder);
   const pooling: PoolingMode = request.written?.pooling ?? own?.pooling ?? request.resolved.pooling;
   const normalize = request.written?.normalize ?? own?.normalize ?? request.resolved.normalize;
   const maxSeqLength = Math.min(
     request.written?.max_seq_length ?? own?.maxSeqLength ?? request.resolved.max_seq_length,
-    config.maxPositionEmbeddings,
+    architecture.maxSequenceLength,
   );
-  const encoder = BertEncoder.fromWeights(config, weights, request.ops, request.trainable, request.extensions);
+  const encoder = BertEncoder.fromWeights(config, weights, request.ops, request.trainable, request.extensions, layout);
   return { embedder: new SentenceEmbedder(tokenizer, encoder, { pooling, normalize, maxSeqLength }), model, hfConfigJson: json };
 }

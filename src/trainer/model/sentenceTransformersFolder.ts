@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Pooling } from '../../shared/config/configTypes';
-import { checkBertWeights, parseBertConfig, type HfConfigJson } from './bertConfig';
+import { checkModelWeights, parseModelConfig } from './autoModel';
+import type { HfConfigJson } from './bertConfig';
 import type { NamedTensors } from './namedTensors';
 import { PYTORCH_METADATA, writeSafetensors } from './safetensors';
 import type { TextTokenizer } from './textTokenizer';
@@ -145,11 +146,12 @@ export interface SentenceTransformersExport {
  */
 export function writeSentenceTransformersFolder(dir: string, model: SentenceTransformersExport): void {
   // Checked before anything is written, so a mismatched export fails with a clear message rather than loading in Python with random weights.
-  const config = parseBertConfig(model.hfConfigJson, dir);
-  checkBertWeights(model.weights, config, 'the weights to export');
-  if (!Number.isInteger(model.maxSeqLength) || model.maxSeqLength < 1 || model.maxSeqLength > config.maxPositionEmbeddings) {
+  const architecture = parseModelConfig(model.hfConfigJson, dir);
+  const { config } = architecture;
+  checkModelWeights(model.weights, architecture, 'the weights to export');
+  if (!Number.isInteger(model.maxSeqLength) || model.maxSeqLength < 1 || model.maxSeqLength > architecture.maxSequenceLength) {
     throw new Error(
-      `maxSeqLength must be an integer from 1 to the model's ${config.maxPositionEmbeddings} positions, but is ${model.maxSeqLength}.`,
+      `maxSeqLength must be an integer from 1 to the model's ${architecture.maxSequenceLength} positions, but is ${model.maxSeqLength}.`,
     );
   }
 

@@ -2,7 +2,9 @@ import { snapshotVariables } from '../variableSnapshot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderOps } from '../../backend/encoderOps';
 import type { BertConfig } from '../bertConfig';
+import { BERT_LAYOUT, layerModules, linearModules, positionLimit, type EncoderLayout } from '../encoderLayout';
 import type { HostTensor, NamedTensors } from '../namedTensors';
+import { relativePositionBuckets } from '../mpnet/relativePositionBuckets';
 import { DropoutSource } from './dropoutSource';
 
 /** Low-rank updates on chosen projections, as PEFT's LoRA: W + (alpha / r)·A·B, with B starting at zero. */
@@ -10,7 +12,7 @@ export interface LoraSettings {
   readonly r: number;
   readonly alpha: number;
   readonly dropout: number;
-  /** query, key, value, or dense (every `dense` projection, as PEFT matches module names). */
+  /** Target names of the model's family (`EncoderLayout.loraTargets`): query, key, value, dense for BERT and RoBERTa. */
   readonly targets: readonly string[];
 }
 
@@ -26,12 +28,27 @@ export interface EncoderExtensions {
   readonly seed: number;
 }
 
-const LORA_TARGET_PARTS: Record<string, readonly string[]> = {
-  query: ['attention.self.query'],
-  key: ['attention.self.key'],
-  value: ['attention.self.value'],
-  dense: ['attention.output.dense', 'intermediate.dense', 'output.dense'],
-};
+/** The LoRA targets the schema resolves when a config names none; each family reads them as its query and value. */
+const SCHEMA_DEFAULT_LORA_TARGETS = ['query', 'value'];
+
+/**
+ * The modules (inside a layer) that LoRA wraps for `targets`. A config that names no targets resolves to BERT's
+ * default names, which mean the family's own query and value projections; any other name must be the family's.
+ */
+export function loraModules(layout: EncoderLayout, targets: readonly string[]): string[] {
+  const known = Object.keys(layout.loraTargets);
+  const chosen =
+    targets.every((target) => known.includes(target)) || targets.join() !== SCHEMA_DEFAULT_LORA_TARGETS.join()
+      ? targets
+      : layout.defaultLoraTargets;
+  const unknown = chosen.filter((target) => !known.includes(target));
+  if (unknown.length > 0) {
+    throw new Error(
+      `strategy.lora.targets: ${unknown.map((target) => JSON.stringify(target)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a LoRA target of ${layout.family} models; their targets are ${known.join(', ')}.`,
+    );
+  }
+  return [...new Set(chosen.flatMap((target) => layout.loraTargets[target]!))];
+}
 
 /** Token ids for one batch, padded to the longest sequence; row-major [batchSize, seqLength]. */
 export interface TokenBatch {
@@ -43,7 +60,8 @@ export interface TokenBatch {
 }
 
 /**
- * A BERT-family encoder (BERT, MiniLM, BGE, E5) over tfjs variables named as in Hugging Face checkpoints.
+ * A post-LayerNorm transformer encoder over tfjs variables named as in Hugging Face checkpoints: BERT (MiniLM, BGE,
+ * E5) by default, and RoBERTa, XLM-RoBERTa, MPNet and DistilBERT through their `EncoderLayout`.
  * Dense kernels are held input-major ([in, out]) so the forward product needs no transpose; they are
  * transposed back to PyTorch's [out, in] only when weights leave the encoder.
  */
@@ -57,6 +75,7 @@ export class BertEncoder {
     variables: Map<string, tf.Variable>,
     private readonly ops: EncoderOps,
     readonly extensions: EncoderExtensions | undefined,
+    readonly layout: EncoderLayout,
   ) {
     this.variables = variables;
   }
@@ -68,33 +87,41 @@ export class BertEncoder {
     ops: EncoderOps,
     trainable: (name: string) => boolean = () => true,
     extensions?: EncoderExtensions,
+    layout: EncoderLayout = BERT_LAYOUT,
   ): BertEncoder {
     const variables = new Map<string, tf.Variable>();
-    for (const name of encoderWeightNames(config)) {
+    for (const name of encoderWeightNames(config, layout)) {
       const host = weights.get(name);
-      if (!host) throw new Error(`The checkpoint has no weight "${name}", which a ${config.numHiddenLayers}-layer BERT encoder needs.`);
+      if (!host)
+        throw new Error(`The checkpoint has no weight "${name}", which a ${config.numHiddenLayers}-layer ${layout.family} encoder needs.`);
       const value = tf.tidy(() => {
         const tensor = hostToTensor(host);
-        return isDenseKernel(name) ? tf.transpose(tensor) : tensor;
+        return isDenseKernel(name, layout) ? tf.transpose(tensor) : tensor;
       });
       variables.set(name, tf.variable(value, trainable(name)));
       value.dispose();
     }
-    if (extensions) addExtensionVariables(config, variables, extensions, trainable);
-    return new BertEncoder(config, variables, ops, extensions);
+    if (extensions) addExtensionVariables(config, layout, variables, extensions, trainable);
+    return new BertEncoder(config, variables, ops, extensions, layout);
   }
 
   /** Rebuilds an encoder from `snapshot` output (LoRA and adapters included), frozen, for inference and export. */
-  static fromSnapshot(config: BertConfig, snapshot: NamedTensors, ops: EncoderOps, extensions?: EncoderExtensions): BertEncoder {
+  static fromSnapshot(
+    config: BertConfig,
+    snapshot: NamedTensors,
+    ops: EncoderOps,
+    extensions?: EncoderExtensions,
+    layout: EncoderLayout = BERT_LAYOUT,
+  ): BertEncoder {
     const variables = new Map<string, tf.Variable>();
     for (const [name, host] of snapshot) {
       const value = hostToTensor(host);
       variables.set(name, tf.variable(value, false));
       value.dispose();
     }
-    const missing = encoderWeightNames(config).filter((name) => !variables.has(name));
+    const missing = encoderWeightNames(config, layout).filter((name) => !variables.has(name));
     if (missing.length > 0) throw new Error(`The checkpoint lacks ${missing.length} encoder weight(s), e.g. "${missing[0]}".`);
-    return new BertEncoder(config, variables, ops, extensions);
+    return new BertEncoder(config, variables, ops, extensions, layout);
   }
 
   /**
@@ -108,7 +135,7 @@ export class BertEncoder {
       if (isLoraName(name) || (isAdapterName(name) && !options.includeExtensions)) continue;
       const tensor = tf.tidy(() => {
         const merged = this.mergedKernel(name, variable);
-        return isDenseKernel(name) || isAdapterKernel(name) ? tf.transpose(merged) : merged;
+        return isDenseKernel(name, this.layout) || isAdapterKernel(name) ? tf.transpose(merged) : merged;
       });
       const data = (await tensor.data()) as Float32Array;
       out.set(name, { dtype: 'F32', shape: [...tensor.shape], data: Float32Array.from(data) });
@@ -144,33 +171,45 @@ export class BertEncoder {
   forward(batch: TokenBatch, dropout?: DropoutSource): tf.Tensor3D {
     const { batchSize, seqLength } = batch;
     const c = this.config;
-    if (seqLength > c.maxPositionEmbeddings) {
+    const layout = this.layout;
+    const positionsAvailable = positionLimit(layout, c.maxPositionEmbeddings, c.padTokenId);
+    if (seqLength > positionsAvailable) {
       throw new Error(
-        `A sequence of ${seqLength} tokens is longer than the model's ${c.maxPositionEmbeddings} positions; lower model.max_seq_length.`,
+        `A sequence of ${seqLength} tokens is longer than the model's ${positionsAvailable} positions; lower model.max_seq_length.`,
       );
     }
     const v = (name: string) => this.variables.get(name)! as tf.Tensor;
 
     return tf.tidy(() => {
       const ids = tf.tensor1d(batch.inputIds, 'int32');
-      const typeIds = tf.tensor1d(batch.tokenTypeIds, 'int32');
-      const positions = tf.tensor1d(positionIds(batchSize, seqLength), 'int32');
-      let x: tf.Tensor2D = tf.addN([
-        this.ops.embeddingLookup(v('embeddings.word_embeddings.weight') as tf.Tensor2D, ids),
-        this.ops.embeddingLookup(v('embeddings.position_embeddings.weight') as tf.Tensor2D, positions),
-        this.ops.embeddingLookup(v('embeddings.token_type_embeddings.weight') as tf.Tensor2D, typeIds),
-      ]) as tf.Tensor2D;
+      const positions = tf.tensor1d(
+        layout.positionIds === 'sequential'
+          ? sequentialPositionIds(batchSize, seqLength)
+          : positionIdsAfterPadding(batch.inputIds, seqLength, c.padTokenId),
+        'int32',
+      );
+      const embeddings = [
+        this.ops.embeddingLookup(v(layout.wordEmbeddings) as tf.Tensor2D, ids),
+        this.ops.embeddingLookup(v(layout.positionEmbeddings) as tf.Tensor2D, positions),
+      ];
+      if (layout.tokenTypeEmbeddings) {
+        const typeIds = tf.tensor1d(batch.tokenTypeIds, 'int32');
+        embeddings.push(this.ops.embeddingLookup(v(layout.tokenTypeEmbeddings) as tf.Tensor2D, typeIds));
+      }
+      let x: tf.Tensor2D = tf.addN(embeddings) as tf.Tensor2D;
       x = this.ops.layerNorm(
         x,
-        v('embeddings.LayerNorm.weight') as tf.Tensor1D,
-        v('embeddings.LayerNorm.bias') as tf.Tensor1D,
+        v(`${layout.embeddingsLayerNorm}.weight`) as tf.Tensor1D,
+        v(`${layout.embeddingsLayerNorm}.bias`) as tf.Tensor1D,
         c.layerNormEps,
       );
       if (dropout && c.hiddenDropoutProb > 0) x = dropout.apply(x, c.hiddenDropoutProb) as tf.Tensor2D;
 
       // Padding positions get a large negative logit so softmax gives them no weight, as HF's extended mask does.
       const mask = tf.tensor4d(batch.attentionMask, [batchSize, 1, 1, seqLength], 'int32');
-      const maskBias = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), tf.scalar(-1e9)) as tf.Tensor4D;
+      let maskBias = tf.mul(tf.sub(1, tf.cast(mask, 'float32')), tf.scalar(-1e9)) as tf.Tensor4D;
+      // MPNet adds one learned bias per head and relative distance to every layer's attention logits.
+      if (layout.relativeAttentionBias) maskBias = tf.add(maskBias, this.relativePositionBias(seqLength)) as tf.Tensor4D;
 
       for (let i = 0; i < c.numHiddenLayers; i++) {
         // Each layer draws its dropout masks from its own seed, so that a recomputed layer draws the same ones.
@@ -183,6 +222,16 @@ export class BertEncoder {
       }
       return tf.reshape(x, [batchSize, seqLength, c.hiddenSize]) as tf.Tensor3D;
     });
+  }
+
+  /** MPNet's relative position bias [1, heads, seq, seq]: the learned value of each head for each bucketed distance. */
+  private relativePositionBias(seqLength: number): tf.Tensor4D {
+    const bias = this.layout.relativeAttentionBias!;
+    const buckets = tf.tensor1d(relativePositionBuckets(seqLength, bias.numBuckets, bias.maxDistance), 'int32');
+    const table = this.variables.get(bias.weight)! as tf.Tensor2D;
+    const values = this.ops.embeddingLookup(table, buckets);
+    const heads = this.config.numAttentionHeads;
+    return tf.reshape(tf.transpose(tf.reshape(values, [seqLength, seqLength, heads]), [2, 0, 1]), [1, heads, seqLength, seqLength]);
   }
 
   /** One transformer layer on x [tokens, hidden]; `weight` reads the layer's tensors by HF name. */
@@ -203,7 +252,8 @@ export class BertEncoder {
     const dropout = dropoutSeed === undefined ? undefined : new DropoutSource(dropoutSeed);
     const drop = (t: tf.Tensor, rate: number) => (dropout && rate > 0 ? dropout.apply(t, rate) : t);
     const has = (name: string) => this.variables.has(name);
-    const p = `encoder.layer.${i}.`;
+    const layout = this.layout;
+    const p = `${layout.layerPrefix}${i}.`;
     const lora = this.extensions?.lora;
     const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batchSize, seqLength, heads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
     const dense = (input: tf.Tensor2D, name: string): tf.Tensor2D => {
@@ -224,28 +274,29 @@ export class BertEncoder {
       ) as tf.Tensor2D;
     };
 
-    const q = splitHeads(dense(x, 'attention.self.query'));
-    const k = splitHeads(dense(x, 'attention.self.key'));
-    const value = splitHeads(dense(x, 'attention.self.value'));
+    const q = splitHeads(dense(x, layout.query));
+    const k = splitHeads(dense(x, layout.key));
+    const value = splitHeads(dense(x, layout.value));
     const logits = tf.add(tf.mul(this.ops.attentionScores(q, k), 1 / Math.sqrt(headDim)), maskBias);
     const probs = drop(tf.softmax(logits), c.attentionProbsDropoutProb) as tf.Tensor4D;
     const context = tf.reshape(tf.transpose(this.ops.attentionContext(probs, value), [0, 2, 1, 3]), [tokens, hidden]) as tf.Tensor2D;
+    const projected = dense(context, layout.attentionOutput);
     const attended = adapter(
-      drop(dense(context, 'attention.output.dense'), c.hiddenDropoutProb) as tf.Tensor2D,
+      (layout.attentionOutputDropout ? drop(projected, c.hiddenDropoutProb) : projected) as tf.Tensor2D,
       `${p}attention.output.adapter`,
     );
     const y = this.ops.layerNorm(
       tf.add(attended, x) as tf.Tensor2D,
-      weight(`${p}attention.output.LayerNorm.weight`) as tf.Tensor1D,
-      weight(`${p}attention.output.LayerNorm.bias`) as tf.Tensor1D,
+      weight(`${p}${layout.attentionLayerNorm}.weight`) as tf.Tensor1D,
+      weight(`${p}${layout.attentionLayerNorm}.bias`) as tf.Tensor1D,
       c.layerNormEps,
     );
-    const intermediate = this.activation(dense(y, 'intermediate.dense'));
-    const output = adapter(drop(dense(intermediate, 'output.dense'), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
+    const intermediate = this.activation(dense(y, layout.intermediate));
+    const output = adapter(drop(dense(intermediate, layout.output), c.hiddenDropoutProb) as tf.Tensor2D, `${p}output.adapter`);
     return this.ops.layerNorm(
       tf.add(output, y) as tf.Tensor2D,
-      weight(`${p}output.LayerNorm.weight`) as tf.Tensor1D,
-      weight(`${p}output.LayerNorm.bias`) as tf.Tensor1D,
+      weight(`${p}${layout.outputLayerNorm}.weight`) as tf.Tensor1D,
+      weight(`${p}${layout.outputLayerNorm}.bias`) as tf.Tensor1D,
       c.layerNormEps,
     );
   }
@@ -257,7 +308,9 @@ export class BertEncoder {
    * gradients at once. With it, it holds one layer's. The price is one more forward pass per step.
    */
   private checkpointedLayer(i: number, x: tf.Tensor2D, maskBias: tf.Tensor4D, run: LayerRun): tf.Tensor2D {
-    const prefix = `encoder.layer.${i}.`;
+    const prefix = `${this.layout.layerPrefix}${i}.`;
+    // MPNet's bias holds a trainable table, so its gradient is needed; BERT's mask bias is a constant.
+    const biasLearns = this.layout.relativeAttentionBias !== undefined;
     const trainable = [...this.variables].filter(([name, variable]) => name.startsWith(prefix) && variable.trainable);
     const stored = (name: string) => this.variables.get(name)! as tf.Tensor;
     const layer = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -272,6 +325,17 @@ export class BertEncoder {
             const byName = new Map(trainable.map(([name], j) => [name, replayWeights[j]!]));
             return run(replayInput as tf.Tensor2D, (name) => byName.get(name) ?? stored(name), mask);
           };
+          if (biasLearns) {
+            const grads = gradientsInOwnTape(
+              (replayInput, replayMask, ...replayWeights) => {
+                const byName = new Map(trainable.map(([name], j) => [name, replayWeights[j]!]));
+                return run(replayInput as tf.Tensor2D, (name) => byName.get(name) ?? stored(name), replayMask as tf.Tensor4D);
+              },
+              [input, mask, ...weights],
+              dy,
+            );
+            return grads;
+          }
           const grads = gradientsInOwnTape(replay, [input, ...weights], dy);
           // The mask is a constant; customGrad still wants a gradient for every input.
           return [grads[0]!, tf.zerosLike(mask), ...grads.slice(1)];
@@ -331,35 +395,27 @@ function gradientsInOwnTape(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[
 }
 
 /** The weights this encoder reads, in HF naming; the pooler is not used by sentence embeddings. */
-export function encoderWeightNames(config: BertConfig): string[] {
-  const names = [
-    'embeddings.word_embeddings.weight',
-    'embeddings.position_embeddings.weight',
-    'embeddings.token_type_embeddings.weight',
-    'embeddings.LayerNorm.weight',
-    'embeddings.LayerNorm.bias',
-  ];
+export function encoderWeightNames(config: BertConfig, layout: EncoderLayout = BERT_LAYOUT): string[] {
+  const names = [layout.wordEmbeddings, layout.positionEmbeddings];
+  if (layout.tokenTypeEmbeddings) names.push(layout.tokenTypeEmbeddings);
+  names.push(`${layout.embeddingsLayerNorm}.weight`, `${layout.embeddingsLayerNorm}.bias`);
+  if (layout.relativeAttentionBias) names.push(layout.relativeAttentionBias.weight);
   for (let i = 0; i < config.numHiddenLayers; i++) {
-    for (const part of [
-      'attention.self.query',
-      'attention.self.key',
-      'attention.self.value',
-      'attention.output.dense',
-      'attention.output.LayerNorm',
-      'intermediate.dense',
-      'output.dense',
-      'output.LayerNorm',
-    ]) {
-      names.push(`encoder.layer.${i}.${part}.weight`, `encoder.layer.${i}.${part}.bias`);
+    for (const part of layerModules(layout)) {
+      names.push(`${layout.layerPrefix}${i}.${part}.weight`, `${layout.layerPrefix}${i}.${part}.bias`);
     }
   }
   return names;
 }
 
-export function isDenseKernel(name: string): boolean {
-  return (
-    name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.') && !isLoraName(name) && !isAdapterName(name)
-  );
+/** A linear projection's weight, which the encoder holds input-major ([in, out]), the transpose of PyTorch's. */
+export function isDenseKernel(name: string, layout: EncoderLayout = BERT_LAYOUT): boolean {
+  if (!name.startsWith(layout.layerPrefix) || !name.endsWith('.weight')) return false;
+  const module = name
+    .slice(layout.layerPrefix.length)
+    .replace(/^\d+\./, '')
+    .slice(0, -'.weight'.length);
+  return linearModules(layout).includes(module);
 }
 
 export function isLoraName(name: string): boolean {
@@ -380,6 +436,7 @@ function isAdapterKernel(name: string): boolean {
  */
 function addExtensionVariables(
   config: BertConfig,
+  layout: EncoderLayout,
   variables: Map<string, tf.Variable>,
   extensions: EncoderExtensions,
   trainable: (name: string) => boolean,
@@ -389,18 +446,17 @@ function addExtensionVariables(
     variables.set(name, tf.variable(value, trainable(name)));
     value.dispose();
   };
+  const loraParts = extensions.lora ? loraModules(layout, extensions.lora.targets) : [];
   for (let i = 0; i < config.numHiddenLayers; i++) {
-    const p = `encoder.layer.${i}.`;
+    const p = `${layout.layerPrefix}${i}.`;
     if (extensions.lora) {
       const { r } = extensions.lora;
-      for (const target of extensions.lora.targets) {
-        for (const part of LORA_TARGET_PARTS[target] ?? []) {
-          const kernel = variables.get(`${p}${part}.weight`)!;
-          const [inputs, outputs] = kernel.shape as [number, number];
-          const bound = 1 / Math.sqrt(inputs);
-          add(`${p}${part}.lora_A.weight`, tf.randomUniform([inputs, r], -bound, bound, 'float32', seed++));
-          add(`${p}${part}.lora_B.weight`, tf.zeros([r, outputs]));
-        }
+      for (const part of loraParts) {
+        const kernel = variables.get(`${p}${part}.weight`)!;
+        const [inputs, outputs] = kernel.shape as [number, number];
+        const bound = 1 / Math.sqrt(inputs);
+        add(`${p}${part}.lora_A.weight`, tf.randomUniform([inputs, r], -bound, bound, 'float32', seed++));
+        add(`${p}${part}.lora_B.weight`, tf.zeros([r, outputs]));
       }
     }
     if (extensions.adapter) {
@@ -415,9 +471,19 @@ function addExtensionVariables(
   }
 }
 
-function positionIds(batchSize: number, seqLength: number): Int32Array {
+function sequentialPositionIds(batchSize: number, seqLength: number): Int32Array {
   const ids = new Int32Array(batchSize * seqLength);
   for (let i = 0; i < ids.length; i++) ids[i] = i % seqLength;
+  return ids;
+}
+
+/** RoBERTa's and MPNet's position ids: pad + 1, pad + 2, … over a row's non-padding tokens, and pad at padding. */
+export function positionIdsAfterPadding(inputIds: Int32Array, seqLength: number, padTokenId: number): Int32Array {
+  const ids = new Int32Array(inputIds.length);
+  for (let start = 0; start < inputIds.length; start += seqLength) {
+    let counted = 0;
+    for (let i = start; i < start + seqLength; i++) ids[i] = inputIds[i] === padTokenId ? padTokenId : padTokenId + ++counted;
+  }
   return ids;
 }
 
