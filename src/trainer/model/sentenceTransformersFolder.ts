@@ -126,6 +126,8 @@ export interface ModelCardInfo {
   metrics: Record<string, number>;
   /** A sentence or two about the training data. */
   datasetSummary?: string;
+  /** loss.matryoshka's dims: the sizes the embeddings were trained to be cut to. */
+  matryoshkaDims?: readonly number[];
 }
 
 export interface SentenceTransformersExport {
@@ -138,6 +140,9 @@ export interface SentenceTransformersExport {
   normalize: boolean;
   maxSeqLength: number;
   modelCard: ModelCardInfo;
+  /** model.prompts, for encode_query / encode_document and `encode(prompt_name=…)`. */
+  prompts?: Readonly<Record<string, string>>;
+  defaultPromptName?: string;
 }
 
 /**
@@ -164,8 +169,8 @@ export function writeSentenceTransformersFolder(dir: string, model: SentenceTran
     writeJson(join(staging, 'sentence_bert_config.json'), { max_seq_length: model.maxSeqLength, do_lower_case: false });
     writeJson(join(staging, 'config_sentence_transformers.json'), {
       model_type: 'SentenceTransformer',
-      prompts: {},
-      default_prompt_name: null,
+      prompts: { ...model.prompts },
+      default_prompt_name: model.defaultPromptName ?? null,
       similarity_fn_name: 'cosine',
     });
     writeJson(join(staging, 'modules.json'), modulesJson(model.normalize));
@@ -252,6 +257,7 @@ function modelCard(model: SentenceTransformersExport, dimensions: number): strin
     `- **Pooling:** ${model.pooling}${model.normalize ? ', then normalized to unit length' : ''}`,
     '',
   ];
+  lines.push(...matryoshkaSection(model.modelCard.matryoshkaDims, dimensions));
   if (datasetSummary) lines.push('## Training data', '', datasetSummary.trim(), '');
   lines.push(
     '## Usage',
@@ -279,6 +285,23 @@ function modelCard(model: SentenceTransformersExport, dimensions: number): strin
   const fence = codeFence(configYaml);
   lines.push('## EmbedTune configuration', '', `${fence}yaml`, configYaml.trimEnd(), fence, '');
   return lines.join('\n');
+}
+
+/** The Matryoshka sizes and how to load the model cut to one, as sentence-transformers' own cards show it. */
+function matryoshkaSection(dims: readonly number[] | undefined, dimensions: number): string[] {
+  if (!dims || dims.length === 0) return [];
+  const sorted = [...dims].sort((a, b) => b - a);
+  const smallest = sorted.at(-1)!;
+  return [
+    '## Matryoshka dimensions',
+    '',
+    `Trained with MatryoshkaLoss at ${sorted.join(', ')} dimensions (of ${dimensions}): its embeddings can be cut to any of these sizes.`,
+    '',
+    '```python',
+    `model = SentenceTransformer("path/to/this/folder", truncate_dim=${smallest})`,
+    '```',
+    '',
+  ];
 }
 
 function formatMetric(value: number): string {

@@ -17,6 +17,14 @@ export interface LossTargets {
 export interface LossParameters {
   readonly scale: number;
   readonly margin: number;
+  /** Set for sentence-transformers' MatryoshkaLoss around the named loss. */
+  readonly matryoshka?: MatryoshkaParameters;
+}
+
+export interface MatryoshkaParameters {
+  readonly dims: readonly number[];
+  /** One per entry of dims. */
+  readonly weights: readonly number[];
 }
 
 export type EmbeddingLossName = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet';
@@ -28,6 +36,42 @@ export function embeddingLoss(
   targets: LossTargets,
   parameters: LossParameters,
 ): tf.Scalar {
+  return parameters.matryoshka
+    ? matryoshkaLoss(parameters.matryoshka, embeddings, (truncated) => baseLoss(name, truncated, targets, parameters))
+    : baseLoss(name, embeddings, targets, parameters);
+}
+
+/**
+ * sentence-transformers' MatryoshkaLoss: Σ weight_d · loss(embeddings cut to their first d components and
+ * normalized to unit length again). It normalizes at every d, the full size included, as its `shrink` does, so
+ * with `model.normalize: false` the Euclidean triplet loss sees unit vectors here.
+ */
+export function matryoshkaLoss(
+  { dims, weights }: MatryoshkaParameters,
+  embeddings: RoleEmbeddings,
+  loss: (truncated: RoleEmbeddings) => tf.Scalar,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const dimension = embeddings.anchor.shape[1];
+    let total: tf.Scalar = tf.scalar(0);
+    dims.forEach((dim, i) => {
+      if (dim > dimension)
+        throw new Error(
+          `loss.matryoshka.dims has ${dim}, more than the model's embedding dimension ${dimension}; use at most ${dimension}.`,
+        );
+      const cut = (x: tf.Tensor2D) => unit(tf.slice(x, [0, 0], [-1, dim]));
+      const truncated: RoleEmbeddings = {
+        anchor: cut(embeddings.anchor),
+        positive: cut(embeddings.positive),
+        ...(embeddings.negative ? { negative: cut(embeddings.negative) } : {}),
+      };
+      total = tf.add(total, tf.mul(loss(truncated), weights[i] ?? 1));
+    });
+    return total;
+  });
+}
+
+function baseLoss(name: EmbeddingLossName, embeddings: RoleEmbeddings, targets: LossTargets, parameters: LossParameters): tf.Scalar {
   switch (name) {
     case 'mnrl':
     case 'cached_mnrl':

@@ -1,3 +1,4 @@
+import { evaluatedMatryoshkaDims, matryoshkaMetricName, type RolePromptTexts } from '../../shared/config/promptSettings';
 import { metricFamily } from '../../shared/config/taskRequirements';
 import type { MetricValues } from '../../shared/events/runEvents';
 import type { Example, ExampleKind } from '../data/trainingExamples';
@@ -5,9 +6,18 @@ import { pearson, spearman } from '../evaluation/correlation';
 import { rankingMetrics } from '../evaluation/rankingMetrics';
 import { buildRetrievalEvalSet, type RetrievalPair } from '../evaluation/retrievalEvalSet';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import { withPrompt } from './promptedBatch';
 
 /** Gold scores at or above this count as relevant when scored pairs are evaluated as retrieval. */
 const RELEVANT_SCORE = 0.5;
+
+export interface EvaluationOptions {
+  /** Anchors (the queries) get the anchor role's prompt, positives (the corpus) the positive role's. */
+  readonly prompts?: RolePromptTexts;
+  /** loss.matryoshka's dims: `primary` is also reported at each one below the model's dimension. */
+  readonly matryoshkaDims?: readonly number[];
+  readonly primary?: string;
+}
 
 interface ValidationPair {
   anchor: string;
@@ -28,6 +38,7 @@ export class ValidationEvaluator {
     private readonly kind: ExampleKind,
     examples: readonly Example[],
     private readonly metrics: readonly string[],
+    private readonly options: EvaluationOptions = {},
   ) {
     this.pairs = examples as unknown as ValidationPair[];
   }
@@ -36,23 +47,44 @@ export class ValidationEvaluator {
     return this.pairs.length;
   }
 
+  /** The configured metrics, then the primary one at each Matryoshka dimension (`ndcg@10@dim64`). */
   async evaluate(embedder: SentenceEmbedder, batchSize: number): Promise<MetricValues> {
     const values: MetricValues = {};
+    const { primary } = this.options;
+    const dims = primary ? evaluatedMatryoshkaDims(this.options.matryoshkaDims, embedder.dimension) : [];
     if (this.pairs.length === 0) {
       for (const metric of this.metrics) values[metric] = null;
+      for (const dim of dims) values[matryoshkaMetricName(primary!, dim)] = null;
       return values;
     }
     const ranking = this.metrics.filter((metric) => metricFamily(metric) === 'ranking');
-    if (ranking.length > 0) Object.assign(values, await this.retrieval(embedder, ranking, batchSize));
     const pairwise = this.metrics.filter((metric) => metricFamily(metric) !== 'ranking');
-    if (pairwise.length > 0) {
-      const cosines = await this.pairCosines(embedder, batchSize);
-      for (const metric of pairwise) values[metric] = this.pairMetric(metric, cosines);
-    }
+    const retrieval =
+      ranking.length > 0 || (dims.length > 0 && metricFamily(primary!) === 'ranking')
+        ? await this.retrievalVectors(embedder, batchSize)
+        : undefined;
+    const pairs =
+      pairwise.length > 0 || (dims.length > 0 && metricFamily(primary!) !== 'ranking')
+        ? await this.pairVectors(embedder, batchSize)
+        : undefined;
+    const at = (metrics: string[], dim: number): MetricValues => {
+      const found: MetricValues = {};
+      const rankingHere = metrics.filter((metric) => metricFamily(metric) === 'ranking');
+      if (rankingHere.length > 0) Object.assign(found, this.retrieval(retrieval, rankingHere, dim));
+      const pairwiseHere = metrics.filter((metric) => metricFamily(metric) !== 'ranking');
+      if (pairwiseHere.length > 0) {
+        const cosines = pairCosines(pairs!, dim);
+        for (const metric of pairwiseHere) found[metric] = this.pairMetric(metric, cosines);
+      }
+      return found;
+    };
+    Object.assign(values, at([...this.metrics], embedder.dimension));
+    for (const dim of dims) values[matryoshkaMetricName(primary!, dim)] = at([primary!], dim)[primary!] ?? null;
     return values;
   }
 
-  private async retrieval(embedder: SentenceEmbedder, metrics: string[], batchSize: number): Promise<MetricValues> {
+  /** Query and corpus vectors, computed once for every dimension evaluated. */
+  private async retrievalVectors(embedder: SentenceEmbedder, batchSize: number): Promise<RetrievalVectors | undefined> {
     const judged: RetrievalPair[] = this.pairs.map((pair) => ({
       anchor: pair.anchor,
       positive: pair.positive,
@@ -60,31 +92,34 @@ export class ValidationEvaluator {
         this.kind === 'scored-pair' ? (pair.score ?? 0) >= RELEVANT_SCORE : this.kind === 'contrastive-pair' ? pair.label === 1 : true,
     }));
     const set = buildRetrievalEvalSet(judged);
-    if (set.queries.length === 0) return Object.fromEntries(metrics.map((metric) => [metric, null]));
-    const queries = unitVectors(await embedder.encode(set.queries, batchSize));
-    const corpus = unitVectors(await embedder.encode(set.corpus, batchSize));
-    const dim = embedder.dimension;
+    if (set.queries.length === 0) return undefined;
+    const prompts = this.options.prompts ?? {};
+    return {
+      relevant: set.relevant,
+      queries: await embedder.encode(withPrompt(set.queries, prompts.anchor), batchSize),
+      corpus: await embedder.encode(withPrompt(set.corpus, prompts.positive), batchSize),
+    };
+  }
+
+  private retrieval(vectors: RetrievalVectors | undefined, metrics: string[], dim: number): MetricValues {
+    if (!vectors) return Object.fromEntries(metrics.map((metric) => [metric, null]));
+    const queries = unitVectors(vectors.queries, dim);
+    const corpus = unitVectors(vectors.corpus, dim);
     const data = new Float32Array(queries.length * corpus.length);
     for (let q = 0; q < queries.length; q++)
       for (let d = 0; d < corpus.length; d++) data[q * corpus.length + d] = dot(queries[q]!, corpus[d]!, dim);
-    const result = rankingMetrics({ data, queries: queries.length, corpus: corpus.length }, set.relevant, metrics);
+    const result = rankingMetrics({ data, queries: queries.length, corpus: corpus.length }, vectors.relevant, metrics);
     return Object.fromEntries(Object.entries(result).map(([name, value]) => [name, Number.isFinite(value) ? value : null]));
   }
 
-  private async pairCosines(embedder: SentenceEmbedder, batchSize: number): Promise<Float32Array> {
-    const anchors = unitVectors(
-      await embedder.encode(
-        this.pairs.map((pair) => pair.anchor),
-        batchSize,
-      ),
-    );
-    const positives = unitVectors(
-      await embedder.encode(
-        this.pairs.map((pair) => pair.positive),
-        batchSize,
-      ),
-    );
-    return Float32Array.from(anchors, (anchor, i) => dot(anchor, positives[i]!, embedder.dimension));
+  private async pairVectors(embedder: SentenceEmbedder, batchSize: number): Promise<PairVectors> {
+    const prompts = this.options.prompts ?? {};
+    const anchors = this.pairs.map((pair) => pair.anchor);
+    const positives = this.pairs.map((pair) => pair.positive);
+    return {
+      anchors: await embedder.encode(withPrompt(anchors, prompts.anchor), batchSize),
+      positives: await embedder.encode(withPrompt(positives, prompts.positive), batchSize),
+    };
   }
 
   private pairMetric(metric: string, cosines: Float32Array): number | null {
@@ -103,12 +138,31 @@ export class ValidationEvaluator {
   }
 }
 
-function unitVectors(vectors: Float32Array[]): Float32Array[] {
+interface RetrievalVectors {
+  readonly relevant: ReturnType<typeof buildRetrievalEvalSet>['relevant'];
+  readonly queries: Float32Array[];
+  readonly corpus: Float32Array[];
+}
+
+interface PairVectors {
+  readonly anchors: Float32Array[];
+  readonly positives: Float32Array[];
+}
+
+function pairCosines({ anchors, positives }: PairVectors, dim: number): Float32Array {
+  const a = unitVectors(anchors, dim);
+  const p = unitVectors(positives, dim);
+  return Float32Array.from(a, (anchor, i) => dot(anchor, p[i]!, dim));
+}
+
+/** The first `dim` components of each vector at unit length: a Matryoshka embedding cut to `dim`. */
+function unitVectors(vectors: Float32Array[], dim: number): Float32Array[] {
   return vectors.map((vector) => {
+    const cut = vector.subarray(0, dim);
     let norm = 0;
-    for (const x of vector) norm += x * x;
+    for (const x of cut) norm += x * x;
     norm = Math.max(Math.sqrt(norm), 1e-12);
-    return vector.map((x) => x / norm);
+    return cut.map((x) => x / norm);
   });
 }
 
