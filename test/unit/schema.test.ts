@@ -80,6 +80,10 @@ const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof res
   '/loss/type': (resolved) => defaultLossFor(resolved.task),
   '/evaluation/metrics': (resolved) => defaultMetricsFor(resolved.task, resolved.loss.type),
   '/evaluation/primary': (resolved) => resolved.evaluation.metrics[0],
+  // Files that play a part only when named: left out, there is none (their examples still feed completion).
+  '/$schema': () => undefined,
+  '/data/validation': () => undefined,
+  '/engine/config_file': () => undefined,
   // Prompt roles follow the prompts defined (query → anchor, document → positive and negative).
   '/model/column_prompts': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined),
   '/model/column_prompts/anchor': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined).anchor,

@@ -124,7 +124,7 @@ export class CompletionService {
       const properties = this.navigator.propertiesOf(schema);
       const lines = required.map((child, i) => {
         const childSchema = properties[child] ? this.navigator.resolve(properties[child]!) : {};
-        return `${childIndent}${child}: \${${i + 1}:${escapeSnippet(formatScalar(childSchema.default ?? ''))}}`;
+        return `${childIndent}${child}: \${${i + 1}:${escapeSnippet(formatScalar(placeholderOf(childSchema) ?? ''))}}`;
       });
       return `${name}:\n${lines.length > 0 ? lines.join('\n') : `${childIndent}$0`}`;
     }
@@ -139,7 +139,8 @@ export class CompletionService {
     if (Array.isArray(schema.default)) {
       return `${name}: [\${1:${escapeSnippet(schema.default.map((item) => formatScalar(item)).join(', '))}}]`;
     }
-    if (schema.default !== undefined) return `${name}: \${1:${escapeSnippet(formatScalar(schema.default))}}`;
+    const placeholder = placeholderOf(schema);
+    if (placeholder !== undefined) return `${name}: \${1:${escapeSnippet(formatScalar(placeholder))}}`;
     return `${name}: $1`;
   }
 
@@ -199,4 +200,9 @@ function escapeSnippet(text: string): string {
 
 function escapeChoice(text: string): string {
   return text.replace(/[$}\\|,]/g, '\\$&');
+}
+
+/** What a snippet offers for a key: its default, or for a key without one (a required key, an optional file) its first example. */
+function placeholderOf(schema: JsonSchema): unknown {
+  return schema.default ?? schema.examples?.[0];
 }

@@ -1,10 +1,11 @@
 import { defaultLossFor, defaultMetricsFor } from './taskRequirements';
+import { embedtuneSchemaNavigator } from './embedtuneSchema';
 import { resolveColumnPrompts, resolveMatryoshka } from './promptSettings';
+import { withSchemaDefaults } from './schemaDefaults';
 
 /**
  * Types for an EmbedTune config (`*.embedtune.yaml`), as written by the user and
- * after defaults are filled in. They mirror `schemas/embedtune.schema.json`; the
- * schema unit test checks that `resolveConfig` uses the schema's default values.
+ * after defaults are filled in. They mirror `schemas/embedtune.schema.json`, whose defaults `resolveConfig` applies.
  */
 
 export type TaskType = 'embedding' | 'classification' | 'token-classification';
@@ -255,148 +256,36 @@ export type ResolvedModelConfig = Omit<DeepRequired<ModelConfig>, 'prompts' | 'c
 /** `matryoshka` is set only when written, with its weights filled in. */
 export type ResolvedLossConfig = Omit<DeepRequired<LossConfig>, 'matryoshka'> & { matryoshka?: Required<MatryoshkaConfig> };
 
-/** An operation the user did not write is off (count 0); one they wrote makes one copy unless told otherwise. */
-function resolveAugmentOperation(op: AugmentOperation | undefined): Required<AugmentOperation> {
-  return { count: op ? (op.count ?? 1) : 0, probability: op?.probability ?? 0.1 };
-}
+/**
+ * What the schema's defaults leave open: the keys whose default follows another key (the task's loss and metrics, the
+ * head's learning rate, the prompt roles), and `matryoshka`, whose weights follow its dims.
+ */
+type SchemaDefaulted = Omit<ResolvedConfig, 'model' | 'loss' | 'training' | 'evaluation'> & {
+  model: Omit<ResolvedModelConfig, 'prompts' | 'column_prompts'> & { prompts: Record<string, string>; column_prompts?: ColumnPrompts };
+  loss: Omit<ResolvedLossConfig, 'type' | 'matryoshka'> & { type?: LossType; matryoshka?: MatryoshkaConfig };
+  training: Omit<ResolvedConfig['training'], 'head_learning_rate'> & { head_learning_rate?: number };
+  evaluation: Omit<ResolvedConfig['evaluation'], 'metrics' | 'primary'> & { metrics?: Metric[]; primary?: Metric };
+};
 
 /**
- * Returns a new config with the default value of every key that is not set, using
- * the same defaults as `schemas/embedtune.schema.json`. The defaults that depend on the task (`loss.type`,
- * `evaluation.metrics` and so `evaluation.primary`) come from `taskRequirements`, as the schema's descriptions
- * say; a JSON Schema `default` cannot depend on another key. It does not validate: run
- * schema validation first. The input is not modified and arrays are copied.
+ * Returns a new config with the default value of every key that is not set. The defaults are the schema's own
+ * (`schemas/embedtune.schema.json`, the one place they are written, which hover and completion show); those that
+ * depend on another key (`loss.type`, `evaluation.metrics` and so `evaluation.primary` on the task,
+ * `training.head_learning_rate` on `learning_rate`) come from `taskRequirements`, as the schema's descriptions say.
+ * It does not validate: run schema validation first. The input is not modified.
  */
 export function resolveConfig(config: EmbedTuneConfig): ResolvedConfig {
-  const { model, data } = config;
-  const columns = data.columns ?? {};
-  const clean = config.preprocess?.clean ?? {};
-  const augment = config.preprocess?.augment ?? {};
-  const strategy = config.strategy ?? {};
-  const loss = config.loss ?? {};
-  const training = config.training ?? {};
-  const evaluation = config.evaluation ?? {};
-  const earlyStopping = config.early_stopping ?? {};
-  const checkpoints = config.checkpoints ?? {};
-  const engine = config.engine ?? {};
-  const task = config.task ?? 'embedding';
-  const lossType = loss.type ?? (defaultLossFor(task) as LossType);
-  const metrics = evaluation.metrics ? [...evaluation.metrics] : defaultMetricsFor(task, lossType);
-
-  const resolved: ResolvedConfig = {
-    name: config.name ?? 'embedtune-run',
-    task,
-    model: {
-      base: model.base,
-      pooling: model.pooling ?? 'mean',
-      normalize: model.normalize ?? true,
-      max_seq_length: model.max_seq_length ?? 256,
-      prompts: { ...model.prompts },
-      column_prompts: resolveColumnPrompts(model.prompts ?? {}, model.column_prompts),
-    },
-    data: {
-      train: data.train,
-      validation_split: data.validation_split ?? 0.1,
-      format: data.format ?? 'auto',
-      columns: {
-        anchor: columns.anchor ?? 'anchor',
-        positive: columns.positive ?? 'positive',
-        negative: columns.negative ?? 'negative',
-        text: columns.text ?? 'text',
-        label: columns.label ?? 'label',
-        score: columns.score ?? 'score',
-        tokens: columns.tokens ?? 'tokens',
-        tags: columns.tags ?? 'tags',
-      },
-      on_bad_row: data.on_bad_row ?? 'error',
-    },
-    preprocess: {
-      clean: {
-        strip_html: clean.strip_html ?? false,
-        lowercase: clean.lowercase ?? false,
-        unicode_normalization: clean.unicode_normalization ?? 'NFC',
-        remove_special_characters: clean.remove_special_characters ?? false,
-        collapse_whitespace: clean.collapse_whitespace ?? true,
-      },
-      dedupe: config.preprocess?.dedupe ?? true,
-      augment: {
-        seed: augment.seed ?? 42,
-        synonym_replacement: resolveAugmentOperation(augment.synonym_replacement),
-        random_swap: resolveAugmentOperation(augment.random_swap),
-        random_deletion: resolveAugmentOperation(augment.random_deletion),
-      },
-    },
-    strategy: {
-      type: strategy.type ?? 'full',
-      freeze_layers: strategy.freeze_layers ?? 0,
-      freeze_embeddings: strategy.freeze_embeddings ?? false,
-      adapter: { size: strategy.adapter?.size ?? 64 },
-      lora: {
-        r: strategy.lora?.r ?? 8,
-        alpha: strategy.lora?.alpha ?? 16,
-        dropout: strategy.lora?.dropout ?? 0.05,
-        targets: strategy.lora?.targets ? [...strategy.lora.targets] : ['query', 'value'],
-      },
-    },
-    loss: {
-      type: lossType,
-      scale: loss.scale ?? 20,
-      margin: loss.margin ?? 0.5,
-      gamma: loss.gamma ?? 2,
-      alpha: Array.isArray(loss.alpha) ? [...loss.alpha] : (loss.alpha ?? 0.25),
-      class_weights: loss.class_weights ?? 'none',
-      mini_batch_size: loss.mini_batch_size ?? 32,
-    },
-    training: {
-      epochs: training.epochs ?? 1,
-      batch_size: training.batch_size ?? 32,
-      gradient_accumulation_steps: training.gradient_accumulation_steps ?? 1,
-      learning_rate: training.learning_rate ?? 2e-5,
-      head_learning_rate: training.head_learning_rate ?? training.learning_rate ?? 2e-5,
-      warmup: training.warmup ?? 0.1,
-      scheduler: training.scheduler ?? 'linear',
-      weight_decay: training.weight_decay ?? 0.01,
-      dropout: training.dropout ?? 0.1,
-      max_grad_norm: training.max_grad_norm ?? 1,
-      gradient_checkpointing: training.gradient_checkpointing ?? 'auto',
-      mixed_precision: training.mixed_precision ?? 'no',
-      seed: training.seed ?? 42,
-    },
-    evaluation: {
-      enabled: evaluation.enabled ?? true,
-      every: evaluation.every ?? 'epoch',
-      metrics,
-      primary: evaluation.primary ?? metrics[0]!,
-    },
-    early_stopping: {
-      enabled: earlyStopping.enabled ?? true,
-      patience: earlyStopping.patience ?? 3,
-      min_delta: earlyStopping.min_delta ?? 0,
-      mode: earlyStopping.mode ?? 'max',
-    },
-    checkpoints: {
-      every: checkpoints.every ?? 'epoch',
-      keep: checkpoints.keep ?? 3,
-      keep_best: checkpoints.keep_best ?? true,
-    },
-    engine: {
-      type: engine.type ?? 'tfjs',
-      backend: engine.backend ?? 'auto',
-      num_processes: engine.num_processes ?? 1,
-      num_machines: engine.num_machines ?? 1,
-      machine_rank: engine.machine_rank ?? 0,
-      main_process_ip: engine.main_process_ip ?? '127.0.0.1',
-      main_process_port: engine.main_process_port ?? 29500,
-      cpu: engine.cpu ?? false,
-      python: engine.python ?? 'python3',
-    },
-    output_dir: config.output_dir ?? 'runs',
+  // The one step from the untyped schema to the typed config: test/unit/configDefaults.test.ts checks every key.
+  const filled = withSchemaDefaults(config, embedtuneSchemaNavigator) as SchemaDefaulted;
+  const { model, loss, training, evaluation } = filled;
+  const lossType = loss.type ?? defaultLossFor(filled.task);
+  const metrics = evaluation.metrics ?? defaultMetricsFor(filled.task, lossType);
+  const { matryoshka, ...lossSettings } = loss;
+  return {
+    ...filled,
+    model: { ...model, column_prompts: resolveColumnPrompts(model.prompts, model.column_prompts) },
+    loss: { ...lossSettings, type: lossType, ...(matryoshka ? { matryoshka: resolveMatryoshka(matryoshka) } : {}) },
+    training: { ...training, head_learning_rate: training.head_learning_rate ?? training.learning_rate },
+    evaluation: { ...evaluation, metrics, primary: evaluation.primary ?? metrics[0]! },
   };
-
-  if (config.$schema !== undefined) resolved.$schema = config.$schema;
-  if (data.validation !== undefined) resolved.data.validation = data.validation;
-  if (engine.config_file !== undefined) resolved.engine.config_file = engine.config_file;
-  if (model.default_prompt_name !== undefined) resolved.model.default_prompt_name = model.default_prompt_name;
-  if (loss.matryoshka) resolved.loss.matryoshka = resolveMatryoshka(loss.matryoshka);
-  return resolved;
 }

@@ -55,9 +55,29 @@ export class ConfigView {
     return this.typed(path, (v): v is number | 'epoch' => v === 'epoch' || (Number.isInteger(v) && (v as number) >= 1));
   }
 
+  /** The string at `path`, or the schema's default there; only for keys whose schema states a default. */
+  stringOrDefault(path: ConfigPath): string {
+    return defaulted(path, this.string(path));
+  }
+
+  /** The number at `path`, or the schema's default there; only for keys whose schema states a default. */
+  numberOrDefault(path: ConfigPath): number {
+    return defaulted(path, this.number(path));
+  }
+
+  /** The boolean at `path`, or the schema's default there; only for keys whose schema states a default. */
+  booleanOrDefault(path: ConfigPath): boolean {
+    return defaulted(path, this.boolean(path));
+  }
+
+  /** The interval at `path`, or the schema's default there; only for keys whose schema states a default. */
+  intervalOrDefault(path: ConfigPath): number | 'epoch' {
+    return defaulted(path, this.interval(path));
+  }
+
   /** `task`, or its default. */
   task(): string {
-    return this.string(['task']) ?? 'embedding';
+    return this.stringOrDefault(['task']);
   }
 
   /** `loss.type`, or the task's default loss (which no schema `default` can state), as the trainer resolves it. */
@@ -87,6 +107,12 @@ export class ConfigView {
     const fallback = this.navigator.schemaAt(path)?.default;
     return accept(fallback) ? fallback : undefined;
   }
+}
+
+/** A value read with the schema default as fallback is missing only where the schema states none: a bug in the caller. */
+function defaulted<T>(path: ConfigPath, value: T | undefined): T {
+  if (value === undefined) throw new Error(`The config schema states no default for ${formatPath(path)}.`);
+  return value;
 }
 
 /** `inner` is `outer` itself or a path below it (`a.b` is within `a`, and so is `a[0]`). */

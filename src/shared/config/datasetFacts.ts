@@ -38,7 +38,7 @@ export function readDatasetFacts(view: ConfigView, configDir: string | undefined
 
 /** The trainer's row rule for the config's task, loss and columns; undefined when the task and loss do not go together. */
 function rowAcceptance(view: ConfigView): RowAcceptance | undefined {
-  const task = view.string(['task']) ?? 'embedding';
+  const task = view.task();
   const loss = view.lossType();
   if (!requiredRoles(task, loss)) return undefined;
   const columns = Object.fromEntries(
@@ -51,6 +51,6 @@ function rowAcceptance(view: ConfigView): RowAcceptance | undefined {
 export function trainingRowCount(view: ConfigView, dataset: DatasetFacts): number | undefined {
   const summary = dataset.train?.summary;
   if (!summary?.ok) return undefined;
-  const split = dataset.validation ? 0 : (view.number(['data', 'validation_split']) ?? 0);
+  const split = dataset.validation ? 0 : view.numberOrDefault(['data', 'validation_split']);
   return summary.rows - Math.round(summary.rows * split);
 }

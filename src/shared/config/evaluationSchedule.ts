@@ -34,8 +34,8 @@ export function evaluationSchedule(config: EvaluationSwitches, validationRows: n
 /** The switches of a config that may be partly invalid, read with their defaults. */
 export function evaluationSwitchesOf(view: ConfigView): EvaluationSwitches {
   return {
-    evaluation: { enabled: view.boolean(['evaluation', 'enabled']) ?? true },
-    early_stopping: { enabled: view.boolean(['early_stopping', 'enabled']) ?? true },
+    evaluation: { enabled: view.booleanOrDefault(['evaluation', 'enabled']) },
+    early_stopping: { enabled: view.booleanOrDefault(['early_stopping', 'enabled']) },
   };
 }
 
@@ -51,10 +51,10 @@ export function evaluationPlanOf(view: ConfigView, validationRows: number | unde
   const metrics = view.evaluationMetrics();
   return {
     ...evaluationSchedule(evaluationSwitchesOf(view), validationRows),
-    every: view.interval(['evaluation', 'every']) ?? 'epoch',
+    every: view.intervalOrDefault(['evaluation', 'every']),
     metrics,
     primary: view.string(['evaluation', 'primary']) ?? metrics[0] ?? '',
-    patience: view.number(['early_stopping', 'patience']) ?? 3,
+    patience: view.numberOrDefault(['early_stopping', 'patience']),
   };
 }
 

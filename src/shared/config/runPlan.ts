@@ -37,12 +37,12 @@ export interface RunPlan {
 }
 
 function processCount(view: ConfigView): number {
-  return view.string(['engine', 'type']) === 'accelerate' ? (view.number(['engine', 'num_processes']) ?? 1) : 1;
+  return view.string(['engine', 'type']) === 'accelerate' ? view.numberOrDefault(['engine', 'num_processes']) : 1;
 }
 
 export function effectiveBatchSize(view: ConfigView): number {
-  const batch = view.number(['training', 'batch_size']) ?? 32;
-  const accumulation = view.number(['training', 'gradient_accumulation_steps']) ?? 1;
+  const batch = view.numberOrDefault(['training', 'batch_size']);
+  const accumulation = view.numberOrDefault(['training', 'gradient_accumulation_steps']);
   return batch * accumulation * processCount(view);
 }
 
@@ -72,8 +72,8 @@ export function stepsPerEpochOf(rows: number, batchSize: number, accumulation: n
 }
 
 export function optimizerStepsPerEpoch(view: ConfigView, rows: number): number {
-  const batch = view.number(['training', 'batch_size']) ?? 32;
-  const accumulation = view.number(['training', 'gradient_accumulation_steps']) ?? 1;
+  const batch = view.numberOrDefault(['training', 'batch_size']);
+  const accumulation = view.numberOrDefault(['training', 'gradient_accumulation_steps']);
   return stepsPerEpochOf(rows, batch, accumulation, processCount(view));
 }
 
@@ -88,7 +88,7 @@ const AUGMENT_OPERATIONS = ['synonym_replacement', 'random_swap', 'random_deleti
 export function augmentedCopiesPerRow(view: ConfigView): number {
   return AUGMENT_OPERATIONS.reduce((sum, operation) => {
     const path = ['preprocess', 'augment', operation];
-    return view.isSet(path) ? sum + Math.max(0, view.number([...path, 'count']) ?? 1) : sum;
+    return view.isSet(path) ? sum + Math.max(0, view.numberOrDefault([...path, 'count'])) : sum;
   }, 0);
 }
 
@@ -98,12 +98,12 @@ export function plannedTrainingRows(view: ConfigView, rows: number): number {
 }
 
 export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
-  const epochs = view.number(['training', 'epochs']) ?? 1;
+  const epochs = view.numberOrDefault(['training', 'epochs']);
   const base = {
-    task: view.string(['task']) ?? 'embedding',
+    task: view.task(),
     loss: view.lossType(),
-    strategy: view.string(['strategy', 'type']) ?? 'full',
-    engine: view.string(['engine', 'type']) ?? 'tfjs',
+    strategy: view.stringOrDefault(['strategy', 'type']),
+    engine: view.stringOrDefault(['engine', 'type']),
     effectiveBatchSize: effectiveBatchSize(view),
     epochs,
   };
@@ -120,7 +120,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
   const validationRows = validationSummary?.ok ? validationSummary.rows : dataset.validation ? undefined : totalTrainFileRows - trainRows;
   const augmentedCopies = plannedTrainingRows(view, trainRows) - trainRows;
   const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows + augmentedCopies);
-  const leftOut = rowsLeftOutPerEpoch(trainRows + augmentedCopies, view.number(['training', 'batch_size']) ?? 32, processCount(view));
+  const leftOut = rowsLeftOutPerEpoch(trainRows + augmentedCopies, view.numberOrDefault(['training', 'batch_size']), processCount(view));
   const totalSteps = stepsPerEpoch * epochs;
   return {
     ...base,
@@ -130,7 +130,7 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
     evaluation: evaluationPlanOf(view, validationRows),
     stepsPerEpoch,
     totalSteps,
-    warmupSteps: warmupSteps(view.number(['training', 'warmup']) ?? 0.1, totalSteps),
+    warmupSteps: warmupSteps(view.numberOrDefault(['training', 'warmup']), totalSteps),
     ...(leftOut > 0 ? { rowsLeftOutPerEpoch: leftOut } : {}),
   };
 }

@@ -1,3 +1,5 @@
+import type { LossType } from './configTypes';
+
 /** The roles a row can fill; `data.columns` maps each to a column name. */
 export const DATA_ROLES = ['anchor', 'positive', 'negative', 'text', 'label', 'score', 'tokens', 'tags'] as const;
 export type DataRole = (typeof DATA_ROLES)[number];
@@ -22,13 +24,13 @@ const TASK_LOSSES: Record<string, readonly string[]> = {
  * The loss a task trains with when `loss.type` is not written: in-batch-negative ranking for pairs, and softmax
  * cross-entropy over the classes (or each word's tag) for classification and token classification.
  */
-const TASK_DEFAULT_LOSS: Record<string, string> = {
+const TASK_DEFAULT_LOSS: Record<string, LossType> = {
   embedding: 'mnrl',
   classification: 'softmax',
   'token-classification': 'softmax',
 };
 
-export function defaultLossFor(task: string): string {
+export function defaultLossFor(task: string): LossType {
   return TASK_DEFAULT_LOSS[task] ?? 'mnrl';
 }
 

@@ -28,7 +28,7 @@ function checkOptionCounterparts({ parsed, view }: CheckContext): ConfigDiagnost
       data: { path },
     });
 
-  const task = view.string(['task']) ?? 'embedding';
+  const task = view.task();
   if (task !== 'embedding') {
     unsupported(
       ['task'],
@@ -67,8 +67,8 @@ export function makeAccelerateDeviceCheck(machine: () => MachineFacts): ConfigCh
   return ({ parsed, view }) => {
     if (view.string(['engine', 'type']) !== 'accelerate' || view.boolean(['engine', 'cpu']) === true) return [];
     if (view.isSet(['engine', 'config_file'])) return [];
-    const processes = view.number(['engine', 'num_processes']) ?? 1;
-    const machines = Math.max(1, view.number(['engine', 'num_machines']) ?? 1);
+    const processes = view.numberOrDefault(['engine', 'num_processes']);
+    const machines = Math.max(1, view.numberOrDefault(['engine', 'num_machines']));
     const perMachine = Math.ceil(processes / machines);
     if (processes <= 1) return [];
     const facts = machine();

@@ -76,7 +76,7 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
     });
     return diagnostics;
   }
-  const task = view.string(['task']) ?? 'embedding';
+  const task = view.task();
   const loss = view.lossType();
   const roles = requiredRoles(task, loss);
   if (!roles) return diagnostics;

@@ -16,8 +16,8 @@ const TFJS_ONLY = ['backend'];
 
 /** TensorFlow.js has no float16 or bfloat16 kernels on any backend, so mixed precision needs the accelerate engine. */
 export const checkMixedPrecision: ConfigCheck = ({ parsed, view }) => {
-  const precision = view.string(['training', 'mixed_precision']) ?? 'no';
-  const engine = view.string(['engine', 'type']) ?? 'tfjs';
+  const precision = view.stringOrDefault(['training', 'mixed_precision']);
+  const engine = view.stringOrDefault(['engine', 'type']);
   if (precision === 'no' || engine !== 'tfjs') return [];
   return [
     {
@@ -41,7 +41,7 @@ export const checkMixedPrecision: ConfigCheck = ({ parsed, view }) => {
 };
 
 export const checkEngineOptions: ConfigCheck = ({ parsed, view }) => {
-  const engine = view.string(['engine', 'type']) ?? 'tfjs';
+  const engine = view.stringOrDefault(['engine', 'type']);
   const ignored = engine === 'tfjs' ? ACCELERATE_ONLY : TFJS_ONLY;
   const owner = engine === 'tfjs' ? 'accelerate' : 'tfjs';
   const diagnostics: ConfigDiagnostic[] = [];
@@ -68,7 +68,7 @@ export const checkEngineOptions: ConfigCheck = ({ parsed, view }) => {
   }
   if (
     engine === 'accelerate' &&
-    (view.number(['engine', 'num_machines']) ?? 1) > 1 &&
+    view.numberOrDefault(['engine', 'num_machines']) > 1 &&
     !view.isSet(['engine', 'main_process_ip']) &&
     !view.isSet(['engine', 'config_file'])
   ) {

@@ -55,8 +55,8 @@ export const checkEarlyStoppingHasEvaluation: ConfigCheck = ({ parsed, view }) =
 /** With keep_best, a checkpoint is only rankable when an evaluation ran at the same step. */
 export const checkCheckpointInterval: ConfigCheck = ({ parsed, view, dataset }) => {
   if (!evaluationSwitchesOf(view).evaluation.enabled || view.boolean(['checkpoints', 'keep_best']) === false) return [];
-  const checkpointEvery = view.interval(['checkpoints', 'every']) ?? 'epoch';
-  const evaluationEvery = view.interval(['evaluation', 'every']) ?? 'epoch';
+  const checkpointEvery = view.intervalOrDefault(['checkpoints', 'every']);
+  const evaluationEvery = view.intervalOrDefault(['evaluation', 'every']);
   if (checkpointEvery === evaluationEvery) return [];
   let aligned: boolean;
   if (typeof checkpointEvery === 'number' && typeof evaluationEvery === 'number') {

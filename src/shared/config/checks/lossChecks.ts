@@ -29,10 +29,10 @@ export const checkLossFitsTask: ConfigCheck = ({ parsed, view }) => {
 
 /** MNRL scores each anchor against the other positives in its batch; accumulation adds steps, not negatives. */
 export const checkMnrlAccumulation: ConfigCheck = ({ parsed, view }) => {
-  const accumulation = view.number(['training', 'gradient_accumulation_steps']) ?? 1;
+  const accumulation = view.numberOrDefault(['training', 'gradient_accumulation_steps']);
   const loss = view.lossType();
   if (accumulation <= 1 || loss !== 'mnrl' || view.task() !== 'embedding') return [];
-  const batch = view.number(['training', 'batch_size']) ?? 32;
+  const batch = view.numberOrDefault(['training', 'batch_size']);
   return [
     {
       range: valueRangeOf(parsed, ['training', 'gradient_accumulation_steps']),
@@ -61,7 +61,7 @@ export const checkMnrlAccumulation: ConfigCheck = ({ parsed, view }) => {
 
 export const checkInBatchNegativesBatchSize: ConfigCheck = ({ parsed, view }) => {
   const loss = view.lossType();
-  const batch = view.number(['training', 'batch_size']) ?? 32;
+  const batch = view.numberOrDefault(['training', 'batch_size']);
   if (!IN_BATCH_NEGATIVE_LOSSES.includes(loss) || batch >= 32 || view.task() !== 'embedding') return [];
   const diagnostics: ConfigDiagnostic[] = [
     {

@@ -12,7 +12,7 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
   const { view, dataset } = context;
   const rows = trainingRowCount(view, dataset);
   if (rows === undefined || rows === 0) return [];
-  const strategy = view.string(['strategy', 'type']) ?? 'full';
+  const strategy = view.stringOrDefault(['strategy', 'type']);
   const range = strategyRange(context);
   if (strategy === 'full' && rows < SMALL_DATASET_ROWS) {
     return [
@@ -68,7 +68,7 @@ const STRATEGY_OPTIONS: Record<string, string> = {
 };
 
 export const checkStrategyOptions: ConfigCheck = ({ parsed, view }) => {
-  const strategy = view.string(['strategy', 'type']) ?? 'full';
+  const strategy = view.stringOrDefault(['strategy', 'type']);
   const diagnostics: ConfigDiagnostic[] = [];
   for (const [option, owner] of Object.entries(STRATEGY_OPTIONS)) {
     if (!view.isSet(['strategy', option]) || owner === strategy) continue;
@@ -85,7 +85,7 @@ export const checkStrategyOptions: ConfigCheck = ({ parsed, view }) => {
   }
   if (
     strategy === 'freeze' &&
-    (view.number(['strategy', 'freeze_layers']) ?? 0) === 0 &&
+    view.numberOrDefault(['strategy', 'freeze_layers']) === 0 &&
     view.boolean(['strategy', 'freeze_embeddings']) !== true
   ) {
     diagnostics.push({
