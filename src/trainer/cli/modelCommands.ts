@@ -11,6 +11,7 @@ import { loadTrainingData } from '../data/loadTrainingData';
 import { WordPieceAligner } from '../data/tokenClassificationAlignment';
 import { exampleKindFor, type TokenTagsExample } from '../data/trainingExamples';
 import { loadInferenceModel } from '../model/inferenceModel';
+import { choosePrompt, modelPrompts } from '../model/modelPrompts';
 import { writePeftAdapterFolder } from '../model/peftAdapterFolder';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
 import { ClassificationEvaluator } from '../training/classificationEvaluator';
@@ -21,15 +22,19 @@ import { readSavedTaskHead, type TaskHead } from '../training/savedTaskHead';
 import { TokenClassificationEvaluator } from '../training/tokenClassificationEvaluator';
 import { writeTokenClassifierFolder } from '../training/tokenClassificationExport';
 import { TokenClassificationHead } from '../training/tokenClassificationHead';
+import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 
 const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
-export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
+export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--prompt NAME] [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
 
 Embeds each line of FILE.txt (empty lines included) and writes one JSON object per line: {"text": …, "embedding": […]}.
-MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model folder, or a hub id in the local cache.`;
+MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model folder, or a hub id in the local cache.
+  --prompt NAME   put the model's prompt NAME (model.prompts, or its config_sentence_transformers.json) in front
+                  of every line, as SentenceTransformer.encode(prompt_name=NAME); without it the model's
+                  default_prompt_name applies, if it has one`;
 
 export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR [--adapter-only]
 
@@ -66,7 +71,13 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { in: { type: 'string' }, out: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' } },
+    options: {
+      in: { type: 'string' },
+      out: { type: 'string' },
+      'batch-size': { type: 'string' },
+      backend: { type: 'string' },
+      prompt: { type: 'string' },
+    },
   });
   if (positionals.length !== 1 || !values.in || !values.out) throw new UsageError('encode needs a MODEL, --in and --out.', ENCODE_USAGE);
   const batchSize = Number(values['batch-size'] ?? 32);
@@ -78,14 +89,28 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
   }
   const backend = await backendFrom(values.backend, ENCODE_USAGE);
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
+  let prompt: { name?: string; text: string };
+  try {
+    prompt = choosePrompt(
+      await modelPrompts(positionals[0]!, model.runConfig, { baseDir: process.cwd(), env: process.env }),
+      values.prompt,
+    );
+  } catch (error) {
+    io.err(`embedtune encode: ${positionals[0]} ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   const lines = readFileSync(values.in, 'utf8')
     .replace(/\r?\n$/, '')
     .split(/\r?\n/);
-  const vectors = await model.embedder.encode(lines, batchSize);
+  const vectors = await model.embedder.encode(
+    lines.map((line) => prompt.text + line),
+    batchSize,
+  );
   const out = createWriteStream(values.out);
   lines.forEach((text, i) => out.write(`${JSON.stringify({ text, embedding: Array.from(vectors[i]!) })}\n`));
   await new Promise<void>((resolveEnd, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolveEnd())));
-  io.err(`${lines.length} embeddings of dimension ${model.embedder.dimension} from ${model.description} → ${values.out}`);
+  const prompted = prompt.name === undefined ? '' : ` with prompt ${prompt.name} (${JSON.stringify(prompt.text)})`;
+  io.err(`${lines.length} embeddings of dimension ${model.embedder.dimension} from ${model.description}${prompted} → ${values.out}`);
   return 0;
 }
 
@@ -128,7 +153,14 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     pooling: embedder.settings.pooling,
     normalize: embedder.settings.normalize,
     maxSeqLength: embedder.settings.maxSeqLength,
-    modelCard: { baseModel: runConfig?.model.base ?? positionals[0]!, configYaml: runConfig ? stringify(runConfig) : '', metrics: {} },
+    modelCard: {
+      baseModel: runConfig?.model.base ?? positionals[0]!,
+      configYaml: runConfig ? stringify(runConfig) : '',
+      metrics: {},
+      ...(runConfig?.loss.matryoshka ? { matryoshkaDims: runConfig.loss.matryoshka.dims } : {}),
+    },
+    ...(runConfig?.model.prompts ? { prompts: runConfig.model.prompts } : {}),
+    ...(runConfig?.model.default_prompt_name ? { defaultPromptName: runConfig.model.default_prompt_name } : {}),
   });
   if (head instanceof ClassificationHead) await writeClassifierFolder(values.out, head);
   if (head instanceof TokenClassificationHead) await writeTokenClassifierFolder(values.out, head, embedder.settings.maxSeqLength);
@@ -187,7 +219,10 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
         : undefined;
   const metrics = scored
     ? scored.metrics
-    : await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics).evaluate(model.embedder, batchSize);
+    : await new ValidationEvaluator(kind, data.validation, config.evaluation.metrics, evaluationOptions(config)).evaluate(
+        model.embedder,
+        batchSize,
+      );
   const report = {
     model: positionals[0],
     data: values.data ?? config.data.validation ?? `${config.data.train} (validation split)`,
