@@ -15,12 +15,17 @@ export type BadRowPolicy = 'error' | 'skip';
 export type UnicodeNormalization = 'none' | 'NFC' | 'NFKC';
 export type StrategyType = 'full' | 'freeze' | 'adapter' | 'lora';
 export type LoraTarget = 'query' | 'key' | 'value' | 'dense';
-export type LossType = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet' | 'softmax' | 'focal' | 'crf';
+/** The losses the tfjs engine computes on embeddings alone; softmax, focal and crf train a head. */
+export const EMBEDDING_LOSS_TYPES = ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet'] as const;
+export type EmbeddingLossType = (typeof EMBEDDING_LOSS_TYPES)[number];
+export type LossType = EmbeddingLossType | 'softmax' | 'focal' | 'crf';
 export type ClassWeighting = 'none' | 'balanced';
 export type SchedulerType = 'linear' | 'cosine' | 'constant';
 export type MixedPrecision = 'no' | 'fp16' | 'bf16';
 export type EngineType = 'tfjs' | 'accelerate';
-export type TfjsBackend = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+/** `engine.backend`, and the trainer's `--backend` flag. */
+export const TFJS_BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type TfjsBackend = (typeof TFJS_BACKENDS)[number];
 export type EarlyStoppingMode = 'max' | 'min';
 
 /**
@@ -211,6 +216,14 @@ export interface EmbedTuneConfig {
   checkpoints?: CheckpointConfig;
   engine?: EngineConfig;
   output_dir?: string;
+}
+
+export function isEmbeddingLoss(loss: string): loss is EmbeddingLossType {
+  return (EMBEDDING_LOSS_TYPES as readonly string[]).includes(loss);
+}
+
+export function isTfjsBackend(value: string): value is TfjsBackend {
+  return (TFJS_BACKENDS as readonly string[]).includes(value);
 }
 
 /** Makes every key required, recursively; arrays are kept as they are. */

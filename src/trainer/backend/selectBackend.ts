@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 // and with it the backend registration.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import type { TfjsBackend } from '../../shared/config/configTypes';
 import { loadNativeBackend } from './native/loadNativeBackend';
 import { displayPath, locateNativePackage, type LocatedNativePackage } from './native/locateNativeBackend';
 import type { NativeVariant } from './native/nativePackages';
@@ -17,7 +18,8 @@ import { MAX_WASM_THREADS, startThreadedWasmBackend, WASM_PRIORITY } from './thr
 import { wasmBinaryDir } from './wasmBinaryDir';
 import { withoutAddedProcessHandlers } from './withoutAddedProcessHandlers';
 
-export type BackendPreference = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+/** The backend a run asks for: `engine.backend`, declared once with the config types. */
+export type { TfjsBackend as BackendPreference };
 
 export interface SelectedBackend {
   /** tfjs's name for the backend now active: 'tensorflow', 'wasm' or 'cpu'. */
@@ -50,7 +52,7 @@ class BackendUnavailable extends Error {
   }
 }
 
-const ATTEMPTS: Record<Exclude<BackendPreference, 'auto'>, Attempt> = {
+const ATTEMPTS: Record<Exclude<TfjsBackend, 'auto'>, Attempt> = {
   'node-gpu': () => useTensorflow('gpu'),
   node: () => useTensorflow('cpu'),
   wasm: useWasm,
@@ -59,7 +61,7 @@ const ATTEMPTS: Record<Exclude<BackendPreference, 'auto'>, Attempt> = {
 
 const AUTO_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 
-const PACKAGE_OF: Record<Exclude<BackendPreference, 'auto'>, string> = {
+const PACKAGE_OF: Record<Exclude<TfjsBackend, 'auto'>, string> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
@@ -71,7 +73,7 @@ const PACKAGE_OF: Record<Exclude<BackendPreference, 'auto'>, string> = {
  * (tfjs-node), then WebAssembly (SIMD, with threads where it can), then plain JavaScript; the optional packages are
  * simply skipped when they are not installed. A named preference that cannot start is an error, never a fallback.
  */
-export async function selectBackend(preference: BackendPreference, options: SelectBackendOptions = {}): Promise<SelectedBackend> {
+export async function selectBackend(preference: TfjsBackend, options: SelectBackendOptions = {}): Promise<SelectedBackend> {
   registerSegmentSumKernels();
   if (preference !== 'auto') {
     try {
@@ -206,7 +208,7 @@ function shortName(candidate: string): string {
     .replace(/^node$/, 'tfjs-node');
 }
 
-function remedy(preference: Exclude<BackendPreference, 'auto'>): string {
+function remedy(preference: Exclude<TfjsBackend, 'auto'>): string {
   switch (preference) {
     case 'node-gpu':
       return 'Install it with `embedtune backend install gpu` (in the editor: EmbedTune: Install Native Backend…), or set backend: auto.';

@@ -2,11 +2,11 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { resolveConfig, type EmbedTuneConfig, isTfjsBackend, TFJS_BACKENDS } from '../../shared/config/configTypes';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { EVAL_RESULTS_FILE, TRAINER_STATE_FILE } from '../../shared/run/runFolder';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
-import { selectBackend, type BackendPreference } from '../backend/selectBackend';
+import { selectBackend } from '../backend/selectBackend';
 import { loadTrainingData } from '../data/loadTrainingData';
 import { WordPieceAligner } from '../data/tokenClassificationAlignment';
 import { exampleKindFor, type TokenTagsExample } from '../data/trainingExamples';
@@ -25,8 +25,6 @@ import { TokenClassificationHead } from '../training/tokenClassificationHead';
 import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
-
-const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
 export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--prompt NAME] [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
 
@@ -53,8 +51,8 @@ evaluated, and the confusion matrix and per-class (per entity type) scores are r
 
 async function backendFrom(value: string | undefined, usage: string): Promise<string> {
   const preference = value ?? 'auto';
-  if (!BACKENDS.includes(preference)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not "${preference}".`, usage);
-  return (await selectBackend(preference as BackendPreference)).name;
+  if (!isTfjsBackend(preference)) throw new UsageError(`--backend must be one of ${TFJS_BACKENDS.join(', ')}, not "${preference}".`, usage);
+  return (await selectBackend(preference)).name;
 }
 
 /** The task head saved with a model, or null after saying why it cannot be read (a damaged or older head). */

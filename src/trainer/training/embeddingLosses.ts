@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { EmbeddingLossType } from '../../shared/config/configTypes';
 
 /** Sentence embeddings of one batch, by the role each text plays, and the batch's gold targets. */
 export interface RoleEmbeddings {
@@ -27,11 +28,12 @@ export interface MatryoshkaParameters {
   readonly weights: readonly number[];
 }
 
-export type EmbeddingLossName = 'mnrl' | 'cached_mnrl' | 'cosent' | 'cosine' | 'contrastive' | 'triplet';
+/** Declared once with the config types, as `loss.type`'s embedding losses. */
+export type { EmbeddingLossType as EmbeddingLossName };
 
 /** Each loss follows the sentence-transformers class of the same name, so that results carry over between the two. */
 export function embeddingLoss(
-  name: EmbeddingLossName,
+  name: EmbeddingLossType,
   embeddings: RoleEmbeddings,
   targets: LossTargets,
   parameters: LossParameters,
@@ -71,7 +73,7 @@ export function matryoshkaLoss(
   });
 }
 
-function baseLoss(name: EmbeddingLossName, embeddings: RoleEmbeddings, targets: LossTargets, parameters: LossParameters): tf.Scalar {
+function baseLoss(name: EmbeddingLossType, embeddings: RoleEmbeddings, targets: LossTargets, parameters: LossParameters): tf.Scalar {
   switch (name) {
     case 'mnrl':
     case 'cached_mnrl':
