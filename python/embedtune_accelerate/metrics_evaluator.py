@@ -26,35 +26,24 @@ class ConfiguredMetricsEvaluator(SentenceEvaluator):
     query and every distinct positive as a document, as the tfjs engine's ValidationEvaluator does.
     """
 
-    def __init__(self, kind: str, rows: list[dict[str, Any]], metrics: list[str], primary: str, batch_size: int, greater_is_better: bool) -> None:
+    def __init__(self, kind: str, rows: list[dict[str, Any]], metrics: list[str], primary: str, batch_size: int, greater_is_better: bool,
+                 prompts: dict[str, str] | None = None, matryoshka_dims: list[int] | None = None) -> None:
         super().__init__()
         self.metrics = metrics
         self.primary_metric = primary
         self.greater_is_better = greater_is_better
-        self.parts: list[tuple[Any, dict[str, str]]] = []
-        ranking = [_RANKING.match(metric) for metric in metrics]
-        ranking = [match for match in ranking if match]
-        if ranking and rows:
-            ir = _retrieval_evaluator(kind, rows, ranking, batch_size)
-            if ir is not None:
-                self.parts.append((ir, {f"cosine_{name}@{k}": f"{name}@{k}" for name, k in (match.groups() for match in ranking)}))
-        correlations = [metric for metric in metrics if metric in ("spearman", "pearson")]
-        if correlations and kind == "scored-pair" and rows:
-            evaluator = EmbeddingSimilarityEvaluator(
-                [row["anchor"] for row in rows], [row["positive"] for row in rows], [float(row["score"]) for row in rows],
-                batch_size=batch_size, similarity_fn_names=["cosine"], write_csv=False,
-            )
-            self.parts.append((evaluator, {f"{metric}_cosine": metric for metric in correlations}))
-        thresholds = [metric for metric in metrics if metric in _THRESHOLD_METRICS]
-        if thresholds and kind == "contrastive-pair" and rows:
-            evaluator = BinaryClassificationEvaluator(
-                [row["anchor"] for row in rows], [row["positive"] for row in rows], [int(row["label"]) for row in rows],
-                batch_size=batch_size, similarity_fn_names=["cosine"], write_csv=False,
-            )
-            self.parts.append((evaluator, {f"cosine_{metric}": metric for metric in thresholds}))
+        # Anchors (queries) get the anchor role's prompt and positives (the corpus) the positive role's, as in training.
+        self.parts = _evaluator_parts(kind, rows, metrics, batch_size, prompts or {}, None)
+        # The primary metric again on embeddings cut to each Matryoshka dim (ndcg@10@dim64), as the tfjs engine reports it.
+        self.extra = []
+        for dim in matryoshka_dims or []:
+            name = f"{primary}@dim{dim}"
+            self.extra.append(name)
+            for evaluator, names in _evaluator_parts(kind, rows, [primary], batch_size, prompts or {}, dim):
+                self.parts.append((evaluator, {theirs: name for theirs in names}))
 
     def __call__(self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
-        values = {metric: math.nan for metric in self.metrics}
+        values = {metric: math.nan for metric in [*self.metrics, *self.extra]}
         for evaluator, names in self.parts:
             result = evaluator(model)
             for theirs, ours in names.items():
@@ -64,7 +53,37 @@ class ConfiguredMetricsEvaluator(SentenceEvaluator):
         return values
 
 
-def _retrieval_evaluator(kind: str, rows: list[dict[str, Any]], ranking: list[re.Match[str]], batch_size: int) -> InformationRetrievalEvaluator | None:
+def _evaluator_parts(kind: str, rows: list[dict[str, Any]], metrics: list[str], batch_size: int, prompts: dict[str, str],
+                     truncate_dim: int | None) -> list[tuple[Any, dict[str, str]]]:
+    """sentence-transformers' evaluators for `metrics`, each with its result names mapped to EmbedTune's."""
+    parts: list[tuple[Any, dict[str, str]]] = []
+    anchors = [prompts.get("anchor", "") + row["anchor"] for row in rows]
+    positives = [prompts.get("positive", "") + row["positive"] for row in rows]
+    ranking = [_RANKING.match(metric) for metric in metrics]
+    ranking = [match for match in ranking if match]
+    if ranking and rows:
+        ir = _retrieval_evaluator(kind, rows, ranking, batch_size, prompts, truncate_dim)
+        if ir is not None:
+            parts.append((ir, {f"cosine_{name}@{k}": f"{name}@{k}" for name, k in (match.groups() for match in ranking)}))
+    correlations = [metric for metric in metrics if metric in ("spearman", "pearson")]
+    if correlations and kind == "scored-pair" and rows:
+        evaluator = EmbeddingSimilarityEvaluator(
+            anchors, positives, [float(row["score"]) for row in rows],
+            batch_size=batch_size, similarity_fn_names=["cosine"], write_csv=False, truncate_dim=truncate_dim,
+        )
+        parts.append((evaluator, {f"{metric}_cosine": metric for metric in correlations}))
+    thresholds = [metric for metric in metrics if metric in _THRESHOLD_METRICS]
+    if thresholds and kind == "contrastive-pair" and rows:
+        evaluator = BinaryClassificationEvaluator(
+            anchors, positives, [int(row["label"]) for row in rows],
+            batch_size=batch_size, similarity_fn_names=["cosine"], write_csv=False, truncate_dim=truncate_dim,
+        )
+        parts.append((evaluator, {f"cosine_{metric}": metric for metric in thresholds}))
+    return parts
+
+
+def _retrieval_evaluator(kind: str, rows: list[dict[str, Any]], ranking: list[re.Match[str]], batch_size: int, prompts: dict[str, str],
+                         truncate_dim: int | None) -> InformationRetrievalEvaluator | None:
     corpus: dict[str, str] = {}
     doc_ids: dict[str, str] = {}
     relevant: dict[str, set[str]] = {}
@@ -98,6 +117,9 @@ def _retrieval_evaluator(kind: str, rows: list[dict[str, Any]], ranking: list[re
         write_csv=False,
         score_functions={"cosine": _cosine},
         main_score_function="cosine",
+        query_prompt=prompts.get("anchor") or None,
+        corpus_prompt=prompts.get("positive") or None,
+        truncate_dim=truncate_dim,
     )
 
 

@@ -222,7 +222,9 @@ class EmbedTuneRunCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         # Every process gets the same metrics (the evaluator runs on the main process and they are broadcast),
         # so every process takes the same decisions below.
-        values = {name: _number(metrics.get(f"eval_{name}")) for name in self.config["evaluation"]["metrics"]} if metrics else {}
+        # The configured metrics, then the primary one at each loss.matryoshka dim (ndcg@10@dim64) that the evaluator adds.
+        names = [*self.config["evaluation"]["metrics"], *(key[len("eval_"):] for key in (metrics or {}) if key.startswith(f"eval_{self.primary}@dim"))]
+        values = {name: _number(metrics.get(f"eval_{name}")) for name in names} if metrics else {}
         primary_value = _number(metrics.get(f"eval_{self.primary}")) if metrics else None
         baseline = self.baseline_pending and state.global_step == 0
         self.baseline_pending = False

@@ -52,7 +52,8 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     from .model_setup import apply_strategy, build_model, has_lora, load_checkpoint_weights, merge_lora
     from .rank_trace import RankTrace
     from .run_callback import EmbedTuneRunCallback, PrimaryMetricEarlyStopping, RankCounter
-    from .training_data import IN_BATCH_NEGATIVE_LOSSES, build_loss, read_rows, to_dataset
+    from .prompts_and_matryoshka import embedding_dimension, evaluated_dims, role_prompts, trainer_prompts, with_matryoshka
+    from .training_data import COLUMNS_BY_KIND, IN_BATCH_NEGATIVE_LOSSES, build_loss, read_rows, to_dataset
 
     transformers.logging.set_verbosity_warning()
     # The run folder keeps checkpoints as checkpoints/step-N, the layout the editor's checkpoint panel and
@@ -105,6 +106,8 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         batch_sampler=BatchSamplers.NO_DUPLICATES if config["loss"]["type"] in IN_BATCH_NEGATIVE_LOSSES else BatchSamplers.BATCH_SAMPLER,
         report_to="none",
         disable_tqdm=True,
+        # model.prompts by data column (the roles), put in front of each text as the tfjs engine's promptedBatch does.
+        prompts=trainer_prompts(config["model"], COLUMNS_BY_KIND.get(plan.data["kind"], [])),
         # sentence-transformers forces this under DDP (an uneven last batch can hang); set here so it is said once,
         # by the CLI, which warns how many rows each epoch leaves out.
         dataloader_drop_last=launched.world_size > 1,
@@ -121,13 +124,15 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         transformers.set_seed(training["seed"])
         model = build_model(plan)
         apply_strategy(model, config["strategy"])
-        loss = build_loss(model, config["loss"])
+        loss = with_matryoshka(model, build_loss(model, config["loss"]), config["loss"])
         counter = RankCounter()
         loss.register_forward_pre_hook(counter.hook)
         evaluator = None
         if plan.evaluation_on:
             evaluator = ConfiguredMetricsEvaluator(plan.data["kind"], validation_rows, evaluation["metrics"], evaluation["primary"],
-                                                   training["batch_size"], config["early_stopping"]["mode"] == "max")
+                                                   training["batch_size"], config["early_stopping"]["mode"] == "max",
+                                                   prompts=role_prompts(config["model"]),
+                                                   matryoshka_dims=evaluated_dims(config["loss"], embedding_dimension(model)))
         callback = EmbedTuneRunCallback(plan, events, stop, counter, args.world_size, args.process_index, args.device)
         callbacks = [callback]
         if plan.early_stopping_on:
@@ -226,6 +231,9 @@ def export_model(plan: LaunchPlan, trainer, callback, events, load_weights, merg
         load_weights(model, os.path.join(plan.run_dir, best))
     if merge is not None:
         merge(model)
+    from .prompts_and_matryoshka import save_prompts
+
+    save_prompts(model, plan.config["model"])
     model.save(target)
     events.write("log", level="info", message=f"Exported {best or 'the final weights'} as a sentence-transformers model: {EXPORTED_MODEL_DIR}")
     callback.log_line(f"sentence-transformers model: {target}")
