@@ -69,7 +69,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     rows = read_rows(plan.data["train"])
     validation_rows = read_rows(plan.data["validation"]) if plan.data.get("validation") else []
     launched = launch_rank()
-    use_cpu = bool(engine.get("cpu", False)) or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    use_cpu = bool(engine["cpu"]) or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
     shortfall = device_shortfall(launched, torch.cuda.device_count() if torch.cuda.is_available() else 0, use_cpu, _other_accelerator(torch))
     if shortfall is not None:
         return _fail_before_training(plan, launched, shortfall)
@@ -83,7 +83,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         weight_decay=training["weight_decay"],
         max_grad_norm=training["max_grad_norm"],
         # auto is Hugging Face's default here (off): PyTorch frees activations during the backward pass, tfjs does not.
-        gradient_checkpointing=training.get("gradient_checkpointing", "auto") is True,
+        gradient_checkpointing=training["gradient_checkpointing"] is True,
         # Below 1 a fraction of all optimizer steps (rounded up), otherwise a step count: the tfjs engine's rule.
         warmup_steps=training["warmup"],
         lr_scheduler_type=SCHEDULERS[training["scheduler"]],
@@ -91,7 +91,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         data_seed=training["seed"],
         fp16=training["mixed_precision"] == "fp16",
         bf16=training["mixed_precision"] == "bf16",
-        use_cpu=bool(engine.get("cpu", False)),
+        use_cpu=bool(engine["cpu"]),
         eval_strategy=_interval_strategy(evaluation["every"]) if plan.evaluation_on else "no",
         eval_steps=evaluation["every"] if plan.evaluation_on and isinstance(evaluation["every"], int) else None,
         eval_on_start=plan.evaluation_on and plan.resume_from is None,

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { MarkupContent } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -12,8 +14,8 @@ import { planRun } from '../../src/shared/config/runPlan';
 
 /*
  * One source of defaults: the schema. For every key it gives a default, the trainer's resolved config applies that
- * value, hover tells the user that value, and the language server's dry run plans with it. Python needs no check of
- * its own: the accelerate engine reads the resolved config from the launch plan, every key filled in.
+ * value, hover tells the user that value, and the language server's dry run plans with it. The accelerate engine's
+ * Python reads the resolved config from the launch plan, every key filled in, so it must state no default of its own.
  */
 
 const MINIMAL: EmbedTuneConfig = { model: { base: 'x' }, data: { train: 't.jsonl' } };
@@ -150,5 +152,25 @@ describe('every default the schema states', () => {
       },
     );
     assert.equal(evaluation.patience, resolved.early_stopping.patience);
+  });
+});
+
+const PYTHON_PACKAGE = join(__dirname, '..', '..', 'python', 'embedtune_accelerate');
+const CONFIG_SECTIONS = Object.keys(navigator.propertiesOf(navigator.root)).filter((key) => key !== '$schema');
+
+describe('the accelerate engine', () => {
+  it('reads every defaulted key from the resolved config, with no fallback value of its own', () => {
+    // A `section.get("key", value)` on the resolved config would be a second default, free to drift from the schema's.
+    const sectionVariable = new RegExp(`\\b(${CONFIG_SECTIONS.join('|')}|config\\["\\w+"\\])\\.get\\("(\\w+)",`, 'g');
+    const defaulted = new Set(keys.map((key) => key.path.at(-1)!));
+    const fallbacks = readdirSync(PYTHON_PACKAGE)
+      .filter((file) => file.endsWith('.py'))
+      .flatMap((file) =>
+        [...readFileSync(join(PYTHON_PACKAGE, file), 'utf8').matchAll(sectionVariable)]
+          .filter((match) => defaulted.has(match[2]!))
+          .map((match) => `${file}: ${match[0]}`),
+      );
+    assert.ok(CONFIG_SECTIONS.includes('engine') && CONFIG_SECTIONS.includes('training'));
+    assert.deepEqual(fallbacks, []);
   });
 });
