@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { readEventLog } from '../../src/shared/events/eventLogReader';
 import { runTrain } from '../../src/trainer/cli/trainCommand';
+import { launchPlanPath, writeLaunchPlan, type LaunchPlan } from '../../src/trainer/engines/launchPlan';
 import {
   ConfigErrors,
   openRunFolder,
@@ -170,6 +172,46 @@ describe('openRunFolder: a new run, or the run being resumed', () => {
       prepareRun({ configPath: config('output_dir: empty-runs\n'), resume: 'latest' }),
       /--resume latest found no checkpoint under .*empty-runs/,
     );
+  });
+});
+
+describe('the accelerate launch plan, written from the prepared run', () => {
+  const model = { folder: workspace.path('tiny'), pooling: 'mean', normalize: false, max_seq_length: 32 };
+
+  it('carries the resolved config, the prepared rows and the decisions that prepareRun made', async () => {
+    const path = config('output_dir: plan-runs\nearly_stopping: {enabled: false}\ntraining: {dropout: 0.3}\n');
+    const prepared = await prepareRun({ configPath: path });
+    const run = openRunFolder(prepared).directory;
+    const planPath = writeLaunchPlan({ prepared, run, model, resumeFrom: undefined, eventsToStdout: false });
+    assert.equal(planPath, launchPlanPath(run.path));
+    const plan = JSON.parse(readFileSync(planPath, 'utf8')) as LaunchPlan;
+    assert.deepEqual(plan.config, parse(readFileSync(join(run.path, 'config.resolved.yaml'), 'utf8')));
+    assert.equal(plan.config_path, path);
+    assert.equal(plan.run_dir, run.path);
+    assert.equal(plan.evaluation_on, true);
+    assert.equal(plan.early_stopping_on, false);
+    assert.equal(plan.dropout, 0.3);
+    assert.equal(plan.resume_from, null);
+    const lines = (file: string | null) =>
+      readFileSync(file!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+    assert.deepEqual(lines(plan.data.train), prepared.data.train);
+    assert.deepEqual(lines(plan.data.validation), prepared.data.validation);
+  });
+
+  it('resumes from the absolute checkpoint path, and names it relative to the run', async () => {
+    const path = config('output_dir: plan-resume\n');
+    const prepared = await prepareRun({ configPath: path });
+    const run = openRunFolder(prepared).directory;
+    const checkpoint = join(run.path, 'checkpoints', 'step-3');
+    const plan = JSON.parse(
+      readFileSync(writeLaunchPlan({ prepared, run, model, resumeFrom: checkpoint, eventsToStdout: true }), 'utf8'),
+    ) as LaunchPlan;
+    assert.equal(plan.resume_from, checkpoint);
+    assert.equal(plan.resumed_from, join('checkpoints', 'step-3'));
+    assert.equal(plan.events_to_stdout, true);
   });
 });
 

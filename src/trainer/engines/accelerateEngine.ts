@@ -1,19 +1,20 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { resolvePython } from '../../shared/config/pythonInterpreter';
-import { microBatchesPerProcess, rowsLeftOutPerEpoch } from '../../shared/config/runPlan';
+import { microBatchesPerProcess } from '../../shared/config/runPlan';
 import { EscapedLineWriter } from '../cli/escapedLineWriter';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import type { RunFinishReason } from '../../shared/events/runEvents';
+import { ACCELERATE_STATE_FILE, EXPORTED_MODEL_DIR } from '../../shared/run/runFolder';
 import { locateModel } from '../model/modelLocator';
 import { openRunFolder, prepareRun, type RunConfig } from '../run/prepareRun';
 import { CheckpointStore } from '../training/checkpointStore';
 import type { RunDirectory } from '../training/runDirectory';
 import type { TrainOutcome } from '../training/trainingRun';
 import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type LaunchCommand } from './accelerateCommand';
-import { PLAN_FORMAT, planModel, writePreparedRows, type LaunchPlan } from './launchPlan';
+import { launchPlanPath, planModel, writeLaunchPlan } from './launchPlan';
 import { signalGroup, waitForGroupExit } from './processGroup';
 import { pythonPackageRoot } from './pythonPackage';
 
@@ -34,7 +35,7 @@ const STDERR_LINES_KEPT = 40;
 
 /** The command a run of this config starts, with `<run-id>` where the run's folder name will be. */
 export function previewAccelerateLaunch(runConfig: RunConfig, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const planPath = join(runConfig.outputDir, '<run-id>', 'accelerate', 'launch.json');
+  const planPath = launchPlanPath(join(runConfig.outputDir, '<run-id>'));
   return formatLaunchCommand(launchCommandFor(runConfig, planPath, env));
 }
 
@@ -65,7 +66,7 @@ function launchCommandFor(
 export async function trainWithAccelerate(options: AccelerateTrainOptions): Promise<TrainOutcome> {
   const env = options.env ?? process.env;
   const prepared = await prepareRun(options);
-  const { configPath, configDir, config, data } = prepared;
+  const { configDir, config, data } = prepared;
   const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
   const model = planModel(located, prepared.written.model, config.model);
 
@@ -73,55 +74,18 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
 
   // Python resumes from this path, and runs in the config's folder.
   const checkpointToResume = prepared.resumeFrom ? resolve(prepared.resumeFrom) : undefined;
-  if (checkpointToResume && !existsSync(join(checkpointToResume, 'embedtune_state.json'))) {
+  if (checkpointToResume && !existsSync(join(checkpointToResume, ACCELERATE_STATE_FILE))) {
     throw new Error(`${checkpointToResume} was saved by the tfjs engine; resume it with engine.type tfjs, or start a new run.`);
   }
   const opened = openRunFolder(prepared);
   const run = opened.directory;
-  const preparedDir = join(run.path, 'accelerate');
-  const rows = writePreparedRows(preparedDir, data);
-  const warnings: string[] = [];
-  // accelerate counts num_processes over all machines.
-  const processes = config.engine.num_processes;
-  if (processes > 1 && ['mnrl', 'cached_mnrl'].includes(config.loss.type)) {
-    warnings.push(
-      `With ${processes} processes, ${config.loss.type} takes its in-batch negatives from each process's own batch of ${config.training.batch_size}.`,
-    );
-  }
-  const leftOut = rowsLeftOutPerEpoch(data.train.length, config.training.batch_size, processes);
-  if (leftOut > 0) {
-    warnings.push(
-      `Under DistributedDataParallel each of the ${processes} processes trains only full batches, dealt out in whole rounds: ${leftOut} of the ${data.train.length} training rows are left out of each epoch (a multiple of batch_size × num_processes = ${config.training.batch_size * processes} avoids it).`,
-    );
-  }
-  const summary = data.summary as { dataset: LaunchPlan['data']['counts']; preprocess?: unknown };
-  const plan: LaunchPlan = {
-    format: PLAN_FORMAT,
-    run_id: run.runId,
-    run_dir: run.path,
-    events_path: run.eventsPath,
-    config_path: configPath,
-    config_hash: run.configHash,
-    config,
+  const planPath = writeLaunchPlan({
+    prepared,
+    run,
     model,
-    data: {
-      kind: data.kind,
-      train: rows.train,
-      validation: rows.validation,
-      counts: summary.dataset,
-      ...(summary.preprocess !== undefined ? { preprocess: summary.preprocess } : {}),
-    },
-    evaluation_on: prepared.schedule.evaluates,
-    early_stopping_on: prepared.schedule.stopsEarly,
-    dropout: prepared.dropout,
-    resume_from: checkpointToResume ?? null,
-    resumed_from: checkpointToResume ? relative(run.path, checkpointToResume) : null,
-    supervisor_pid: process.pid,
-    events_to_stdout: options.eventsToStdout === true,
-    warnings,
-  };
-  const planPath = join(preparedDir, 'launch.json');
-  writeFileSync(planPath, `${JSON.stringify(plan, null, 2)}\n`);
+    resumeFrom: checkpointToResume,
+    eventsToStdout: options.eventsToStdout === true,
+  });
   const command = launchCommandFor(prepared, planPath, env);
   options.log(`accelerate: ${formatLaunchCommand(command)}`);
   const offsetBefore = readEventLog(run.eventsPath).nextOffset;
@@ -168,7 +132,7 @@ export async function trainWithAccelerate(options: AccelerateTrainOptions): Prom
     runDir: run.path,
     step: outcome.step,
     bestCheckpoint: outcome.bestCheckpoint,
-    exportedModel: outcome.reason === 'completed' || outcome.reason === 'early_stopped' ? join(run.path, 'model') : null,
+    exportedModel: outcome.reason === 'completed' || outcome.reason === 'early_stopped' ? join(run.path, EXPORTED_MODEL_DIR) : null,
     baseline: null,
     final: null,
   };
