@@ -17,6 +17,11 @@
  * The opened run then gives the event log (`openEvents`, on demand: the accelerate engine's Python appends to the
  * same file, and a writer continues the `seq` it finds when it opens) and marks the run finished (`finish`).
  * Backend selection and model loading stay with each engine.
+ *
+ * The CLI's request to either engine is `{ configPath, runConfig, resume, eventsToStdout, log, stop }`, so an engine
+ * hands its options to `prepareRun` as they are: `prepareRun(options)` uses the CLI's `runConfig` and reads the file
+ * only when called without one (a test calling `train()` directly). This interface is stable: engines and tests
+ * depend on it.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
