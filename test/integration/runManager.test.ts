@@ -296,6 +296,42 @@ setInterval(() => {}, 1000);
           run.output.some((line) => line.includes('tiny')),
           'the engine output holds the error',
         );
+        // The engine's validation finds the model gone, and says so in its error event, at the key.
+        assert.equal(run.setupError?.where?.phase, 'config');
+        assert.ok(
+          run.setupError?.problems?.some((problem) => problem.key === 'model.base' && problem.line === 3),
+          JSON.stringify(run.setupError),
+        );
+      } finally {
+        manager.dispose();
+        workspace.dispose();
+      }
+    });
+
+    it('a config with errors: the run fails before it starts, with each error where the engine found it', async () => {
+      const workspace = workspaceWith(LONG_CONFIG.replace('learning_rate: 0.001', 'lerning_rate: 0.001'));
+      const manager = newManager(workspace);
+      try {
+        const configPath = workspace.path('run.embedtune.yaml');
+        const run = manager.start({ configPath });
+        await until(
+          manager,
+          () => run,
+          (r) => !r.live,
+          'the engine to refuse the config',
+        );
+        assert.equal(run.lifecycle, 'failed');
+        assert.equal(run.runDir, null, 'no run folder was made');
+        assert.deepEqual(
+          run.setupError?.problems?.map(({ file, line, column, key, code }) => ({ file, line, column, key, code })),
+          [{ file: configPath, line: 12, column: 3, key: 'training.lerning_rate', code: 'unknown-key' }],
+        );
+        const [first, ...rest] = (run.failure ?? '').split('\n');
+        assert.match(first ?? '', new RegExp(`^${escapeRegExp(configPath)}:12:3 error unknown-key Unknown key "lerning_rate"`));
+        assert.match(rest.join('\n'), /has 1 error\(s\); fix them before training/);
+        // The events the engine prints on stdout are read, not shown as output; its words on stderr are.
+        assert.ok(!run.output.some((line) => line.startsWith('{')), run.output.join('\n'));
+        assert.ok(run.output.some((line) => line.includes('error unknown-key')));
       } finally {
         manager.dispose();
         workspace.dispose();
@@ -357,3 +393,7 @@ setInterval(() => {}, 1000);
     });
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

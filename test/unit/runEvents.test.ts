@@ -156,6 +156,16 @@ const error: Required<ErrorEvent> = {
   type: 'error',
   message: 'data/train.jsonl:7: column "query" (data.columns.anchor) is missing',
   where: { file: 'data/train.jsonl', line: 7, key: 'data.columns.anchor', phase: 'data' },
+  problems: [
+    {
+      message: 'column "query" is missing',
+      file: 'data/train.jsonl',
+      line: 7,
+      column: 1,
+      key: 'data.columns.anchor',
+      code: 'missing-column',
+    },
+  ],
   stack: 'DataRowError: ...\n    at readExamples',
 };
 
@@ -249,6 +259,8 @@ test('wrong types and values are rejected', () => {
     ['unknown finish reason', { ...runFinished, reason: 'crashed' }],
     ['best_metric without a value', { ...runFinished, best_metric: { name: 'f1' } }],
     ['error line 0', { ...error, where: { line: 0 } }],
+    ['problem without a message', { ...error, problems: [{ file: 'a.yaml', line: 2 }] }],
+    ['problem column 0', { ...error, problems: [{ message: 'x', column: 0 }] }],
   ];
   for (const [what, event] of wrong) assert.equal(validate(event), false, what);
 });

@@ -25,8 +25,12 @@ export function engineEnvironment(
   return { ...base, ...Object.fromEntries(fromSettings), ELECTRON_RUN_AS_NODE: '1' };
 }
 
+/**
+ * `--events stdout`: the engine then also prints its events on stdout, among them the error that stops it before it
+ * has a run folder (with the file, line and key at fault), which no events.jsonl holds.
+ */
 export function trainArguments(engine: EngineCommand, configPath: string, resume?: string): string[] {
-  return [engine.cliPath, 'train', configPath, ...(resume ? ['--resume', resume] : [])];
+  return [engine.cliPath, 'train', configPath, ...(resume ? ['--resume', resume] : []), '--events', 'stdout'];
 }
 
 /**

@@ -2,8 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { describeErrorEvent } from '../../shared/events/errorDescription';
 import { EventLogReader } from '../../shared/events/eventLogReader';
-import type { RunEvent, RunFinishReason } from '../../shared/events/runEvents';
+import { NO_RUN_FOLDER_ID, parseRunEventLine, type ErrorEvent, type RunEvent, type RunFinishReason } from '../../shared/events/runEvents';
 import { RunProgress } from '../../shared/monitor/runProgress';
 import type { RunLifecycle, RunListEntry } from '../../shared/protocol/runListEntry';
 import { Emitter, type Disposable } from '../emitter';
@@ -27,6 +28,8 @@ export class ManagedRun {
   startedAt: string | null = null;
   /** Why the run failed or crashed, in a sentence. */
   failure: string | null = null;
+  /** The error that stopped the engine before it made a run folder, with the file, line and key at fault. */
+  setupError: ErrorEvent | null = null;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   stopRequests = 0;
   killedByUser = false;
@@ -51,7 +54,7 @@ export class ManagedRun {
     return LIVE.includes(this.lifecycle);
   }
 
-  /** The engine's last stdout and stderr lines. */
+  /** The engine's last stdout and stderr lines, less the events it prints on stdout. */
   get output(): readonly string[] {
     return this.outputLines;
   }
@@ -292,17 +295,29 @@ export class RunManager implements Disposable {
   private poll(tracked: Tracked): void {
     const { run } = tracked;
     if (!tracked.reader) this.identify(tracked);
-    const lines = tracked.output?.readNew() ?? [];
-    if (lines.length > 0) {
-      run.appendOutput(lines);
-      this.outputEmitter.fire({ run, lines });
-    }
+    this.takeOutput(run, tracked.output?.readNew() ?? []);
     const events = tracked.reader?.readNew() ?? [];
     if (events.length > 0) run.progress.add(events);
     const before = run.lifecycle;
     this.updateLifecycle(tracked);
     if (events.length > 0 || before !== run.lifecycle) this.changeEmitter.fire({ run, events, lifecycleChanged: before !== run.lifecycle });
     if (run.origin === 'attached' && !tracked.done && !isRunProcessAlive(run.pid ?? -1, run.startedAt ?? undefined)) this.finish(tracked);
+  }
+
+  /**
+   * The engine's output lines: the events it prints on stdout are taken apart from the text. Only a setup error is
+   * kept from them; the run's events are read from its events.jsonl, which a reattached run has too.
+   */
+  private takeOutput(run: ManagedRun, lines: readonly string[]): void {
+    const text: string[] = [];
+    for (const line of lines) {
+      const event = line.startsWith('{') ? parseRunEventLine(line) : undefined;
+      if (!event) text.push(line);
+      else if (event.type === 'error' && event.run_id === NO_RUN_FOLDER_ID) run.setupError = event;
+    }
+    if (text.length === 0) return;
+    run.appendOutput(text);
+    this.outputEmitter.fire({ run, lines: text });
   }
 
   /** Finds the folder the engine made for this process: the one whose run.json names its pid. */
@@ -340,19 +355,19 @@ export class RunManager implements Disposable {
     tracked.done = true;
     this.poll(tracked);
     const { run } = tracked;
-    const rest = tracked.output?.flush() ?? [];
-    if (rest.length > 0) {
-      run.appendOutput(rest);
-      this.outputEmitter.fire({ run, lines: rest });
-    }
+    this.takeOutput(run, tracked.output?.flush() ?? []);
     if (!run.live) return;
     const before = run.lifecycle;
     if (run.killedByUser) {
       run.lifecycle = 'stopped';
     } else if (run.exit && run.runDir === null && run.exit.code !== null && run.exit.code !== 0) {
-      // The engine refused or failed before it made a run folder: bad config, missing model or data.
+      // The engine refused or failed before it made a run folder: bad config, missing model or data. It says why in
+      // an error event; without one (it died before it could print one), its last line is the best clue.
       run.lifecycle = 'failed';
-      run.failure ??= engineErrorFrom(run.output) ?? `The engine exited with code ${run.exit.code} before the run started.`;
+      const last = lastLines(run.output, 1)[0];
+      run.failure ??= run.setupError
+        ? describeErrorEvent(run.setupError)
+        : `The engine exited with code ${run.exit.code} before the run started${last ? `: ${last}` : '.'}`;
     } else {
       run.lifecycle = 'crashed';
       const last = run.progress.error?.message;
@@ -369,14 +384,6 @@ export class RunManager implements Disposable {
 
 function lifecycleOf(reason: RunFinishReason): RunLifecycle {
   return reason;
-}
-
-/** The engine's own words about why it stopped: its `embedtune …:` error line or `file:line:col error` lines. */
-export function engineErrorFrom(output: readonly string[]): string | undefined {
-  const lines = lastLines(output, 40);
-  const errors = lines.filter((line) => /^embedtune\b.*:/.test(line) || /:\d+:\d+ error /.test(line) || /\bhas \d+ error\(s\)/.test(line));
-  if (errors.length > 0) return errors.slice(-3).join('\n');
-  return lines.at(-1);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

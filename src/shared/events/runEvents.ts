@@ -237,12 +237,35 @@ export interface ErrorLocation {
   phase?: string;
 }
 
+/** One located problem of an error that has several, e.g. each error of a config. */
+export interface ErrorProblem {
+  message: string;
+  file?: string;
+  /** 1-based. */
+  line?: number;
+  /** 1-based. */
+  column?: number;
+  /** Dotted config key, e.g. `training.batch_size`. */
+  key?: string;
+  /** The diagnostic code, as docs/diagnostics.md lists it. */
+  code?: string;
+}
+
 export interface ErrorEvent extends RunEventEnvelope {
   type: 'error';
   message: string;
   where?: ErrorLocation;
+  /** Each problem with its place, when there are several (a config's errors). */
+  problems?: ErrorProblem[];
   stack?: string;
 }
+
+/**
+ * The run_id of an error event that `embedtune train --events stdout` prints when it fails before it has made a run
+ * folder (a config with errors, a bad --resume, missing data or model): there is no run yet, and no events.jsonl
+ * holds the event. Run ids are folder names made of word characters, dots and dashes, so it names no real run.
+ */
+export const NO_RUN_FOLDER_ID = '(no run folder)';
 
 export type RunEvent =
   | RunStartedEvent

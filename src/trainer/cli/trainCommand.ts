@@ -5,10 +5,12 @@ import { readEventLog } from '../../shared/events/eventLogReader';
 import { describeBaselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import { RunProgress } from '../../shared/monitor/runProgress';
 import { interpreterNotice } from '../../shared/config/pythonInterpreter';
+import { EVENTS_FILE } from '../../shared/run/runFolder';
 import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/accelerateEngine';
 import { ConfigErrors, readConfigFile, readRunConfig, type ConfigReader, type RunConfig } from '../run/prepareRun';
 import { train } from '../training/trainingRun';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { openedRunFolder, setupErrorEvent } from './setupErrorEvent';
 
 export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout] [--print-launch-command]
 
@@ -31,13 +33,14 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
   if (values.events !== undefined && values.events !== 'stdout')
     throw new UsageError(`--events takes "stdout", not "${values.events}".`, TRAIN_USAGE);
   const configPath = positionals[0]!;
-  requireRegularFile(configPath, 'The config');
+  const eventsToStdout = values.events === 'stdout';
   // The one read of the config: the engine, the interpreter notice and the run all use it.
   let runConfig: RunConfig;
   try {
+    requireRegularFile(configPath, 'The config');
     runConfig = readRunConfig(configPath, readConfig);
   } catch (error) {
-    return reportTrainError(error, io);
+    return reportTrainError(error, io, eventsToStdout);
   }
   const accelerate = runConfig.config.engine.type === 'accelerate';
   if (values['print-launch-command']) {
@@ -78,11 +81,11 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
     if (outcome.bestCheckpoint) log(`best checkpoint: ${where}/${outcome.bestCheckpoint}`);
     if (outcome.exportedModel) log(`sentence-transformers model: ${relative(process.cwd(), outcome.exportedModel)}`);
     // Read from the run's events, so that the summary says it whichever engine wrote them.
-    const baselineWarning = new RunProgress().add(readEventLog(join(outcome.runDir, 'events.jsonl')).events).baselineWarning;
+    const baselineWarning = new RunProgress().add(readEventLog(join(outcome.runDir, EVENTS_FILE)).events).baselineWarning;
     if (baselineWarning) log(`warning: ${describeBaselineNotBeaten(baselineWarning)}`);
     return outcome.reason === 'failed' ? 1 : 0;
   } catch (error) {
-    return reportTrainError(error, io);
+    return reportTrainError(error, io, eventsToStdout && !openedRunFolder(runConfig.outputDir, values.resume));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -93,7 +96,9 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
   }
 }
 
-function reportTrainError(error: unknown, io: CliIo): number {
+/** `asEvent`: also print the error as an event on stdout (`--events stdout` and no run folder whose events say it). */
+function reportTrainError(error: unknown, io: CliIo, asEvent = false): number {
+  if (asEvent) io.out(JSON.stringify(setupErrorEvent(error)));
   if (error instanceof ConfigErrors) {
     // The text that was validated: reading the file again could find it changed.
     const lines = new LineIndex(error.text);

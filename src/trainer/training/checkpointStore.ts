@@ -133,11 +133,16 @@ export function loadCheckpoint(folder: string): CheckpointContents {
   };
 }
 
+/** `--resume` names no checkpoint. */
+export class CheckpointNotFound extends Error {
+  override readonly name = 'CheckpointNotFound';
+}
+
 /** `latest`, a checkpoint folder, or a run folder (its newest checkpoint). */
 export function resolveCheckpoint(request: string, outputDir: string): string {
   if (request === 'latest') {
     const newest = newestCheckpointUnder(outputDir);
-    if (!newest) throw new Error(`--resume latest found no checkpoint under ${outputDir}.`);
+    if (!newest) throw new CheckpointNotFound(`--resume latest found no checkpoint under ${outputDir}.`);
     return newest;
   }
   if (existsSync(join(request, TRAINER_STATE_FILE))) return request;
@@ -146,7 +151,9 @@ export function resolveCheckpoint(request: string, outputDir: string): string {
     const newest = store.list().at(-1);
     if (newest) return newest.path;
   }
-  throw new Error(`--resume ${request}: no EmbedTune checkpoint there (expected a checkpoints/step-N folder, a run folder, or "latest").`);
+  throw new CheckpointNotFound(
+    `--resume ${request}: no EmbedTune checkpoint there (expected a checkpoints/step-N folder, a run folder, or "latest").`,
+  );
 }
 
 function newestCheckpointUnder(outputDir: string): string | undefined {

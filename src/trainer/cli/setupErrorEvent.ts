@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { formatPath } from '../../shared/config/configDiagnostic';
+import { NO_RUN_FOLDER_ID, type ErrorEvent, type ErrorLocation, type ErrorProblem } from '../../shared/events/runEvents';
+import { parseRunInfo, RUN_INFO_FILE } from '../../shared/run/runFolder';
+import { LineIndex } from '../../shared/textRange';
+import { DataFileError, DataRowError } from '../data/dataErrors';
+import { ConfigErrors } from '../run/configErrors';
+import { InputFileError } from './cliIo';
+import { CheckpointNotFound } from '../training/checkpointStore';
+
+/**
+ * The error event for a failure that stopped `embedtune train` before it had a run folder, so that a front end
+ * reading `--events stdout` learns the file, line and key at fault without parsing the human-readable lines.
+ */
+export function setupErrorEvent(error: unknown, now = new Date()): ErrorEvent {
+  const message = error instanceof Error ? error.message : String(error);
+  const event: ErrorEvent = { type: 'error', time: now.toISOString(), run_id: NO_RUN_FOLDER_ID, seq: 0, message, where: locationOf(error) };
+  if (error instanceof ConfigErrors) event.problems = configProblems(error);
+  // A failure of no known kind is a bug or an environment problem; its stack helps a report.
+  else if (event.where?.phase === 'setup' && error instanceof Error && error.stack) event.stack = error.stack;
+  return event;
+}
+
+/** Each error of the config, with its line, column (1-based), key and diagnostic code. */
+export function configProblems(error: ConfigErrors): ErrorProblem[] {
+  const lines = new LineIndex(error.text);
+  return error.diagnostics
+    .filter((diagnostic) => diagnostic.severity === 'error')
+    .map((diagnostic) => {
+      const at = lines.positionAt(diagnostic.range.start);
+      const path = diagnostic.data?.path;
+      return {
+        message: diagnostic.message,
+        file: error.file,
+        line: at.line + 1,
+        column: at.character + 1,
+        ...(path && path.length > 0 ? { key: formatPath(path) } : {}),
+        code: diagnostic.code,
+      };
+    });
+}
+
+function locationOf(error: unknown): ErrorLocation {
+  if (error instanceof ConfigErrors) return { file: error.file, phase: 'config' };
+  if (error instanceof InputFileError) return { phase: 'config' };
+  if (error instanceof DataRowError)
+    return {
+      file: error.file,
+      line: error.line,
+      ...(error.problem.role ? { key: `data.columns.${error.problem.role}` } : {}),
+      phase: 'data',
+    };
+  if (error instanceof DataFileError)
+    return {
+      file: error.file,
+      ...(error.line !== undefined ? { line: error.line } : {}),
+      ...(error.key ? { key: error.key } : {}),
+      phase: 'data',
+    };
+  if (error instanceof CheckpointNotFound) return { phase: 'resume' };
+  return { phase: 'setup' };
+}
+
+/**
+ * Whether this process has opened a run folder, found by its run.json (which names our pid, written since we started)
+ * in `outputDir` or the folder `--resume` names. Once it has, the engine reports a failure in the run's own events.
+ */
+export function openedRunFolder(outputDir: string | undefined, resume: string | undefined, pid = process.pid): boolean {
+  const startedAt = Date.now() - process.uptime() * 1000;
+  const candidates = [
+    ...(outputDir ? childFolders(outputDir) : []),
+    ...(resume ? [resolve(resume), dirname(dirname(resolve(resume)))] : []),
+  ];
+  return candidates.some((dir) => {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, RUN_INFO_FILE), 'utf8');
+    } catch {
+      return false;
+    }
+    const info = parseRunInfo(text);
+    // A second's slack: run.json's time and process.uptime() come from different clocks.
+    return info?.pid === pid && Date.parse(info.startedAt) >= startedAt - 1000;
+  });
+}
+
+function childFolders(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(dir, entry.name));
+  } catch {
+    return [];
+  }
+}
