@@ -1,5 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigView } from './configView';
+import { embedtuneSchemaNavigator } from './embedtuneSchema';
+
+/** `engine.python`'s default (python3), as the schema states it. */
+const DEFAULT_PYTHON = new ConfigView({}, embedtuneSchemaNavigator).stringOrDefault(['engine', 'python']);
 
 /**
  * The interpreter that runs the accelerate engine: `engine.python` when the config writes it (a path relative to the
@@ -9,7 +14,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
  */
 export function resolvePython(written: string | undefined, configDir: string, env: Readonly<Record<string, string | undefined>>): string {
   const fromEnv = env['EMBEDTUNE_PYTHON'] !== '' ? env['EMBEDTUNE_PYTHON'] : undefined;
-  const chosen = written ?? fromEnv ?? 'python3';
+  const chosen = written ?? fromEnv ?? DEFAULT_PYTHON;
   if (isAbsolute(chosen) || !/[\\/]/.test(chosen)) return chosen;
   const relative = resolve(configDir, chosen);
   return written !== undefined || existsSync(relative) ? relative : chosen;
