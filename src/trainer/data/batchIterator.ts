@@ -68,6 +68,11 @@ export class BatchIterator<T> {
     return this.textSets ? this.packWithoutDuplicates(order, this.textSets) : this.chunk(order);
   }
 
+  /** Epochs done at `position`, as a fraction: 1.5 is halfway through the second epoch. */
+  progressAt(position: BatchPosition): number {
+    return position.epoch + position.batchIndex / this.batchesPerEpoch;
+  }
+
   /** The batches from `from` to the end of epoch `endEpoch - 1`. */
   *batches(from: BatchPosition, endEpoch: number): Generator<Batch<T>> {
     for (let epoch = from.epoch; epoch < endEpoch; epoch++) {

@@ -1,0 +1,60 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedConfig } from '../../shared/config/configTypes';
+import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
+import { inBatchNegativeTexts } from '../data/batchIterator';
+import type { TrainingData } from '../data/loadTrainingData';
+import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import { toTextBatch, type EmbeddingExample, type EmbeddingKind } from '../training/embeddingExamples';
+import type { EmbeddingLossName } from '../training/embeddingLosses';
+import { microBatchGradients, type LossSettings, type PassCoordinates, type StepGradients } from '../training/gradientStep';
+import { ValidationEvaluator } from '../training/validationEvaluator';
+import { trainableVariables, type ObjectiveEvaluation, type TrainingObjective } from './objective';
+
+export type EmbeddingData = Extract<TrainingData, { kind: EmbeddingKind }>;
+
+/**
+ * The loss settings as `loss:` resolves them. The whole section is passed on, so that a setting the losses learn to
+ * read reaches them without a change here.
+ */
+export function embeddingLossSettings(loss: ResolvedConfig['loss']): LossSettings {
+  // exampleKindFor derived an embedding kind from this loss, so it is one of the embedding losses.
+  return { ...loss, name: loss.type as EmbeddingLossName, miniBatchSize: loss.mini_batch_size };
+}
+
+/** Pairs, triplets and scored or labelled pairs, trained through the sentence embedding itself (no head). */
+export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
+  readonly head = undefined;
+  readonly examples: readonly EmbeddingExample[];
+  readonly trainable: ReadonlyMap<string, tf.Variable>;
+  readonly distinctTexts: ((example: EmbeddingExample) => readonly string[]) | undefined;
+  private readonly loss: LossSettings;
+  private readonly evaluator: ValidationEvaluator;
+
+  constructor(
+    readonly embedder: SentenceEmbedder,
+    data: EmbeddingData,
+    config: Pick<ResolvedConfig, 'loss' | 'evaluation'>,
+  ) {
+    this.examples = data.train;
+    this.trainable = trainableVariables(embedder, undefined);
+    this.distinctTexts = IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? inBatchNegativeTexts : undefined;
+    this.loss = embeddingLossSettings(config.loss);
+    this.evaluator = new ValidationEvaluator(data.kind, data.validation, config.evaluation.metrics);
+  }
+
+  warnings(): string[] {
+    return [];
+  }
+
+  gradients(examples: readonly EmbeddingExample[], coordinates: PassCoordinates): StepGradients {
+    return microBatchGradients(this.embedder, this.trainable, toTextBatch(examples), this.loss, coordinates);
+  }
+
+  async evaluate(batchSize: number): Promise<ObjectiveEvaluation> {
+    return { metrics: await this.evaluator.evaluate(this.embedder, batchSize) };
+  }
+
+  async exportTo(): Promise<void> {
+    // The sentence-transformers folder is the whole model.
+  }
+}
