@@ -105,7 +105,7 @@ describe('validation of prompts and loss.matryoshka', () => {
       d.message,
       /model\.column_prompts\.positive names the prompt "documnet", which model\.prompts does not define\. Defined: query, document\. Did you mean "document"\?/,
     );
-    const fixes = (d.data as { fixes: { title: string; preferred?: boolean }[] }).fixes;
+    const fixes = (d.data as unknown as { fixes: { title: string; preferred?: boolean }[] }).fixes;
     assert.deepEqual(
       fixes.map((fix) => [fix.title, fix.preferred]),
       [
