@@ -123,9 +123,10 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
     options = resolveMiningOptions(
       { ...wanted, ...(wanted.seed === undefined && setup.seed !== undefined ? { seed: setup.seed } : {}) },
       mostPositives(corpus),
+      (option) => FLAGS[option],
     );
   } catch (error) {
-    if (error instanceof MiningOptionError) throw new UsageError(`${flagOf(error.option)}: ${error.message}`, MINE_NEGATIVES_USAGE);
+    if (error instanceof MiningOptionError) throw new UsageError(error.message, MINE_NEGATIVES_USAGE);
     throw error;
   }
 
@@ -206,10 +207,6 @@ const FLAGS: Readonly<Record<keyof MiningOptions, string>> = {
   sampling: '--sampling',
   seed: '--seed',
 };
-
-function flagOf(option: keyof MiningOptions): string {
-  return FLAGS[option];
-}
 
 /**
  * A config file gives the model, the columns, the bad-row policy, the seed, the backend and (without --data) the

@@ -8,6 +8,8 @@ export interface MiningCorpus {
   readonly corpus: readonly string[];
   /** For each anchor, the corpus indices of its positives, each once, in order of first appearance. */
   readonly positives: readonly (readonly number[])[];
+  /** For each anchor, how many pairs it had, repeated pairs included. */
+  readonly pairsPerAnchor: readonly number[];
   /** The pairs read, duplicates included. */
   readonly pairCount: number;
 }
@@ -23,6 +25,7 @@ export function buildMiningCorpus(pairs: readonly PairExample[]): MiningCorpus {
   const corpus: string[] = [];
   const anchors: string[] = [];
   const positives: number[][] = [];
+  const pairsPerAnchor: number[] = [];
   for (const { anchor, positive } of pairs) {
     let document = corpusIndex.get(positive);
     if (document === undefined) {
@@ -34,14 +37,20 @@ export function buildMiningCorpus(pairs: readonly PairExample[]): MiningCorpus {
       query = anchors.push(anchor) - 1;
       anchorIndex.set(anchor, query);
       positives.push([]);
+      pairsPerAnchor.push(0);
     }
+    pairsPerAnchor[query]!++;
     const own = positives[query]!;
     if (!own.includes(document)) own.push(document);
   }
-  return { anchors, corpus, positives, pairCount: pairs.length };
+  return { anchors, corpus, positives, pairsPerAnchor, pairCount: pairs.length };
 }
 
-/** The most positives of any one anchor. */
+/**
+ * The most pairs of any one anchor: that many extra candidates are fetched so that positives cannot crowd out
+ * negatives. Repeated pairs count, as in sentence-transformers (it counts rows per anchor), so that both fetch the
+ * same candidates.
+ */
 export function mostPositives(corpus: MiningCorpus): number {
-  return corpus.positives.reduce((most, own) => Math.max(most, own.length), 0);
+  return corpus.pairsPerAnchor.reduce((most, count) => Math.max(most, count), 0);
 }

@@ -37,7 +37,7 @@ export interface ResolvedMiningOptions {
   readonly maxPositives: number;
 }
 
-/** A setting that cannot work; `option` is its name in `MiningOptions`, so a caller can name its own flag or key. */
+/** A setting that cannot work; `option` is its name in `MiningOptions`. */
 export class MiningOptionError extends Error {
   override readonly name = 'MiningOptionError';
 
@@ -54,27 +54,41 @@ export class MiningOptionError extends Error {
  * window is `rangeMin + numNegatives + maxPositives`, or ten times the negatives when a margin or `maxScore` may
  * filter candidates out: the rule of sentence-transformers' `mine_hard_negatives`.
  */
-export function resolveMiningOptions(options: MiningOptions, maxPositives: number): ResolvedMiningOptions {
+export function resolveMiningOptions(
+  options: MiningOptions,
+  maxPositives: number,
+  /** How messages name an option: a CLI passes its flags, a config its keys. */
+  nameOf: (option: keyof MiningOptions) => string = (option) => option,
+): ResolvedMiningOptions {
+  const requireWhole = (option: keyof MiningOptions, value: number, least: number) => {
+    if (!Number.isInteger(value) || value < least)
+      throw new MiningOptionError(option, `${nameOf(option)} must be a whole number of at least ${least}, not ${value}.`);
+  };
   const numNegatives = options.numNegatives ?? 3;
   const rangeMin = options.rangeMin ?? 0;
   requireWhole('numNegatives', numNegatives, 1);
   requireWhole('rangeMin', rangeMin, 0);
   for (const name of ['absoluteMargin', 'relativeMargin', 'maxScore', 'minScore'] as const) {
     const value = options[name];
-    if (value !== undefined && !Number.isFinite(value)) throw new MiningOptionError(name, `${name} must be a finite number, not ${value}.`);
+    if (value !== undefined && !Number.isFinite(value))
+      throw new MiningOptionError(name, `${nameOf(name)} must be a finite number, not ${value}.`);
   }
   const filters = options.absoluteMargin !== undefined || options.relativeMargin !== undefined || options.maxScore !== undefined;
   const rangeMax = options.rangeMax ?? rangeMin + (filters ? numNegatives * 10 : numNegatives) + maxPositives;
   requireWhole('rangeMax', rangeMax, 1);
-  if (rangeMin >= rangeMax) throw new MiningOptionError('rangeMin', `rangeMin (${rangeMin}) must be smaller than rangeMax (${rangeMax}).`);
+  if (rangeMin >= rangeMax)
+    throw new MiningOptionError(
+      'rangeMin',
+      `${nameOf('rangeMin')} (${rangeMin}) must be smaller than ${nameOf('rangeMax')} (${rangeMax}).`,
+    );
   if (numNegatives > rangeMax - rangeMin)
     throw new MiningOptionError(
       'numNegatives',
-      `Cannot mine ${numNegatives} negatives per anchor: only ${rangeMax - rangeMin} candidates remain between rangeMin ${rangeMin} and rangeMax ${rangeMax}. Lower numNegatives or rangeMin, or raise rangeMax.`,
+      `Cannot mine ${numNegatives} negatives per anchor: only ${rangeMax - rangeMin} candidates remain between ${nameOf('rangeMin')} ${rangeMin} and ${nameOf('rangeMax')} ${rangeMax}. Lower ${nameOf('numNegatives')} or ${nameOf('rangeMin')}, or raise ${nameOf('rangeMax')}.`,
     );
   const sampling = options.sampling ?? 'top';
   if (sampling !== 'top' && sampling !== 'random')
-    throw new MiningOptionError('sampling', `sampling must be top or random, not "${String(sampling)}".`);
+    throw new MiningOptionError('sampling', `${nameOf('sampling')} must be top or random, not "${String(sampling)}".`);
   const seed = options.seed ?? 42;
   requireWhole('seed', seed, 0);
   return {
@@ -89,9 +103,4 @@ export function resolveMiningOptions(options: MiningOptions, maxPositives: numbe
     ...(options.maxScore !== undefined ? { maxScore: options.maxScore } : {}),
     ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
   };
-}
-
-function requireWhole(option: keyof MiningOptions, value: number, least: number): void {
-  if (!Number.isInteger(value) || value < least)
-    throw new MiningOptionError(option, `${option} must be a whole number of at least ${least}, not ${value}.`);
 }
