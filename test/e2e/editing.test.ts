@@ -79,6 +79,7 @@ describe('editing a config in VS Code (code-server in headless Chromium)', () =>
       const fix = workbench.page.locator('.action-widget .monaco-list-row.action', { hasText: 'Change to "learning_rate"' });
       await fix.waitFor({ timeout: 15_000 });
       await workbench.screenshot('quick-fix-offered');
+      await workbench.docsScreenshot('quick-fix');
       // The menu is keyboard-driven (a pointer guard covers it until the mouse moves): go to the fix and press Enter.
       for (let i = 0; i < 10 && !(await fix.evaluate((row) => row.classList.contains('focused'))); i++) await workbench.press('ArrowDown');
       await workbench.press('Enter');
@@ -125,6 +126,7 @@ describe('editing a config in VS Code (code-server in headless Chromium)', () =>
         ((await details.textContent()) ?? '').includes(trainingDoc('batch_size')),
       );
       await workbench.screenshot('completion-with-docs');
+      await workbench.docsScreenshot('completion');
 
       // Accept it: the key is inserted with its colon.
       await workbench.press('Enter');

@@ -114,6 +114,21 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
       assert.equal(await marked.getAttribute('data-checkpoint'), best);
       assert.match((await marked.textContent()) ?? '', /★ best/);
       await window.screenshot('checkpoints-panel');
+
+      // The README's pictures, with no notification over the panels.
+      await window.runCommand('Notifications: Clear All Notifications');
+      await window.page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 10_000 });
+      await window.docsScreenshot('checkpoints-panel');
+      // The dashboard's tab, behind the checkpoints panel in the right-hand group (Show Dashboard would open it over the
+      // config), then the pointer away from any tab or word, so that no tooltip or hover covers the picture.
+      await window.page.locator('.tabs-container .tab', { hasText: 'EmbedTune: quick' }).first().click();
+      await window.page.mouse.move(600, 700);
+      const finished = await window.webview('EmbedTune Dashboard', 30_000);
+      await poll('the dashboard to show the finished run', 30_000, async () =>
+        /· done$/.test((await finished.locator('#progress-text').textContent()) ?? ''),
+      );
+      await poll('its loss chart to be drawn', 30_000, async () => (await Workbench.chartPixels(finished, 'Training loss')) > 30);
+      await window.docsScreenshot('editor-and-dashboard');
     },
   );
 

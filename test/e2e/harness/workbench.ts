@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import type { CodeServer } from './codeServer';
+import { takeDocsScreenshot, WINDOW, type DocsScreenshot } from './docsScreenshots';
 import type { Artifacts } from './scenario';
 
 /**
@@ -32,7 +33,9 @@ export class E2EBrowser {
         // Nothing the workbench asks for may leave this machine.
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
       ],
-      viewport: { width: 1400, height: 900 },
+      viewport: { ...WINDOW },
+      // Headless Chromium hides scrollbars by default; users see them, and so do the docs' pictures.
+      ignoreDefaultArgs: ['--hide-scrollbars'],
     });
     return new E2EBrowser(userDataDir, context);
   }
@@ -70,6 +73,12 @@ export class Workbench {
 
   async screenshot(name: string): Promise<string> {
     return this.artifacts.screenshot(this.page, name);
+  }
+
+  /** A picture for the README and docs/ (see docsScreenshots.ts), kept among the scenario's screenshots too. */
+  async docsScreenshot(name: DocsScreenshot): Promise<void> {
+    await takeDocsScreenshot(this.page, name);
+    await this.screenshot(`docs-${name}`);
   }
 
   /** Presses keys in the workbench (a chord such as Control+Shift+P, or several separated by spaces). */
