@@ -10,6 +10,7 @@ import type { RunFinishReason } from '../../shared/events/runEvents';
 import { ACCELERATE_STATE_FILE, EXPORTED_MODEL_DIR } from '../../shared/run/runFolder';
 import { locateModel } from '../model/modelLocator';
 import { openRunFolder, prepareRun, type RunConfig } from '../run/prepareRun';
+import type { RunRequest } from '../run/runRequest';
 import { CheckpointStore } from '../training/checkpointStore';
 import type { RunDirectory } from '../training/runDirectory';
 import type { TrainOutcome } from '../training/trainingRun';
@@ -17,18 +18,6 @@ import { accelerateLaunchCommand, formatLaunchCommand, launchEnvironment, type L
 import { launchPlanPath, planModel, writeLaunchPlan } from './launchPlan';
 import { signalGroup, waitForGroupExit } from './processGroup';
 import { pythonPackageRoot } from './pythonPackage';
-
-export interface AccelerateTrainOptions {
-  readonly configPath: string;
-  /** The config as `embedtune train` already read it; without it, the file is read here. */
-  readonly runConfig?: RunConfig;
-  readonly resume?: string;
-  readonly eventsToStdout?: boolean;
-  readonly log: (line: string) => void;
-  /** Set by the CLI on SIGTERM, SIGINT or the editor's stop message; forwarded to the training processes. */
-  readonly stop: { requested: boolean };
-  readonly env?: Readonly<Record<string, string | undefined>>;
-}
 
 const STOP_POLL_MS = 100;
 const STDERR_LINES_KEPT = 40;
@@ -63,7 +52,7 @@ function launchCommandFor(
  * kill, a missing package), the error and a failed run_finished are written here, so the editor always learns
  * the outcome.
  */
-export async function trainWithAccelerate(options: AccelerateTrainOptions): Promise<TrainOutcome> {
+export async function trainWithAccelerate(options: RunRequest): Promise<TrainOutcome> {
   const env = options.env ?? process.env;
   const prepared = await prepareRun(options);
   const { configDir, config, data } = prepared;
@@ -163,7 +152,7 @@ async function supervise(
   command: LaunchCommand,
   cwd: string,
   env: Readonly<Record<string, string | undefined>>,
-  options: AccelerateTrainOptions,
+  options: RunRequest,
 ): Promise<LaunchExit> {
   const child = spawn(command.executable, [...command.args], {
     cwd,
