@@ -2,6 +2,7 @@ import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import type { EventLogWriter } from '../../shared/events/eventLogWriter';
 import type { MetricValues } from '../../shared/events/runEvents';
+import { EXPORTED_MODEL_DIR } from '../../shared/run/runFolder';
 import type { LoadedEmbedder } from '../model/loadEmbedder';
 import { writeSentenceTransformersFolder } from '../model/sentenceTransformersFolder';
 import type { TrainingObjective } from '../objectives/objective';
@@ -37,7 +38,7 @@ export async function exportFinalModel({ runDir, best, loaded, objective, prepar
     encoder.restore(weights);
     objective.head?.restore(weights);
   }
-  const folder = join(runDir, 'model');
+  const folder = join(runDir, EXPORTED_MODEL_DIR);
   const { dataset } = prepared.data.summary;
   writeSentenceTransformersFolder(folder, {
     hfConfigJson,
