@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
+import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
 import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
 import { inBatchNegativeTexts } from '../data/batchIterator';
 import type { TrainingData } from '../data/loadTrainingData';
@@ -7,6 +8,8 @@ import type { SentenceEmbedder } from '../model/sentenceEmbedder';
 import { toTextBatch, type EmbeddingExample, type EmbeddingKind } from '../training/embeddingExamples';
 import type { EmbeddingLossName } from '../training/embeddingLosses';
 import { microBatchGradients, type LossSettings, type PassCoordinates, type StepGradients } from '../training/gradientStep';
+import { evaluationOptions } from '../training/evaluationOptions';
+import { promptedBatch } from '../training/promptedBatch';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { trainableVariables, type ObjectiveEvaluation, type TrainingObjective } from './objective';
 
@@ -29,17 +32,19 @@ export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
   readonly distinctTexts: ((example: EmbeddingExample) => readonly string[]) | undefined;
   private readonly loss: LossSettings;
   private readonly evaluator: ValidationEvaluator;
+  private readonly prompts: RolePromptTexts;
 
   constructor(
     readonly embedder: SentenceEmbedder,
     data: EmbeddingData,
-    config: Pick<ResolvedConfig, 'loss' | 'evaluation'>,
+    config: Pick<ResolvedConfig, 'model' | 'loss' | 'evaluation'>,
   ) {
     this.examples = data.train;
     this.trainable = trainableVariables(embedder, undefined);
     this.distinctTexts = IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? inBatchNegativeTexts : undefined;
     this.loss = embeddingLossSettings(config.loss);
-    this.evaluator = new ValidationEvaluator(data.kind, data.validation, config.evaluation.metrics);
+    this.prompts = rolePromptTexts(config.model);
+    this.evaluator = new ValidationEvaluator(data.kind, data.validation, config.evaluation.metrics, evaluationOptions(config));
   }
 
   warnings(): string[] {
@@ -47,7 +52,7 @@ export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
   }
 
   gradients(examples: readonly EmbeddingExample[], coordinates: PassCoordinates): StepGradients {
-    return microBatchGradients(this.embedder, this.trainable, toTextBatch(examples), this.loss, coordinates);
+    return microBatchGradients(this.embedder, this.trainable, promptedBatch(toTextBatch(examples), this.prompts), this.loss, coordinates);
   }
 
   async evaluate(batchSize: number): Promise<ObjectiveEvaluation> {
