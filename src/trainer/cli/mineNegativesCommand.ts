@@ -2,6 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig, type BadRowPolicy, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { resolveDataFormat, type DataFormat } from '../../shared/data/dataFormat';
 import type { PairExample } from '../../shared/data/trainingExamples';
@@ -11,6 +12,7 @@ import { selectBackend, type BackendPreference } from '../backend/selectBackend'
 import { DataFileError, DataRowError, describeRowProblem } from '../data/dataErrors';
 import { readExamples } from '../data/readExamples';
 import { loadInferenceModel } from '../model/inferenceModel';
+import { modelPrompts } from '../model/modelPrompts';
 import { loadEmbedder } from '../model/loadEmbedder';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
 import { HardNegativeMiner } from '../mining/hardNegativeMiner';
@@ -58,7 +60,7 @@ const BACKENDS: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'was
 /** What the positional argument and the config decide before any file is read. */
 interface MiningSetup {
   readonly modelLabel: string;
-  readonly loadModel: (backend: string) => Promise<SentenceEmbedder>;
+  readonly loadModel: (backend: string) => Promise<PromptedEmbedder>;
   readonly dataFile: string;
   /** The format the config names for its data, used when the data file's extension does not say. */
   readonly configuredFormat?: string;
@@ -66,6 +68,12 @@ interface MiningSetup {
   readonly onBadRow: BadRowPolicy;
   readonly seed?: number;
   readonly backend: string;
+}
+
+/** The model, and the prompts that go in front of anchors and of corpus texts when they are encoded. */
+interface PromptedEmbedder {
+  readonly embedder: SentenceEmbedder;
+  readonly prompts: RolePromptTexts;
 }
 
 type Values = ReturnType<typeof parseCommandLine>['values'];
@@ -131,9 +139,9 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
   }
 
   const backend = await selectBackend(setup.backend as BackendPreference);
-  let embedder: SentenceEmbedder;
+  let model: PromptedEmbedder;
   try {
-    embedder = await setup.loadModel(backend.name);
+    model = await setup.loadModel(backend.name);
   } catch (error) {
     io.err(
       `embedtune mine-negatives: cannot load the model ${setup.modelLabel}: ${error instanceof Error ? error.message : String(error)}`,
@@ -143,7 +151,12 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
   io.err(`mining with ${setup.modelLabel} on ${backend.name}: ${corpus.anchors.length} anchors against ${corpus.corpus.length} positives`);
 
   const encodingStarted = performance.now();
-  const texts = [...corpus.corpus, ...corpus.anchors];
+  // Prompts go in front for encoding only: the rows written keep the texts as read, and training adds its own prompts.
+  const { embedder, prompts } = model;
+  const texts = [
+    ...corpus.corpus.map((text) => (prompts.positive ?? '') + text),
+    ...corpus.anchors.map((text) => (prompts.anchor ?? '') + text),
+  ];
   const encoding = new ProgressBar(progressSink, 'encoding', texts.length, 'texts');
   const vectors = await encodeUnitVectors(embedder, texts, batchSize, (done) => encoding.update(done));
   encoding.finish();
@@ -172,6 +185,7 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
     out,
     outputFormat,
     rowsSkipped: read.skipped,
+    prompts: { ...(prompts.anchor ? { anchor: prompts.anchor } : {}), ...(prompts.positive ? { corpus: prompts.positive } : {}) },
     seconds: { encoding: round(encodingSeconds), mining: round((performance.now() - miningStarted) / 1000) },
   };
   const reportFile = `${out.slice(0, out.length - extname(out).length)}.report.json`;
@@ -225,7 +239,12 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
     if (!values.data) throw new UsageError('with a MODEL, mine-negatives needs --data PAIRS.', MINE_NEGATIVES_USAGE);
     return {
       modelLabel: target,
-      loadModel: async (backend) => (await loadInferenceModel(target, encoderOpsFor(backend))).embedder,
+      loadModel: async (backend) => {
+        const loaded = await loadInferenceModel(target, encoderOpsFor(backend));
+        // As encode_query and encode_document: the model's `query` prompt, and its `document` (or passage, corpus) prompt.
+        const own = await modelPrompts(target, loaded.runConfig, { baseDir: process.cwd(), env: process.env });
+        return { embedder: loaded.embedder, prompts: rolePromptTexts({ prompts: { ...own.prompts } }) };
+      },
       dataFile: resolve(values.data),
       columns: { anchor: 'anchor', positive: 'positive', negative: 'negative', ...columnFlags },
       onBadRow: onBadRowFlag ?? 'error',
@@ -250,16 +269,16 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
   const { columns } = config.data;
   return {
     modelLabel: config.model.base,
-    loadModel: async (backend) =>
-      (
-        await loadEmbedder({
-          base: config.model.base,
-          baseDir: configDir,
-          written: written.model,
-          resolved: config.model,
-          ops: encoderOpsFor(backend),
-        })
-      ).embedder,
+    loadModel: async (backend) => {
+      const loaded = await loadEmbedder({
+        base: config.model.base,
+        baseDir: configDir,
+        written: written.model,
+        resolved: config.model,
+        ops: encoderOpsFor(backend),
+      });
+      return { embedder: loaded.embedder, prompts: rolePromptTexts(config.model) };
+    },
     dataFile: values.data ? resolve(values.data) : resolve(configDir, config.data.train),
     configuredFormat: config.data.format,
     columns: { anchor: columns.anchor, positive: columns.positive, negative: columns.negative, ...columnFlags },

@@ -12,6 +12,8 @@ export interface MiningRunFacts {
   readonly outputFormat: OutputFormat;
   /** Bad input rows dropped under on_bad_row: skip. */
   readonly rowsSkipped: number;
+  /** The prompts put in front of anchors and corpus texts for encoding, if any. */
+  readonly prompts: { readonly anchor?: string; readonly corpus?: string };
   readonly seconds: { readonly encoding: number; readonly mining: number };
 }
 
@@ -28,6 +30,7 @@ export function miningReport(
     data: facts.data,
     out: facts.out,
     output_format: facts.outputFormat,
+    prompts: { anchor: facts.prompts.anchor ?? null, corpus: facts.prompts.corpus ?? null },
     options: {
       num_negatives: options.numNegatives,
       range_min: options.rangeMin,
@@ -60,8 +63,10 @@ export function miningReport(
 export function miningSummaryLines(corpus: MiningCorpus, result: MiningResult, table: MinedTable, facts: MiningRunFacts): string[] {
   const { options, summary } = result;
   const percent = (part: number, whole: number) => (whole === 0 ? '0%' : `${((100 * part) / whole).toFixed(1)}%`);
+  const prompted = Object.entries(facts.prompts).map(([role, text]) => `${role} ${JSON.stringify(text)}`);
   const lines = [
     `${corpus.pairCount} pairs: ${summary.anchors} anchors, ${corpus.corpus.length} distinct positives as the corpus${facts.rowsSkipped > 0 ? ` (${facts.rowsSkipped} bad rows skipped)` : ''}`,
+    ...(prompted.length > 0 ? [`encoded with the prompts: ${prompted.join(', ')}`] : []),
     `anchors with all ${options.numNegatives} negatives: ${summary.anchorsWithEnough} (${percent(summary.anchorsWithEnough, summary.anchors)}); with fewer: ${summary.anchorsWithSome}; with none: ${summary.anchorsWithNone}`,
     `${table.rows.length} ${facts.outputFormat === 'triplet' ? 'triplets' : `${2 + options.numNegatives}-tuples`} written to ${facts.out}${table.pairsLeftOut > 0 ? ` (${table.pairsLeftOut} pairs left out for want of negatives)` : ''}`,
     '',
