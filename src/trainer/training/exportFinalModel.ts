@@ -40,6 +40,7 @@ export async function exportFinalModel({ runDir, best, loaded, objective, prepar
   }
   const folder = join(runDir, EXPORTED_MODEL_DIR);
   const { dataset } = prepared.data.summary;
+  const { config } = prepared;
   writeSentenceTransformersFolder(folder, {
     hfConfigJson,
     weights: await encoder.exportWeights(),
@@ -52,7 +53,10 @@ export async function exportFinalModel({ runDir, best, loaded, objective, prepar
       configYaml: stringify(prepared.written),
       metrics: Object.fromEntries(Object.entries(metrics ?? {}).filter((entry): entry is [string, number] => entry[1] !== null)),
       datasetSummary: `${dataset.train_rows} training and ${dataset.validation_rows} validation rows.`,
+      ...(config.loss.matryoshka ? { matryoshkaDims: config.loss.matryoshka.dims } : {}),
     },
+    ...(config.model.prompts ? { prompts: config.model.prompts } : {}),
+    ...(config.model.default_prompt_name ? { defaultPromptName: config.model.default_prompt_name } : {}),
   });
   await objective.exportTo(folder);
   events.write({
