@@ -1,38 +1,15 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseRunEventLine, type RunFinishedEvent } from '../../shared/events/runEvents';
-import { EVENTS_FILE, parseRunInfo, RESOLVED_CONFIG_FILE, RUN_INFO_FILE, type RunInfo } from '../../shared/run/runFolder';
+import { EVENTS_FILE, RESOLVED_CONFIG_FILE } from '../../shared/run/runFolder';
 
-// Reading run folders from disk; their layout is declared in src/shared/run/runFolder.ts, which the engines write by.
+// What the editor reads of run folders beyond finding them; their layout is declared in src/shared/run/runFolder.ts,
+// which the engines write by, and src/shared/run/runFolderReader.ts finds them for the editor and the engine alike.
 
-// For the panels, which name the events file through this module.
+// For the panels and tests, which name these through this module.
 export { EVENTS_FILE } from '../../shared/run/runFolder';
-
-/** The run folder's run.json, or undefined when it is missing, half-written or not one of ours. */
-export function readRunInfo(runDir: string): RunInfo | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(runDir, RUN_INFO_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseRunInfo(text);
-}
-
-/** The run folders directly under an output dir: those with a run.json or an events.jsonl. */
-export function listRunFolders(outputDir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(outputDir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((name) => !name.startsWith('.'))
-    .map((name) => join(outputDir, name))
-    .filter((dir) => existsSync(join(dir, RUN_INFO_FILE)) || existsSync(join(dir, EVENTS_FILE)));
-}
+export { findRunDirByPid, listRunFolders, readRunInfo, runDirOfCheckpoint } from '../../shared/run/runFolderReader';
 
 /**
  * Where a config's runs go: its `output_dir` (default `runs`) resolved against the config's folder. Read from the
@@ -47,22 +24,6 @@ export function outputDirOfConfig(configPath: string): string | undefined {
   }
   const outputDir = value && typeof value === 'object' && 'output_dir' in value ? (value as { output_dir: unknown }).output_dir : undefined;
   return resolve(dirname(configPath), typeof outputDir === 'string' && outputDir !== '' ? outputDir : 'runs');
-}
-
-/** The run folder of a checkpoint folder (`<run>/checkpoints/step-N`). */
-export function runDirOfCheckpoint(checkpoint: string): string {
-  return dirname(dirname(resolve(checkpoint)));
-}
-
-/** The run folder among `candidates` whose run.json names `pid` and was written at or after `notBefore` (ms). */
-export function findRunDirByPid(candidates: Iterable<string>, pid: number, notBefore: number): string | undefined {
-  for (const dir of candidates) {
-    const info = readRunInfo(dir);
-    if (info?.pid !== pid) continue;
-    const written = statSync(join(dir, RUN_INFO_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    if (written >= notBefore - 1000) return dir;
-  }
-  return undefined;
 }
 
 const TAIL_BYTES = 1 << 16;

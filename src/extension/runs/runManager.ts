@@ -6,13 +6,15 @@ import { describeErrorEvent } from '../../shared/events/errorDescription';
 import { EventLogReader } from '../../shared/events/eventLogReader';
 import { NO_RUN_FOLDER_ID, parseRunEventLine, type ErrorEvent, type RunEvent, type RunFinishReason } from '../../shared/events/runEvents';
 import { RunProgress } from '../../shared/monitor/runProgress';
+import { isRelayedRunEvent } from '../../shared/protocol/runEventGuard';
 import type { RunLifecycle, RunListEntry } from '../../shared/protocol/runListEntry';
 import { Emitter, type Disposable } from '../emitter';
 import { lastLines, spawnTrainer, type EngineCommand } from './engineProcess';
 import { LineTail } from './lineTail';
 import { isRunProcessAlive } from './processAlive';
 import { EVENTS_FILE } from '../../shared/run/runFolder';
-import { findRunDirByPid, listRunFolders, outputDirOfConfig, readRunInfo, runDirOfCheckpoint } from './runFolder';
+import { listRunFolders, readRunInfo, runFolderOfProcess } from '../../shared/run/runFolderReader';
+import { outputDirOfConfig } from './runFolder';
 
 export type RunOrigin = 'started' | 'attached';
 
@@ -102,9 +104,9 @@ interface Tracked {
   child: ChildProcess | null;
   reader: EventLogReader | null;
   output: LineTail | null;
-  /** Folders in which the engine may make (or reuse, on a resume) the run folder. */
-  readonly searchDirs: string[];
+  /** Where the engine makes the run folder, or reopens it on a resume (a checkpoint or run folder). */
   readonly outputDir: string | undefined;
+  readonly resume: string | undefined;
   readonly spawnedAt: number;
   /** Polling has ended: the process is gone and everything it wrote has been read. */
   done: boolean;
@@ -184,13 +186,12 @@ export class RunManager implements Disposable {
     }
     const run = new ManagedRun(this.nextId++, 'started', configPath, child.pid ?? null);
     const outputDir = outputDirOfConfig(configPath);
-    const searchDirs = resume ? [resume, runDirOfCheckpoint(resume)] : [];
     const tracked: Tracked = {
       run,
       child,
       reader: null,
       output: new LineTail(logPath),
-      searchDirs,
+      resume,
       outputDir,
       spawnedAt: Date.now(),
       done: false,
@@ -226,7 +227,7 @@ export class RunManager implements Disposable {
       child: null,
       reader: new EventLogReader(join(dir, EVENTS_FILE)),
       output,
-      searchDirs: [],
+      resume: undefined,
       outputDir: undefined,
       spawnedAt: Date.now(),
       done: false,
@@ -295,8 +296,10 @@ export class RunManager implements Disposable {
   private poll(tracked: Tracked): void {
     const { run } = tracked;
     if (!tracked.reader) this.identify(tracked);
-    this.takeOutput(run, tracked.output?.readNew() ?? []);
     const events = tracked.reader?.readNew() ?? [];
+    // Read after the events: the engine writes an event before the line that reports it, so the output shown is
+    // never older than the progress.
+    this.takeOutput(run, tracked.output?.readNew() ?? []);
     if (events.length > 0) run.progress.add(events);
     const before = run.lifecycle;
     this.updateLifecycle(tracked);
@@ -311,9 +314,11 @@ export class RunManager implements Disposable {
   private takeOutput(run: ManagedRun, lines: readonly string[]): void {
     const text: string[] = [];
     for (const line of lines) {
-      const event = line.startsWith('{') ? parseRunEventLine(line) : undefined;
+      const event = printedEvent(line);
       if (!event) text.push(line);
-      else if (event.type === 'error' && event.run_id === NO_RUN_FOLDER_ID) run.setupError = event;
+      // Validated in full only here: what the user is told comes from it.
+      else if (event.type === 'error' && event.run_id === NO_RUN_FOLDER_ID)
+        run.setupError = (parseRunEventLine(line) as ErrorEvent | undefined) ?? run.setupError;
     }
     if (text.length === 0) return;
     run.appendOutput(text);
@@ -324,8 +329,7 @@ export class RunManager implements Disposable {
   private identify(tracked: Tracked): void {
     const { run } = tracked;
     if (run.pid === null) return;
-    const candidates = [...tracked.searchDirs, ...(tracked.outputDir ? listRunFolders(tracked.outputDir) : [])];
-    const dir = findRunDirByPid(candidates, run.pid, tracked.spawnedAt);
+    const dir = runFolderOfProcess(run.pid, tracked.spawnedAt, tracked.outputDir, tracked.resume);
     if (!dir) return;
     const info = readRunInfo(dir);
     run.runDir = resolve(dir);
@@ -379,6 +383,17 @@ export class RunManager implements Disposable {
       run.failure ??= `${how} before the run finished${run.progress.step > 0 ? ` (at step ${run.progress.step})` : ''}.${last ? ` Last error: ${last}` : ''}`;
     }
     this.changeEmitter.fire({ run, events: [], lifecycleChanged: before !== run.lifecycle });
+  }
+}
+
+/** An event line among the engine's output, told apart with a light check: a progress event comes several times a second. */
+function printedEvent(line: string): RunEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return isRelayedRunEvent(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

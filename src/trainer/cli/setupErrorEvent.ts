@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { formatPath } from '../../shared/config/configDiagnostic';
 import { NO_RUN_FOLDER_ID, type ErrorEvent, type ErrorLocation, type ErrorProblem } from '../../shared/events/runEvents';
-import { parseRunInfo, RUN_INFO_FILE } from '../../shared/run/runFolder';
+import { runFolderOfProcess } from '../../shared/run/runFolderReader';
 import { LineIndex } from '../../shared/textRange';
 import { DataFileError, DataRowError } from '../data/dataErrors';
 import { ConfigErrors } from '../run/configErrors';
@@ -63,34 +61,10 @@ function locationOf(error: unknown): ErrorLocation {
 }
 
 /**
- * Whether this process has opened a run folder, found by its run.json (which names our pid, written since we started)
- * in `outputDir` or the folder `--resume` names. Once it has, the engine reports a failure in the run's own events.
+ * Whether this process has made or reopened a run folder (its run.json names our pid). Once it has, the engine
+ * reports a failure in the run's own events.
  */
-export function openedRunFolder(outputDir: string | undefined, resume: string | undefined, pid = process.pid): boolean {
+export function openedRunFolder(outputDir: string | undefined, resume: string | undefined): boolean {
   const startedAt = Date.now() - process.uptime() * 1000;
-  const candidates = [
-    ...(outputDir ? childFolders(outputDir) : []),
-    ...(resume ? [resolve(resume), dirname(dirname(resolve(resume)))] : []),
-  ];
-  return candidates.some((dir) => {
-    let text: string;
-    try {
-      text = readFileSync(join(dir, RUN_INFO_FILE), 'utf8');
-    } catch {
-      return false;
-    }
-    const info = parseRunInfo(text);
-    // A second's slack: run.json's time and process.uptime() come from different clocks.
-    return info?.pid === pid && Date.parse(info.startedAt) >= startedAt - 1000;
-  });
-}
-
-function childFolders(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => join(dir, entry.name));
-  } catch {
-    return [];
-  }
+  return runFolderOfProcess(process.pid, startedAt, outputDir, resume) !== undefined;
 }
