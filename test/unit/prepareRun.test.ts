@@ -237,6 +237,15 @@ describe('embedtune train reads its config once', () => {
     assert.deepEqual([...reads], [[path, 1]]);
   });
 
+  it('for a whole tfjs run', async () => {
+    const path = config('output_dir: tfjs-runs\nengine: {backend: cpu}\ntraining: {epochs: 1, batch_size: 6}\n');
+    const { read, reads } = countingReader();
+    const lines: string[] = [];
+    assert.equal(await runTrain([path], { out: (line) => lines.push(line), err: (line) => lines.push(line) }, read), 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /run completed after 3 steps/);
+    assert.deepEqual([...reads], [[path, 1]]);
+  });
+
   it('to report its errors, at the lines of the text it read', async () => {
     const path = workspace.write(
       'errors.embedtune.yaml',
