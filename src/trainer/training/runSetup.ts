@@ -6,7 +6,7 @@ import type { EventLogWriter } from '../../shared/events/eventLogWriter';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend, type SelectedBackend } from '../backend/selectBackend';
 import { BatchIterator, type BatchPosition } from '../data/batchIterator';
-import { exampleKindFor, type Example } from '../data/trainingExamples';
+import type { Example } from '../data/trainingExamples';
 import { loadEmbedder, type LoadedEmbedder } from '../model/loadEmbedder';
 import type { TrainingObjective } from '../objectives/objective';
 import { objectiveFor } from '../objectives/objectiveFor';
@@ -14,7 +14,6 @@ import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type Prepared
 import { AdamW, DEFAULT_ADAMW } from './adamW';
 import { restoreCheckpoint, type Trainee, type TrainingProgress } from './callbacks/checkpointer';
 import { CheckpointStore, type TrainerState } from './checkpointStore';
-import { CLASSIFICATION_KINDS, EMBEDDING_KINDS } from './embeddingExamples';
 import { decideGradientCheckpointing, microBatchShapeOf } from './gradientCheckpointing';
 import { trainingStrategy } from './trainingStrategy';
 
@@ -52,7 +51,7 @@ export interface RunSetup {
  */
 export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const runConfig = options.runConfig ?? readRunConfig(options.configPath);
-  requireTfjsTask(runConfig.config);
+  requireTfjsEngine(runConfig.config);
   const backend = await selectBackend(runConfig.config.engine.backend);
   options.log(`backend: ${backend.name} (${backend.reason})`);
   const prepared = await prepareRun({ configPath: options.configPath, runConfig, ...(options.resume ? { resume: options.resume } : {}) });
@@ -76,13 +75,9 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   return { ...setup, start: startOf(resumed, batches) };
 }
 
-/** Refuses configs the tfjs engine does not train, before any data is read. */
-function requireTfjsTask(config: ResolvedConfig): void {
+/** Refuses a config for the other engine before any data is read; every task kind has an objective (objectiveFor). */
+function requireTfjsEngine(config: ResolvedConfig): void {
   if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
-  const kind = exampleKindFor(config.task, config.loss.type);
-  if (!EMBEDDING_KINDS.includes(kind) && !CLASSIFICATION_KINDS.includes(kind) && kind !== 'token-tags') {
-    throw new Error(`The tfjs engine does not train task ${config.task} with loss ${config.loss.type}.`);
-  }
 }
 
 /** The base model with the strategy's trainable variables and extensions, and activation checkpointing decided. */

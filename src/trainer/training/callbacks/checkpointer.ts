@@ -1,5 +1,6 @@
 // Counterpart: EmbedTuneRunCallback.on_save, _prune, best_pointer and _restore in run_callback.py.
 import type { MetricValues, RunEventInput } from '../../../shared/events/runEvents';
+import { checkpointRelativePath, TFJS_CHECKPOINT_FORMAT } from '../../../shared/run/runFolder';
 import type { BatchPosition } from '../../data/batchIterator';
 import type { HfConfigJson } from '../../model/bertConfig';
 import type { NamedTensors } from '../../model/namedTensors';
@@ -107,10 +108,10 @@ export class Checkpointer implements TrainingCallback {
       optimizerTensors.set(`${name}.m`, { dtype: 'F32', shape, data: m });
       optimizerTensors.set(`${name}.v`, { dtype: 'F32', shape, data: v });
     }
-    if (isBest) this.bestCheckpoint = `checkpoints/step-${step}`;
+    if (isBest) this.bestCheckpoint = checkpointRelativePath(step);
     const { tracker, metrics, baseline } = this.runState();
     const state: TrainerState = {
-      format: 'embedtune-checkpoint/1',
+      format: TFJS_CHECKPOINT_FORMAT,
       step,
       epoch,
       position,
