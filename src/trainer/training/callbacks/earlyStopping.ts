@@ -1,6 +1,6 @@
 // Counterpart: PrimaryMetricEarlyStopping.on_evaluate and EmbedTuneRunCallback.early_stop (with its MetricTracker) in run_callback.py.
 import type { RunEventInput } from '../../../shared/events/runEvents';
-import { MetricTracker } from '../earlyStopping';
+import { MetricTracker } from '../metricTracker';
 import type { EvaluationLogs, StepLogs, TrainingCallback, TrainingControl } from './callbackList';
 
 export interface EarlyStoppingOptions {
