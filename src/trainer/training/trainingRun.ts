@@ -50,49 +50,49 @@ export interface TrainOutcome {
  */
 export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const setup = await setUpRun(options);
-  const run = runCallbacks(setup, options);
-  if (setup.prepared.schedule.evaluates && !setup.resumed) await run.evaluation.evaluateBaseline();
+  const callbacks = runCallbacks(setup, options);
+  if (setup.prepared.schedule.evaluates && !setup.resumed) await callbacks.evaluation.evaluateBaseline();
   let end: LoopEnd;
   try {
-    end = await runTrainingLoop(loopOf(setup, run));
+    end = await runTrainingLoop(loopOf(setup, callbacks));
   } catch (error) {
-    failRun(setup, run, error);
+    failRun(setup, callbacks, error);
     throw error;
   }
-  return completeRun(setup, run, end);
+  return completeRun(setup, callbacks, end);
 }
 
 type LoopEnd = Awaited<ReturnType<typeof runTrainingLoop>>;
 
 /** Exports the model unless the user stopped the run, says whether training beat the baseline, and finishes. */
-async function completeRun(setup: RunSetup, run: RunCallbacks, end: LoopEnd): Promise<TrainOutcome> {
+async function completeRun(setup: RunSetup, callbacks: RunCallbacks, end: LoopEnd): Promise<TrainOutcome> {
   const { prepared, store, events } = setup;
-  const { baseline, latest } = run.evaluation;
+  const { baseline, latest } = callbacks.evaluation;
   const runDir = setup.run.directory.path;
   const exportedModel =
     end.reason === 'stopped' ? null : await exportFinalModel({ ...setup, runDir, best: store.bestPath(), metrics: latest });
   const { primary } = prepared.config.evaluation;
-  const notBeaten = baselineNotBeaten(primary, baseline?.[primary], run.earlyStopping.best, prepared.config.early_stopping.mode);
+  const notBeaten = baselineNotBeaten(primary, baseline?.[primary], callbacks.earlyStopping.best, prepared.config.early_stopping.mode);
   // The CLI's summary and the dashboard word it (describeBaselineNotBeaten) from this event, for both engines.
   if (notBeaten) events.write({ type: 'baseline_not_beaten', ...notBeaten });
-  finishRun(setup, run, end.reason, end.step);
+  finishRun(setup, callbacks, end.reason, end.step);
   return { ...end, runDir, bestCheckpoint: store.bestPath(), exportedModel, baseline, final: latest };
 }
 
 /** The error as an event, then run_finished with reason failed, at the step the run had reached. */
-function failRun(setup: RunSetup, run: RunCallbacks, error: unknown): void {
+function failRun(setup: RunSetup, callbacks: RunCallbacks, error: unknown): void {
   setup.events.write({
     type: 'error',
     message: error instanceof Error ? error.message : String(error),
     where: { phase: 'training' },
     ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
   });
-  finishRun(setup, run, 'failed', run.callbacks.step ?? setup.start.step);
+  finishRun(setup, callbacks, 'failed', callbacks.list.step ?? setup.start.step);
 }
 
 /** The run's callbacks, in the order their hooks run, and the ones the run reads from afterwards. */
 interface RunCallbacks {
-  readonly callbacks: CallbackList;
+  readonly list: CallbackList;
   readonly clock: RunClock;
   readonly evaluation: Evaluation;
   readonly earlyStopping: EarlyStopping;
@@ -135,17 +135,17 @@ function runCallbacks(setup: RunSetup, options: TrainOptions): RunCallbacks {
     events,
     { progress: setup.start, bestCheckpoint: resumed?.bestCheckpoint ?? null, resumed: resumed !== undefined },
   );
-  const callbacks = new CallbackList([
+  const list = new CallbackList([
     new ProgressReporter(setup.steps.total, setup.backend.name, clock, events, options.log),
     ...(schedule.evaluates ? [evaluation] : []),
     checkpointer,
     earlyStopping,
     new StopSignal(options.stop),
   ]);
-  return { callbacks, clock, evaluation, earlyStopping, checkpointer };
+  return { list, clock, evaluation, earlyStopping, checkpointer };
 }
 
-function loopOf(setup: RunSetup, { callbacks, checkpointer }: RunCallbacks): TrainingLoop<Example> {
+function loopOf(setup: RunSetup, { list, checkpointer }: RunCallbacks): TrainingLoop<Example> {
   const { training } = setup.prepared.config;
   const { warmup, total } = setup.steps;
   return {
@@ -158,7 +158,7 @@ function loopOf(setup: RunSetup, { callbacks, checkpointer }: RunCallbacks): Tra
     maxGradNorm: training.max_grad_norm,
     seed: training.seed,
     start: setup.start,
-    callbacks,
+    callbacks: list,
     diverged: (step, loss) => new DivergedError(step, loss, checkpointer.newest(), checkpointer.best()),
   };
 }
