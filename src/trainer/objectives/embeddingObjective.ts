@@ -6,7 +6,7 @@ import { inBatchNegativeTexts } from '../data/batchIterator';
 import type { TrainingData } from '../data/loadTrainingData';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
 import { toTextBatch, type EmbeddingExample, type EmbeddingKind } from '../training/embeddingExamples';
-import type { EmbeddingLossName } from '../training/embeddingLosses';
+import { checkMatryoshkaDims, type EmbeddingLossName } from '../training/embeddingLosses';
 import { microBatchGradients, type LossSettings, type PassCoordinates, type StepGradients } from '../training/gradientStep';
 import { evaluationOptions } from '../training/evaluationOptions';
 import { promptedBatch } from '../training/promptedBatch';
@@ -43,6 +43,7 @@ export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
     this.trainable = trainableVariables(embedder, undefined);
     this.distinctTexts = IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? inBatchNegativeTexts : undefined;
     this.loss = embeddingLossSettings(config.loss);
+    if (config.loss.matryoshka) checkMatryoshkaDims(config.loss.matryoshka.dims, embedder.dimension);
     this.prompts = rolePromptTexts(config.model);
     this.evaluator = new ValidationEvaluator(data.kind, data.validation, config.evaluation.metrics, evaluationOptions(config));
   }

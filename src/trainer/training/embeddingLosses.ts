@@ -54,13 +54,9 @@ export function matryoshkaLoss(
   loss: (truncated: RoleEmbeddings) => tf.Scalar,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const dimension = embeddings.anchor.shape[1];
+    checkMatryoshkaDims(dims, embeddings.anchor.shape[1]);
     let total: tf.Scalar = tf.scalar(0);
     dims.forEach((dim, i) => {
-      if (dim > dimension)
-        throw new Error(
-          `loss.matryoshka.dims has ${dim}, more than the model's embedding dimension ${dimension}; use at most ${dimension}.`,
-        );
       const cut = (x: tf.Tensor2D) => unit(tf.slice(x, [0, 0], [-1, dim]));
       const truncated: RoleEmbeddings = {
         anchor: cut(embeddings.anchor),
@@ -71,6 +67,15 @@ export function matryoshkaLoss(
     });
     return total;
   });
+}
+
+/** Checked before training starts too, as MatryoshkaLoss's constructor checks: a run should not fail at its first step. */
+export function checkMatryoshkaDims(dims: readonly number[], dimension: number): void {
+  const tooLarge = dims.find((dim) => dim > dimension);
+  if (tooLarge !== undefined)
+    throw new Error(
+      `loss.matryoshka.dims has ${tooLarge}, more than the model's embedding dimension ${dimension}; use at most ${dimension}.`,
+    );
 }
 
 function baseLoss(name: EmbeddingLossType, embeddings: RoleEmbeddings, targets: LossTargets, parameters: LossParameters): tf.Scalar {
