@@ -15,9 +15,8 @@ import { loadInferenceModel } from '../model/inferenceModel';
 import { modelPrompts } from '../model/modelPrompts';
 import { loadEmbedder } from '../model/loadEmbedder';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
-import { HardNegativeMiner } from '../mining/hardNegativeMiner';
+import { mineCorpus, type MiningStage } from '../mining/mineCorpus';
 import { buildMiningCorpus, mostPositives } from '../mining/miningCorpus';
-import { encodeUnitVectors, forEachScoreRow } from '../mining/miningEmbeddings';
 import { MiningOptionError, resolveMiningOptions, type MiningOptions, type ResolvedMiningOptions } from '../mining/miningOptions';
 import { miningReport, miningSummaryLines } from '../mining/miningReport';
 import { minedTable, OUTPUT_FORMATS, type OutputColumns } from '../mining/minedRows';
@@ -150,27 +149,16 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
   }
   io.err(`mining with ${setup.modelLabel} on ${backend.name}: ${corpus.anchors.length} anchors against ${corpus.corpus.length} positives`);
 
-  const encodingStarted = performance.now();
-  // Prompts go in front for encoding only: the rows written keep the texts as read, and training adds its own prompts.
   const { embedder, prompts } = model;
-  const texts = [
-    ...corpus.corpus.map((text) => (prompts.positive ?? '') + text),
-    ...corpus.anchors.map((text) => (prompts.anchor ?? '') + text),
-  ];
-  const encoding = new ProgressBar(progressSink, 'encoding', texts.length, 'texts');
-  const vectors = await encodeUnitVectors(embedder, texts, batchSize, (done) => encoding.update(done));
-  encoding.finish();
-  const encodingSeconds = (performance.now() - encodingStarted) / 1000;
-
-  const miningStarted = performance.now();
-  const miner = new HardNegativeMiner(corpus.positives, options);
-  const scoring = new ProgressBar(progressSink, 'mining', corpus.anchors.length, 'anchors');
-  await forEachScoreRow(vectors.slice(corpus.corpus.length), vectors.slice(0, corpus.corpus.length), (anchor, row) => {
-    miner.addRow(anchor, row);
-    scoring.update(anchor + 1);
+  // Prompts go in front for encoding only: the rows written keep the texts as read, and training adds its own prompts.
+  const rolePrompts = { ...(prompts.anchor ? { anchor: prompts.anchor } : {}), ...(prompts.positive ? { corpus: prompts.positive } : {}) };
+  const bars = new StageProgress(progressSink);
+  const { result, seconds } = await mineCorpus(embedder, corpus, options, {
+    batchSize,
+    prompts: rolePrompts,
+    onProgress: (stage, done, total) => bars.update(stage, done, total),
   });
-  scoring.finish();
-  const result = miner.result();
+  bars.finish();
 
   const table = minedTable(corpus, result, outputFormat, setup.columns, values['output-scores']);
   try {
@@ -185,8 +173,8 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
     out,
     outputFormat,
     rowsSkipped: read.skipped,
-    prompts: { ...(prompts.anchor ? { anchor: prompts.anchor } : {}), ...(prompts.positive ? { corpus: prompts.positive } : {}) },
-    seconds: { encoding: round(encodingSeconds), mining: round((performance.now() - miningStarted) / 1000) },
+    prompts: rolePrompts,
+    seconds,
   };
   const reportFile = `${out.slice(0, out.length - extname(out).length)}.report.json`;
   writeFileSync(reportFile, `${JSON.stringify(miningReport(corpus, result, table, facts), null, 2)}\n`);
@@ -352,6 +340,22 @@ function choice<T extends string>(text: string, allowed: readonly T[], flag: str
   return text as T;
 }
 
-function round(seconds: number): number {
-  return Math.round(seconds * 100) / 100;
+/** One progress bar per stage: a new stage finishes the bar of the one before. */
+class StageProgress {
+  private current?: { stage: MiningStage; bar: ProgressBar };
+
+  constructor(private readonly sink: ProgressSink) {}
+
+  update(stage: MiningStage, done: number, total: number): void {
+    if (this.current?.stage !== stage) {
+      this.current?.bar.finish();
+      this.current = { stage, bar: new ProgressBar(this.sink, stage, total, stage === 'encoding' ? 'texts' : 'anchors') };
+    }
+    this.current.bar.update(done);
+  }
+
+  finish(): void {
+    this.current?.bar.finish();
+    this.current = undefined;
+  }
 }
