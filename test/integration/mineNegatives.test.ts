@@ -216,6 +216,16 @@ describe('embedtune mine-negatives', () => {
     assert.equal(out.code, 2);
     assert.match(out.stderr, /--out must end in \.jsonl, \.csv or \.tsv, not "x\.txt"\./);
 
+    const same = embedtune(['mine-negatives', model, '--data', 'pairs.jsonl', '--out', 'pairs.jsonl'], workspace.root);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /--out is the data file .*pairs\.jsonl; write the mined rows to a new file\./);
+    assert.ok(readFileSync(workspace.path('pairs.jsonl'), 'utf8').startsWith('{"anchor":"what is a river"'), 'the data file is untouched');
+
+    workspace.write('empty.jsonl', '\n\n');
+    const empty = embedtune(['mine-negatives', model, '--data', 'empty.jsonl', '--out', 'x.jsonl'], workspace.root);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /^embedtune mine-negatives: .*empty\.jsonl: nothing to mine: it has no data rows$/m);
+
     const number = embedtune(['mine-negatives', model, '--data', 'pairs.jsonl', '--out', 'x.jsonl', '--max-score', 'high'], workspace.root);
     assert.equal(number.code, 2);
     assert.match(number.stderr, /--max-score must be a number, not "high"\./);

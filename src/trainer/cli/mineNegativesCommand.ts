@@ -121,6 +121,8 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
   const format = resolveDataFormat(setup.dataFile, setup.configuredFormat);
   if (!format) throw new InputFileError(`${setup.dataFile} has no .jsonl, .csv or .tsv extension, so its format is unknown; rename it.`);
   requireRegularFile(setup.dataFile, 'The data file');
+  if (setup.dataFile === out)
+    throw new UsageError(`--out is the data file ${setup.dataFile}; write the mined rows to a new file.`, MINE_NEGATIVES_USAGE);
 
   const read = await readPairs(setup, format, io);
   if (!read) return 1;
