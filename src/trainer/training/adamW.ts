@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isLayerNormWeight } from '../model/weightNames';
 
 export interface AdamWSettings {
   readonly beta1: number;
@@ -18,7 +19,7 @@ export const DEFAULT_ADAMW: Omit<AdamWSettings, 'weightDecay'> = {
   beta1: 0.9,
   beta2: 0.999,
   epsilon: 1e-8,
-  decays: (name) => !name.endsWith('.bias') && !name.includes('LayerNorm'),
+  decays: (name) => !name.endsWith('.bias') && !isLayerNormWeight(name),
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { isAdapterName, isLoraName, type EncoderExtensions } from '../model/bert/bertEncoder';
+import { encoderLayerOf, isLayerNormWeight } from '../model/weightNames';
 
 /** Which weights train under `strategy`, and which extra weights (LoRA, adapters) the encoder grows for it. */
 export interface TrainingStrategy {
@@ -16,8 +17,9 @@ export function trainingStrategy(config: ResolvedConfig): TrainingStrategy {
       return {
         trainable: (name) => {
           if (name.startsWith('embeddings.')) return !strategy.freeze_embeddings;
-          const layer = /^encoder\.layer\.(\d+)\./.exec(name);
-          return !layer || Number(layer[1]) >= strategy.freeze_layers;
+          // encoder.layer.N (BERT, RoBERTa, MPNet) or transformer.layer.N (DistilBERT).
+          const layer = encoderLayerOf(name);
+          return layer === undefined || layer >= strategy.freeze_layers;
         },
       };
     case 'lora':
@@ -31,7 +33,7 @@ export function trainingStrategy(config: ResolvedConfig): TrainingStrategy {
     case 'adapter':
       // Houlsby et al. train the adapters and the LayerNorms; everything else stays as pretrained.
       return {
-        trainable: (name) => isAdapterName(name) || name.includes('LayerNorm'),
+        trainable: (name) => isAdapterName(name) || isLayerNormWeight(name),
         extensions: { seed: training.seed, adapter: { size: strategy.adapter.size } },
       };
   }

@@ -45,9 +45,15 @@ class HoulsbyAdapter(torch.nn.Module):
         return x + self.up(self.act(self.down(x)))
 
 
+def is_layer_norm(name: str) -> bool:
+    """LayerNorm weights in every family's names (DistilBERT's are sa_layer_norm and output_layer_norm)."""
+    return "LayerNorm" in name or "layer_norm" in name
+
+
 def embedtune_layout(name: str) -> bool:
     """Whether EmbedTune stores this weight input-major ([in, out]), the transpose of torch's Linear.weight."""
-    return name.endswith(".weight") and "LayerNorm" not in name and not name.startswith("embeddings.")
+    # MPNet's relative_attention_bias is an embedding table, stored as torch stores it.
+    return name.endswith(".weight") and not is_layer_norm(name) and not name.startswith("embeddings.") and "relative_attention_bias" not in name
 
 
 # Modules PEFT wrapped with LoRA, by name within the BERT model; their own weights move to `<name>.base_layer`.
@@ -103,13 +109,13 @@ def trainable(name: str, strategy) -> bool:
         if name.startswith("embeddings."):
             return not strategy["freeze_embeddings"]
         parts = name.split(".")
-        if parts[0] == "encoder" and parts[1] == "layer":
+        if parts[0] in ("encoder", "transformer") and parts[1] == "layer":
             return int(parts[2]) >= strategy["freeze_layers"]
         return True
     if kind == "lora":
         return ".lora_A." in name or ".lora_B." in name
     if kind == "adapter":
-        return ".dropout.1." in name or "LayerNorm" in name
+        return ".dropout.1." in name or is_layer_norm(name)
     raise ValueError(kind)
 
 
@@ -127,8 +133,8 @@ def main(request_path: str, answer_path: str) -> None:
     for name, param in params.items():
         param.requires_grad_(trainable(name.removeprefix("base_model.model."), strategy))
     named_trainable = [(name, p) for name, p in params.items() if p.requires_grad and not name.removeprefix("base_model.model.").startswith("pooler.")]
-    decay = [p for name, p in named_trainable if not name.endswith("bias") and "LayerNorm" not in name]
-    no_decay = [p for name, p in named_trainable if name.endswith("bias") or "LayerNorm" in name]
+    decay = [p for name, p in named_trainable if not name.endswith("bias") and not is_layer_norm(name)]
+    no_decay = [p for name, p in named_trainable if name.endswith("bias") or is_layer_norm(name)]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": request["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=request["learning_rate"],
