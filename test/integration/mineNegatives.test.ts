@@ -4,7 +4,7 @@
  * own encoding, prompts and similarity are tested against the CLI's other encode path, not against themselves.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -215,6 +215,17 @@ describe('embedtune mine-negatives', () => {
     const out = embedtune(['mine-negatives', model, '--data', 'pairs.jsonl', '--out', 'x.txt'], workspace.root);
     assert.equal(out.code, 2);
     assert.match(out.stderr, /--out must end in \.jsonl, \.csv or \.tsv, not "x\.txt"\./);
+
+    execFileSync('mkfifo', [workspace.path('pipe.embedtune.yaml'), workspace.path('pipe.jsonl')]);
+    const pipeConfig = embedtune(['mine-negatives', 'pipe.embedtune.yaml', '--out', 'x.jsonl'], workspace.root);
+    assert.equal(pipeConfig.code, 1, 'a named pipe as the config is refused, not read');
+    assert.match(
+      pipeConfig.stderr,
+      /^embedtune mine-negatives: The config .*pipe\.embedtune\.yaml is not a regular file but a named pipe\.$/m,
+    );
+    const pipeData = embedtune(['mine-negatives', model, '--data', 'pipe.jsonl', '--out', 'x.jsonl'], workspace.root);
+    assert.equal(pipeData.code, 1, 'a named pipe as the data is refused, not read');
+    assert.match(pipeData.stderr, /^embedtune mine-negatives: The data file .*pipe\.jsonl is not a regular file but a named pipe\.$/m);
 
     const same = embedtune(['mine-negatives', model, '--data', 'pairs.jsonl', '--out', 'pairs.jsonl'], workspace.root);
     assert.equal(same.code, 2);

@@ -278,13 +278,20 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
   };
 }
 
-/** A regular file is a config; a folder, or a name that is not a file (a hub id), is a model. */
+/**
+ * A folder, or a name that is no file at all (a hub id), is a model; anything else is a config, which must then be
+ * a regular file: a named pipe would block the read forever.
+ */
 function isConfigFile(target: string): boolean {
+  let stat;
   try {
-    return statSync(target).isFile();
+    stat = statSync(target);
   } catch {
     return false;
   }
+  if (stat.isDirectory()) return false;
+  requireRegularFile(target, 'The config');
+  return true;
 }
 
 /** The pairs of the data file, or undefined after printing the file, line and column at fault. */
