@@ -147,6 +147,7 @@ describe('prompts and Matryoshka on the tfjs engine, through embedtune train and
     assert.equal(st['default_prompt_name'], 'query');
     const card = readFileSync(join(promptedRun, 'model', 'README.md'), 'utf8');
     assert.match(card, /Trained with MatryoshkaLoss at 32, 16, 8 dimensions \(of 32\)/);
+    assert.match(card, /## Prompts\n[^#]*- `query`: "query: " \(the default\)\n- `document`: "passage: "\n/);
   });
 
   it('encode --prompt NAME puts that prompt in front of each line, and without --prompt the default one', () => {

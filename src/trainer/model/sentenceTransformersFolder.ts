@@ -257,6 +257,7 @@ function modelCard(model: SentenceTransformersExport, dimensions: number): strin
     `- **Pooling:** ${model.pooling}${model.normalize ? ', then normalized to unit length' : ''}`,
     '',
   ];
+  lines.push(...promptLines(model.prompts, model.defaultPromptName));
   lines.push(...matryoshkaSection(model.modelCard.matryoshkaDims, dimensions));
   if (datasetSummary) lines.push('## Training data', '', datasetSummary.trim(), '');
   lines.push(
@@ -285,6 +286,20 @@ function modelCard(model: SentenceTransformersExport, dimensions: number): strin
   const fence = codeFence(configYaml);
   lines.push('## EmbedTune configuration', '', `${fence}yaml`, configYaml.trimEnd(), fence, '');
   return lines.join('\n');
+}
+
+/** The saved prompts, which encode_query / encode_document apply; nothing when there are none. */
+function promptLines(prompts: Readonly<Record<string, string>> | undefined, defaultPromptName: string | undefined): string[] {
+  const entries = Object.entries(prompts ?? {});
+  if (entries.length === 0) return [];
+  return [
+    '## Prompts',
+    '',
+    'Trained with these prompts in front of its inputs; `encode_query`, `encode_document` and `encode(prompt_name=...)` apply them.',
+    '',
+    ...entries.map(([name, text]) => `- \`${name}\`: ${JSON.stringify(text)}${name === defaultPromptName ? ' (the default)' : ''}`),
+    '',
+  ];
 }
 
 /** The Matryoshka sizes and how to load the model cut to one, as sentence-transformers' own cards show it. */
