@@ -1,14 +1,14 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig, type BadRowPolicy, type EmbedTuneConfig } from '../../shared/config/configTypes';
+import { resolveConfig, TFJS_BACKENDS, type BadRowPolicy, type EmbedTuneConfig, type TfjsBackend } from '../../shared/config/configTypes';
 import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { resolveDataFormat, type DataFormat } from '../../shared/data/dataFormat';
 import type { PairExample } from '../../shared/data/trainingExamples';
 import { LineIndex } from '../../shared/textRange';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
-import { selectBackend, type BackendPreference } from '../backend/selectBackend';
+import { selectBackend } from '../backend/selectBackend';
 import { DataFileError, DataRowError, describeRowProblem } from '../data/dataErrors';
 import { readExamples } from '../data/readExamples';
 import { loadInferenceModel } from '../model/inferenceModel';
@@ -54,8 +54,6 @@ Writes FILE, a report FILE-without-extension.report.json, and a summary on stdou
 /** The schema's column names; only anchor and positive are read, from the names the setup decided. */
 const DEFAULT_COLUMNS = resolveConfig({ model: { base: '' }, data: { train: '' } } as EmbedTuneConfig).data.columns;
 
-const BACKENDS: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
-
 /** What the positional argument and the config decide before any file is read. */
 interface MiningSetup {
   readonly modelLabel: string;
@@ -66,7 +64,7 @@ interface MiningSetup {
   readonly columns: OutputColumns;
   readonly onBadRow: BadRowPolicy;
   readonly seed?: number;
-  readonly backend: string;
+  readonly backend: TfjsBackend;
 }
 
 /** The model, and the prompts that go in front of anchors and of corpus texts when they are encoded. */
@@ -139,7 +137,7 @@ export async function runMineNegatives(args: string[], io: CliIo, progressSink: 
     throw error;
   }
 
-  const backend = await selectBackend(setup.backend as BackendPreference);
+  const backend = await selectBackend(setup.backend);
   let model: PromptedEmbedder;
   try {
     model = await setup.loadModel(backend.name);
@@ -217,7 +215,7 @@ const FLAGS: Readonly<Record<keyof MiningOptions, string>> = {
  * data; anything else is a model for loadInferenceModel. Undefined after printing why a config cannot be used.
  */
 function setupFor(target: string, values: Values, io: CliIo): MiningSetup | undefined {
-  const backendFlag = values.backend === undefined ? undefined : choice(values.backend, BACKENDS, '--backend');
+  const backendFlag = values.backend === undefined ? undefined : choice(values.backend, TFJS_BACKENDS, '--backend');
   const onBadRowFlag =
     values['on-bad-row'] === undefined ? undefined : choice(values['on-bad-row'], ['error', 'skip'] as const, '--on-bad-row');
   const columnFlags = {
@@ -274,7 +272,7 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
     columns: { anchor: columns.anchor, positive: columns.positive, negative: columns.negative, ...columnFlags },
     onBadRow: onBadRowFlag ?? config.data.on_bad_row,
     seed: config.training.seed,
-    backend: backendFlag ?? config.engine.backend ?? 'auto',
+    backend: backendFlag ?? config.engine.backend,
   };
 }
 
