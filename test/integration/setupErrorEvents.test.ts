@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchema from '../../schemas/events.schema.json';
+import { CHECKPOINTS_DIR, EVENTS_FILE, RUN_INFO_FILE, TRAINER_STATE_FILE } from '../../src/shared/run/runFolder';
 import { NO_RUN_FOLDER_ID, type ErrorEvent, type RunEvent } from '../../src/shared/events/runEvents';
 import { readSafetensors, writeSafetensors } from '../../src/trainer/model/safetensors';
 import { TempWorkspace } from '../helpers/tempWorkspace';
@@ -119,6 +120,32 @@ describe('embedtune train --events stdout, when it fails before it has a run fol
       assert.deepEqual(error.where, { phase: 'resume' });
       assert.match(error.message, /--resume runs\/nothing-here: no EmbedTune checkpoint there/);
       assert.match(result.stderr, /embedtune train: --resume runs\/nothing-here: no EmbedTune checkpoint there/);
+    } finally {
+      workspace.dispose();
+    }
+  });
+
+  it('a --resume of a checkpoint this engine cannot read fails before touching that run', () => {
+    const workspace = workspaceWith(CONFIG);
+    try {
+      assert.equal(train(workspace.root, []).status, 0);
+      const [runId] = readdirSync(workspace.path('runs'));
+      const runFolder = workspace.path(`runs/${runId}`);
+      const [checkpoint] = readdirSync(join(runFolder, CHECKPOINTS_DIR));
+      const statePath = join(runFolder, CHECKPOINTS_DIR, checkpoint!, TRAINER_STATE_FILE);
+      writeFileSync(statePath, JSON.stringify({ format: 'hf-trainer-state', global_step: 2 }));
+      const before = {
+        info: readFileSync(join(runFolder, RUN_INFO_FILE), 'utf8'),
+        events: readFileSync(join(runFolder, EVENTS_FILE), 'utf8'),
+      };
+
+      const result = train(workspace.root, ['--resume', `runs/${runId}`, '--events', 'stdout']);
+      assert.equal(result.status, 1);
+      const error = onlyError(result.stdout);
+      assert.equal(error.run_id, NO_RUN_FOLDER_ID);
+      assert.match(error.message, /has format "hf-trainer-state", which this EmbedTune cannot read/);
+      assert.equal(readFileSync(join(runFolder, RUN_INFO_FILE), 'utf8'), before.info, 'run.json still says finished');
+      assert.equal(readFileSync(join(runFolder, EVENTS_FILE), 'utf8'), before.events, 'nothing appended to the finished run');
     } finally {
       workspace.dispose();
     }

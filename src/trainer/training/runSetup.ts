@@ -14,6 +14,7 @@ import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type Prepared
 import { AdamW, DEFAULT_ADAMW } from './adamW';
 import { restoreCheckpoint, type Trainee, type TrainingProgress } from './callbacks/checkpointer';
 import { CheckpointStore, type TrainerState } from './checkpointStore';
+import { configHash } from './runDirectory';
 import { decideGradientCheckpointing, microBatchShapeOf } from './gradientCheckpointing';
 import { trainingStrategy } from './trainingStrategy';
 
@@ -59,9 +60,8 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const loaded = await loadModel(prepared, backend, options);
   const objective = objectiveFor(prepared.data, loaded.embedder, config);
   const trainee = { encoder: loaded.embedder.encoder, head: objective.head, optimizer: optimizerFor(objective, config, options.log) };
-  const run = openRunFolder(prepared);
-  const events = run.openEvents(options.eventsToStdout ? { mirror: process.stdout } : {});
-  const store = new CheckpointStore(run.directory.path, config.checkpoints.keep, config.checkpoints.keep_best);
+  // Restored before the run folder opens, so that an unreadable checkpoint fails the request and leaves its run as it was.
+  const resumed = prepared.resumeFrom ? restoreCheckpoint(prepared.resumeFrom, trainee, configHash(config), options.log) : undefined;
   const distinctTexts = objective.distinctTexts?.bind(objective);
   const batches = new BatchIterator(objective.examples, {
     batchSize: config.training.batch_size,
@@ -69,10 +69,45 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
     ...(distinctTexts ? { distinctTexts } : {}),
   });
   const steps = stepPlan(batches.batchesPerEpoch, config);
-  const resumed = prepared.resumeFrom ? restoreCheckpoint(prepared.resumeFrom, trainee, run.directory.configHash, options.log) : undefined;
+  const run = openRunFolder(prepared);
+  const events = run.openEvents(options.eventsToStdout ? { mirror: process.stdout } : {});
+  const store = new CheckpointStore(run.directory.path, config.checkpoints.keep, config.checkpoints.keep_best);
   const setup = { prepared, backend, loaded, objective, trainee, run, events, store, batches, steps, resumed };
-  announceRun(setup, options.log);
-  return { ...setup, start: startOf(resumed, batches) };
+  const start = startOf(resumed, batches);
+  try {
+    announceRun(setup, options.log);
+  } catch (error) {
+    failOpenedRun(setup, error, { step: start.step, durationSeconds: resumed?.elapsedSeconds ?? 0, bestMetric: null });
+    throw error;
+  }
+  return { ...setup, start };
+}
+
+/**
+ * Once the run folder is open, every failure reaches it: the error as an event, then run_finished with reason failed,
+ * and run.json no longer says running. The editor words the failure from these events.
+ */
+export function failOpenedRun(
+  setup: Pick<RunSetup, 'events' | 'run' | 'store'>,
+  error: unknown,
+  at: { step: number; durationSeconds: number; bestMetric: { name: string; value: number } | null },
+): void {
+  setup.events.write({
+    type: 'error',
+    message: error instanceof Error ? error.message : String(error),
+    where: { phase: 'training' },
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  });
+  setup.events.write({
+    type: 'run_finished',
+    reason: 'failed',
+    step: at.step,
+    best_checkpoint: setup.store.bestPath(),
+    best_metric: at.bestMetric,
+    duration_seconds: at.durationSeconds,
+  });
+  setup.run.finish();
+  setup.events.close();
 }
 
 /** Refuses a config for the other engine before any data is read; every task kind has an objective (objectiveFor). */

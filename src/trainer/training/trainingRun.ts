@@ -13,7 +13,7 @@ import { exportFinalModel } from './exportFinalModel';
 import { learningRateAt } from './learningRateSchedule';
 import { runTrainingLoop, type TrainingLoop } from './loop';
 import { RunClock } from './runClock';
-import { setUpRun, type RunSetup } from './runSetup';
+import { failOpenedRun, setUpRun, type RunSetup } from './runSetup';
 
 export { ConfigErrors } from '../run/configErrors';
 export { DivergedError } from './divergedError';
@@ -51,15 +51,14 @@ export interface TrainOutcome {
 export async function train(options: TrainOptions): Promise<TrainOutcome> {
   const setup = await setUpRun(options);
   const callbacks = runCallbacks(setup, options);
-  if (setup.prepared.schedule.evaluates && !setup.resumed) await callbacks.evaluation.evaluateBaseline();
-  let end: LoopEnd;
   try {
-    end = await runTrainingLoop(loopOf(setup, callbacks));
+    if (setup.prepared.schedule.evaluates && !setup.resumed) await callbacks.evaluation.evaluateBaseline();
+    const end = await runTrainingLoop(loopOf(setup, callbacks));
+    return await completeRun(setup, callbacks, end);
   } catch (error) {
     failRun(setup, callbacks, error);
     throw error;
   }
-  return completeRun(setup, callbacks, end);
 }
 
 type LoopEnd = Awaited<ReturnType<typeof runTrainingLoop>>;
@@ -80,14 +79,13 @@ async function completeRun(setup: RunSetup, callbacks: RunCallbacks, end: LoopEn
 }
 
 /** The error as an event, then run_finished with reason failed, at the step the run had reached. */
-function failRun(setup: RunSetup, callbacks: RunCallbacks, error: unknown): void {
-  setup.events.write({
-    type: 'error',
-    message: error instanceof Error ? error.message : String(error),
-    where: { phase: 'training' },
-    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+function failRun(setup: RunSetup, { list, clock, earlyStopping }: RunCallbacks, error: unknown): void {
+  const best = earlyStopping.best;
+  failOpenedRun(setup, error, {
+    step: list.step ?? setup.start.step,
+    durationSeconds: clock.elapsed(),
+    bestMetric: best === null ? null : { name: setup.prepared.config.evaluation.primary, value: best },
   });
-  finishRun(setup, callbacks, 'failed', callbacks.list.step ?? setup.start.step);
 }
 
 /** The run's callbacks, in the order their hooks run, and the ones the run reads from afterwards. */
