@@ -92,9 +92,10 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
     prompt = choosePrompt(
       await modelPrompts(positionals[0]!, model.runConfig, { baseDir: process.cwd(), env: process.env }),
       values.prompt,
+      positionals[0]!,
     );
   } catch (error) {
-    io.err(`embedtune encode: ${positionals[0]} ${error instanceof Error ? error.message : String(error)}`);
+    io.err(`embedtune encode: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
   const lines = readFileSync(values.in, 'utf8')

@@ -55,7 +55,7 @@ export function readModelPrompts(rootFolder: string): ModelPrompts {
  * The text to put in front of every input: the prompt named `name`, else the model's default prompt, else none
  * (as `SentenceTransformer.encode(prompt_name=…)`). An unknown name throws with the names the model has.
  */
-export function choosePrompt(model: ModelPrompts, name: string | undefined): { name?: string; text: string } {
+export function choosePrompt(model: ModelPrompts, name: string | undefined, owner = 'the model'): { name?: string; text: string } {
   const chosen = name ?? model.defaultPromptName;
   if (chosen === undefined) return { text: '' };
   if (!Object.hasOwn(model.prompts, chosen)) {
@@ -63,8 +63,8 @@ export function choosePrompt(model: ModelPrompts, name: string | undefined): { n
     const which = name === undefined ? `its default_prompt_name "${chosen}"` : `"${chosen}"`;
     throw new Error(
       names.length === 0
-        ? `the model has no prompts, so there is no prompt ${which}.`
-        : `the model has no prompt ${which}; it has ${names.map((n) => `"${n}"`).join(', ')}.`,
+        ? `${owner} has no prompts, so there is no prompt ${which}.`
+        : `${owner} has no prompt ${which}; it has ${names.map((n) => `"${n}"`).join(', ')}.`,
     );
   }
   return { name: chosen, text: model.prompts[chosen]! };
