@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { referenceEncoderOps } from '../../src/trainer/backend/encoderOps';
+import { loadEmbedder } from '../../src/trainer/model/loadEmbedder';
 import { embeddingLoss, type LossParameters, type RoleEmbeddings } from '../../src/trainer/training/embeddingLosses';
+import { disposeGradients, microBatchGradients, type LossSettings, type TextBatch } from '../../src/trainer/training/gradientStep';
+import { TempWorkspace } from '../helpers/tempWorkspace';
+import { buildTinyBert } from '../helpers/tinyBert';
 
 /*
  * loss.matryoshka against values worked out by hand on vectors chosen so that every cosine and distance is exact.
@@ -71,5 +76,47 @@ describe('loss.matryoshka', () => {
       () => lossValue('mnrl', embeddings, { scale: 20, margin: 0, matryoshka: { dims: [8], weights: [1] } }),
       /loss\.matryoshka\.dims has 8, more than the model's embedding dimension 2/,
     );
+  });
+});
+
+describe('loss.matryoshka under the gradient cache', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('gives cached_mnrl the loss and gradients of mnrl, both wrapped, as CachedLossDecorator does', async () => {
+    const { folder } = buildTinyBert(workspace.path('tiny'), { layers: 1, hidden: 16, heads: 2, intermediate: 32, seed: 9 });
+    const { embedder } = await loadEmbedder({
+      base: folder,
+      baseDir: workspace.path('.'),
+      written: undefined,
+      resolved: { base: folder, pooling: 'mean', normalize: true, max_seq_length: 16 },
+      ops: referenceEncoderOps,
+      env: { EMBEDTUNE_OFFLINE: '1' },
+    });
+    const words = 'river stone light paper music water field night'.split(' ');
+    const batch: TextBatch = {
+      anchor: words.map((word, i) => `${word} ${words[(i + 3) % words.length]}`),
+      positive: words.map((word, i) => `${words[(i + 5) % words.length]} ${word} ${word}`),
+      targets: {},
+    };
+    const matryoshka = { dims: [16, 8, 4], weights: [1, 0.5, 0.25] };
+    const run = (settings: LossSettings) => {
+      const result = microBatchGradients(embedder, embedder.encoder.variables, batch, settings, { seed: 1, step: 0, microBatch: 0 }, false);
+      const gradients = new Map([...result.gradients].map(([name, gradient]) => [name, gradient.dataSync() as Float32Array]));
+      disposeGradients(result.gradients);
+      return { loss: result.loss, gradients };
+    };
+    const direct = run({ name: 'mnrl', scale: 20, margin: 0, miniBatchSize: 64, matryoshka });
+    const cached = run({ name: 'cached_mnrl', scale: 20, margin: 0, miniBatchSize: 3, matryoshka });
+    const unwrapped = run({ name: 'mnrl', scale: 20, margin: 0, miniBatchSize: 64 });
+    assert.ok(Math.abs(direct.loss - cached.loss) < 1e-5, `mnrl ${direct.loss}, cached_mnrl ${cached.loss}`);
+    assert.ok(Math.abs(direct.loss - unwrapped.loss) > 1e-3, 'the wrapper changes the loss');
+    assert.ok(direct.gradients.size > 10 && cached.gradients.size === direct.gradients.size, `${direct.gradients.size} gradients`);
+    let worst = 0;
+    for (const [name, gradient] of direct.gradients) {
+      const other = cached.gradients.get(name)!;
+      gradient.forEach((value, i) => (worst = Math.max(worst, Math.abs(value - other[i]!))));
+    }
+    assert.ok(worst < 1e-5, `largest gradient difference ${worst}`);
   });
 });
