@@ -15,6 +15,7 @@ const entries = [
 const webviews = [
   { in: 'media/dashboard/main.ts', out: 'dashboard' },
   { in: 'media/checkpoints/main.ts', out: 'checkpoints' },
+  { in: 'media/lab/main.ts', out: 'lab' },
 ];
 
 const webviewContexts = webviews.map((entry) =>

@@ -116,7 +116,7 @@ export class WebviewBrowser {
   }
 
   /** Opens a webview page (`dashboard` or `checkpoints`) and waits for its `ready` message. */
-  async open(name: 'dashboard' | 'checkpoints', theme: ThemeName = 'dark'): Promise<WebviewPage> {
+  async open(name: 'dashboard' | 'checkpoints' | 'lab', theme: ThemeName = 'dark'): Promise<WebviewPage> {
     const page = await this.context.newPage();
     const webview = new WebviewPage(page);
     await page.route('**/*', async (route) => {

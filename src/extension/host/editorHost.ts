@@ -65,4 +65,6 @@ export interface StatusItem extends Disposable {
 export interface PanelOpener {
   showDashboard(key?: string): void;
   showCheckpoints(key?: string): void;
+  /** The Embedding Lab for a run's models, or for models the user picks when no key is given. */
+  showLab?(key?: string): void;
 }

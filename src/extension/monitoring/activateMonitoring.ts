@@ -5,6 +5,7 @@ import { nativeBackendEnvironment } from '../backend/nativeBackendSettings';
 import { WasmNotice } from '../backend/wasmNotice';
 import type { Disposable } from '../emitter';
 import type { EditorHost, PanelOpener } from '../host/editorHost';
+import { openLab } from '../lab/openLabCommand';
 import type { EngineCommand } from '../runs/engineProcess';
 import { RunLibrary } from '../runs/runLibrary';
 import { RunManager } from '../runs/runManager';
@@ -19,6 +20,7 @@ export const MONITORING_COMMANDS = [
   'embedtune.resumeTraining',
   'embedtune.showDashboard',
   'embedtune.showCheckpoints',
+  'embedtune.openLab',
   'embedtune.newConfig',
   'embedtune.showTrainingLog',
   INSTALL_NATIVE_BACKEND_COMMAND,
@@ -102,6 +104,9 @@ export function activateMonitoring(options: MonitoringOptions): Monitoring {
     host.registerCommand('embedtune.resumeTraining', (resource) => controller.resumeTraining(resource)),
     host.registerCommand('embedtune.showDashboard', async (target) => panels.showDashboard(await runKeyFor(target))),
     host.registerCommand('embedtune.showCheckpoints', async (target) => panels.showCheckpoints(await runKeyFor(target))),
+    host.registerCommand('embedtune.openLab', async (target) =>
+      openLab(host, library, await runKeyFor(target), (key) => panels.showLab?.(key)),
+    ),
     host.registerCommand('embedtune.newConfig', () => runNewConfigWizard(host, options.workspaceFolder?.())),
     host.registerCommand('embedtune.showTrainingLog', () => host.showOutput()),
     host.registerCommand(INSTALL_NATIVE_BACKEND_COMMAND, (variant) =>

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { PanelOpener } from '../host/editorHost';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
+import { LabPanel } from '../lab/labPanel';
 import { CheckpointsPanel } from './checkpointsPanel';
 import { DashboardPanel } from './dashboardPanel';
 
@@ -18,11 +19,13 @@ export function createWebviewPanels(context: vscode.ExtensionContext, services: 
       dispose: () => {
         DashboardPanel.currentPanel?.dispose();
         CheckpointsPanel.currentPanel?.dispose();
+        LabPanel.currentPanel?.dispose();
       },
     },
   );
   return {
     showDashboard: (key) => DashboardPanel.createOrShow(extensionUri, services(), key),
     showCheckpoints: (key) => CheckpointsPanel.createOrShow(extensionUri, services(), key),
+    showLab: (key) => LabPanel.createOrShow(extensionUri, services(), key),
   };
 }

@@ -1,0 +1,123 @@
+import '../common/base.css';
+import './lab.css';
+import type { LabComparedHit, LabHit, LabSearchResult } from '../../src/shared/lab/labSearchResult';
+import { rankChangeLabel } from '../../src/shared/lab/rankChanges';
+import { parseToLab, type FromLab, type LabSetup, type ToLab } from '../../src/shared/protocol/labMessages';
+import { h, replaceChildren } from '../common/dom';
+import { connect, onMessage } from '../common/vscodeApi';
+
+/** What survives a reload of the panel: the last query typed and how many results to show. */
+interface LabState {
+  query: string;
+  k: number;
+}
+
+const channel = connect<FromLab, LabState>();
+const saved = channel.getState();
+const state: LabState = { query: typeof saved?.query === 'string' ? saved.query : '', k: Number.isInteger(saved?.k) ? saved!.k : 10 };
+
+let setup: LabSetup | null = null;
+let result: LabSearchResult | null = null;
+let busyQuery: string | null = null;
+let error: string | null = null;
+
+const app = document.getElementById('app')!;
+const queryInput = h('input', { id: 'query', type: 'search', placeholder: 'Type a query and press Enter', 'aria-label': 'Query' });
+queryInput.value = state.query;
+const kInput = h('input', { id: 'top-k', type: 'number', min: 1, max: 100, 'aria-label': 'Results per model' });
+kInput.value = String(state.k);
+const searchButton = h('button', { id: 'search', type: 'submit' }, 'Search');
+const form = h(
+  'form',
+  { class: 'search', onSubmit: (event: Event) => submit(event) },
+  queryInput,
+  h('label', {}, 'top ', kInput),
+  searchButton,
+);
+const status = h('p', { id: 'status', class: 'status' });
+const columns = h('div', { id: 'columns', class: 'columns' });
+app.append(h('header', { class: 'header' }, h('h1', {}, 'Embedding Lab')), form, status, columns);
+
+function submit(event: Event): void {
+  event.preventDefault();
+  const query = queryInput.value;
+  const k = Number(kInput.value);
+  if (query.trim() === '' || !Number.isInteger(k) || k < 1 || k > 100) return;
+  state.query = query;
+  state.k = k;
+  channel.setState(state);
+  channel.post({ command: 'search', query, k });
+}
+
+function render(): void {
+  searchButton.disabled = setup === null || busyQuery !== null;
+  replaceChildren(
+    status,
+    error ??
+      (busyQuery !== null ? `Searching for “${busyQuery}”…` : setup ? `Corpus: ${setup.corpus}` : 'Waiting for the models and the corpus…'),
+  );
+  status.classList.toggle('error', error !== null);
+  if (!result) {
+    replaceChildren(columns, setup ? columnShell('first', setup.first, []) : null, setup ? columnShell('second', setup.second, []) : null);
+    return;
+  }
+  const [first, second] = result.models;
+  replaceChildren(
+    columns,
+    columnShell(
+      'first',
+      first.model,
+      result.first.map((hit, i) => hitRow(hit, i + 1, null)),
+    ),
+    columnShell(
+      'second',
+      second.model,
+      result.second.map((hit) => hitRow(hit, hit.rank, hit)),
+    ),
+  );
+}
+
+function columnShell(id: string, model: string, rows: HTMLElement[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'column', id: `column-${id}` },
+    h('h2', { title: model }, model),
+    rows.length ? h('ol', { class: 'hits' }, ...rows) : h('p', { class: 'empty' }, 'No results yet.'),
+  );
+}
+
+function hitRow(hit: LabHit, rank: number | null, compared: LabComparedHit | null): HTMLElement {
+  const change = compared ? h('span', { class: `change change-${compared.change.kind}` }, rankChangeLabel(compared.change)) : null;
+  return h(
+    'li',
+    { class: `hit${compared?.change.kind === 'dropped' ? ' dropped' : ''}`, 'data-index': hit.index },
+    h('span', { class: 'rank' }, rank === null ? '–' : String(rank)),
+    h('span', { class: 'score' }, hit.score.toFixed(4)),
+    change,
+    h('span', { class: 'text' }, hit.text),
+  );
+}
+
+onMessage(parseToLab, (message: ToLab) => {
+  switch (message.command) {
+    case 'setup':
+      setup = message;
+      error = null;
+      break;
+    case 'busy':
+      busyQuery = message.query;
+      if (message.query !== null) error = null;
+      break;
+    case 'results':
+      result = message.result;
+      error = null;
+      break;
+    case 'error':
+      error = message.message;
+      break;
+  }
+  render();
+});
+
+render();
+channel.post({ command: 'ready' });

@@ -1,0 +1,127 @@
+import { dirname } from 'node:path';
+import { isLabSearchResult } from '../../shared/lab/labSearchResult';
+import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
+import type { EditorHost } from '../host/editorHost';
+import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
+import type { RunLibrary } from '../runs/runLibrary';
+import { labDefaultsForRun } from './labDefaults';
+
+export const LAB_UNTRUSTED_MESSAGE =
+  'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
+
+export interface LabSessionServices {
+  readonly host: EditorHost;
+  readonly engine: EngineCommand;
+  readonly library: RunLibrary;
+}
+
+/**
+ * The Lab's side in the extension host: it settles what to compare (the run's defaults, or what the user picks) and
+ * runs each search as `embedtune lab-search`, a child process with an argument array, posting only the result the
+ * guard accepts. Searches never overlap: one typed while another runs waits, and only the newest waits.
+ */
+export class LabSession {
+  private setup: LabSetup | undefined;
+  private running = false;
+  private pending: { query: string; k: number } | undefined;
+
+  constructor(
+    private readonly services: LabSessionServices,
+    private readonly post: (message: ToLab) => void,
+    private readonly runKey: string | undefined,
+  ) {}
+
+  async handle(message: FromLab): Promise<void> {
+    if (message.command === 'ready') {
+      this.setup ??= await this.chooseSetup();
+      if (this.setup) this.post({ command: 'setup', ...this.setup });
+      return;
+    }
+    this.pending = { query: message.query, k: message.k };
+    if (!this.running) await this.drain();
+  }
+
+  dispose(): void {
+    this.pending = undefined;
+  }
+
+  private async chooseSetup(): Promise<LabSetup | undefined> {
+    const { host, library } = this.services;
+    const run = this.runKey ? await library.resolve(this.runKey) : undefined;
+    const defaults = run ? labDefaultsForRun(run.key, run.configPath) : { first: undefined, second: undefined, corpus: undefined };
+    const first = defaults.first ?? (await host.pickFile({ title: 'Embedding Lab: the first model (e.g. the base model)', folders: true }));
+    if (!first) return undefined;
+    const second =
+      defaults.second ?? (await host.pickFile({ title: 'Embedding Lab: the model to compare (e.g. a checkpoint)', folders: true }));
+    if (!second) return undefined;
+    const corpus =
+      defaults.corpus ??
+      (await host.pickFile({ title: 'Embedding Lab: the corpus to search', filters: { Corpus: ['txt', 'jsonl', 'csv', 'tsv'] } }));
+    if (!corpus) return undefined;
+    return { first, second, corpus, runId: run?.runId ?? null };
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending) {
+        const request = this.pending;
+        this.pending = undefined;
+        await this.search(request.query, request.k);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async search(query: string, k: number): Promise<void> {
+    const { host, engine } = this.services;
+    if (!host.isWorkspaceTrusted()) {
+      this.post({ command: 'error', message: LAB_UNTRUSTED_MESSAGE });
+      return;
+    }
+    const setup = this.setup;
+    if (!setup) {
+      this.post({ command: 'error', message: 'Pick two models and a corpus first: run EmbedTune: Open Embedding Lab again.' });
+      return;
+    }
+    this.post({ command: 'busy', query });
+    const args = [
+      'lab-search',
+      '--model',
+      setup.first,
+      '--compare',
+      setup.second,
+      '--corpus',
+      setup.corpus,
+      '--query',
+      query,
+      '--top-k',
+      String(k),
+      '--json',
+    ];
+    try {
+      // The first search of a corpus encodes it under both models, which takes a while on a large one.
+      const result = await host.withProgress('EmbedTune: searching in the Embedding Lab', () =>
+        runEngineCommand(engine, args, dirname(setup.corpus)),
+      );
+      const parsed = result.code === 0 ? parseJson(result.stdout) : undefined;
+      if (isLabSearchResult(parsed)) this.post({ command: 'results', result: parsed });
+      else
+        this.post({
+          command: 'error',
+          message: lastLines(result.stderr || result.stdout, 6).join('\n') || `lab-search exited with ${result.code}`,
+        });
+    } finally {
+      this.post({ command: 'busy', query: null });
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
