@@ -33,7 +33,7 @@ export function writePeftAdapterFolder(dir: string, snapshot: NamedTensors, lora
     r: lora.r,
     lora_alpha: lora.alpha,
     lora_dropout: lora.dropout,
-    target_modules: peftTargets(lora.targets),
+    target_modules: peftTargets(snapshot),
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
@@ -45,13 +45,16 @@ export function writePeftAdapterFolder(dir: string, snapshot: NamedTensors, lora
   renameSync(temp, dir);
 }
 
-/** PEFT matches module names by suffix; EmbedTune's `dense` means the three dense projections of each layer, not the pooler. */
-function peftTargets(targets: readonly string[]): string[] {
-  return [
-    ...new Set(
-      targets.flatMap((target) => (target === 'dense' ? ['attention.output.dense', 'intermediate.dense', 'output.dense'] : [target])),
-    ),
-  ];
+/**
+ * The modules that carry LoRA weights, inside a layer (`attention.self.query`, MPNet's `attention.attn.q`, DistilBERT's
+ * `attention.q_lin`…), read from the weights themselves so that every family's names come out right. PEFT matches
+ * module names by suffix, so these never catch the pooler's `dense`.
+ */
+function peftTargets(snapshot: NamedTensors): string[] {
+  const modules = [...snapshot.keys()]
+    .filter((name) => name.endsWith('.lora_A.weight'))
+    .map((name) => name.slice(0, -'.lora_A.weight'.length).replace(/^(?:encoder|transformer)\.layer\.\d+\./, ''));
+  return [...new Set(modules)];
 }
 
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
