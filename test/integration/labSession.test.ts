@@ -1,0 +1,113 @@
+/**
+ * The Embedding Lab's extension side without VS Code: LabSession answers the webview's messages by running the built
+ * CLI's lab-search as a child process, and the run defaults come from a run folder laid out as the engine writes it.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { labDefaultsForRun } from '../../src/extension/lab/labDefaults';
+import { LAB_UNTRUSTED_MESSAGE, LabSession } from '../../src/extension/lab/labSession';
+import type { EngineCommand } from '../../src/extension/runs/engineProcess';
+import { RunLibrary } from '../../src/extension/runs/runLibrary';
+import { RunManager } from '../../src/extension/runs/runManager';
+import type { ToLab } from '../../src/shared/protocol/labMessages';
+import { TempWorkspace } from '../helpers/tempWorkspace';
+import { buildTinyBert } from '../helpers/tinyBert';
+import { RecordingEditorHost } from '../unit/support/recordingEditorHost';
+
+const engine: EngineCommand = { nodePath: process.execPath, cliPath: resolve(__dirname, '../../dist/cli.js') };
+const CORPUS = ['the river runs to the sea', 'a bird sings a song', 'the king has a horse', 'an island in the ocean', 'the school is big'];
+
+describe('the Embedding Lab session', () => {
+  const workspace = new TempWorkspace();
+  const manager = new RunManager({ engine });
+  const library = new RunLibrary(manager, async () => []);
+  const savedCache = process.env.XDG_CACHE_HOME;
+
+  before(() => {
+    // lab-search inherits the environment: its cache goes into the workspace, not the user's cache.
+    process.env.XDG_CACHE_HOME = workspace.path('xdg-cache');
+    buildTinyBert(workspace.path('base'), { withPoolingModules: true, seed: 1 });
+    buildTinyBert(workspace.path('runs/r1/model'), { withPoolingModules: true, seed: 2 });
+    workspace.write('data/val.jsonl', CORPUS.map((text, i) => JSON.stringify({ anchor: `q${i}`, positive: text })).join('\n') + '\n');
+    workspace.write(
+      'runs/r1/config.resolved.yaml',
+      'model:\n  base: ./base\ndata:\n  train: data/train.jsonl\n  validation: data/val.jsonl\n',
+    );
+    mkdirSync(workspace.path('runs/r2/checkpoints/step-8'), { recursive: true });
+    workspace.write('runs/r2/best', 'checkpoints/step-8\n');
+    workspace.write(
+      'runs/r2/config.resolved.yaml',
+      'model:\n  base: sentence-transformers/all-MiniLM-L6-v2\ndata:\n  train: data/train.jsonl\n',
+    );
+  });
+  after(() => {
+    manager.dispose();
+    workspace.dispose();
+    if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = savedCache;
+  });
+
+  it('defaults to the run’s base model, its model/ folder (else its best checkpoint) and its validation file', () => {
+    const config = workspace.path('train.embedtune.yaml');
+    assert.deepEqual(labDefaultsForRun(workspace.path('runs/r1'), config), {
+      first: workspace.path('base'),
+      second: join(workspace.path('runs/r1'), 'model'),
+      corpus: workspace.path('data/val.jsonl'),
+    });
+    assert.deepEqual(labDefaultsForRun(workspace.path('runs/r2'), config), {
+      first: 'sentence-transformers/all-MiniLM-L6-v2',
+      second: join(workspace.path('runs/r2'), 'checkpoints/step-8'),
+      corpus: undefined,
+    });
+  });
+
+  it('searches through the lab-search child process, and the second search reads the corpus embeddings from the cache', async () => {
+    const host = new RecordingEditorHost();
+    host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/val.jsonl'));
+    const posted: ToLab[] = [];
+    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), undefined);
+    await session.handle({ command: 'ready' });
+    assert.deepEqual(posted.shift(), {
+      command: 'setup',
+      first: workspace.path('base'),
+      second: workspace.path('runs/r1/model'),
+      corpus: workspace.path('data/val.jsonl'),
+      runId: null,
+    });
+    await session.handle({ command: 'search', query: 'where is the sea', k: 3 });
+    assert.deepEqual(
+      posted.map((message) => message.command),
+      ['busy', 'results', 'busy'],
+    );
+    const first = posted[1]!;
+    assert.ok(first.command === 'results');
+    assert.equal(first.result.corpus.entries, CORPUS.length);
+    assert.equal(first.result.first.length, 3);
+    assert.ok(first.result.first.every((hit) => CORPUS.includes(hit.text)));
+    assert.deepEqual(
+      first.result.models.map((model) => model.cache),
+      ['miss', 'miss'],
+    );
+    posted.length = 0;
+    await session.handle({ command: 'search', query: 'a song', k: 3 });
+    const second = posted.find((message) => message.command === 'results');
+    assert.ok(second?.command === 'results');
+    assert.deepEqual(
+      second.result.models.map((model) => model.cache),
+      ['hit', 'hit'],
+    );
+  });
+
+  it('runs nothing in an untrusted workspace and says why', async () => {
+    const host = new RecordingEditorHost();
+    host.trusted = false;
+    host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/val.jsonl'));
+    const posted: ToLab[] = [];
+    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), undefined);
+    await session.handle({ command: 'ready' });
+    await session.handle({ command: 'search', query: 'where is the sea', k: 3 });
+    assert.deepEqual(posted.slice(1), [{ command: 'error', message: LAB_UNTRUSTED_MESSAGE }]);
+  });
+});
