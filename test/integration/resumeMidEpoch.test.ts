@@ -7,6 +7,7 @@ import type { RunEvent } from '../../src/shared/events/runEvents';
 import { readSafetensors } from '../../src/trainer/model/safetensors';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
+import { CHECKPOINTS_DIR, EVENTS_FILE, TRAINER_STATE_FILE } from '../../src/shared/run/runFolder';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const lines = (file: string, count: number) =>
@@ -65,14 +66,14 @@ function train(cwd: string, args: string[] = []) {
 }
 
 function eventsOf(runDir: string): RunEvent[] {
-  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+  return readFileSync(join(runDir, EVENTS_FILE), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as RunEvent);
 }
 
 function stateOf(checkpoint: string) {
-  return JSON.parse(readFileSync(join(checkpoint, 'trainer_state.json'), 'utf8')) as {
+  return JSON.parse(readFileSync(join(checkpoint, TRAINER_STATE_FILE), 'utf8')) as {
     position: { epoch: number; batchIndex: number };
     tracker: { best: number | null; evaluationsWithoutImprovement: number };
   };
@@ -93,9 +94,9 @@ describe('resuming a run from a checkpoint in the middle of an epoch', () => {
     fullRun = join(full.root, 'runs', readdirSync(join(full.root, 'runs'))[0]!);
     resumedCopy = workspace();
     resumedRun = join(resumedCopy.root, 'runs', 'resumed');
-    mkdirSync(join(resumedRun, 'checkpoints'), { recursive: true });
-    cpSync(join(fullRun, 'checkpoints', 'step-6'), join(resumedRun, 'checkpoints', 'step-6'), { recursive: true });
-    resumed = train(resumedCopy.root, ['--resume', join(resumedRun, 'checkpoints', 'step-6')]);
+    mkdirSync(join(resumedRun, CHECKPOINTS_DIR), { recursive: true });
+    cpSync(join(fullRun, CHECKPOINTS_DIR, 'step-6'), join(resumedRun, CHECKPOINTS_DIR, 'step-6'), { recursive: true });
+    resumed = train(resumedCopy.root, ['--resume', join(resumedRun, CHECKPOINTS_DIR, 'step-6')]);
   });
   after(() => {
     full.dispose();
@@ -103,7 +104,7 @@ describe('resuming a run from a checkpoint in the middle of an epoch', () => {
   });
 
   it('saves the checkpoint mid-epoch, with the early-stopping state of one evaluation without a new best', () => {
-    const state = stateOf(join(fullRun, 'checkpoints', 'step-6'));
+    const state = stateOf(join(fullRun, CHECKPOINTS_DIR, 'step-6'));
     assert.deepEqual(state.position, { epoch: 1, batchIndex: 1 });
     assert.equal(state.tracker.evaluationsWithoutImprovement, 1);
     assert.equal(typeof state.tracker.best, 'number');
@@ -134,8 +135,8 @@ describe('resuming a run from a checkpoint in the middle of an epoch', () => {
     assert.deepEqual(evalsAfter(resumedRun), evalsAfter(fullRun));
     assert.equal(evalsAfter(fullRun).length, 1);
     for (const file of ['encoder.safetensors', 'optimizer.safetensors']) {
-      const expected = readSafetensors(join(fullRun, 'checkpoints', 'step-9', file)).tensors;
-      const actual = readSafetensors(join(resumedRun, 'checkpoints', 'step-9', file)).tensors;
+      const expected = readSafetensors(join(fullRun, CHECKPOINTS_DIR, 'step-9', file)).tensors;
+      const actual = readSafetensors(join(resumedRun, CHECKPOINTS_DIR, 'step-9', file)).tensors;
       assert.equal(actual.size, expected.size);
       for (const [name, tensor] of expected) assert.deepEqual(actual.get(name)!.data, tensor.data, `${file}: ${name} differs after resume`);
     }
@@ -146,6 +147,9 @@ describe('resuming a run from a checkpoint in the middle of an epoch', () => {
     // The first step after a resume always reports its progress; the loss of each step both runs reported is equal.
     assert.ok(resumedLosses.has(7));
     for (const [step, loss] of resumedLosses) if (fullLosses.has(step)) assert.equal(loss, fullLosses.get(step), `loss at step ${step}`);
-    assert.deepEqual(stateOf(join(resumedRun, 'checkpoints', 'step-9')).tracker, stateOf(join(fullRun, 'checkpoints', 'step-9')).tracker);
+    assert.deepEqual(
+      stateOf(join(resumedRun, CHECKPOINTS_DIR, 'step-9')).tracker,
+      stateOf(join(fullRun, CHECKPOINTS_DIR, 'step-9')).tracker,
+    );
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { formatMetric } from '../../shared/monitor/formatting';
+import { CHECKPOINTS_DIR } from '../../shared/run/runFolder';
 import { LineIndex } from '../../shared/textRange';
 import type { Disposable } from '../emitter';
 import type { EditorHost, PanelOpener } from '../host/editorHost';
@@ -77,7 +78,7 @@ export class TrainingController implements Disposable {
             .filter(Boolean)
             .join(' · '),
           detail: `${entry.lifecycle} run, saved ${row.time ?? 'at an unknown time'}`,
-          value: join(entry.key, 'checkpoints', row.name),
+          value: join(entry.key, CHECKPOINTS_DIR, row.name),
         })),
     );
     if (items.length === 0) {

@@ -15,7 +15,7 @@ import type { Disposable } from '../emitter';
 import type { EditorHost } from '../host/editorHost';
 import { listCheckpoints } from '../runs/checkpointListing';
 import { lastLines, runEngineCommand, type EngineCommand, type EngineResult } from '../runs/engineProcess';
-import { EVENTS_FILE } from '../runs/runFolder';
+import { CHECKPOINTS_DIR, EVENTS_FILE } from '../../shared/run/runFolder';
 import type { RunLibrary } from '../runs/runLibrary';
 import type { RunManager } from '../runs/runManager';
 
@@ -111,7 +111,7 @@ export class CheckpointsSession implements Disposable {
       await this.refresh();
       return;
     }
-    const folder = join(entry.key, 'checkpoints', name);
+    const folder = join(entry.key, CHECKPOINTS_DIR, name);
     switch (action) {
       case 'evaluate':
         return this.evaluate(entry, row, folder);

@@ -4,7 +4,8 @@ import { EventLogReader } from '../../shared/events/eventLogReader';
 import { diffConfigs } from '../../shared/monitor/configDiff';
 import { MAX_COMPARED_RUNS, type ComparedRun, type FromDashboard, type ToDashboard } from '../../shared/protocol/dashboardMessages';
 import type { Disposable } from '../emitter';
-import { EVENTS_FILE, readResolvedConfig } from '../runs/runFolder';
+import { EVENTS_FILE } from '../../shared/run/runFolder';
+import { readResolvedConfig } from '../runs/runFolder';
 import type { RunLibrary } from '../runs/runLibrary';
 import type { RunManager } from '../runs/runManager';
 

@@ -8,7 +8,6 @@ import { EVENTS_FILE, RESOLVED_CONFIG_FILE } from '../../shared/run/runFolder';
 // which the engines write by, and src/shared/run/runFolderReader.ts finds them for the editor and the engine alike.
 
 // For the panels and tests, which name these through this module.
-export { EVENTS_FILE } from '../../shared/run/runFolder';
 export { findRunDirByPid, listRunFolders, readRunInfo, runDirOfCheckpoint } from '../../shared/run/runFolderReader';
 
 /**

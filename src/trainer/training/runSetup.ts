@@ -10,7 +10,8 @@ import type { Example } from '../data/trainingExamples';
 import { loadEmbedder, type LoadedEmbedder } from '../model/loadEmbedder';
 import type { TrainingObjective } from '../objectives/objective';
 import { objectiveFor } from '../objectives/objectiveFor';
-import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type PreparedRun, type RunConfig } from '../run/prepareRun';
+import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type PreparedRun } from '../run/prepareRun';
+import type { RunRequest } from '../run/runRequest';
 import { AdamW, DEFAULT_ADAMW } from './adamW';
 import { restoreCheckpoint, type Trainee, type TrainingProgress } from './callbacks/checkpointer';
 import { CheckpointStore, type TrainerState } from './checkpointStore';
@@ -18,14 +19,7 @@ import { configHash } from './runDirectory';
 import { decideGradientCheckpointing, microBatchShapeOf } from './gradientCheckpointing';
 import { trainingStrategy } from './trainingStrategy';
 
-export interface SetupOptions {
-  readonly configPath: string;
-  readonly runConfig?: RunConfig;
-  readonly resume?: string;
-  readonly eventsToStdout?: boolean;
-  readonly log: (line: string) => void;
-  readonly env?: Readonly<Record<string, string | undefined>>;
-}
+export type SetupOptions = Omit<RunRequest, 'stop'>;
 
 /** Everything a tfjs run trains with, set up and announced; the loop and its callbacks come next. */
 export interface RunSetup {

@@ -1,7 +1,7 @@
 import type { MetricValues, RunFinishReason } from '../../shared/events/runEvents';
 import { baselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import type { Example } from '../data/trainingExamples';
-import type { RunConfig } from '../run/prepareRun';
+import type { RunRequest } from '../run/runRequest';
 import { CallbackList } from './callbacks/callbackList';
 import { Checkpointer } from './callbacks/checkpointer';
 import { EarlyStopping } from './callbacks/earlyStopping';
@@ -15,23 +15,10 @@ import { runTrainingLoop, type TrainingLoop } from './loop';
 import { RunClock } from './runClock';
 import { failOpenedRun, setUpRun, type RunSetup } from './runSetup';
 
-export { ConfigErrors } from '../run/configErrors';
 export { DivergedError } from './divergedError';
 
-export interface TrainOptions {
-  readonly configPath: string;
-  /** The config as `embedtune train` already read it; without it, the file is read here. */
-  readonly runConfig?: RunConfig;
-  /** A checkpoint folder, a run folder, or `latest`. */
-  readonly resume?: string;
-  /** Mirror every event to stdout, one JSON line each. */
-  readonly eventsToStdout?: boolean;
-  /** Human-readable progress lines (stderr in the CLI). */
-  readonly log: (line: string) => void;
-  /** Set when the user asks to stop: the run finishes its step, checkpoints and returns. */
-  readonly stop: { requested: boolean };
-  readonly env?: Readonly<Record<string, string | undefined>>;
-}
+/** The tfjs engine takes the request both engines take. */
+export type TrainOptions = RunRequest;
 
 export interface TrainOutcome {
   readonly reason: RunFinishReason;
