@@ -8,7 +8,7 @@ import { resolveColumnPrompts, rolePromptTexts } from '../../src/shared/config/p
 import { validateConfigText } from '../../src/shared/config/validateConfig';
 import { referenceEncoderOps } from '../../src/trainer/backend/encoderOps';
 import { loadEmbedder } from '../../src/trainer/model/loadEmbedder';
-import { choosePrompt, readModelPrompts } from '../../src/trainer/model/modelPrompts';
+import { choosePrompt, promptPoolingProblem, readModelPrompts } from '../../src/trainer/model/modelPrompts';
 import type { SentenceEmbedder } from '../../src/trainer/model/sentenceEmbedder';
 import { rankingMetrics } from '../../src/trainer/evaluation/rankingMetrics';
 import { buildRetrievalEvalSet } from '../../src/trainer/evaluation/retrievalEvalSet';
@@ -78,6 +78,30 @@ describe('the prompts of a model for embedtune encode', () => {
     assert.deepEqual(choosePrompt(prompts, undefined), { name: 'document', text: 'passage: ' });
     assert.deepEqual(choosePrompt({ prompts: {} }, undefined), { text: '' });
     assert.throws(() => choosePrompt(prompts, 'qeury'), /no prompt "qeury"; it has "query", "document"/);
+  });
+});
+
+describe('a model that pools without its prompt', () => {
+  const modules = JSON.stringify([
+    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+  ]);
+  it('is named, since sentence-transformers would leave the prompt tokens out of the mean and EmbedTune does not', () => {
+    workspace.write('excluding/modules.json', modules);
+    workspace.write('excluding/1_Pooling/config.json', JSON.stringify({ pooling_mode_mean_tokens: true, include_prompt: false }));
+    assert.match(
+      promptPoolingProblem(workspace.path('excluding'), 'instructor') ?? '',
+      /^instructor's Pooling module says include_prompt: false/,
+    );
+  });
+
+  it('is no problem with include_prompt true or unset, or without modules', () => {
+    workspace.write('including/modules.json', modules);
+    workspace.write('including/1_Pooling/config.json', JSON.stringify({ pooling_mode_mean_tokens: true, include_prompt: true }));
+    workspace.write('unset/modules.json', modules);
+    workspace.write('unset/1_Pooling/config.json', JSON.stringify({ pooling_mode_mean_tokens: true }));
+    workspace.write('plain/config.json', '{}');
+    for (const folder of ['including', 'unset', 'plain']) assert.equal(promptPoolingProblem(workspace.path(folder), folder), undefined);
   });
 });
 

@@ -89,11 +89,9 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
   let prompt: { name?: string; text: string };
   try {
-    prompt = choosePrompt(
-      await modelPrompts(positionals[0]!, model.runConfig, { baseDir: process.cwd(), env: process.env }),
-      values.prompt,
-      positionals[0]!,
-    );
+    const prompts = await modelPrompts(positionals[0]!, model.runConfig, { baseDir: process.cwd(), env: process.env });
+    prompt = choosePrompt(prompts, values.prompt, positionals[0]!);
+    if (prompt.text !== '' && prompts.poolingProblem) throw new Error(prompts.poolingProblem);
   } catch (error) {
     io.err(`embedtune encode: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

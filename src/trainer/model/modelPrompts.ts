@@ -7,6 +7,8 @@ import { locateModel } from './modelLocator';
 export interface ModelPrompts {
   readonly prompts: Readonly<Record<string, string>>;
   readonly defaultPromptName?: string;
+  /** Set when the model pools without its prompts' tokens, which EmbedTune does not do (promptPoolingProblem). */
+  readonly poolingProblem?: string;
 }
 
 /**
@@ -24,7 +26,8 @@ export async function modelPrompts(
   }
   // Already found (and downloaded if it had to be) by loading the model, so this looks locally only.
   const located = await locateModel(target, { allowRemote: false }, context);
-  return readModelPrompts(located.rootFolder);
+  const problem = promptPoolingProblem(located.rootFolder, target);
+  return { ...readModelPrompts(located.rootFolder), ...(problem ? { poolingProblem: problem } : {}) };
 }
 
 export function readModelPrompts(rootFolder: string): ModelPrompts {
@@ -68,4 +71,35 @@ export function choosePrompt(model: ModelPrompts, name: string | undefined, owne
     );
   }
   return { name: chosen, text: model.prompts[chosen]! };
+}
+
+/**
+ * Why prompts cannot be used with this model, or undefined when they can: sentence-transformers pools without the
+ * prompt's tokens when the Pooling module says `include_prompt: false`, and EmbedTune always pools with them (as the
+ * default `include_prompt: true`), so its vectors would differ from Python's.
+ */
+export function promptPoolingProblem(rootFolder: string, owner: string): string | undefined {
+  const modulesPath = join(rootFolder, 'modules.json');
+  if (!existsSync(modulesPath)) return undefined;
+  let modules: unknown;
+  try {
+    modules = JSON.parse(readFileSync(modulesPath, 'utf8'));
+  } catch {
+    return undefined; // Reading the model reports a broken modules.json with its own message.
+  }
+  const pooling = Array.isArray(modules)
+    ? (modules as { type?: unknown; path?: unknown }[]).find(
+        (module) => typeof module?.type === 'string' && module.type.endsWith('.Pooling'),
+      )
+    : undefined;
+  if (!pooling || typeof pooling.path !== 'string') return undefined;
+  const configPath = join(rootFolder, pooling.path, 'config.json');
+  if (!existsSync(configPath)) return undefined;
+  try {
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    if (config['include_prompt'] !== false) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `${owner}'s Pooling module says include_prompt: false (sentence-transformers pools without the prompt's tokens), but EmbedTune pools with them, so its vectors would differ; use this model without prompts, or set include_prompt to true in ${configPath}.`;
 }
