@@ -91,9 +91,11 @@ describe('the Embedding Lab session', () => {
       ['miss', 'miss'],
     );
     posted.length = 0;
-    await session.handle({ command: 'search', query: 'a song', k: 3 });
+    // A query that looks like an option is still the query.
+    await session.handle({ command: 'search', query: '--a song', k: 3 });
     const second = posted.find((message) => message.command === 'results');
-    assert.ok(second?.command === 'results');
+    assert.ok(second?.command === 'results', JSON.stringify(posted));
+    assert.equal(second.result.query, '--a song');
     assert.deepEqual(
       second.result.models.map((model) => model.cache),
       ['hit', 'hit'],

@@ -86,18 +86,14 @@ export class LabSession {
       return;
     }
     this.post({ command: 'busy', query });
+    // --flag=value: a query (or a path) that starts with "-" stays a value, never an option.
     const args = [
       'lab-search',
-      '--model',
-      setup.first,
-      '--compare',
-      setup.second,
-      '--corpus',
-      setup.corpus,
-      '--query',
-      query,
-      '--top-k',
-      String(k),
+      `--model=${setup.first}`,
+      `--compare=${setup.second}`,
+      `--corpus=${setup.corpus}`,
+      `--query=${query}`,
+      `--top-k=${k}`,
       '--json',
     ];
     try {
