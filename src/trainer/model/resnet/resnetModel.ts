@@ -19,7 +19,7 @@ import {
  */
 
 export interface ResNetOutputs {
-  /** The last stage's feature map, [N, H/32, W/32, C]. */
+  /** The last stage's feature map, [N, H/32, W/32, C] for the usual four stages. */
   readonly lastHiddenState: tf.Tensor4D;
   /** Global average pool of `lastHiddenState`, [N, C]: the image embedding. */
   readonly pooled: tf.Tensor2D;
