@@ -1,12 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedConfig } from '../../shared/config/configTypes';
+import { isEmbeddingLoss, type ResolvedConfig } from '../../shared/config/configTypes';
 import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
 import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
 import { inBatchNegativeTexts } from '../data/batchIterator';
 import type { TrainingData } from '../data/loadTrainingData';
 import type { SentenceEmbedder } from '../model/sentenceEmbedder';
 import { toTextBatch, type EmbeddingExample, type EmbeddingKind } from '../training/embeddingExamples';
-import { checkMatryoshkaDims, type EmbeddingLossName } from '../training/embeddingLosses';
+import { checkMatryoshkaDims } from '../training/embeddingLosses';
 import { microBatchGradients, type LossSettings, type PassCoordinates, type StepGradients } from '../training/gradientStep';
 import { evaluationOptions } from '../training/evaluationOptions';
 import { promptedBatch } from '../training/promptedBatch';
@@ -20,8 +20,9 @@ export type EmbeddingData = Extract<TrainingData, { kind: EmbeddingKind }>;
  * read reaches them without a change here.
  */
 export function embeddingLossSettings(loss: ResolvedConfig['loss']): LossSettings {
-  // exampleKindFor derived an embedding kind from this loss, so it is one of the embedding losses.
-  return { ...loss, name: loss.type as EmbeddingLossName, miniBatchSize: loss.mini_batch_size };
+  // exampleKindFor derived an embedding kind from this loss, so this holds unless the two disagree.
+  if (!isEmbeddingLoss(loss.type)) throw new Error(`loss.type ${loss.type} is not an embedding loss.`);
+  return { ...loss, name: loss.type, miniBatchSize: loss.mini_batch_size };
 }
 
 /** Pairs, triplets and scored or labelled pairs, trained through the sentence embedding itself (no head). */

@@ -8,7 +8,7 @@ import { balancedClassWeights } from '../training/classificationHead';
 import type { PassCoordinates, StepGradients } from '../training/gradientStep';
 import { TokenClassificationEvaluator } from '../training/tokenClassificationEvaluator';
 import { writeTokenClassifierFolder } from '../training/tokenClassificationExport';
-import { TokenClassificationHead, tagsOf, type TokenLossSettings, type TokenObjective } from '../training/tokenClassificationHead';
+import { TokenClassificationHead, tagsOf, isTokenObjective, type TokenLossSettings } from '../training/tokenClassificationHead';
 import { tokenClassificationGradients, type Tagger } from '../training/tokenClassificationStep';
 import { focalSettings } from './classificationObjective';
 import { trainableVariables, type ObjectiveEvaluation, type TrainingObjective } from './objective';
@@ -42,7 +42,8 @@ export class TokenClassificationObjective implements TrainingObjective<TokenTags
           )
         : undefined;
     // exampleKindFor gives token-tags only for the token losses.
-    const objective = config.loss.type as TokenObjective;
+    const objective = config.loss.type;
+    if (!isTokenObjective(objective)) throw new Error(`loss.type ${objective} does not train a token-classification head.`);
     this.head = new TokenClassificationHead(labels, objective, embedder.dimension, config.training.seed, weights);
     this.tagger = { embedder, head: this.head, aligner: new WordPieceAligner(embedder.tokenizer) };
     this.trainable = trainableVariables(embedder, this.head);

@@ -1,10 +1,15 @@
 import { snapshotVariables } from '../model/variableSnapshot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors } from '../model/namedTensors';
+import type { LossType } from '../../shared/config/configTypes';
 import { argmaxDecode, crfNegativeLogLikelihood, viterbiDecode, type HostCrf } from './crf';
 
 /** How the head turns emissions into a loss and a prediction: a CRF over the sentence, or each word on its own. */
-export type TokenObjective = 'crf' | 'softmax' | 'focal';
+export type TokenObjective = Extract<LossType, 'crf' | 'softmax' | 'focal'>;
+
+export function isTokenObjective(loss: LossType): loss is TokenObjective {
+  return loss === 'crf' || loss === 'softmax' || loss === 'focal';
+}
 
 export interface TokenLossSettings {
   readonly focal?: { readonly gamma: number; readonly alpha: number | readonly number[] };
