@@ -7,7 +7,8 @@ import type { RunEventInput } from '../../src/shared/events/runEvents';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
 import { snapshotVariables } from '../../src/trainer/model/variableSnapshot';
 import { AdamW, DEFAULT_ADAMW } from '../../src/trainer/training/adamW';
-import type { EvaluationLogs, StepLogs } from '../../src/trainer/training/callbacks/callbackList';
+import { CallbackList, type EvaluationLogs, type StepLogs } from '../../src/trainer/training/callbacks/callbackList';
+import { EarlyStopping } from '../../src/trainer/training/callbacks/earlyStopping';
 import { Checkpointer, restoreCheckpoint, type TrainingProgress } from '../../src/trainer/training/callbacks/checkpointer';
 import { CheckpointStore } from '../../src/trainer/training/checkpointStore';
 import { RunClock } from '../../src/trainer/training/runClock';
@@ -146,5 +147,42 @@ describe('the checkpointer callback', () => {
     });
     await resumed.checkpointer.onTrainEnd({ reason: 'completed' });
     assert.deepEqual(resumed.saved(), []);
+  });
+});
+
+describe('the checkpointer and early stopping in one callback list, in the run’s order', () => {
+  it('saves a checkpoint at the step that early stopping marks as a new best, and only there', async () => {
+    const parts = trainee([1, 2]);
+    const { checkpointer, saved } = checkpointerIn(workspace.path('run-list'), parts, {
+      progress: { step: 0, epoch: 0, position: { epoch: 0, batchIndex: 0 }, examplesSeen: 0 },
+      resumed: false,
+    });
+    const earlyStopping = new EarlyStopping(
+      { metric: 'f1', mode: 'max', minDelta: 0, patience: 5 },
+      { write: () => undefined },
+      () => undefined,
+    );
+    // As trainingRun orders them: the checkpointer before early stopping, which decides isBest during onEvaluate.
+    const list = new CallbackList([checkpointer, earlyStopping]);
+    const scores = [0.4, 0.3, 0.6, 0.5];
+    for (let n = 1; n <= scores.length; n++) {
+      parts.optimizer.apply(new Map([['w', tf.tensor1d([0.5, -0.5])]]), 0.1);
+      await list.evaluated({
+        step: n,
+        epoch: n / 10,
+        metrics: { f1: scores[n - 1]! },
+        primary: { name: 'f1', value: scores[n - 1]! },
+        isBest: false,
+      });
+      await list.onStepEnd(logs(n));
+    }
+    assert.deepEqual(
+      saved().map((s) => [s.step, s.best]),
+      [
+        [1, true],
+        [3, true],
+      ],
+    );
+    assert.equal(checkpointer.best(), 'checkpoints/step-3');
   });
 });
