@@ -22,7 +22,7 @@ const CORPUS = ['the river runs to the sea', 'a bird sings a song', 'the king ha
 describe('the Embedding Lab session', () => {
   const workspace = new TempWorkspace();
   const manager = new RunManager({ engine });
-  const library = new RunLibrary(manager, async () => []);
+  const library = new RunLibrary(manager, async () => [workspace.path('train.embedtune.yaml')]);
   const savedCache = process.env.XDG_CACHE_HOME;
 
   before(() => {
@@ -33,9 +33,27 @@ describe('the Embedding Lab session', () => {
     workspace.write('data/val.jsonl', CORPUS.map((text, i) => JSON.stringify({ anchor: `q${i}`, positive: text })).join('\n') + '\n');
     workspace.write(
       'runs/r1/config.resolved.yaml',
-      'model:\n  base: ./base\ndata:\n  train: data/train.jsonl\n  validation: data/val.jsonl\n',
+      'model:\n  base: ./base\ndata:\n  train: data/train.jsonl\n  validation: data/val.jsonl\n  columns: {anchor: question, positive: answer}\n',
     );
     mkdirSync(workspace.path('runs/r2/checkpoints/step-8'), { recursive: true });
+    // r3: a run the library lists (under the config's default output folder), validated on question/answer rows.
+    workspace.write('train.embedtune.yaml', 'model:\n  base: ./base\n');
+    buildTinyBert(workspace.path('runs/r3/model'), { withPoolingModules: true, seed: 3 });
+    workspace.write(
+      'runs/r3/run.json',
+      JSON.stringify({
+        run_id: 'r3',
+        pid: 1,
+        configPath: workspace.path('train.embedtune.yaml'),
+        startedAt: '2026-12-03T10:00:00Z',
+        state: 'finished',
+      }),
+    );
+    workspace.write(
+      'runs/r3/config.resolved.yaml',
+      'model:\n  base: ./base\ndata:\n  train: data/train.jsonl\n  validation: data/qa.jsonl\n  columns: {anchor: question, positive: answer}\n',
+    );
+    workspace.write('data/qa.jsonl', CORPUS.map((text, i) => JSON.stringify({ question: `q${i}`, answer: text })).join('\n') + '\n');
     workspace.write('runs/r2/best', 'checkpoints/step-8\n');
     workspace.write(
       'runs/r2/config.resolved.yaml',
@@ -55,11 +73,13 @@ describe('the Embedding Lab session', () => {
       first: workspace.path('base'),
       second: join(workspace.path('runs/r1'), 'model'),
       corpus: workspace.path('data/val.jsonl'),
+      column: 'answer',
     });
     assert.deepEqual(labDefaultsForRun(workspace.path('runs/r2'), config), {
       first: 'sentence-transformers/all-MiniLM-L6-v2',
       second: join(workspace.path('runs/r2'), 'checkpoints/step-8'),
       corpus: undefined,
+      column: undefined,
     });
   });
 
@@ -99,6 +119,27 @@ describe('the Embedding Lab session', () => {
     assert.deepEqual(
       second.result.models.map((model) => model.cache),
       ['hit', 'hit'],
+    );
+  });
+
+  it('opens on a run with its defaults and reads its validation file by the config’s positive column', async () => {
+    const host = new RecordingEditorHost();
+    const posted: ToLab[] = [];
+    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), workspace.path('runs/r3'));
+    await session.handle({ command: 'ready' });
+    assert.deepEqual(posted.shift(), {
+      command: 'setup',
+      first: workspace.path('base'),
+      second: join(workspace.path('runs/r3'), 'model'),
+      corpus: workspace.path('data/qa.jsonl'),
+      runId: 'r3',
+    });
+    await session.handle({ command: 'search', query: 'the sea', k: 2 });
+    const results = posted.find((message) => message.command === 'results');
+    assert.ok(results?.command === 'results', JSON.stringify(posted));
+    assert.ok(
+      results.result.first.every((hit) => CORPUS.includes(hit.text)),
+      'the answers are the corpus',
     );
   });
 

@@ -9,11 +9,13 @@ export interface LabDefaults {
   readonly second: string | undefined;
   /** The validation file, when the config names one and it is a file; otherwise the user picks a corpus. */
   readonly corpus: string | undefined;
+  /** The validation file's text column: the config's `data.columns.positive` (its documents). */
+  readonly column: string | undefined;
 }
 
 interface ResolvedConfigFields {
   readonly model?: { readonly base?: unknown };
-  readonly data?: { readonly validation?: unknown };
+  readonly data?: { readonly validation?: unknown; readonly columns?: { readonly positive?: unknown } };
 }
 
 /**
@@ -39,6 +41,7 @@ export function labDefaultsForRun(runDir: string, configPath: string | null): La
     first: local(config.model?.base),
     second: trainedModel(runDir),
     corpus: validation && isFile(validation) ? validation : undefined,
+    column: typeof config.data?.columns?.positive === 'string' ? config.data.columns.positive : undefined,
   };
 }
 

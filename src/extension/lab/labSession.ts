@@ -22,6 +22,8 @@ export interface LabSessionServices {
  */
 export class LabSession {
   private setup: LabSetup | undefined;
+  /** The text column of the run's validation file; a corpus the user picks is read by lab-search's defaults. */
+  private column: string | undefined;
   private running = false;
   private pending: { query: string; k: number } | undefined;
 
@@ -48,7 +50,9 @@ export class LabSession {
   private async chooseSetup(): Promise<LabSetup | undefined> {
     const { host, library } = this.services;
     const run = this.runKey ? await library.resolve(this.runKey) : undefined;
-    const defaults = run ? labDefaultsForRun(run.key, run.configPath) : { first: undefined, second: undefined, corpus: undefined };
+    const defaults = run
+      ? labDefaultsForRun(run.key, run.configPath)
+      : { first: undefined, second: undefined, corpus: undefined, column: undefined };
     const first = defaults.first ?? (await host.pickFile({ title: 'Embedding Lab: the first model (e.g. the base model)', folders: true }));
     if (!first) return undefined;
     const second =
@@ -58,6 +62,7 @@ export class LabSession {
       defaults.corpus ??
       (await host.pickFile({ title: 'Embedding Lab: the corpus to search', filters: { Corpus: ['txt', 'jsonl', 'csv', 'tsv'] } }));
     if (!corpus) return undefined;
+    this.column = corpus === defaults.corpus ? defaults.column : undefined;
     return { first, second, corpus, runId: run?.runId ?? null };
   }
 
@@ -94,6 +99,7 @@ export class LabSession {
       `--corpus=${setup.corpus}`,
       `--query=${query}`,
       `--top-k=${k}`,
+      ...(this.column ? [`--column=${this.column}`] : []),
       '--json',
     ];
     try {
