@@ -11,6 +11,7 @@ import {
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { formatPath } from '../../shared/config/configDiagnostic';
+import { LORA_TARGETS_BY_MODEL_TYPE, localModelType } from '../../shared/config/loraTargets';
 import { ConfigView } from '../../shared/config/configView';
 import { parseConfigText } from '../../shared/config/parsedConfig';
 import { suggestedMetrics } from '../../shared/config/taskRequirements';
@@ -73,7 +74,9 @@ export class CompletionService {
     const keyPath = formatPath(context.path);
     const candidates = METRIC_KEYS.has(keyPath)
       ? this.metricCandidates(configView?.() ?? this.viewOf(text))
-      : this.valueCandidates(resolved);
+      : keyPath === 'strategy.lora.targets'
+        ? (this.loraTargetCandidates(configView?.() ?? this.viewOf(text), documentPath) ?? this.valueCandidates(resolved))
+        : this.valueCandidates(resolved);
     const values = candidates.filter((value) => !context.siblingItems.has(String(value)));
     const defaultValue = resolved.default;
     const items: CompletionItem[] = values.map((value, index) => ({
@@ -101,6 +104,14 @@ export class CompletionService {
       ? RANKING_METRICS.flatMap((name) => RANKING_CUTOFFS.map((k) => `${name}@${k}`))
       : [];
     return [...new Set([...suggested, ...ranking])];
+  }
+
+  /** The LoRA target names of the model's family, when model.base is a local folder whose config.json says its model_type. */
+  private loraTargetCandidates(view: ConfigView, documentPath: string | undefined): string[] | undefined {
+    if (!documentPath) return undefined;
+    const modelType = localModelType(dirname(documentPath), view.raw(['model', 'base']), this.mayList);
+    const targets = modelType === undefined ? undefined : LORA_TARGETS_BY_MODEL_TYPE[modelType];
+    return targets ? [...targets] : undefined;
   }
 
   private viewOf(text: string): ConfigView {

@@ -14,7 +14,22 @@ export type DataFormat = 'auto' | 'jsonl' | 'csv' | 'tsv';
 export type BadRowPolicy = 'error' | 'skip';
 export type UnicodeNormalization = 'none' | 'NFC' | 'NFKC';
 export type StrategyType = 'full' | 'freeze' | 'adapter' | 'lora';
-export type LoraTarget = 'query' | 'key' | 'value' | 'dense';
+/** Each family's module names (src/shared/config/loraTargets.ts): BERT/RoBERTa, MPNet, DistilBERT. */
+export type LoraTarget =
+  | 'query'
+  | 'key'
+  | 'value'
+  | 'dense'
+  | 'q'
+  | 'k'
+  | 'v'
+  | 'o'
+  | 'q_lin'
+  | 'k_lin'
+  | 'v_lin'
+  | 'out_lin'
+  | 'lin1'
+  | 'lin2';
 /** The losses the tfjs engine computes on embeddings alone; softmax, focal and crf train a head. */
 export const EMBEDDING_LOSS_TYPES = ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet'] as const;
 export type EmbeddingLossType = (typeof EMBEDDING_LOSS_TYPES)[number];

@@ -31,6 +31,10 @@ export const DIAGNOSTIC_CODES = {
     origin: 'semantic',
     summary: "The local model folder's config.json cannot be read, or is not a model EmbedTune can load.",
   },
+  'lora-target-not-in-model': {
+    origin: 'semantic',
+    summary: "A `strategy.lora.targets` name is not a module of the model's family (read from its config.json).",
+  },
   'loss-task-mismatch': { origin: 'semantic', summary: 'The loss does not fit the task.' },
   'metric-task-mismatch': { origin: 'semantic', summary: 'An evaluation metric cannot be computed for this task and data.' },
   'mnrl-gradient-accumulation': {

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { valueRangeOf } from '../parsedConfig';
+import type { ConfigDiagnostic } from '../configDiagnostic';
+import type { ConfigView } from '../configView';
+import { LORA_TARGETS_BY_MODEL_TYPE, localModelType } from '../loraTargets';
+import { valueRangeOf, type ParsedConfig } from '../parsedConfig';
 import type { ConfigCheck } from './checkContext';
 
 /**
@@ -43,7 +46,7 @@ export function makeModelCheck(configDir: string | undefined, mayRead: (absolute
       ];
     }
     const problem = configJsonProblem(configJson);
-    if (!problem) return [];
+    if (!problem) return loraTargetsOutsideFamily(parsed, view, localModelType(configDir, base, mayRead));
     return [
       {
         range,
@@ -54,6 +57,26 @@ export function makeModelCheck(configDir: string | undefined, mayRead: (absolute
       },
     ];
   };
+}
+
+/** Each strategy.lora.targets item the model's family has no module for, with the names it has. */
+function loraTargetsOutsideFamily(parsed: ParsedConfig, view: ConfigView, modelType: string | undefined): ConfigDiagnostic[] {
+  const known = modelType === undefined ? undefined : LORA_TARGETS_BY_MODEL_TYPE[modelType];
+  const targets = view.raw(['strategy', 'lora', 'targets']);
+  if (!known || !Array.isArray(targets)) return [];
+  return targets.flatMap((target: unknown, index): ConfigDiagnostic[] =>
+    typeof target !== 'string' || known.includes(target)
+      ? []
+      : [
+          {
+            range: valueRangeOf(parsed, ['strategy', 'lora', 'targets', index]),
+            severity: 'error',
+            code: 'lora-target-not-in-model',
+            message: `strategy.lora.targets: ${modelType} models have no "${target}" module. Their LoRA targets are ${known.join(', ')}.`,
+            data: { path: ['strategy', 'lora', 'targets', index] },
+          },
+        ],
+  );
 }
 
 /** A config.json is a few kilobytes; one far larger is not a model config, and reading it on each keystroke would stall. */
