@@ -52,22 +52,27 @@ async function scoresUnder(model: string, request: LabSearchRequest, dependencie
   const { cache, ops, onEncoding } = dependencies;
   const { corpus, batchSize } = request;
   const loaded = await loadInferenceModel(model, ops, { baseDir: request.baseDir });
-  const fingerprint = modelFingerprint(model, request.baseDir);
-  const cached = cache.read(fingerprint, corpus.sha256, corpus.texts.length);
-  let vectors: readonly Float32Array[];
-  let cacheFile: string;
-  if (cached) {
-    ({ vectors, file: cacheFile } = cached);
-  } else {
-    onEncoding(model, 0, corpus.texts.length);
-    vectors = await encodeUnitVectors(loaded.embedder, corpus.texts, batchSize, (done) => onEncoding(model, done, corpus.texts.length));
-    cacheFile = cache.write(model, fingerprint, corpus.sha256, vectors);
+  // The second model is loaded after the first is freed, so that two large models never share the memory.
+  try {
+    const fingerprint = modelFingerprint(model, request.baseDir);
+    const cached = cache.read(fingerprint, corpus.sha256, corpus.texts.length);
+    let vectors: readonly Float32Array[];
+    let cacheFile: string;
+    if (cached) {
+      ({ vectors, file: cacheFile } = cached);
+    } else {
+      onEncoding(model, 0, corpus.texts.length);
+      vectors = await encodeUnitVectors(loaded.embedder, corpus.texts, batchSize, (done) => onEncoding(model, done, corpus.texts.length));
+      cacheFile = cache.write(model, fingerprint, corpus.sha256, vectors);
+    }
+    const [query] = await encodeUnitVectors(loaded.embedder, [request.query], 1, () => undefined);
+    return {
+      info: { model, description: loaded.description, cache: cached ? 'hit' : 'miss', cacheFile },
+      scores: dotProducts(query!, vectors),
+    };
+  } finally {
+    loaded.embedder.encoder.dispose();
   }
-  const [query] = await encodeUnitVectors(loaded.embedder, [request.query], 1, () => undefined);
-  return {
-    info: { model, description: loaded.description, cache: cached ? 'hit' : 'miss', cacheFile },
-    scores: dotProducts(query!, vectors),
-  };
 }
 
 function dotProducts(query: Float32Array, vectors: readonly Float32Array[]): Float32Array {
