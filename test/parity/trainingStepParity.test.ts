@@ -349,6 +349,31 @@ describe('training steps agree with PyTorch', { skip: peersProblem }, () => {
         }
       });
     }
+    for (const [family, targets, peftTargets] of [
+      ['distilbert', 'q_lin, v_lin, lin1', ['q_lin', 'v_lin', 'lin1']],
+      ['mpnet', 'q, v, o, dense', ['q', 'v', 'o', 'intermediate.dense', 'output.dense']],
+    ] as const) {
+      it(`${family}, LoRA on [${targets}] against PEFT: same loss and same updated weights`, async (t) => {
+        const run = new TempWorkspace();
+        try {
+          const lora = CASES[3]!;
+          await compareSteps(
+            t,
+            run,
+            folders[family]!,
+            {
+              ...lora,
+              family,
+              strategyYaml: `  type: lora\n  lora: {r: 4, alpha: 8, dropout: 0.0, targets: [${targets}]}`,
+              strategy: { type: 'lora', lora: { r: 4, alpha: 8, peft_targets: peftTargets } },
+            },
+            32,
+          );
+        } finally {
+          run.dispose();
+        }
+      });
+    }
     it('distilbert, freeze (embeddings and layer 0 under transformer.layer.N): same loss and same updated weights', async (t) => {
       const run = new TempWorkspace();
       try {
