@@ -181,6 +181,24 @@ describe('prompts and Matryoshka on the tfjs engine, through embedtune train and
   });
 });
 
+describe('a base model that pools without its prompt', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+
+  it('is refused with prompts before training, naming include_prompt and the file, instead of training other vectors than Python', () => {
+    buildTinyBert(workspace.path('tiny'), { layers: 1, hidden: 16, heads: 2, intermediate: 32, withPoolingModules: true });
+    const poolingPath = workspace.path('tiny/1_Pooling/config.json');
+    writeFileSync(poolingPath, JSON.stringify({ ...JSON.parse(readFileSync(poolingPath, 'utf8')), include_prompt: false }));
+    workspace.write('data/train.jsonl', jsonl(TRAIN));
+    workspace.write('data/validation.jsonl', jsonl(VALIDATION));
+    workspace.write('run.embedtune.yaml', config(PROMPTS));
+    const run = cli(['train', 'run.embedtune.yaml'], workspace.path('.'));
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /model\.prompts cannot be used: \.\/tiny's Pooling module says include_prompt: false/);
+    assert.ok(run.stderr.includes(poolingPath), run.stderr.slice(-2000));
+  });
+});
+
 function missingPython(): string | undefined {
   if (!existsSync(PYTHON)) return `no Python peers at ${PEERS} (run bench/python/setup, or set EMBEDTUNE_PY_PEERS)`;
   const probe = spawnSync(PYTHON, ['-c', 'import sentence_transformers, accelerate, datasets'], { encoding: 'utf8' });

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { formatEvaluationPlan } from '../../shared/config/evaluationSchedule';
+import { rolePromptTexts } from '../../shared/config/promptSettings';
 import { warmupSteps } from '../../shared/config/runPlan';
 import type { EventLogWriter } from '../../shared/events/eventLogWriter';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
@@ -8,6 +9,7 @@ import { selectBackend, type SelectedBackend } from '../backend/selectBackend';
 import { BatchIterator, type BatchPosition } from '../data/batchIterator';
 import type { Example } from '../data/trainingExamples';
 import { loadEmbedder, type LoadedEmbedder } from '../model/loadEmbedder';
+import { promptPoolingProblem } from '../model/modelPrompts';
 import type { TrainingObjective } from '../objectives/objective';
 import { objectiveFor } from '../objectives/objectiveFor';
 import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type PreparedRun } from '../run/prepareRun';
@@ -124,6 +126,9 @@ async function loadModel(prepared: PreparedRun, backend: SelectedBackend, option
     env: options.env,
     ...(prepared.dropout !== null ? { dropout: prepared.dropout } : {}),
   });
+  const prompted = config.task === 'embedding' && Object.keys(rolePromptTexts(config.model)).length > 0;
+  const poolingProblem = prompted ? promptPoolingProblem(loaded.model.rootFolder, config.model.base) : undefined;
+  if (poolingProblem) throw new Error(`model.prompts cannot be used: ${poolingProblem}`);
   const { encoder, settings } = loaded.embedder;
   const checkpointing = decideGradientCheckpointing(config.training.gradient_checkpointing, {
     backend: backend.name,
