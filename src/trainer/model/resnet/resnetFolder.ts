@@ -1,25 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NamedTensors } from '../namedTensors';
 import { readSafetensorsFolder } from '../safetensors';
-import { readResNetConfig, type ResNetConfig } from './resnetConfig';
+import { parseResNetConfig, type ResNetConfig } from './resnetConfig';
 import { ResNet } from './resnetModel';
+import { isTimmResNet, renameTimmWeights, timmLabels, timmResNetConfig } from './timmResNet';
 
 /**
- * Loads a transformers ResNet folder (config.json with `model_type: resnet`, model.safetensors or its shards), saved
- * from either `ResNetModel` (backbone names at the top level) or `ResNetForImageClassification` (the backbone under
- * `resnet.`, the head as `classifier.1`).
+ * Loads a ResNet folder in either common layout, resolved from the folder as text models are from config.json:
+ * - transformers' (`model_type: resnet`), saved from `ResNetModel` (backbone names at the top level) or
+ *   `ResNetForImageClassification` (the backbone under `resnet.`, the head as `classifier.1`);
+ * - timm's (config.json with `architecture`, weights named `conv1`, `layer1.0.conv1`, `fc`), read through the
+ *   transformers names it equals.
  */
 
 const CLASSIFICATION_PREFIX = 'resnet.';
 
+export type ResNetLayoutKind = 'transformers' | 'timm';
+
 export interface LoadedResNet {
   readonly config: ResNetConfig;
   readonly model: ResNet;
+  readonly layout: ResNetLayoutKind;
 }
 
 export function loadResNetFolder(folder: string, trainable?: (name: string) => boolean): LoadedResNet {
-  const config = readResNetConfig(folder);
-  const weights = backboneNames(readSafetensorsFolder(folder).tensors);
-  return { config, model: ResNet.fromWeights(config, weights, trainable) };
+  const configPath = join(folder, 'config.json');
+  if (!existsSync(configPath)) throw new Error(`${configPath} does not exist; a ResNet folder has config.json beside its weights.`);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`${configPath} is not valid JSON (${(error as Error).message}).`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${configPath} is not a JSON object.`);
+  const weights = readSafetensorsFolder(folder).tensors;
+  if (json['model_type'] === undefined && isTimmResNet(weights)) {
+    const config = timmResNetConfig(weights, timmLabels(json), configPath);
+    return { config, layout: 'timm', model: ResNet.fromWeights(config, renameTimmWeights(weights), trainable) };
+  }
+  const config = parseResNetConfig(json, configPath);
+  return { config, layout: 'transformers', model: ResNet.fromWeights(config, backboneNames(weights), trainable) };
 }
 
 /** The checkpoint with ResNetForImageClassification's `resnet.` prefix removed, so both saved forms read the same. */
