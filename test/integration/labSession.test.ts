@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { labDefaultsForRun } from '../../src/extension/lab/labDefaults';
 import { LAB_UNTRUSTED_MESSAGE, LabSession } from '../../src/extension/lab/labSession';
+import type { CancellableProgress } from '../../src/extension/backend/cancellableProgress';
 import type { EngineCommand } from '../../src/extension/runs/engineProcess';
 import { RunLibrary } from '../../src/extension/runs/runLibrary';
 import { RunManager } from '../../src/extension/runs/runManager';
@@ -141,6 +142,44 @@ describe('the Embedding Lab session', () => {
       results.result.first.every((hit) => CORPUS.includes(hit.text)),
       'the answers are the corpus',
     );
+  });
+
+  it('reports the corpus encoding as it goes, and Cancel kills the search and caches nothing', async () => {
+    const words = CORPUS.join(' ').split(' ');
+    const big = Array.from({ length: 3000 }, (_, i) => `${words[i % words.length]} ${words[(i * 7) % words.length]} ${i}`);
+    workspace.write('data/big.txt', `${big.join('\n')}\n`);
+    const reports: string[] = [];
+    const cancelAtFirstReport: CancellableProgress = (_title, task) => {
+      const controller = new AbortController();
+      return task((message) => {
+        reports.push(message);
+        controller.abort();
+      }, controller.signal);
+    };
+    const host = new RecordingEditorHost();
+    host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/big.txt'));
+    const posted: ToLab[] = [];
+    const session = new LabSession({ host, engine, library, progress: cancelAtFirstReport }, (message) => posted.push(message), undefined);
+    await session.handle({ command: 'ready' });
+    await session.handle({ command: 'search', query: 'the sea', k: 3 });
+    assert.equal(reports[0], `encoding the corpus with ${workspace.path('base')}: 0 of 3000 texts`);
+    assert.deepEqual(
+      posted.slice(1).map((message) => message.command),
+      ['busy', 'error', 'busy'],
+    );
+    assert.match((posted[2] as { message: string }).message, /cancelled/);
+    // Searching again encodes again: the cancelled search stored no embeddings.
+    const completed: string[] = [];
+    const plain = new LabSession(
+      { host, engine, library, progress: (_title, task) => task((message) => completed.push(message), new AbortController().signal) },
+      () => undefined,
+      undefined,
+    );
+    host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/big.txt'));
+    await plain.handle({ command: 'ready' });
+    await plain.handle({ command: 'search', query: 'the sea', k: 3 });
+    assert.ok(completed.includes(`encoding the corpus with ${workspace.path('base')}: 0 of 3000 texts`), 'the corpus was encoded again');
+    assert.ok(completed.includes(`encoding the corpus with ${workspace.path('runs/r1/model')}: 3000 of 3000 texts`));
   });
 
   it('runs nothing in an untrusted workspace and says why', async () => {

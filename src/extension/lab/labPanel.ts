@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { parseFromLab, type ToLab } from '../../shared/protocol/labMessages';
+import { vscodeCancellableProgress } from '../backend/vscodeCancellableProgress';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
 import { connectSessionWebview, webviewOptions } from '../panels/sessionWebview';
 import { LabSession } from './labSession';
@@ -26,7 +27,7 @@ export class LabPanel {
     key: string | undefined,
   ) {
     const session = new LabSession(
-      services,
+      { ...services, progress: vscodeCancellableProgress },
       (message: ToLab) => {
         if (message.command === 'setup' && message.runId) panel.title = `Embedding Lab: ${message.runId}`;
         void panel.webview.postMessage(message);

@@ -2,9 +2,11 @@ import { dirname } from 'node:path';
 import { isLabSearchResult } from '../../shared/lab/labSearchResult';
 import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
 import type { EditorHost } from '../host/editorHost';
-import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
+import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
+import { lastLines, type EngineCommand } from '../runs/engineProcess';
 import type { RunLibrary } from '../runs/runLibrary';
 import { labDefaultsForRun } from './labDefaults';
+import { encodingProgress, runLabSearchProcess } from './labSearchProcess';
 
 export const LAB_UNTRUSTED_MESSAGE =
   'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
@@ -13,6 +15,8 @@ export interface LabSessionServices {
   readonly host: EditorHost;
   readonly engine: EngineCommand;
   readonly library: RunLibrary;
+  /** A notification with a Cancel button that kills the search; without one, a plain progress notification. */
+  readonly progress?: CancellableProgress;
 }
 
 /**
@@ -102,13 +106,19 @@ export class LabSession {
       ...(this.column ? [`--column=${this.column}`] : []),
       '--json',
     ];
+    const progress = this.services.progress ?? progressWithoutCancel(host);
     try {
       // The first search of a corpus encodes it under both models, which takes a while on a large one.
-      const result = await host.withProgress('EmbedTune: searching in the Embedding Lab', () =>
-        runEngineCommand(engine, args, dirname(setup.corpus)),
+      const result = await progress('EmbedTune: searching in the Embedding Lab', (report, signal) =>
+        runLabSearchProcess(engine, args, dirname(setup.corpus), signal, (line) => {
+          const message = encodingProgress(line);
+          if (message) report(message);
+        }),
       );
       const parsed = result.code === 0 ? parseJson(result.stdout) : undefined;
-      if (isLabSearchResult(parsed)) this.post({ command: 'results', result: parsed });
+      if (result.cancelled)
+        this.post({ command: 'error', message: 'The search was cancelled; nothing was cached for the corpus it was encoding.' });
+      else if (isLabSearchResult(parsed)) this.post({ command: 'results', result: parsed });
       else
         this.post({
           command: 'error',
