@@ -121,6 +121,8 @@ describe('image preprocessing as transformers does it', () => {
     }
     assert.deepEqual(stackPixelValues([nchw, nchw]).shape, [2, 3, 5, 7]);
     assert.deepEqual(stackPixelValues([nhwc]).shape, [1, 5, 7, 3]);
+    // Omitted statistics are transformers' class defaults (IMAGENET_STANDARD_*), not ImageNet's.
+    assert.deepEqual(parseImageProcessorSettings({}, 'p.json').normalize, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
     assert.throws(() => stackPixelValues([nhwc, nchw]), /image 0 is 7×5 \(NHWC\)/);
   });
 

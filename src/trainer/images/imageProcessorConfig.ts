@@ -27,9 +27,9 @@ export interface ImageProcessorSettings {
   readonly normalize: { readonly mean: readonly [number, number, number]; readonly std: readonly [number, number, number] } | undefined;
 }
 
-/** ImageNet's statistics, transformers' IMAGENET_STANDARD_* are 0.5; these are the defaults of ConvNeXT's and ViT's processors. */
-const IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225] as const;
+/** transformers' IMAGENET_STANDARD_MEAN / _STD, the class defaults of ConvNeXT's and ViT's processors when the file omits them. */
+const STANDARD_MEAN = [0.5, 0.5, 0.5] as const;
+const STANDARD_STD = [0.5, 0.5, 0.5] as const;
 const CONVNEXT_TYPES = ['ConvNextImageProcessor', 'ConvNextImageProcessorFast', 'ConvNextFeatureExtractor'];
 
 type Json = Record<string, unknown>;
@@ -74,7 +74,7 @@ export function parseImageProcessorSettings(json: Json, source: string): ImagePr
   const filter = typeof resampleNumber === 'number' ? PIL_RESAMPLING_NUMBERS[resampleNumber] : undefined;
   if (!filter) throw fail('resample', `is ${JSON.stringify(resampleNumber)}; EmbedTune resizes with 2 (bilinear) or 3 (bicubic).`);
 
-  const std = triple('image_std', IMAGENET_DEFAULT_STD);
+  const std = triple('image_std', STANDARD_STD);
   if (flag('do_normalize', true) && std.some((value) => value === 0)) throw fail('image_std', 'must not contain 0.');
   return {
     resize: flag('do_resize', true) ? resizeTarget(json['size'], isConvNext, fail, positive) : undefined,
@@ -82,7 +82,7 @@ export function parseImageProcessorSettings(json: Json, source: string): ImagePr
     filter,
     centerCrop: flag('do_center_crop', false) ? heightWidth('crop_size', json['crop_size'] ?? 224, fail, positive) : undefined,
     rescaleFactor: flag('do_rescale', true) ? positive('rescale_factor', json['rescale_factor'] ?? 1 / 255) : undefined,
-    normalize: flag('do_normalize', true) ? { mean: triple('image_mean', IMAGENET_DEFAULT_MEAN), std } : undefined,
+    normalize: flag('do_normalize', true) ? { mean: triple('image_mean', STANDARD_MEAN), std } : undefined,
   };
 }
 

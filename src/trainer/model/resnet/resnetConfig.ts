@@ -1,6 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 /**
  * transformers' ResNetConfig (`model_type: resnet`), read from config.json with transformers' defaults, which are
  * ResNet-50's. `layer_type` picks the residual layer: "basic" (two 3×3 convolutions; ResNet-18/34) or "bottleneck"
@@ -24,19 +21,6 @@ export const BOTTLENECK_REDUCTION = 4;
 export const BATCH_NORM_EPSILON = 1e-5;
 
 type Json = Record<string, unknown>;
-
-export function readResNetConfig(folder: string): ResNetConfig {
-  const path = join(folder, 'config.json');
-  if (!existsSync(path)) throw new Error(`${path} does not exist; a transformers ResNet folder has config.json beside its weights.`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path} is not valid JSON (${(error as Error).message}).`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path} is not a JSON object.`);
-  return parseResNetConfig(json as Json, path);
-}
 
 export function parseResNetConfig(json: Json, source: string): ResNetConfig {
   const fail = (key: string, problem: string) => new Error(`${source}: "${key}" ${problem}`);
