@@ -21,14 +21,11 @@ import { maxAbsDifference, PEERS_PYTHON, peersProblem, runReference } from './py
 
 const TOLERANCE = 1e-4;
 
-const timmProblem: string | undefined = (() => {
-  if (peersProblem) return peersProblem;
+/** bench/python/setup installs timm; a peers folder without it is out of date, which fails rather than skips. */
+function timmMissing(): string | undefined {
   const probe = spawnSync(PEERS_PYTHON, ['-c', 'import importlib.util, sys; sys.exit(importlib.util.find_spec("timm") is None)']);
-  return probe.status === 0
-    ? undefined
-    : `timm is not installed in the Python peers (${PEERS_PYTHON} -m pip install --no-deps timm==1.0.31)`;
-})();
-if (timmProblem) console.log(`# timm parity skips: ${timmProblem}`);
+  return probe.status === 0 ? undefined : `timm is not installed in the Python peers: run bench/python/setup again`;
+}
 
 const MODELS = {
   bottleneck: { block: 'bottleneck', layers: [2, 1, 1, 2], channels: [8, 16, 24, 32], stem_width: 16, num_classes: 4 },
@@ -42,10 +39,12 @@ interface TimmAnswer {
   readonly models: Record<string, { folder: string; pooled: number[][]; logits: number[][]; names: string[] }>;
 }
 
-describe("timm's ResNet layout matches timm's forward", { skip: timmProblem }, () => {
+describe("timm's ResNet layout matches timm's forward", { skip: peersProblem }, () => {
   const workspace = new TempWorkspace();
   let answer: TimmAnswer;
   before(async () => {
+    const missing = timmMissing();
+    assert.equal(missing, undefined, missing);
     await selectBackend(PARITY_BACKEND);
     answer = runReference<TimmAnswer>('tiny_timm_resnet.py', {
       out: workspace.path('timm'),
