@@ -1,12 +1,10 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { statSync, writeFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig, TFJS_BACKENDS, type BadRowPolicy, type EmbedTuneConfig, type TfjsBackend } from '../../shared/config/configTypes';
 import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
-import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { resolveDataFormat, type DataFormat } from '../../shared/data/dataFormat';
 import type { PairExample } from '../../shared/data/trainingExamples';
-import { LineIndex } from '../../shared/textRange';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend } from '../backend/selectBackend';
 import { DataFileError, DataRowError, describeRowProblem } from '../data/dataErrors';
@@ -23,6 +21,7 @@ import { minedTable, OUTPUT_FORMATS, type OutputColumns } from '../mining/minedR
 import { ProgressBar, type ProgressSink } from '../mining/progressBar';
 import { writeTable } from '../mining/writeTable';
 import { InputFileError, requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { readConfigOrReport } from './configErrorReport';
 
 export const MINE_NEGATIVES_USAGE = `embedtune mine-negatives CONFIG|MODEL --data PAIRS --out FILE [options]
 
@@ -239,21 +238,9 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
       backend: backendFlag ?? 'auto',
     };
   }
-  const configPath = resolve(target);
-  const text = readFileSync(configPath, 'utf8');
-  const validation = validateConfigText(text, { configPath });
-  if (hasErrors(validation.diagnostics)) {
-    const lines = new LineIndex(text);
-    for (const d of validation.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
-      const at = lines.positionAt(d.range.start);
-      io.err(`${target}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
-    }
-    io.err(`embedtune mine-negatives: ${target} has errors; fix them first (embedtune validate ${target}).`);
-    return undefined;
-  }
-  const written = validation.parsed.value as EmbedTuneConfig;
-  const config = resolveConfig(written);
-  const configDir = dirname(configPath);
+  const runConfig = readConfigOrReport(target, io, 'mine-negatives');
+  if (!runConfig) return undefined;
+  const { written, config, configDir } = runConfig;
   const { columns } = config.data;
   return {
     modelLabel: config.model.base,

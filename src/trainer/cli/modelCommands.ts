@@ -1,9 +1,8 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { resolveConfig, type EmbedTuneConfig, isTfjsBackend, TFJS_BACKENDS } from '../../shared/config/configTypes';
-import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
+import { isTfjsBackend, TFJS_BACKENDS } from '../../shared/config/configTypes';
 import { EVAL_RESULTS_FILE, TRAINER_STATE_FILE } from '../../shared/run/runFolder';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend } from '../backend/selectBackend';
@@ -25,6 +24,7 @@ import { TokenClassificationHead } from '../training/tokenClassificationHead';
 import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { readConfigOrReport } from './configErrorReport';
 
 export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--prompt NAME] [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
 
@@ -172,16 +172,13 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
     options: { config: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' } },
   });
   if (positionals.length !== 1 || !values.config) throw new UsageError('eval needs a CHECKPOINT_OR_MODEL and --config.', EVAL_USAGE);
-  const configPath = resolve(values.config);
-  requireRegularFile(configPath, 'The config');
-  const validation = validateConfigText(readFileSync(configPath, 'utf8'), { configPath });
-  if (hasErrors(validation.diagnostics)) {
-    io.err(`embedtune eval: ${values.config} has errors; run embedtune validate ${values.config}.`);
-    return 1;
-  }
-  const written = validation.parsed.value as EmbedTuneConfig;
+  requireRegularFile(values.config, 'The config');
+  const runConfig = readConfigOrReport(values.config, io, 'eval');
+  if (!runConfig) return 1;
   // --data replaces the validation set: it is read as a validation file, with the config's columns.
-  const config = resolveConfig(values.data ? { ...written, data: { ...written.data, validation: resolve(values.data) } } : written);
+  const config = values.data
+    ? { ...runConfig.config, data: { ...runConfig.config.data, validation: resolve(values.data) } }
+    : runConfig.config;
   const kind = exampleKindFor(config.task, config.loss.type);
   const classifies = CLASSIFICATION_KINDS.includes(kind);
   const tagging = kind === 'token-tags';
@@ -191,7 +188,7 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   }
   const backend = await backendFrom(values.backend, EVAL_USAGE);
   // Evaluation reads the validation rows only, so the training rows are not augmented (and WordNet is not opened).
-  const data = await loadTrainingData(config, dirname(configPath), { augment: false });
+  const data = await loadTrainingData(config, runConfig.configDir, { augment: false });
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend), { baseDir: process.cwd() });
   const folder = resolve(positionals[0]!);
   const head = (classifies || tagging) && existsSync(folder) ? savedHeadOr(folder, 'eval', io) : undefined;

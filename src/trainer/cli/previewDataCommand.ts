@@ -1,15 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig, type EmbedTuneConfig } from '../../shared/config/configTypes';
-import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
-import { LineIndex } from '../../shared/textRange';
 import type { AugmentedCopy } from '../data/augmentExamples';
 import { DataFileError, DataRowError } from '../data/dataErrors';
 import { loadTrainingData } from '../data/loadTrainingData';
 import type { RowOutcome } from '../data/readExamples';
 import type { Example, ExampleKind } from '../data/trainingExamples';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { readConfigOrReport } from './configErrorReport';
 
 export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N]
 
@@ -30,23 +27,14 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   const configPath = positionals[0]!;
   requireRegularFile(configPath, 'The config');
 
-  const text = readFileSync(configPath, 'utf8');
-  const validation = validateConfigText(text, { configPath: resolve(configPath) });
-  if (hasErrors(validation.diagnostics)) {
-    const lines = new LineIndex(text);
-    for (const d of validation.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
-      const at = lines.positionAt(d.range.start);
-      io.err(`${configPath}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
-    }
-    io.err(`embedtune preview-data: ${configPath} has errors; fix them first (embedtune validate ${configPath}).`);
-    return 1;
-  }
-  const config = resolveConfig(validation.parsed.value as EmbedTuneConfig);
+  const runConfig = readConfigOrReport(configPath, io, 'preview-data');
+  if (!runConfig) return 1;
+  const { config, configDir } = runConfig;
 
   const shown: RowOutcome<ExampleKind>[] = [];
   let data;
   try {
-    data = await loadTrainingData(config, dirname(resolve(configPath)), {
+    data = await loadTrainingData(config, configDir, {
       onTrainRow: (outcome) => {
         if (shown.length < rows) shown.push(outcome);
       },

@@ -1,6 +1,5 @@
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LineIndex } from '../../shared/textRange';
 import { readEventLog } from '../../shared/events/eventLogReader';
 import { describeBaselineNotBeaten } from '../../shared/monitor/baselineWarning';
 import { RunProgress } from '../../shared/monitor/runProgress';
@@ -10,6 +9,7 @@ import { previewAccelerateLaunch, trainWithAccelerate } from '../engines/acceler
 import { ConfigErrors, readConfigFile, readRunConfig, type ConfigReader, type RunConfig } from '../run/prepareRun';
 import { train } from '../training/trainingRun';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { reportConfigErrors } from './configErrorReport';
 import { openedRunFolder, setupErrorEvent } from './setupErrorEvent';
 
 export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|latest] [--events stdout] [--print-launch-command]
@@ -99,16 +99,7 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
 /** `asEvent`: also print the error as an event on stdout (`--events stdout` and no run folder whose events say it). */
 function reportTrainError(error: unknown, io: CliIo, asEvent = false): number {
   if (asEvent) io.out(JSON.stringify(setupErrorEvent(error)));
-  if (error instanceof ConfigErrors) {
-    // The text that was validated: reading the file again could find it changed.
-    const lines = new LineIndex(error.text);
-    for (const d of error.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')) {
-      const at = lines.positionAt(d.range.start);
-      io.err(`${error.file}:${at.line + 1}:${at.character + 1} ${d.severity} ${d.code} ${d.message}`);
-    }
-    io.err(error.message);
-    return 1;
-  }
+  if (error instanceof ConfigErrors) return reportConfigErrors(error, io);
   io.err(`embedtune train: ${error instanceof Error ? error.message : String(error)}`);
   return 1;
 }
