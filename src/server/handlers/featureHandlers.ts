@@ -8,6 +8,8 @@ import { CodeActionService } from '../service/codeActionService';
 import { CompletionService } from '../service/completionService';
 import { documentKindOf } from '../service/documentKind';
 import { HoverService } from '../service/hoverService';
+import { historyLenses, outputDirOf } from '../service/hyperparameterHistory';
+import { RunHistory } from '../service/runHistory';
 import { documentSymbols } from '../service/symbolService';
 import type { WorkspaceBoundary } from '../service/workspaceBoundary';
 import { safely } from './safeHandler';
@@ -24,6 +26,7 @@ export function registerFeatureHandlers(
   const completion = new CompletionService(embedtuneSchemaNavigator, (path) => boundary().allows(path));
   const hover = new HoverService(embedtuneSchemaNavigator);
   const codeActions = new CodeActionService();
+  const runHistory = new RunHistory();
   // JSON configs get completion and hover from VS Code's JSON service through jsonValidation.
   const yamlDocument = (uri: string) => {
     const document = documents.get(uri);
@@ -60,16 +63,25 @@ export function registerFeatureHandlers(
     }),
   );
 
-  connection.onCodeLens(
-    safely(connection, 'dry-run code lens', [] as CodeLens[], ({ textDocument }) => {
-      const document = documents.get(textDocument.uri);
-      if (!document || !settings().codeLens.dryRun) return [];
-      const plan = planFromValidation(validator.resultFor(document));
-      const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-      const title = runPlanTitle(plan);
-      return [{ range, command: { title, command: 'embedtune.showDryRun', arguments: [document.uri] } }];
-    }),
-  );
+  // A connection holds one code lens handler: it asks for both kinds, each failing on its own.
+  const dryRunLens = safely(connection, 'dry-run code lens', [] as CodeLens[], (uri: string): CodeLens[] => {
+    const document = documents.get(uri);
+    if (!document || !settings().codeLens.dryRun) return [];
+    const plan = planFromValidation(validator.resultFor(document));
+    const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    const title = runPlanTitle(plan);
+    return [{ range, command: { title, command: 'embedtune.showDryRun', arguments: [document.uri] } }];
+  });
+  // Past runs are read here, on a code lens request, and never on completion's path; not at all in an untrusted
+  // workspace, whose config could point output_dir anywhere.
+  const historyLens = safely(connection, 'hyperparameter history code lens', [] as CodeLens[], (uri: string): CodeLens[] => {
+    const document = yamlDocument(uri);
+    const configPath = document && filePathOf(document.uri);
+    if (!document || !configPath || boundary().restricted) return [];
+    const { parsed } = validator.resultFor(document);
+    return historyLenses(document, parsed, runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value)));
+  });
+  connection.onCodeLens(({ textDocument }) => [...dryRunLens(textDocument.uri), ...historyLens(textDocument.uri)]);
 
   connection.onRequest(
     DryRunRequest.method,

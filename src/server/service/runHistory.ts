@@ -1,0 +1,132 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { NamedMetric } from '../../shared/events/runEvents';
+import { parseRunEventLine } from '../../shared/events/runEvents';
+import { EVENTS_FILE, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
+import { listRunFolders, readRunInfo } from '../../shared/run/runFolderReader';
+
+/** What one past run of a config used and reached, read from its run folder. */
+export interface PastRun {
+  /** The run folder, which is also the dashboard's key for the run. */
+  readonly dir: string;
+  readonly runId: string;
+  /** The config the run trained, absolute; undefined when neither run.json nor run_started names it. */
+  readonly configPath: string | undefined;
+  /** When the run started (ISO 8601), or undefined when nothing says. */
+  readonly startedAt: string | undefined;
+  /** config.resolved.yaml as a plain value, or undefined when it is missing or not YAML. */
+  readonly resolved: unknown;
+  /** run_finished's best metric, else the last evaluation marked best; undefined when the run has none yet. */
+  readonly best: NamedMetric | undefined;
+  /** Whether a higher primary metric is better (the resolved early_stopping.mode, `max` unless it says `min`). */
+  readonly higherIsBetter: boolean;
+}
+
+interface CachedRun {
+  readonly stamp: string;
+  readonly run: PastRun;
+}
+
+/**
+ * Reads the run folders under a config's output_dir, with no storage of its own: each run is read again only when
+ * one of its three files changes (size and mtime), so that the second look at 200 past runs costs 600 stats.
+ * Synchronous, and only ever called for code lenses, never on the completion path.
+ */
+export class RunHistory {
+  private readonly cache = new Map<string, CachedRun>();
+
+  /** The runs under `outputDir` that trained `configPath`, newest first. */
+  runsOf(configPath: string, outputDir: string): PastRun[] {
+    const wanted = resolve(configPath);
+    const dirs = listRunFolders(outputDir);
+    const runs = dirs.map((dir) => this.read(dir)).filter((run) => run.configPath !== undefined && resolve(run.configPath) === wanted);
+    for (const dir of this.cache.keys()) if (dir.startsWith(outputDir) && !dirs.includes(dir)) this.cache.delete(dir);
+    return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
+  }
+
+  private read(dir: string): PastRun {
+    const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
+    const cached = this.cache.get(dir);
+    if (cached?.stamp === stamp) return cached.run;
+    const run = readPastRun(dir);
+    this.cache.set(dir, { stamp, run });
+    return run;
+  }
+}
+
+function fileStamp(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? `${stat.size}:${stat.mtimeMs}` : '-';
+}
+
+/** One run folder, read as the trainer and the accelerate engine leave it; anything missing or torn reads as unknown. */
+export function readPastRun(dir: string): PastRun {
+  const info = readRunInfo(dir);
+  const events = readSummaryEvents(join(dir, EVENTS_FILE));
+  const resolved = readResolved(join(dir, RESOLVED_CONFIG_FILE));
+  const mode = valueAt(resolved, ['early_stopping', 'mode']);
+  const configPath = info?.configPath ?? events.configPath;
+  return {
+    dir,
+    runId: info?.run_id ?? events.runId ?? dir,
+    configPath: configPath === undefined ? undefined : resolve(dir, configPath),
+    startedAt: info?.startedAt ?? events.startedAt,
+    resolved,
+    best: events.finishedBest ?? events.lastBestEval,
+    higherIsBetter: mode !== 'min',
+  };
+}
+
+interface SummaryEvents {
+  runId?: string;
+  configPath?: string;
+  startedAt?: string;
+  finishedBest?: NamedMetric;
+  lastBestEval?: NamedMetric;
+}
+
+// A run's log holds one progress event a step; only run_started, eval and run_finished lines are worth validating.
+const SUMMARY_LINE = /"type"\s*:\s*"(run_started|eval|run_finished)"/;
+
+function readSummaryEvents(path: string): SummaryEvents {
+  const found: SummaryEvents = {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return found;
+  }
+  for (const line of text.split('\n')) {
+    if (!SUMMARY_LINE.test(line)) continue;
+    const event = parseRunEventLine(line);
+    if (event?.type === 'run_started') {
+      found.runId ??= event.run_id;
+      found.configPath ??= event.config_path;
+      found.startedAt ??= event.time;
+    } else if (event?.type === 'eval' && event.is_best && event.primary.value !== null) {
+      found.lastBestEval = event.primary;
+    } else if (event?.type === 'run_finished' && event.best_metric?.value != null) {
+      found.finishedBest = event.best_metric;
+    }
+  }
+  return found;
+}
+
+function readResolved(path: string): unknown {
+  try {
+    return parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value at a dotted path of a plain YAML value, or undefined. */
+export function valueAt(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
