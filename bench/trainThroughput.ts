@@ -12,7 +12,7 @@
  *
  * Options: --rounds N (turns each peer gets per case, default 2) --steps N (timed training steps per turn, default 3)
  *          --warmup N (untimed steps first, default 1) --encode-steps N (timed encode batches per turn, default 8)
- *          --cases a,b (of bert-mini-64, minilm-64, minilm-128, default all) --no-encode (training only)
+ *          --cases a,b (of bert-mini-64, minilm-64, minilm-128, mpnet-128, default all) --no-encode (training only)
  *          --python PATH (default: $EMBEDTUNE_PY_PEERS/bin/python, or ~/.cache/embedtune/py-peers/bin/python)
  *          --no-profile (skip the per-kernel breakdown of one EmbedTune training step, tf.profile, in its own process)
  *          --cpu-prof (also run EmbedTune's training turns under node --cpu-prof, into bench/.cache/profiles/, and
@@ -34,7 +34,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encoderOpsFor } from '../src/trainer/backend/encoderOpsFor';
 import { selectBackend } from '../src/trainer/backend/selectBackend';
 import { BertEncoder, type TokenBatch } from '../src/trainer/model/bert/bertEncoder';
-import { bertPoolerWeightShapes, expectedBertWeightShapes, parseBertConfig } from '../src/trainer/model/bertConfig';
+import { parseModelConfig } from '../src/trainer/model/autoModel';
+import { bertPoolerWeightShapes, expectedBertWeightShapes } from '../src/trainer/model/bertConfig';
 import { elementCount, hostTensor, type NamedTensors } from '../src/trainer/model/namedTensors';
 import { SentenceEmbedder } from '../src/trainer/model/sentenceEmbedder';
 import type { TextTokenizer } from '../src/trainer/model/textTokenizer';
@@ -61,10 +62,22 @@ export interface ModelShape {
   readonly heads: number;
   readonly intermediate: number;
   readonly vocab: number;
+  /** The architecture (BERT unless said): MPNet adds its relative attention bias and drops token types. */
+  readonly family?: 'bert' | 'mpnet';
 }
 
 export const MINILM_L6: ModelShape = { name: 'MiniLM-L6', layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocab: 30522 };
 export const BERT_MINI: ModelShape = { name: 'BERT-mini', layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522 };
+/** all-mpnet-base-v2's shape (110M weights). */
+export const MPNET_BASE: ModelShape = {
+  name: 'MPNet-base',
+  layers: 12,
+  hidden: 768,
+  heads: 12,
+  intermediate: 3072,
+  vocab: 30527,
+  family: 'mpnet',
+};
 
 interface BenchCase {
   readonly id: string;
@@ -76,6 +89,7 @@ const CASES: readonly BenchCase[] = [
   { id: 'bert-mini-64', shape: BERT_MINI, seq: 64 },
   { id: 'minilm-64', shape: MINILM_L6, seq: 64 },
   { id: 'minilm-128', shape: MINILM_L6, seq: 128 },
+  { id: 'mpnet-128', shape: MPNET_BASE, seq: 128 },
 ];
 
 const BATCH = 32;
@@ -97,6 +111,8 @@ export interface WorkerSpec {
   readonly heads: number;
   readonly intermediate: number;
   readonly vocab: number;
+  /** BERT unless said (see ModelShape.family). */
+  readonly family?: 'bert' | 'mpnet';
   readonly seq: number;
   /** Pairs per training step, or sequences per encode batch. */
   readonly batch: number;
@@ -378,25 +394,35 @@ async function runWorker(spec: WorkerSpec): Promise<WorkerReport> {
   const wasm = spec.backend === 'node' ? undefined : guardWasmMemory();
   const rssAfterImport = process.memoryUsage().rss / 2 ** 20;
   if (spec.mode === 'matmul') return timeMatMuls(spec, started, rssAfterImport, backend.reason);
-  const config = parseBertConfig(
+  const mpnet = spec.family === 'mpnet';
+  const { config, layout } = parseModelConfig(
     {
-      model_type: 'bert',
+      model_type: mpnet ? 'mpnet' : 'bert',
       vocab_size: spec.vocab,
       hidden_size: spec.hidden,
       num_hidden_layers: spec.layers,
       num_attention_heads: spec.heads,
       intermediate_size: spec.intermediate,
-      max_position_embeddings: 512,
+      // MPNet's positions start after its padding id (1), as all-mpnet-base-v2's 514 do.
+      max_position_embeddings: mpnet ? 514 : 512,
       type_vocab_size: 2,
       hidden_act: 'gelu',
       hidden_dropout_prob: 0.1,
       attention_probs_dropout_prob: 0.1,
       layer_norm_eps: 1e-12,
+      ...(mpnet ? { pad_token_id: 1, relative_attention_num_buckets: 32 } : {}),
     },
     'bench',
   );
-  const shapes = new Map([...expectedBertWeightShapes(config), ...bertPoolerWeightShapes(config)]);
-  const encoder = BertEncoder.fromWeights(config, randomWeights(shapes, spec.seed), encoderOpsFor(backend.name));
+  const shapes = new Map([...expectedBertWeightShapes(config, layout), ...bertPoolerWeightShapes(config)]);
+  const encoder = BertEncoder.fromWeights(
+    config,
+    randomWeights(shapes, spec.seed),
+    encoderOpsFor(backend.name),
+    undefined,
+    undefined,
+    layout,
+  );
   const checkpointing = decideGradientCheckpointing(spec.gradientCheckpointing, {
     backend: backend.name,
     config,
@@ -727,6 +753,7 @@ export function plainStepSpec(
     heads: shape.heads,
     intermediate: shape.intermediate,
     vocab: shape.vocab,
+    ...(shape.family ? { family: shape.family } : {}),
     seq,
     batch,
     threads: THREADS,

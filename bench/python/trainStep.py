@@ -38,7 +38,7 @@ def main() -> None:
     started = time.perf_counter()
     import torch
     import transformers
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig, BertModel, MPNetConfig, MPNetModel
 
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(spec.get("seed", 0))
@@ -48,19 +48,23 @@ def main() -> None:
         print(json.dumps(time_matmuls(torch, spec, started, rss_after_import)))
         return
 
-    config = BertConfig(
+    mpnet = spec.get("family") == "mpnet"
+    shape = dict(
         vocab_size=spec["vocab"],
         hidden_size=spec["hidden"],
         num_hidden_layers=spec["layers"],
         num_attention_heads=spec["heads"],
         intermediate_size=spec["intermediate"],
-        max_position_embeddings=512,
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
     )
     # sentence-transformers' Transformer module loads AutoModel, whose pooler it never uses; leaving it out keeps the
     # gradient work identical to EmbedTune's (which has no pooler), and costs PyTorch nothing it would otherwise spend.
-    model = BertModel(config, add_pooling_layer=False)
+    if mpnet:
+        # all-mpnet-base-v2's architecture: 514 positions after padding id 1, 32 relative-position buckets, no token types.
+        model = MPNetModel(MPNetConfig(max_position_embeddings=514, pad_token_id=1, relative_attention_num_buckets=32, **shape), add_pooling_layer=False)
+    else:
+        model = BertModel(BertConfig(max_position_embeddings=512, **shape), add_pooling_layer=False)
     attention = getattr(model.config, "_attn_implementation", "eager")
 
     batch, seq = spec["batch"], spec["seq"]
@@ -70,7 +74,8 @@ def main() -> None:
     ids[:, 0] = 101
     ids[:, -1] = 102
     mask = torch.ones(rows, seq, dtype=torch.long)
-    types = torch.zeros(rows, seq, dtype=torch.long)
+    # MPNet takes no token type ids.
+    types = {} if mpnet else {"token_type_ids": torch.zeros(rows, seq, dtype=torch.long)}
 
     def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
         m = mask.unsqueeze(-1).to(tokens.dtype)
@@ -88,7 +93,7 @@ def main() -> None:
         labels = torch.arange(batch)
         for i in range(spec["warmup"] + spec["steps"]):
             t0 = time.perf_counter()
-            tokens = model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+            tokens = model(input_ids=ids, attention_mask=mask, **types).last_hidden_state
             embeddings = mean_pool(tokens)
             anchors, positives = embeddings[:batch], embeddings[batch:]
             scores = torch.nn.functional.normalize(anchors, dim=-1) @ torch.nn.functional.normalize(positives, dim=-1).T * 20.0
@@ -106,7 +111,7 @@ def main() -> None:
         with torch.inference_mode():
             for i in range(spec["warmup"] + spec["steps"]):
                 t0 = time.perf_counter()
-                tokens = model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+                tokens = model(input_ids=ids, attention_mask=mask, **types).last_hidden_state
                 vectors = torch.nn.functional.normalize(mean_pool(tokens), dim=-1)
                 vectors.numpy().sum()
                 dt = time.perf_counter() - t0
