@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { CodeLens } from 'vscode-languageserver-protocol';
+import { LspTestClient, SERVER_PATH } from '../helpers/lspTestClient';
+import { writePastRun } from '../helpers/pastRuns';
+import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
+
+const CONFIG = `name: faq
+model:
+  base: x
+data:
+  train: data/train.jsonl
+  validation_split: 0.25
+strategy:
+  type: lora
+training:
+  epochs: 3
+  batch_size: 32
+  learning_rate: 0.00002
+`;
+const LEARNING_RATE_LINE = CONFIG.split('\n').indexOf('  learning_rate: 0.00002');
+
+async function startServer(root: string, workspaceTrusted: boolean): Promise<LspTestClient> {
+  const client = new LspTestClient();
+  await client.connection.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri: pathToFileURL(root).toString(),
+    capabilities: { workspace: { configuration: true }, textDocument: {} },
+    workspaceFolders: [{ uri: pathToFileURL(root).toString(), name: 'workspace' }],
+    initializationOptions: { workspaceTrusted },
+  });
+  await client.connection.sendNotification('initialized', {});
+  return client;
+}
+
+async function lensesOf(client: LspTestClient, uri: string): Promise<CodeLens[]> {
+  return client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
+}
+
+describe('the hyperparameter history code lens over a real LSP connection', () => {
+  const workspace = new TempWorkspace();
+  const configPath = workspace.path('faq.embedtune.yaml');
+  const uri = pathToFileURL(configPath).toString();
+  const clients: LspTestClient[] = [];
+
+  before(() => {
+    assert.ok(existsSync(SERVER_PATH), 'dist/server.js is built (npm run build)');
+    workspace.write('data/train.jsonl', pairsJsonl(40));
+    workspace.write('faq.embedtune.yaml', CONFIG);
+    // output_dir defaults to runs/ beside the config.
+    const runs = workspace.path('runs');
+    writePastRun(configPath, CONFIG, runs, {
+      overrides: { training: { learning_rate: 5e-5 } },
+      evals: [0.7, 0.79],
+      startedAt: new Date('2026-12-02T10:00:00Z'),
+    });
+    writePastRun(configPath, CONFIG, runs, { evals: [0.8, 0.82], startedAt: new Date('2026-12-03T09:00:00Z') });
+  });
+
+  after(async () => {
+    for (const client of clients) await client.dispose();
+    workspace.dispose();
+  });
+
+  it('puts the earlier runs beside the learning_rate line, beside the dry-run lens', async () => {
+    const client = await startServer(workspace.root, true);
+    clients.push(client);
+    await client.open(uri, CONFIG);
+    const lenses = await lensesOf(client, uri);
+    assert.match(lenses[0]?.command?.title ?? '', /^Dry run: /);
+    const learningRate = lenses.find((lens) => lens.range.start.line === LEARNING_RATE_LINE);
+    assert.equal(learningRate?.command?.title, '2e-5 → ndcg@10 0.82 (Dec 3) · 5e-5 → 0.79 (Dec 2)');
+    assert.equal(learningRate?.command?.command, 'embedtune.compareRuns');
+
+    // A run that finishes later shows up on the next request: its folder is new, so it is read.
+    writePastRun(configPath, CONFIG, workspace.path('runs'), {
+      overrides: { training: { learning_rate: 1e-4 } },
+      evals: [0.9],
+      startedAt: new Date('2026-12-03T12:00:00Z'),
+    });
+    const again = (await lensesOf(client, uri)).find((lens) => lens.range.start.line === LEARNING_RATE_LINE);
+    assert.equal(again?.command?.title, '1e-4 → ndcg@10 0.9 (Dec 3) · 2e-5 → 0.82 (Dec 3) · 5e-5 → 0.79 (Dec 2)');
+  });
+
+  it('reads no run folder in an untrusted workspace', async () => {
+    const client = await startServer(workspace.root, false);
+    clients.push(client);
+    await client.open(uri, CONFIG);
+    const lenses = await lensesOf(client, uri);
+    assert.deepEqual(
+      lenses.map((lens) => lens.command?.command),
+      ['embedtune.showDryRun'],
+    );
+  });
+});
