@@ -6,16 +6,7 @@ import re
 from typing import Any
 
 from .launch_plan import LaunchPlan
-
-# The same parts the tfjs engine's LoRA targets name (src/trainer/model/bert/bertEncoder.ts, LORA_TARGET_PARTS).
-LORA_TARGET_PARTS = {
-    "query": ["attention.self.query"],
-    "key": ["attention.self.key"],
-    "value": ["attention.self.value"],
-    "dense": ["attention.output.dense", "intermediate.dense", "output.dense"],
-}
-
-_LAYER = re.compile(r"^encoder\.layer\.(\d+)\.")
+from .model_families import EMBEDDINGS_PREFIX, layer_index, lora_target_pattern
 
 
 def build_model(plan: LaunchPlan) -> Any:
@@ -46,6 +37,7 @@ def hf_parameter_name(name: str) -> str:
 
 def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
     kind = strategy["type"]
+    model_type = transformer_of(model).config.model_type
     # Sentence embeddings never use BERT's pooler (the tfjs engine does not even load it): nothing to train there.
     for name, parameter in model.named_parameters():
         if hf_parameter_name(name).startswith("pooler."):
@@ -57,25 +49,18 @@ def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
             hf_name = hf_parameter_name(name)
             if hf_name.startswith("pooler."):
                 continue
-            if hf_name.startswith("embeddings."):
+            if hf_name.startswith(EMBEDDINGS_PREFIX):
                 parameter.requires_grad = not strategy["freeze_embeddings"]
                 continue
-            layer = _LAYER.match(hf_name)
-            parameter.requires_grad = layer is None or int(layer.group(1)) >= strategy["freeze_layers"]
-        wants_freezing = strategy["freeze_layers"] > 0 or strategy["freeze_embeddings"]
-        frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad and not hf_parameter_name(name).startswith("pooler.")]
-        if wants_freezing and not frozen:
-            # Never train everything while the config says freeze: the parameter names are not the ones expected.
-            names = [name for name, _ in model.named_parameters()][:3]
-            raise ValueError(f"strategy freeze matched no parameter of this model (its names start {names}); please report this with the model you use.")
+            layer = layer_index(model_type, hf_name)
+            parameter.requires_grad = layer is None or layer >= strategy["freeze_layers"]
+        require_frozen(model, strategy)
         return
     if kind == "lora":
         from peft import LoraConfig, inject_adapter_in_model
 
         lora = strategy["lora"]
-        parts = sorted({part for target in lora["targets"] for part in LORA_TARGET_PARTS[target]})
-        # A full-match pattern, so that "output.dense" does not also pick attention.output.dense unless asked.
-        pattern = r".*encoder\.layer\.\d+\.(" + "|".join(re.escape(part) for part in parts) + r")"
+        pattern = lora_target_pattern(model_type, lora["targets"])
         config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=pattern, bias="none")
         # Injected into the transformer in place (not wrapped in a PeftModel, and not through transformers'
         # add_adapter, which needs a newer PEFT than PyPI has): the sentence-transformers model and the Trainer see
@@ -85,6 +70,27 @@ def apply_strategy(model: Any, strategy: dict[str, Any]) -> None:
             parameter.requires_grad = ".lora_A." in name or ".lora_B." in name
         return
     raise ValueError(f"strategy.type {kind} is not supported by the accelerate engine; embedtune validate reports this before launch.")
+
+
+def require_frozen(model: Any, strategy: dict[str, Any]) -> None:
+    """
+    Never train more than the config says: each layer below freeze_layers, and the embeddings when asked, must have
+    matched a parameter, or the model's names are not the ones its family's table expects.
+    """
+    names = [hf_parameter_name(name) for name, parameter in model.named_parameters() if not parameter.requires_grad]
+    config = transformer_of(model).config
+    model_type = config.model_type
+    # freeze_layers beyond the model's depth freezes every layer, as the tfjs engine does.
+    layers = min(strategy["freeze_layers"], config.num_hidden_layers)
+    expected = [f"layer {index}" for index in range(layers) if not any(layer_index(model_type, name) == index for name in names)]
+    if strategy["freeze_embeddings"] and not any(name.startswith(EMBEDDINGS_PREFIX) for name in names):
+        expected.insert(0, "the embeddings")
+    if expected:
+        first = [name for name, _ in model.named_parameters()][:3]
+        raise ValueError(
+            f"strategy freeze matched no parameter of {', '.join(expected)} in this {model_type} model (its names start {first}); "
+            "please report this with the model you use."
+        )
 
 
 def transformer_of(model: Any) -> Any:
