@@ -63,7 +63,8 @@ export interface StatusItem extends Disposable {
 
 /** Opens the webview panels; the VS Code implementation creates or reveals them. */
 export interface PanelOpener {
-  showDashboard(key?: string): void;
+  /** With `compare`, the dashboard shows `key` compared with those runs. */
+  showDashboard(key?: string, compare?: readonly string[]): void;
   showCheckpoints(key?: string): void;
   /** The Embedding Lab for a run's models, or for models the user picks when no key is given. */
   showLab?(key?: string): void;

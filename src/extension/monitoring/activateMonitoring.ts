@@ -10,6 +10,7 @@ import type { EngineCommand } from '../runs/engineProcess';
 import { RunLibrary } from '../runs/runLibrary';
 import { RunManager } from '../runs/runManager';
 import { RunStatusBar } from '../statusBar/runStatusBar';
+import { compareRuns } from './compareRunsCommand';
 import { runNewConfigWizard } from './newConfigWizard';
 import { TrainingController } from './trainingController';
 
@@ -19,6 +20,7 @@ export const MONITORING_COMMANDS = [
   'embedtune.stopTraining',
   'embedtune.resumeTraining',
   'embedtune.showDashboard',
+  'embedtune.compareRuns',
   'embedtune.showCheckpoints',
   'embedtune.openLab',
   'embedtune.newConfig',
@@ -103,6 +105,7 @@ export function activateMonitoring(options: MonitoringOptions): Monitoring {
     host.registerCommand('embedtune.stopTraining', (target) => controller.stopTraining(target)),
     host.registerCommand('embedtune.resumeTraining', (resource) => controller.resumeTraining(resource)),
     host.registerCommand('embedtune.showDashboard', async (target) => panels.showDashboard(await runKeyFor(target))),
+    host.registerCommand('embedtune.compareRuns', (keys) => compareRuns(panels, keys)),
     host.registerCommand('embedtune.showCheckpoints', async (target) => panels.showCheckpoints(await runKeyFor(target))),
     host.registerCommand('embedtune.openLab', async (target) =>
       openLab(host, library, await runKeyFor(target), (key) => panels.showLab?.(key)),

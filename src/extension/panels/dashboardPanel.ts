@@ -12,11 +12,11 @@ export class DashboardPanel {
   private readonly session: DashboardSession;
   private readonly _disposables: vscode.Disposable[] = [];
 
-  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string): void {
+  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string, compare?: readonly string[]): void {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
     if (DashboardPanel.currentPanel) {
       DashboardPanel.currentPanel.panel.reveal(column, true);
-      if (key) void DashboardPanel.currentPanel.session.show(key);
+      if (key) void DashboardPanel.currentPanel.session.show(key, compare);
       return;
     }
     const panel = vscode.window.createWebviewPanel(
@@ -25,7 +25,7 @@ export class DashboardPanel {
       { viewColumn: column, preserveFocus: true },
       webviewOptions(extensionUri),
     );
-    DashboardPanel.currentPanel = new DashboardPanel(panel, extensionUri, services, key);
+    DashboardPanel.currentPanel = new DashboardPanel(panel, extensionUri, services, key, compare);
   }
 
   /** Restores the panel after a reload; the webview sends the run it showed, from its saved state, when it is ready. */
@@ -38,6 +38,7 @@ export class DashboardPanel {
     extensionUri: vscode.Uri,
     services: MonitoringServices,
     key: string | undefined,
+    compare?: readonly string[],
   ) {
     this.session = new DashboardSession(
       services.manager,
@@ -52,6 +53,7 @@ export class DashboardPanel {
         openFile: (path) => void services.host.openFile(path),
       },
       key,
+      compare,
     );
     this._disposables.push(
       ...connectSessionWebview(panel, extensionUri, {

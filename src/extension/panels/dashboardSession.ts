@@ -24,6 +24,8 @@ export interface DashboardActions {
 export class DashboardSession implements Disposable {
   private mainKey: string | null;
   private compareKeys: string[] = [];
+  /** The runs to compare with the first run shown, when the panel opens for a comparison (a history code lens). */
+  private pendingCompare: readonly string[] | undefined;
   private readonly readers = new Map<string, EventLogReader>();
   private readonly subscriptions: Disposable[];
 
@@ -33,8 +35,10 @@ export class DashboardSession implements Disposable {
     private readonly post: (message: ToDashboard) => void,
     private readonly actions: DashboardActions,
     initialKey?: string,
+    initialCompare?: readonly string[],
   ) {
     this.mainKey = initialKey ?? null;
+    this.pendingCompare = initialCompare;
     this.subscriptions = [
       manager.onDidChange(({ run, lifecycleChanged }) => {
         if (run.key && this.readers.has(run.key)) this.sendNewEvents(run.key);
@@ -63,7 +67,9 @@ export class DashboardSession implements Disposable {
         const runs = await this.sendRuns(true);
         const wanted = this.mainKey ?? message.key;
         const key = (wanted && this.library.get(wanted)?.key) ?? runs.find((run) => run.live)?.key ?? runs[0]?.key ?? null;
-        if (key) await this.show(key, message.compare);
+        const compare = this.pendingCompare ?? message.compare;
+        this.pendingCompare = undefined;
+        if (key) await this.show(key, compare);
         break;
       }
       case 'selectRun':

@@ -24,7 +24,7 @@ export function createWebviewPanels(context: vscode.ExtensionContext, services: 
     },
   );
   return {
-    showDashboard: (key) => DashboardPanel.createOrShow(extensionUri, services(), key),
+    showDashboard: (key, compare) => DashboardPanel.createOrShow(extensionUri, services(), key, compare),
     showCheckpoints: (key) => CheckpointsPanel.createOrShow(extensionUri, services(), key),
     showLab: (key) => LabPanel.createOrShow(extensionUri, services(), key),
   };
