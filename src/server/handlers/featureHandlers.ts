@@ -1,4 +1,4 @@
-import type { CodeLens, Connection, TextDocuments } from 'vscode-languageserver';
+import { CodeActionKind, type CodeLens, type Connection, type TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { embedtuneSchemaNavigator } from '../../shared/config/embedtuneSchema';
 import { runPlanTitle } from '../../shared/config/runPlan';
@@ -9,6 +9,7 @@ import { CompletionService } from '../service/completionService';
 import { documentKindOf } from '../service/documentKind';
 import { HoverService } from '../service/hoverService';
 import { historyLenses, outputDirOf } from '../service/hyperparameterHistory';
+import { mineHardNegativesActions } from '../service/mineNegativesAction';
 import { RunHistory } from '../service/runHistory';
 import { documentSymbols } from '../service/symbolService';
 import type { WorkspaceBoundary } from '../service/workspaceBoundary';
@@ -52,7 +53,11 @@ export function registerFeatureHandlers(
   connection.onCodeAction(
     safely(connection, 'code actions', [], ({ textDocument, context }) => {
       const document = documents.get(textDocument.uri);
-      return document ? codeActions.codeActions(document, context.diagnostics, documentKindOf(document.uri, document.languageId)) : [];
+      if (!document) return [];
+      const fixes = codeActions.codeActions(document, context.diagnostics, documentKindOf(document.uri, document.languageId));
+      const wantsQuickFixes = !context.only || context.only.some((kind) => CodeActionKind.QuickFix.startsWith(kind));
+      const mining = wantsQuickFixes ? mineHardNegativesActions(document.uri, validator.resultFor(document), boundary().restricted) : [];
+      return [...fixes, ...mining];
     }),
   );
 
