@@ -1,9 +1,11 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MODEL_FAMILIES } from '../../src/trainer/model/autoModel';
 import { LORA_TARGETS_BY_MODEL_TYPE } from '../../src/shared/config/loraTargets';
+import { validateConfigText } from '../../src/shared/config/validateConfig';
+import { TempWorkspace } from '../helpers/tempWorkspace';
 
 const PYTHON_FAMILIES = join(__dirname, '..', '..', 'python', 'embedtune_accelerate', 'model_families.py');
 
@@ -88,4 +90,27 @@ test('the accelerate engine finds each family its layers, and names what it cann
   assert.match(refusals[0]!, /strategy\.lora\.targets: query is not a LoRA target of mpnet models; their targets are q, k, v, o, dense/);
   assert.match(refusals[1]!, /not model_type 'albert'/);
   assert.match(refusals[2]!, /strategy freeze .*bert, roberta, xlm-roberta, mpnet, distilbert.*'albert'/);
+});
+
+test('validate refuses lora and freeze on the accelerate engine for a model_type it has no module names for', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+  workspace.write('albert/config.json', '{"model_type": "albert"}');
+  workspace.write('mpnet/config.json', '{"model_type": "mpnet"}');
+  workspace.write('data/pairs.jsonl', '{"anchor": "a", "positive": "b"}\n');
+  const configPath = workspace.write('run.embedtune.yaml', '');
+  const refusals = (base: string, strategy: string, engine: string) =>
+    validateConfigText(
+      `model:\n  base: ./${base}\ndata:\n  train: data/pairs.jsonl\nstrategy:\n  type: ${strategy}\n  freeze_layers: 1\nengine:\n  type: ${engine}\n`,
+      { configPath },
+    ).diagnostics.filter((d) => d.code === 'accelerate-option-unsupported');
+  for (const strategy of ['lora', 'freeze']) {
+    const [refusal, ...more] = refusals('albert', strategy, 'accelerate');
+    assert.equal(more.length, 0);
+    assert.equal(refusal?.severity, 'error');
+    assert.match(refusal!.message, new RegExp(`strategy.type ${strategy}: .*not of model_type albert`));
+  }
+  assert.deepEqual(refusals('albert', 'full', 'accelerate'), []);
+  assert.deepEqual(refusals('mpnet', 'lora', 'accelerate'), []);
+  assert.deepEqual(refusals('mpnet', 'freeze', 'accelerate'), []);
 });

@@ -46,7 +46,10 @@ export function makeModelCheck(configDir: string | undefined, mayRead: (absolute
       ];
     }
     const problem = configJsonProblem(configJson);
-    if (!problem) return loraTargetsOutsideFamily(parsed, view, localModelType(configDir, base, mayRead));
+    if (!problem) {
+      const modelType = localModelType(configDir, base, mayRead);
+      return [...loraTargetsOutsideFamily(parsed, view, modelType), ...accelerateStrategyUnmapped(parsed, view, modelType)];
+    }
     return [
       {
         range,
@@ -77,6 +80,26 @@ function loraTargetsOutsideFamily(parsed: ParsedConfig, view: ConfigView, modelT
           },
         ],
   );
+}
+
+/**
+ * The accelerate engine finds LoRA targets and frozen layers by each family's module names
+ * (python/embedtune_accelerate/model_families.py, the same table as LORA_TARGETS_BY_MODEL_TYPE). For a model_type
+ * outside it, lora and freeze cannot be mapped, so the run is refused here rather than in Python after launch.
+ */
+function accelerateStrategyUnmapped(parsed: ParsedConfig, view: ConfigView, modelType: string | undefined): ConfigDiagnostic[] {
+  const strategy = view.string(['strategy', 'type']);
+  if (view.string(['engine', 'type']) !== 'accelerate' || (strategy !== 'lora' && strategy !== 'freeze')) return [];
+  if (modelType === undefined || LORA_TARGETS_BY_MODEL_TYPE[modelType]) return [];
+  return [
+    {
+      range: valueRangeOf(parsed, ['strategy', 'type']),
+      severity: 'error',
+      code: 'accelerate-option-unsupported',
+      message: `strategy.type ${strategy}: the accelerate engine knows the module names of ${Object.keys(LORA_TARGETS_BY_MODEL_TYPE).join(', ')} models, not of model_type ${modelType}, so it cannot tell which layers to ${strategy === 'lora' ? 'wrap' : 'freeze'}. Use strategy.type full.`,
+      data: { path: ['strategy', 'type'] },
+    },
+  ];
 }
 
 /** A config.json is a few kilobytes; one far larger is not a model config, and reading it on each keystroke would stall. */
