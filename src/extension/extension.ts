@@ -6,6 +6,8 @@ import { registerConfigCommands } from './configCommands';
 import { VsCodeEditorHost } from './host/vscodeEditorHost';
 import { createLanguageClient } from './languageClient';
 import { activateMonitoring } from './monitoring/activateMonitoring';
+import { registerMineHardNegativesCommand } from './mining/mineHardNegativesCommand';
+import { vscodeConfigEditor } from './mining/vscodeConfigEditor';
 import { createWebviewPanels } from './panels/webviewPanels';
 
 let client: LanguageClient | undefined;
@@ -24,6 +26,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     cancellableProgress: vscodeCancellableProgress,
   });
   context.subscriptions.push(monitoring);
+  context.subscriptions.push(
+    registerMineHardNegativesCommand({
+      host,
+      engine: monitoring.services.engine,
+      progress: vscodeCancellableProgress,
+      editor: vscodeConfigEditor,
+    }),
+  );
   context.subscriptions.push(
     ...registerAccelerateCommands({
       host,
