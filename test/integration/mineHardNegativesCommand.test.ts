@@ -121,4 +121,13 @@ describe('the mine-hard-negatives command', () => {
       `the miner's progress lines are shown: ${JSON.stringify(reported)}`,
     );
   });
+
+  it('asks before replacing a mined file, and leaves everything as it was when not told to', async () => {
+    writeFileSync(mined, 'earlier rows\n');
+    host.answers.push(undefined);
+    assert.equal(await run(recordingProgress), 'cancelled');
+    assert.match(host.messages[0]?.message ?? '', /faq\.hard-negatives\.jsonl exists/);
+    assert.equal(readFileSync(mined, 'utf8'), 'earlier rows\n');
+    assert.equal(readFileSync(config, 'utf8'), CONFIG);
+  });
 });

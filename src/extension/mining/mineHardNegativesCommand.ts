@@ -52,6 +52,10 @@ export async function mineHardNegatives(services: MiningServices, resource: unkn
     await host.showMessage('error', `Mine hard negatives: ${configPath} has no data.train with a .jsonl, .csv or .tsv file.`);
     return 'no-config';
   }
+  if (existsSync(target.absolute)) {
+    const answer = await host.showMessage('warning', `${target.written} exists. Mine again and replace it?`, { modal: true }, 'Replace');
+    if (answer !== 'Replace') return 'cancelled';
+  }
   const outcome = await services.progress('Mining hard negatives', (report, signal) =>
     runLabSearchProcess(services.engine, minerArguments(configPath, target.absolute), dirname(configPath), signal, (line) => {
       if (line.trim() !== '') report(line.trim());
