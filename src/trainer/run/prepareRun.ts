@@ -27,9 +27,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { resolveConfig, type EmbedTuneConfig, type ResolvedConfig } from '../../shared/config/configTypes';
 import { evaluationSchedule, type EvaluationSchedule } from '../../shared/config/evaluationSchedule';
+import { localModelType, withFamilyLoraTargets } from '../../shared/config/loraTargets';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
 import { loadTrainingData, type TrainingData } from '../data/loadTrainingData';
+import { locateModel } from '../model/modelLocator';
 import { resolveCheckpoint } from '../training/checkpointStore';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from '../training/runDirectory';
 import { ConfigErrors } from './configErrors';
@@ -77,6 +79,8 @@ export interface PrepareRunOptions {
   readonly readConfig?: ConfigReader;
   /** `--resume`: a checkpoint folder, a run folder (its newest checkpoint), or `latest`. */
   readonly resume?: string;
+  /** Where the model is looked for (HOME, the caches, EMBEDTUNE_OFFLINE); process.env when not given. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Everything a run needs before its model is built; the same object for both engines. */
@@ -93,7 +97,10 @@ export interface PreparedRun extends RunConfig {
 
 /** Loads the data, resolves `--resume` and decides the evaluation schedule; writes nothing. */
 export async function prepareRun(options: PrepareRunOptions): Promise<PreparedRun> {
-  const runConfig = options.runConfig ?? readRunConfig(options.configPath, options.readConfig);
+  const runConfig = await withModelFamilyDefaults(
+    options.runConfig ?? readRunConfig(options.configPath, options.readConfig),
+    options.env ?? process.env,
+  );
   const { config, written, configDir, outputDir } = runConfig;
   const data = await loadTrainingData(config, configDir);
   const resumeFrom = options.resume ? resolveCheckpoint(options.resume, outputDir) : undefined;
@@ -103,6 +110,25 @@ export async function prepareRun(options: PrepareRunOptions): Promise<PreparedRu
     schedule: evaluationSchedule(config, data.validation.length),
     resumeFrom,
     dropout: written.training?.dropout !== undefined ? config.training.dropout : null,
+  };
+}
+
+/**
+ * The defaults that follow the model's family, filled before config.resolved.yaml is written: LoRA's targets when
+ * the config names none (MPNet's q and v, DistilBERT's q_lin and v_lin). The model is located as the engines will
+ * locate it, which they then find where this left it.
+ */
+async function withModelFamilyDefaults(runConfig: RunConfig, env: Readonly<Record<string, string | undefined>>): Promise<RunConfig> {
+  const { config, written, configDir } = runConfig;
+  if (config.strategy.type !== 'lora' || written.strategy?.lora?.targets !== undefined) return runConfig;
+  const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
+  return {
+    ...runConfig,
+    config: withFamilyLoraTargets(
+      config,
+      written,
+      localModelType(configDir, located.folder, () => true),
+    ),
   };
 }
 
