@@ -25,8 +25,14 @@ def role_prompts(model_config: dict[str, Any]) -> dict[str, str]:
 
 def trainer_prompts(model_config: dict[str, Any], columns: list[str]) -> dict[str, str] | None:
     """SentenceTransformerTrainingArguments(prompts=...): a column-to-prompt mapping, for the dataset's columns only."""
-    texts = {role: text for role, text in role_prompts(model_config).items() if role in columns}
+    by_role = role_prompts(model_config)
+    # An n-tuple's negative_1 … negative_n columns all take the negative role's prompt.
+    texts = {column: by_role[role] for column in columns if (role := _role_of(column)) in by_role}
     return texts or None
+
+
+def _role_of(column: str) -> str:
+    return "negative" if column.startswith("negative_") else column
 
 
 def with_matryoshka(model: Any, loss: Any, loss_config: dict[str, Any]) -> Any:

@@ -53,7 +53,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
     from .rank_trace import RankTrace
     from .run_callback import EmbedTuneRunCallback, PrimaryMetricEarlyStopping, RankCounter
     from .prompts_and_matryoshka import embedding_dimension, evaluated_dims, role_prompts, trainer_prompts, with_matryoshka
-    from .training_data import COLUMNS_BY_KIND, IN_BATCH_NEGATIVE_LOSSES, build_loss, read_rows, to_dataset
+    from .training_data import IN_BATCH_NEGATIVE_LOSSES, build_loss, dataset_columns, read_rows, to_dataset
 
     transformers.logging.set_verbosity_warning()
     # The run folder keeps checkpoints as checkpoints/step-N, the layout the editor's checkpoint panel and
@@ -107,7 +107,7 @@ def run(plan: LaunchPlan, stop: StopSignal) -> int:
         report_to="none",
         disable_tqdm=True,
         # model.prompts by data column (the roles), put in front of each text as the tfjs engine's promptedBatch does.
-        prompts=trainer_prompts(config["model"], COLUMNS_BY_KIND.get(plan.data["kind"], [])),
+        prompts=trainer_prompts(config["model"], dataset_columns(plan.data["kind"], rows)),
         # sentence-transformers forces this under DDP (an uneven last batch can hang); set here so it is said once,
         # by the CLI, which warns how many rows each epoch leaves out.
         dataloader_drop_last=launched.world_size > 1,

@@ -22,13 +22,27 @@ def read_rows(path: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in file if line.strip()]
 
 
+def dataset_columns(kind: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The dataset's columns in the order the loss takes them; an n-tuple's negatives become negative_1 … negative_n."""
+    if kind == "n-tuple":
+        count = len(rows[0]["negatives"]) if rows else 0
+        return ["anchor", "positive", *(f"negative_{i + 1}" for i in range(count))]
+    return COLUMNS_BY_KIND.get(kind, [])
+
+
 def to_dataset(kind: str, rows: list[dict[str, Any]]) -> Any:
     from datasets import Dataset
 
-    columns = COLUMNS_BY_KIND.get(kind)
-    if columns is None:
+    if kind != "n-tuple" and kind not in COLUMNS_BY_KIND:
         raise ValueError(f"The accelerate engine trains embedding examples, not {kind} examples; embedtune validate reports this before launch.")
-    return Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
+    # sentence-transformers' MNRL scores every column after the positive as a negative, in order.
+    return Dataset.from_dict({column: [_cell(row, column) for row in rows] for column in dataset_columns(kind, rows)})
+
+
+def _cell(row: dict[str, Any], column: str) -> Any:
+    if column.startswith("negative_") and "negatives" in row:
+        return row["negatives"][int(column.removeprefix("negative_")) - 1]
+    return row[column]
 
 
 def build_loss(model: Any, loss: dict[str, Any]) -> Any:

@@ -81,7 +81,8 @@ export interface MatryoshkaConfig {
 export interface ColumnMapping {
   anchor?: string;
   positive?: string;
-  negative?: string;
+  /** One column, or a list of them (`negative_1` … `negative_n`): several hard negatives per row for mnrl and cached_mnrl. */
+  negative?: string | string[];
   text?: string;
   label?: string;
   score?: string;

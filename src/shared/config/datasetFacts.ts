@@ -44,7 +44,9 @@ function rowAcceptance(view: ConfigView): RowAcceptance | undefined {
   const columns = Object.fromEntries(
     DATA_ROLES.map((role) => [role, view.string(['data', 'columns', role]) ?? role]),
   ) as unknown as ColumnNames;
-  return { kind: exampleKindFor(task, loss), columns };
+  const negatives = writtenNegativeColumns(view);
+  if (negatives) columns.negative = [...negatives];
+  return { kind: exampleKindFor(task, loss, columns), columns };
 }
 
 /** Rows that train after the validation split (which applies whenever no validation file is named), when the training file could be read. */
@@ -53,4 +55,11 @@ export function trainingRowCount(view: ConfigView, dataset: DatasetFacts): numbe
   if (!summary?.ok) return undefined;
   const split = dataset.validation ? 0 : view.numberOrDefault(['data', 'validation_split']);
   return summary.rows - Math.round(summary.rows * split);
+}
+
+/** `data.columns.negative` when written as a list of column names (an n-tuple), else undefined. */
+export function writtenNegativeColumns(view: ConfigView): readonly string[] | undefined {
+  const written = view.raw(['data', 'columns', 'negative']);
+  if (!Array.isArray(written) || !written.every((column): column is string => typeof column === 'string')) return undefined;
+  return written;
 }

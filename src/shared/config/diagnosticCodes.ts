@@ -24,6 +24,10 @@ export const DIAGNOSTIC_CODES = {
   'data-file-unreadable': { origin: 'semantic', summary: 'A data file exists but cannot be read or parsed.' },
   'data-format-unknown': { origin: 'semantic', summary: 'The data format cannot be inferred from the file extension.' },
   'data-missing-column': { origin: 'semantic', summary: 'The data lacks a column that the task and loss need.' },
+  'negative-columns-loss': {
+    origin: 'semantic',
+    summary: '`data.columns.negative` lists several negative columns, but the loss cannot take several negatives per row.',
+  },
   'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
   'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
   'model-not-found': { origin: 'semantic', summary: '`model.base` looks like a local path, but no Hugging Face model folder is there.' },

@@ -11,6 +11,7 @@ import {
 } from './checks/evaluationChecks';
 import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
 import { makeModelCheck } from './checks/modelChecks';
+import { checkNegativeColumnsFitLoss } from './checks/negativeColumnsChecks';
 import { checkMatryoshka, checkPromptNames, checkPromptsFitTask } from './checks/promptChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
@@ -45,6 +46,7 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['data files', checkDataFiles],
   ['validation source', checkValidationSource],
   ['loss fits task', checkLossFitsTask],
+  ['negative columns fit loss', checkNegativeColumnsFitLoss],
   ['mnrl accumulation', checkMnrlAccumulation],
   ['in-batch negatives batch size', checkInBatchNegativesBatchSize],
   ['head learning rate', checkHeadLearningRate],

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/configTypes';
 import type { DataRole } from '../config/taskRequirements';
 import type { RowProblem } from './rowProblem';
-import type { ExampleByKind, ExampleKind } from './trainingExamples';
+import { negativeColumns, type ExampleByKind, type ExampleKind } from './trainingExamples';
 
 /** `data.columns` after defaults: the column name of every role. */
 export type ColumnNames = ResolvedConfig['data']['columns'];
@@ -23,21 +23,32 @@ export function rowToExample<K extends ExampleKind>(
   record: Readonly<Record<string, unknown>>,
   columns: ColumnNames,
 ): MappedRow<K> {
-  const cell = (role: DataRole) => new Cell(role, columns[role], record[columns[role]]);
+  const cell = (role: DataRole, column = singleColumn(columns, role)) => new Cell(role, column, record[column]);
   try {
-    return { example: buildExample(kind, cell) };
+    return { example: buildExample(kind, cell, columns) };
   } catch (error) {
     if (error instanceof RowRejected) return { problem: error.problem };
     throw error;
   }
 }
 
-type CellOf = (role: DataRole) => Cell;
+type CellOf = (role: DataRole, column?: string) => Cell;
+
+/** The column of a role; a list of negative columns names, for the one-negative kinds, its first column. */
+function singleColumn(columns: ColumnNames, role: DataRole): string {
+  const column = columns[role];
+  return typeof column === 'string' ? column : (negativeColumns(columns)[0] ?? role);
+}
 
 /** One builder per kind, made once: a builder table built per row cost more than the checks themselves. */
-const BUILDERS: { readonly [P in ExampleKind]: (cell: CellOf) => ExampleByKind[P] } = {
+const BUILDERS: { readonly [P in ExampleKind]: (cell: CellOf, columns: ColumnNames) => ExampleByKind[P] } = {
   pair: (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text() }),
   triplet: (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), negative: cell('negative').text() }),
+  'n-tuple': (cell, columns) => ({
+    anchor: cell('anchor').text(),
+    positive: cell('positive').text(),
+    negatives: negativeColumns(columns).map((column) => cell('negative', column).text()),
+  }),
   'scored-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), score: cell('score').number() }),
   'contrastive-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').binaryLabel() }),
   'labeled-pair': (cell) => ({ anchor: cell('anchor').text(), positive: cell('positive').text(), label: cell('label').classLabel() }),
@@ -53,8 +64,8 @@ const BUILDERS: { readonly [P in ExampleKind]: (cell: CellOf) => ExampleByKind[P
   },
 };
 
-function buildExample<K extends ExampleKind>(kind: K, cell: CellOf): ExampleByKind[K] {
-  return (BUILDERS[kind] as (cell: CellOf) => ExampleByKind[K])(cell);
+function buildExample<K extends ExampleKind>(kind: K, cell: CellOf, columns: ColumnNames): ExampleByKind[K] {
+  return (BUILDERS[kind] as (cell: CellOf, columns: ColumnNames) => ExampleByKind[K])(cell, columns);
 }
 
 /** The value of one role in one row, with the checks for each kind of value. */

@@ -256,7 +256,7 @@ function setupFor(target: string, values: Values, io: CliIo): MiningSetup | unde
     },
     dataFile: values.data ? resolve(values.data) : resolve(configDir, config.data.train),
     configuredFormat: config.data.format,
-    columns: { anchor: columns.anchor, positive: columns.positive, negative: columns.negative, ...columnFlags },
+    columns: { anchor: columns.anchor, positive: columns.positive, negative: minedNegativeName(columns.negative), ...columnFlags },
     onBadRow: onBadRowFlag ?? config.data.on_bad_row,
     seed: config.training.seed,
     backend: backendFlag ?? config.engine.backend,
@@ -352,4 +352,10 @@ class StageProgress {
     this.current?.bar.finish();
     this.current = undefined;
   }
+}
+
+/** The name the mined negative columns are numbered from: a config's list `negative_1, …` gives back `negative`. */
+function minedNegativeName(negative: string | readonly string[]): string {
+  if (typeof negative === 'string') return negative;
+  return negative[0]?.replace(/_1$/, '') ?? 'negative';
 }

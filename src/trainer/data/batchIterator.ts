@@ -184,6 +184,11 @@ function hasDuplicate(texts: ReadonlySet<string>, counts: ReadonlyMap<string, nu
 }
 
 /** The texts that must be distinct within a batch for in-batch negatives: all of an example's texts, across columns. */
-export function inBatchNegativeTexts(example: { anchor: string; positive: string; negative?: string }): string[] {
-  return example.negative === undefined ? [example.anchor, example.positive] : [example.anchor, example.positive, example.negative];
+export function inBatchNegativeTexts(example: {
+  anchor: string;
+  positive: string;
+  negative?: string;
+  negatives?: readonly string[];
+}): string[] {
+  return [example.anchor, example.positive, ...(example.negative === undefined ? [] : [example.negative]), ...(example.negatives ?? [])];
 }

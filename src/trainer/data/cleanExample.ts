@@ -2,7 +2,7 @@ import type { DataRole } from '../../shared/config/taskRequirements';
 import { cleansAnything, textCleaner, type CleanOptions } from '../preprocess/textCleaner';
 import type { RowProblem } from './dataErrors';
 import type { ColumnNames } from '../../shared/data/exampleMapping';
-import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
+import { negativeColumns, ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
 
 /** The roles whose values are free text, and so are cleaned; scores, labels and tags are left as written. */
 const TEXT_ROLES: ReadonlySet<DataRole> = new Set(['anchor', 'positive', 'negative', 'text']);
@@ -26,7 +26,7 @@ export function exampleCleaner<K extends ExampleKind>(kind: K, options: CleanOpt
       reason: 'empty_after_cleaning',
       detail: `is empty after preprocess.clean (it was ${JSON.stringify(was.length > 60 ? `${was.slice(0, 60)}…` : was)})`,
       role,
-      column: columns[role],
+      column: typeof columns[role] === 'string' ? columns[role] : negativeColumns(columns).join(', '),
     },
   });
 
@@ -46,6 +46,7 @@ export function exampleCleaner<K extends ExampleKind>(kind: K, options: CleanOpt
     }) as unknown as ExampleCleaner<K>;
   }
 
+  if (kind === 'n-tuple') return nTupleCleaner(clean, emptied) as unknown as ExampleCleaner<K>;
   const textRoles = ROLES_BY_KIND[kind].filter((role) => TEXT_ROLES.has(role));
   return (example) => {
     const cleaned: Record<string, unknown> = { ...example };
@@ -58,5 +59,20 @@ export function exampleCleaner<K extends ExampleKind>(kind: K, options: CleanOpt
       cleaned[role] = text;
     }
     return { example: cleaned as unknown as ExampleByKind[K], changed };
+  };
+}
+
+/** Cleans an n-tuple's anchor, positive and every negative; a text that cleaning empties makes the row bad. */
+function nTupleCleaner(
+  clean: (text: string) => string,
+  emptied: (role: DataRole, was: string) => { problem: RowProblem },
+): ExampleCleaner<'n-tuple'> {
+  return (example) => {
+    const texts = [example.anchor, example.positive, ...example.negatives];
+    const cleaned = texts.map(clean);
+    const empty = cleaned.findIndex((text) => text.trim() === '');
+    if (empty >= 0) return emptied(empty === 0 ? 'anchor' : empty === 1 ? 'positive' : 'negative', texts[empty]!);
+    const [anchor, positive, ...negatives] = cleaned as [string, string, ...string[]];
+    return { example: { anchor, positive, negatives }, changed: cleaned.some((text, i) => text !== texts[i]) };
   };
 }

@@ -59,7 +59,7 @@ export async function loadTrainingData(
   configDir: string,
   options: LoadTrainingDataOptions = {},
 ): Promise<TrainingData> {
-  return load(exampleKindFor(config.task, config.loss.type), config, configDir, options) as Promise<TrainingData>;
+  return load(exampleKindFor(config.task, config.loss.type, config.data.columns), config, configDir, options) as Promise<TrainingData>;
 }
 
 async function load<K extends ExampleKind>(

@@ -4,7 +4,8 @@ import type { ExampleCleaner } from './cleanExample';
 import { DataFileError, DataRowError, describeRowProblem, type BadRowReason, type RowProblem } from './dataErrors';
 import { readDataRows } from './dataRowReader';
 import { rowToExample, type ColumnNames } from '../../shared/data/exampleMapping';
-import { ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
+import type { DataRole } from '../../shared/config/taskRequirements';
+import { negativeColumns, ROLES_BY_KIND, type ExampleByKind, type ExampleKind } from './trainingExamples';
 
 export interface SkippedRow {
   readonly line: number;
@@ -104,8 +105,7 @@ export async function readExamples<K extends ExampleKind>(
 }
 
 function requireColumns(file: string, line: number, header: readonly string[], kind: ExampleKind, columns: ColumnNames): void {
-  for (const role of ROLES_BY_KIND[kind]) {
-    const column = columns[role];
+  for (const [role, column] of ROLES_BY_KIND[kind].flatMap((role) => roleColumns(kind, role, columns))) {
     if (header.includes(column)) continue;
     const fix = column === role ? `name the column ${role}, or set data.columns.${role}` : `fix data.columns.${role}`;
     throw new DataFileError(
@@ -115,4 +115,12 @@ function requireColumns(file: string, line: number, header: readonly string[], k
       `data.columns.${role}`,
     );
   }
+}
+
+/** Each column a role reads: an n-tuple's negative role reads every negative column, other kinds one. */
+function roleColumns(kind: ExampleKind, role: DataRole, columns: ColumnNames): [DataRole, string][] {
+  const column = columns[role];
+  if (typeof column === 'string') return [[role, column]];
+  const negatives = negativeColumns(columns);
+  return (kind === 'n-tuple' ? negatives : negatives.slice(0, 1)).map((name) => [role, name]);
 }

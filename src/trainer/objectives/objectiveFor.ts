@@ -11,6 +11,7 @@ export function objectiveFor(data: TrainingData, embedder: SentenceEmbedder, con
   switch (data.kind) {
     case 'pair':
     case 'triplet':
+    case 'n-tuple':
     case 'scored-pair':
     case 'contrastive-pair':
       return new EmbeddingObjective(embedder, data, config);

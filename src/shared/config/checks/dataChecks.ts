@@ -5,6 +5,7 @@ import type { DataFileFacts } from '../datasetFacts';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import { requiredRoles } from '../taskRequirements';
 import type { CheckContext, ConfigCheck } from './checkContext';
+import { missingNegativeColumns } from './negativeColumnsChecks';
 
 type DataFileSummaryOk = Extract<DataFileSummary, { ok: true }>;
 
@@ -98,6 +99,7 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
       data: { path: ['data', 'columns', role] },
     });
   }
+  diagnostics.push(...missingNegativeColumns(context, available, facts.written));
   const skipping = view.string(['data', 'on_bad_row']) === 'skip';
   for (const role of roles) {
     const column = view.string(['data', 'columns', role]) ?? role;
