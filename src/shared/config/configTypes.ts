@@ -105,6 +105,18 @@ export interface CleanConfig {
   unicode_normalization?: UnicodeNormalization;
   remove_special_characters?: boolean;
   collapse_whitespace?: boolean;
+  spelling?: SpellingConfig;
+}
+
+/** `preprocess.clean.spelling`: dictionary-based correction of misspelled words that the data itself does not use often. */
+export interface SpellingConfig {
+  enabled?: boolean;
+  /** A word occurring at least this often in the training file is vocabulary and never corrected. */
+  min_frequency?: number;
+  /** Words never corrected. */
+  protect?: string[];
+  /** A file (relative to the config) of more words never corrected, one per line; only set when the user names one. */
+  protect_file?: string;
 }
 
 export interface AugmentOperation {

@@ -30,6 +30,10 @@ export const DIAGNOSTIC_CODES = {
   },
   'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
   'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
+  'spelling-protect-file-missing': {
+    origin: 'semantic',
+    summary: '`preprocess.clean.spelling.protect_file` names a file that does not exist.',
+  },
   'model-not-found': { origin: 'semantic', summary: '`model.base` looks like a local path, but no Hugging Face model folder is there.' },
   'model-config-invalid': {
     origin: 'semantic',

@@ -13,6 +13,7 @@ import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTas
 import { makeModelCheck } from './checks/modelChecks';
 import { checkNegativeColumnsFitLoss } from './checks/negativeColumnsChecks';
 import { checkMatryoshka, checkPromptNames, checkPromptsFitTask } from './checks/promptChecks';
+import { makeSpellingProtectFileCheck } from './checks/spellingChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
 import type { ConfigCheck } from './checks/checkContext';
 import type { ConfigDiagnostic } from './configDiagnostic';
@@ -99,6 +100,7 @@ export function validateConfigText(text: string, options: ValidationOptions = {}
     const checks: [string, ConfigCheck][] = [
       ...SEMANTIC_CHECKS,
       ['model', makeModelCheck(configDir, (options.probe ?? defaultProbe).mayRead)],
+      ['spelling protect file', makeSpellingProtectFileCheck(configDir, (options.probe ?? defaultProbe).mayRead)],
     ];
     for (const [name, check] of checks) {
       try {

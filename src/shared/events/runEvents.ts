@@ -42,6 +42,7 @@ export interface PreprocessReport {
     unicode_normalization: UnicodeNormalization;
     remove_special_characters: boolean;
     collapse_whitespace: boolean;
+    spelling?: { enabled: boolean; min_frequency: number; protect: string[]; protect_file?: string };
   };
   dedupe: boolean;
   augment: {
@@ -65,6 +66,21 @@ export interface PreprocessReport {
   augmented_by_operation: { synonym_replacement: number; random_swap: number; random_deletion: number };
   /** Milliseconds spent opening WordNet, when synonym replacement ran. */
   wordnet_load_ms?: number;
+  /** What spelling correction did, training and validation files together; only when `clean.spelling` ran. */
+  spelling?: SpellingReport;
+}
+
+export interface SpellingReport {
+  /** Word occurrences replaced. */
+  words_corrected: number;
+  /** Different misspellings replaced. */
+  distinct_words_corrected: number;
+  /** Unknown word occurrences kept because they are frequent in the training file or protected. */
+  words_kept_as_vocabulary: number;
+  /** Unknown word occurrences kept because no single dictionary word is one edit away. */
+  words_left_ambiguous: number;
+  /** Distinct words that count as vocabulary: frequent in the training file, or protected. */
+  vocabulary_words: number;
 }
 
 export interface RunStartedEvent extends RunEventEnvelope {

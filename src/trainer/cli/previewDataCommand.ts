@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { SpellingReport } from '../../shared/events/runEvents';
 import type { AugmentedCopy } from '../data/augmentExamples';
 import { DataFileError, DataRowError } from '../data/dataErrors';
 import { loadTrainingData } from '../data/loadTrainingData';
@@ -10,13 +11,15 @@ import { readConfigOrReport } from './configErrorReport';
 
 export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N]
 
-Prepares the config's data as training would (preprocess.clean, dedupe, the validation split and
+Prepares the config's data as training would (preprocess.clean with spelling, dedupe, the validation split and
 preprocess.augment) and prints the first N rows of the training file (default 5) before and after cleaning,
 what became of each, and its augmented copies, then the counts: rows read, skipped, deduplicated and augmented.`;
 
 const DEFAULT_ROWS = 5;
 /** Long texts are cut in the listing so that one row stays readable; the counts always cover every row. */
 const SHOWN_CHARACTERS = 160;
+/** The distinct spelling corrections listed, in the order first made; the counts cover all of them. */
+const SPELLING_CORRECTIONS_SHOWN = 20;
 
 export async function runPreviewData(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
@@ -89,8 +92,20 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   io.out(
     `training rows: ${dataset.train_rows}; validation rows: ${dataset.validation_rows}${heldOutRows > 0 ? ` (held out from the training file)` : ''}`,
   );
+  if (preprocess.spelling) io.out(spellingLine(preprocess.spelling));
+  for (const [from, { to, count }] of [...(data.summary.spellingCorrections ?? [])].slice(0, SPELLING_CORRECTIONS_SHOWN))
+    io.out(`  ${from} -> ${to}${count > 1 ? ` (x${count})` : ''}`);
   if (preprocess.wordnet_load_ms !== undefined) io.out(`WordNet opened in ${preprocess.wordnet_load_ms} ms`);
   return 0;
+}
+
+/** What preprocess.clean.spelling did, in the words of its run_started counts. */
+function spellingLine(spelling: SpellingReport): string {
+  return (
+    `spelling:      ${spelling.words_corrected} word(s) corrected (${spelling.distinct_words_corrected} distinct), ` +
+    `${spelling.words_kept_as_vocabulary} unknown kept as vocabulary (${spelling.vocabulary_words} vocabulary words), ` +
+    `${spelling.words_left_ambiguous} left with no single close suggestion`
+  );
 }
 
 /** One example as JSON on one line, each text cut to SHOWN_CHARACTERS. */

@@ -2,11 +2,14 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { resolveDataFormat } from '../../shared/data/dataFormat';
 import type { DatasetCounts, PreprocessReport } from '../../shared/events/runEvents';
+import type { SpellingCorrector } from '../preprocess/spellingCorrector';
+import { withSpellingCorrection } from '../preprocess/spellingExampleCleaner';
+import { spellingCorrectorFor, spellingReport, textsOfExample } from '../preprocess/spellingSetup';
 import { SynonymFinder } from '../preprocess/synonymFinder';
 import { WordNetDatabase } from '../preprocess/wordnet/wordNetDatabase';
 import { locateWordNet } from '../preprocess/wordnet/wordNetLocation';
 import { augmentExamples, augmentsAnything, type AugmentedCopy } from './augmentExamples';
-import { exampleCleaner } from './cleanExample';
+import { exampleCleaner, type ExampleCleaner } from './cleanExample';
 import { DataFileError } from './dataErrors';
 import { deduplicate } from './deduplicate';
 import { readExamples, type FileReadSummary, type RowOutcome } from './readExamples';
@@ -25,6 +28,8 @@ export interface TrainingDataSummary {
   readonly dataset: DatasetCounts;
   /** The preprocessing settings and counts that `run_started` reports. */
   readonly preprocess: PreprocessReport;
+  /** Each distinct word spelling correction replaced, with its replacement and count; only when it ran. */
+  readonly spellingCorrections?: SpellingCorrector['corrections'];
 }
 
 /** The examples of one run; `kind` tells which example type both lists hold. */
@@ -75,8 +80,7 @@ async function load<K extends ExampleKind>(
   summary: TrainingDataSummary;
 }> {
   const { data, preprocess, training } = config;
-  const clean = exampleCleaner(kind, preprocess.clean, data.columns);
-  const read = (written: string, onRow?: (outcome: RowOutcome<K>) => void) => {
+  const read = (written: string, onRow?: (outcome: RowOutcome<K>) => void, pass: ReadingPass<K> = { clean }) => {
     const file = isAbsolute(written) ? written : resolve(configDir, written);
     const format = resolveDataFormat(written, data.format);
     if (!format)
@@ -86,11 +90,22 @@ async function load<K extends ExampleKind>(
       format,
       kind,
       columns: data.columns,
-      onBadRow: data.on_bad_row,
-      ...(clean ? { clean } : {}),
+      onBadRow: pass.onBadRow ?? data.on_bad_row,
+      ...(pass.clean ? { clean: pass.clean } : {}),
       ...(onRow ? { onRow } : {}),
     });
   };
+  const cleanBeforeSpelling = exampleCleaner(kind, preprocess.clean, data.columns);
+  // Spelling correction must know the training file's vocabulary before it corrects any row, so the file is read
+  // once more, cleaned by the other steps; bad rows are left to the real reading to report.
+  const spelling = preprocess.clean.spelling.enabled
+    ? spellingCorrectorFor(
+        (await read(data.train, undefined, { clean: cleanBeforeSpelling, onBadRow: 'skip' })).examples.flatMap(textsOfExample),
+        preprocess.clean.spelling,
+        configDir,
+      )
+    : undefined;
+  const clean = spelling ? withSpellingCorrection(cleanBeforeSpelling, spelling.corrector) : cleanBeforeSpelling;
   const dedupe = (examples: ExampleByKind[K][]) => (preprocess.dedupe ? deduplicate(kind, examples) : { kept: examples, removed: 0 });
 
   const trainFile = await read(data.train, options.onTrainRow as ((outcome: RowOutcome<K>) => void) | undefined);
@@ -118,6 +133,7 @@ async function load<K extends ExampleKind>(
     train: trainFile.summary,
     ...(validationFile ? { validation: validationFile.summary } : {}),
     heldOut: validationFile ? 0 : validation.length,
+    ...(spelling ? { spellingCorrections: spelling.corrector.corrections } : {}),
     duplicatesRemoved: { train: trainRows.removed, validation: validationRows.removed },
     dataset: {
       train_rows: train.length,
@@ -125,7 +141,7 @@ async function load<K extends ExampleKind>(
       skipped_rows: total((file) => file.skipped),
     },
     preprocess: {
-      clean: { ...preprocess.clean },
+      clean: cleanReport(preprocess.clean),
       dedupe: preprocess.dedupe,
       augment: {
         seed: preprocess.augment.seed,
@@ -141,9 +157,22 @@ async function load<K extends ExampleKind>(
       rows_augmented: added.synonym_replacement + added.random_swap + added.random_deletion,
       augmented_by_operation: { ...added },
       ...(augmentation?.wordNetLoadMs !== undefined ? { wordnet_load_ms: augmentation.wordNetLoadMs } : {}),
+      ...(spelling ? { spelling: spellingReport(spelling.corrector, spelling.vocabularyWords) } : {}),
     },
   };
   return { kind, train, validation, augmentedCopies: augmentation?.result.copies ?? [], summary };
+}
+
+/** How one reading of a data file cleans rows and treats bad ones; the spelling vocabulary pass differs from the real one. */
+interface ReadingPass<K extends ExampleKind> {
+  readonly clean: ExampleCleaner<K> | undefined;
+  readonly onBadRow?: 'skip';
+}
+
+/** The cleaning settings for `run_started`; spelling's only when it is on, so that a run without it reports as before. */
+function cleanReport(clean: ResolvedConfig['preprocess']['clean']): PreprocessReport['clean'] {
+  const { spelling, ...steps } = clean;
+  return spelling.enabled ? { ...steps, spelling: { ...spelling, protect: [...spelling.protect] } } : steps;
 }
 
 /** Augments the training split, opening WordNet for the time it takes when synonym replacement is on. */
