@@ -112,9 +112,10 @@ describe('the language server over a real LSP connection', () => {
       range: diagnostic.range,
       context: { diagnostics: [diagnostic] },
     });
+    // The data.train line of an mnrl config on pairs also offers mining hard negatives (mineHardNegativesAction.test.ts).
     assert.deepEqual(
       actions.map((a) => a.title),
-      ['Switch to strategy freeze', 'Switch to strategy adapter', 'Switch to strategy lora'],
+      ['Switch to strategy freeze', 'Switch to strategy adapter', 'Switch to strategy lora', 'Mine hard negatives for these pairs'],
     );
     const lora = actions.find((a) => a.isPreferred)!;
     assert.equal(applyEdits(text, lora.edit!.changes![uri]!), `${text}strategy:\n  type: lora\n`);

@@ -16,6 +16,8 @@ import { pairsJsonl, TempWorkspace } from '../helpers/tempWorkspace';
 const configWith = (train: string, loss: string, extra = '') =>
   `model:\n  base: x\ndata:\n  train: ${train}\n${extra}loss:\n  type: ${loss}\ntraining:\n  batch_size: 32\n`;
 
+const TRAIN_LINE = 3;
+
 async function startServer(root: string, workspaceTrusted: boolean): Promise<LspTestClient> {
   const client = new LspTestClient();
   await client.connection.sendRequest('initialize', {
@@ -57,11 +59,16 @@ describe('the mine-hard-negatives quick fix over a real LSP connection', () => {
     workspace.dispose();
   });
 
-  /** Opens the config and asks for code actions on its first line, as the editor does for the cursor's line. */
-  async function actionsFor(client: LspTestClient, text: string, only?: string[]): Promise<{ uri: string; actions: CodeAction[] }> {
+  /** Opens the config and asks for code actions on one line (data.train's unless told), as the editor does for the cursor's. */
+  async function actionsFor(
+    client: LspTestClient,
+    text: string,
+    only?: string[],
+    line = TRAIN_LINE,
+  ): Promise<{ uri: string; actions: CodeAction[] }> {
     const uri = pathToFileURL(workspace.path(`c${counter++}.embedtune.yaml`)).toString();
     const published = await client.open(uri, text);
-    const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    const range = { start: { line, character: 2 }, end: { line, character: 2 } };
     const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },
       range,
@@ -83,6 +90,14 @@ describe('the mine-hard-negatives quick fix over a real LSP connection', () => {
       assert.equal(action?.edit, undefined, 'the server edits nothing itself: the extension mines, then edits');
     });
   }
+
+  it('offers it on the loss.type line too, but not on lines it is not about', async () => {
+    const text = configWith('data/pairs.jsonl', 'mnrl');
+    const lines = text.split('\n');
+    assert.equal(mining((await actionsFor(trusted, text, undefined, lines.indexOf('  type: mnrl'))).actions).length, 1);
+    assert.deepEqual(mining((await actionsFor(trusted, text, undefined, lines.indexOf('  base: x'))).actions), []);
+    assert.deepEqual(mining((await actionsFor(trusted, text, undefined, lines.indexOf('  batch_size: 32'))).actions), []);
+  });
 
   it('offers it for pairs under other column names that data.columns maps', async () => {
     const { actions } = await actionsFor(

@@ -51,12 +51,12 @@ export function registerFeatureHandlers(
   );
 
   connection.onCodeAction(
-    safely(connection, 'code actions', [], ({ textDocument, context }) => {
+    safely(connection, 'code actions', [], ({ textDocument, range, context }) => {
       const document = documents.get(textDocument.uri);
       if (!document) return [];
       const fixes = codeActions.codeActions(document, context.diagnostics, documentKindOf(document.uri, document.languageId));
       const wantsQuickFixes = !context.only || context.only.some((kind) => CodeActionKind.QuickFix.startsWith(kind));
-      const mining = wantsQuickFixes ? mineHardNegativesActions(document.uri, validator.resultFor(document), boundary().restricted) : [];
+      const mining = wantsQuickFixes ? mineHardNegativesActions(document, range, validator.resultFor(document), boundary().restricted) : [];
       return [...fixes, ...mining];
     }),
   );
@@ -79,14 +79,24 @@ export function registerFeatureHandlers(
   });
   // Past runs are read here, on a code lens request, and never on completion's path; not at all in an untrusted
   // workspace, whose config could point output_dir anywhere.
-  const historyLens = safely(connection, 'hyperparameter history code lens', [] as CodeLens[], (uri: string): CodeLens[] => {
-    const document = yamlDocument(uri);
-    const configPath = document && filePathOf(document.uri);
-    if (!document || !configPath || boundary().restricted) return [];
-    const { parsed } = validator.resultFor(document);
-    return historyLenses(document, parsed, runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value)));
-  });
-  connection.onCodeLens(({ textDocument }) => [...dryRunLens(textDocument.uri), ...historyLens(textDocument.uri)]);
+  const historyLens = async (uri: string): Promise<CodeLens[]> => {
+    try {
+      const document = yamlDocument(uri);
+      const configPath = document && filePathOf(document.uri);
+      if (!document || !configPath || boundary().restricted) return [];
+      const { parsed } = validator.resultFor(document);
+      const runs = await runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value));
+      // The text may have changed while the runs were read: place the lenses on the document as it is now.
+      const current = yamlDocument(uri);
+      return current ? historyLenses(current, validator.resultFor(current).parsed, runs) : [];
+    } catch (error) {
+      connection.console.error(
+        `embedtune: hyperparameter history code lens failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      return [];
+    }
+  };
+  connection.onCodeLens(async ({ textDocument }) => [...dryRunLens(textDocument.uri), ...(await historyLens(textDocument.uri))]);
 
   connection.onRequest(
     DryRunRequest.method,
