@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -31,7 +31,7 @@ function setUp(name: string) {
   return { configPath, outputDir };
 }
 
-test('runs of this config are grouped by learning rate, best value first, with metric and date', () => {
+test('runs of this config are grouped by learning rate, best value first, with metric and date', async () => {
   const { configPath, outputDir } = setUp('grouped');
   writePastRun(configPath, CONFIG, outputDir, {
     overrides: { training: { learning_rate: 5e-5 } },
@@ -56,7 +56,7 @@ test('runs of this config are grouped by learning rate, best value first, with m
     startedAt: new Date('2026-12-03T11:00:00Z'),
   });
 
-  const runs = new RunHistory().runsOf(configPath, outputDirOf(configPath, { output_dir: 'out' }));
+  const runs = await new RunHistory().runsOf(configPath, outputDirOf(configPath, { output_dir: 'out' }));
   assert.equal(runs.length, 3);
   const history = historyAt(runs, ['training', 'learning_rate']);
   assert.deepEqual(
@@ -71,7 +71,7 @@ test('runs of this config are grouped by learning rate, best value first, with m
   assert.equal(historyTitle(historyAt(runs, ['training', 'batch_size'])), '16 → ndcg@10 0.82 (Dec 3)');
 });
 
-test('a run without run_finished counts its best evaluation; one with no evaluation says so', () => {
+test('a run without run_finished counts its best evaluation; one with no evaluation says so', async () => {
   const { configPath, outputDir } = setUp('unfinished');
   writePastRun(configPath, CONFIG, outputDir, {
     overrides: { training: { epochs: 3 } },
@@ -85,11 +85,11 @@ test('a run without run_finished counts its best evaluation; one with no evaluat
     finished: false,
     startedAt: new Date('2026-12-01T10:00:00Z'),
   });
-  const runs = new RunHistory().runsOf(configPath, outputDir);
+  const runs = await new RunHistory().runsOf(configPath, outputDir);
   assert.equal(historyTitle(historyAt(runs, ['training', 'epochs'])), '3 → ndcg@10 0.9 (Nov 30) · 1 → no metric yet (Dec 1)');
 });
 
-test('lower is better when the resolved early_stopping.mode says min', () => {
+test('lower is better when the resolved early_stopping.mode says min', async () => {
   const { configPath, outputDir } = setUp('min');
   const early = { enabled: true, mode: 'min' };
   writePastRun(configPath, CONFIG, outputDir, {
@@ -104,11 +104,11 @@ test('lower is better when the resolved early_stopping.mode says min', () => {
     metric: 'loss',
     startedAt: new Date('2026-12-02T10:00:00Z'),
   });
-  const runs = new RunHistory().runsOf(configPath, outputDir);
+  const runs = await new RunHistory().runsOf(configPath, outputDir);
   assert.equal(historyTitle(historyAt(runs, ['training', 'batch_size'])), '32 → loss 0.2 (Dec 2) · 8 → 0.3 (Dec 1)');
 });
 
-test('a lens sits on each hyperparameter line and opens the best run compared with the best of each other value', () => {
+test('a lens sits on each hyperparameter line and opens the best run compared with the best of each other value', async () => {
   const { configPath, outputDir } = setUp('lenses');
   const worse = writePastRun(configPath, CONFIG, outputDir, {
     overrides: { training: { learning_rate: 5e-5 } },
@@ -117,7 +117,7 @@ test('a lens sits on each hyperparameter line and opens the best run compared wi
   });
   const best = writePastRun(configPath, CONFIG, outputDir, { evals: [0.82], startedAt: new Date('2026-12-03T10:00:00Z') });
   const document = TextDocument.create(`file://${configPath}`, 'embedtune', 1, CONFIG);
-  const lenses = historyLenses(document, parseConfigText(CONFIG), new RunHistory().runsOf(configPath, outputDir));
+  const lenses = historyLenses(document, parseConfigText(CONFIG), await new RunHistory().runsOf(configPath, outputDir));
   const byLine = new Map(lenses.map((lens) => [lens.range.start.line, lens.command!]));
   const learningRate = byLine.get(CONFIG.split('\n').indexOf('  learning_rate: 0.00002'))!;
   assert.equal(learningRate.title, '2e-5 → ndcg@10 0.82 (Dec 3) · 5e-5 → 0.79 (Dec 2)');
@@ -128,12 +128,12 @@ test('a lens sits on each hyperparameter line and opens the best run compared wi
   assert.equal(lenses.length, 4, lenses.map((lens) => lens.command?.title).join('\n'));
 });
 
-test('a run folder is read again only when one of its files changes', () => {
+test('a run folder is read again only when one of its files changes', async () => {
   const { configPath, outputDir } = setUp('cache');
   const run = writePastRun(configPath, CONFIG, outputDir, { evals: [0.5], finished: false, startedAt: new Date('2026-12-03T10:00:00Z') });
   const history = new RunHistory();
-  const first = history.runsOf(configPath, outputDir)[0]!;
-  assert.equal(history.runsOf(configPath, outputDir)[0], first, 'unchanged folder: the same object from the cache');
+  const first = (await history.runsOf(configPath, outputDir))[0]!;
+  assert.equal((await history.runsOf(configPath, outputDir))[0], first, 'unchanged folder: the same object from the cache');
   const finished = {
     type: 'run_finished',
     time: new Date().toISOString(),
@@ -146,15 +146,40 @@ test('a run folder is read again only when one of its files changes', () => {
     duration_seconds: 1,
   };
   appendFileSync(run.eventsPath, `${JSON.stringify(finished)}\n`);
-  assert.equal(history.runsOf(configPath, outputDir)[0]!.best?.value, 0.6);
+  assert.equal((await history.runsOf(configPath, outputDir))[0]!.best?.value, 0.6);
 });
 
-test('torn files read as unknown, never throw', () => {
+test('torn files read as unknown, never throw', async () => {
   const { configPath, outputDir } = setUp('torn');
   const run = writePastRun(configPath, CONFIG, outputDir, { evals: [0.5], startedAt: new Date('2026-12-03T10:00:00Z') });
   writeFileSync(join(run.path, 'config.resolved.yaml'), 'training: [unclosed\n');
   appendFileSync(run.eventsPath, '{"type":"eval", half');
-  const runs = new RunHistory().runsOf(configPath, outputDir);
+  const runs = await new RunHistory().runsOf(configPath, outputDir);
   assert.equal(runs.length, 1);
   assert.deepEqual(historyAt(runs, ['training', 'learning_rate']), []);
+});
+
+test('a long log is read from its tail, and a run without run.json is matched by its run_started event', async () => {
+  const { configPath, outputDir } = setUp('long');
+  const long = writePastRun(configPath, CONFIG, outputDir, {
+    evals: [0.4, 0.71, 0.6],
+    stepsPerEval: 500,
+    startedAt: new Date('2026-12-03T10:00:00Z'),
+  });
+  const bare = writePastRun(configPath, CONFIG, outputDir, {
+    overrides: { training: { batch_size: 8 } },
+    evals: [0.65],
+    startedAt: new Date('2026-12-02T10:00:00Z'),
+  });
+  rmSync(join(bare.path, 'run.json'));
+  assert.ok(statSync(long.eventsPath).size > 100_000, 'the log is longer than the tail read first');
+  const runs = await new RunHistory().runsOf(configPath, outputDir);
+  // Without run.json the date is run_started's time, which the writer sets to now.
+  assert.deepEqual(
+    runs.map((run) => [run.dir, run.best?.value]),
+    [
+      [bare.path, 0.65],
+      [long.path, 0.71],
+    ],
+  );
 });

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { NamedMetric } from '../../shared/events/runEvents';
@@ -30,28 +30,40 @@ interface CachedRun {
 
 /**
  * Reads the run folders under a config's output_dir, with no storage of its own: each run is read again only when
- * one of its three files changes (size and mtime), so that the second look at 200 past runs costs 600 stats.
- * Synchronous, and only ever called for code lenses, never on the completion path.
+ * one of its three files changes (size and mtime), so that the second look at 200 past runs costs 600 stats. The
+ * first look reads every folder; it gives the event loop back after each one, so that a completion or an edit that
+ * arrives meanwhile is answered at once rather than after the whole history. Only code lenses call this.
  */
 export class RunHistory {
   private readonly cache = new Map<string, CachedRun>();
+  private readonly inFlight = new Map<string, Promise<PastRun[]>>();
 
-  /** The runs under `outputDir` that trained `configPath`, newest first. */
-  runsOf(configPath: string, outputDir: string): PastRun[] {
-    const wanted = resolve(configPath);
-    const dirs = listRunFolders(outputDir);
-    const runs = dirs.map((dir) => this.read(dir)).filter((run) => run.configPath !== undefined && resolve(run.configPath) === wanted);
-    for (const dir of this.cache.keys()) if (dir.startsWith(outputDir) && !dirs.includes(dir)) this.cache.delete(dir);
-    return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
+  /** The runs under `outputDir` that trained `configPath`, newest first; a second call during a read shares it. */
+  runsOf(configPath: string, outputDir: string): Promise<PastRun[]> {
+    const key = `${resolve(configPath)}\n${outputDir}`;
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const reading = this.readRuns(resolve(configPath), outputDir).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, reading);
+    return reading;
   }
 
-  private read(dir: string): PastRun {
-    const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
-    const cached = this.cache.get(dir);
-    if (cached?.stamp === stamp) return cached.run;
-    const run = readPastRun(dir);
-    this.cache.set(dir, { stamp, run });
-    return run;
+  private async readRuns(wanted: string, outputDir: string): Promise<PastRun[]> {
+    const dirs = listRunFolders(outputDir);
+    const runs: PastRun[] = [];
+    for (const dir of dirs) {
+      const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
+      let run = this.cache.get(dir)?.stamp === stamp ? this.cache.get(dir)!.run : undefined;
+      if (!run) {
+        run = readPastRun(dir);
+        this.cache.set(dir, { stamp, run });
+        await new Promise((resume) => setImmediate(resume));
+      }
+      if (run.configPath !== undefined && resolve(run.configPath) === wanted) runs.push(run);
+    }
+    const listed = new Set(dirs);
+    for (const dir of this.cache.keys()) if (dir.startsWith(outputDir) && !listed.has(dir)) this.cache.delete(dir);
+    return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
   }
 }
 
@@ -63,7 +75,7 @@ function fileStamp(path: string): string {
 /** One run folder, read as the trainer and the accelerate engine leave it; anything missing or torn reads as unknown. */
 export function readPastRun(dir: string): PastRun {
   const info = readRunInfo(dir);
-  const events = readSummaryEvents(join(dir, EVENTS_FILE));
+  const events = readSummaryEvents(join(dir, EVENTS_FILE), info === undefined);
   const resolved = readResolved(join(dir, RESOLVED_CONFIG_FILE));
   const mode = valueAt(resolved, ['early_stopping', 'mode']);
   const configPath = info?.configPath ?? events.configPath;
@@ -89,14 +101,22 @@ interface SummaryEvents {
 // A run's log holds one progress event a step; only run_started, eval and run_finished lines are worth validating.
 const SUMMARY_LINE = /"type"\s*:\s*"(run_started|eval|run_finished)"/;
 
-function readSummaryEvents(path: string): SummaryEvents {
-  const found: SummaryEvents = {};
+/**
+ * A finished run's best metric is in its last line, and run.json names its config: then only the log's tail is read,
+ * so that the first look at 200 runs of thousands of steps each reads kilobytes, not their whole logs.
+ */
+function readSummaryEvents(path: string, needStart: boolean): SummaryEvents {
+  if (!needStart) {
+    const finishedBest = lastFinishedBest(readTail(path, TAIL_BYTES));
+    if (finishedBest) return { finishedBest };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return found;
+    return {};
   }
+  const found: SummaryEvents = {};
   for (const line of text.split('\n')) {
     if (!SUMMARY_LINE.test(line)) continue;
     const event = parseRunEventLine(line);
@@ -111,6 +131,38 @@ function readSummaryEvents(path: string): SummaryEvents {
     }
   }
   return found;
+}
+
+const TAIL_BYTES = 16 * 1024;
+
+/** The complete lines among the last `bytes` bytes of a file; none when it cannot be read. */
+function readTail(path: string, bytes: number): string[] {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    const read = readSync(fd, buffer, 0, buffer.length, start);
+    const lines = buffer.toString('utf8', 0, read).split('\n');
+    // The first line of a tail that starts mid-file is cut; the last, without its newline, may be half-written.
+    return lines.slice(start > 0 ? 1 : 0, -1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lastFinishedBest(lines: readonly string[]): NamedMetric | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i]!.includes('run_finished')) continue;
+    const event = parseRunEventLine(lines[i]!);
+    if (event?.type === 'run_finished' && event.best_metric?.value != null) return event.best_metric;
+  }
+  return undefined;
 }
 
 function readResolved(path: string): unknown {
