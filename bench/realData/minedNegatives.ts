@@ -14,8 +14,9 @@
  *   --batch-size N   (default 64)   --epochs N (default 1)   --learning-rate X (default 5e-5)
  *   --backend node|wasm  (default node where bench/tfjs-node/setup has built it, else wasm)
  *   --model DIR      (default: the all-MiniLM-L6-v2 folder that bench/python/setup installs)
- *   --mining "FLAGS" mine-negatives flags instead of MINING's, e.g. "--range-min 10 --range-max 50 --max-score 0.8 --num-negatives 1"
- *   --variants pairs,mined  which variants to train (default both)
+ *   --mining="FLAGS" mine-negatives flags (with =, since FLAGS starts with --) instead of MINING's, e.g. "--range-min 10 --range-max 50 --max-score 0.8 --num-negatives 1"
+ *   --variants pairs,mined,kept  which variants to train (default pairs,mined; kept: the pairs the miner kept,
+ *                    without their negatives)
  *   --tag NAME       names the mined file, the run folders and the results file, so runs with other mining flags
  *                    do not overwrite these (default: none)
  * Writes bench/results/minedNegatives[-TAG].json and prints a table.
@@ -43,7 +44,12 @@ const SUBSET_SEED = 7;
  */
 const MINING = ['--range-min', '10', '--range-max', '50', '--max-score', '0.8', '--relative-margin', '0.05', '--num-negatives', '1'];
 
-type Variant = 'pairs' | 'mined';
+/**
+ * pairs: the training pairs, in-batch negatives only; mined: the mined triplets, MNRL with the mined negative too;
+ * kept: the mined file's (anchor, positive) only, in-batch negatives only, which separates the negatives' effect from
+ * that of the pairs the miner left out.
+ */
+type Variant = 'pairs' | 'mined' | 'kept';
 
 interface Options {
   readonly train: number;
@@ -92,8 +98,8 @@ function parseOptions(): Options {
   const learningRate = Number(values['learning-rate']);
   if (!(learningRate > 0)) throw new Error(`--learning-rate takes a positive number, not ${values['learning-rate']}.`);
   const variants = values.variants.split(',').map((name) => name.trim());
-  const unknown = variants.filter((name) => name !== 'pairs' && name !== 'mined');
-  if (unknown.length > 0) throw new Error(`--variants takes pairs and mined, not ${unknown.join(', ')}.`);
+  const unknown = variants.filter((name) => name !== 'pairs' && name !== 'mined' && name !== 'kept');
+  if (unknown.length > 0) throw new Error(`--variants takes pairs, mined and kept, not ${unknown.join(', ')}.`);
   if (!/^[\w-]*$/.test(values.tag)) throw new Error(`--tag takes letters, digits, - and _, not ${values.tag}.`);
   return {
     train: positiveInteger(values.train, '--train'),
@@ -164,7 +170,7 @@ function mine(pairs: string, options: Options): string {
 
 function writeConfig(variant: Variant, train: string, seed: number, options: Options): { config: string; outputDir: string; name: string } {
   const document = parseDocument(readFileSync(BASE_CONFIG, 'utf8'));
-  const name = `${variant}${variant === 'mined' ? options.tag : ''}-seed${seed}`;
+  const name = `${variant}${variant === 'pairs' ? '' : options.tag}-seed${seed}`;
   const outputDir = join(WORK, 'runs', name);
   document.setIn(['model', 'base'], options.model);
   document.setIn(['data', 'train'], train);
@@ -219,10 +225,14 @@ function main(): void {
   const mined = mine(pairs, options);
   const resultsPath = join(ROOT, `bench/results/minedNegatives${options.tag}.json`);
   const runs: RunResult[] = [];
+  // Runs of other variants or seeds recorded earlier under the same tag stay in the results file.
+  const earlier = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { runs: RunResult[] }).runs : [];
+  const others = () => earlier.filter((old) => !runs.some((run) => run.variant === old.variant && run.seed === old.seed));
   for (const seed of options.seeds) {
     for (const [variant, data] of [
       ['pairs', pairs],
       ['mined', mined],
+      ['kept', mined],
     ] as const) {
       if (!options.variants.includes(variant)) continue;
       console.log(`training ${variant}, seed ${seed} (load ${loadavg()[0]!.toFixed(1)})…`);
@@ -231,7 +241,7 @@ function main(): void {
       console.log(
         `  ${result.train_rows} rows, ${result.steps} steps, ${result.wall_seconds} s: before ${JSON.stringify(result.before)} after ${JSON.stringify(result.after)}`,
       );
-      writeFileSync(resultsPath, JSON.stringify(results(options, mined, runs), null, 2) + '\n');
+      writeFileSync(resultsPath, JSON.stringify(results(options, mined, [...others(), ...runs]), null, 2) + '\n');
     }
   }
   console.log('\nvariant  seed  rows  recall@10 before → after   mrr@10 after   ndcg@10 after');
