@@ -9,6 +9,11 @@ import { SpellingCorrector } from '../../src/trainer/preprocess/spellingCorrecto
 import { readEnglishDictionary } from '../../src/trainer/preprocess/spellingDictionary';
 import { withSpellingCorrection } from '../../src/trainer/preprocess/spellingExampleCleaner';
 import { spellingCorrectorFor, spellingVocabulary } from '../../src/trainer/preprocess/spellingSetup';
+import type { MarkupContent } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { embedtuneSchemaNavigator } from '../../src/shared/config/embedtuneSchema';
+import { HoverService } from '../../src/server/service/hoverService';
+import { withCursor } from '../helpers/markedText';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 
 /** Real misspellings paired with their corrections (test/fixtures/spelling/commonMisspellings.tsv). */
@@ -122,6 +127,25 @@ describe('preprocess.clean.spelling in the config', () => {
   it('is off by default, with min_frequency 3 and an empty protect list from the schema', () => {
     const resolved = resolveConfig({ model: { base: 'm' }, data: { train: 't.jsonl' } } as EmbedTuneConfig);
     assert.deepEqual(resolved.preprocess.clean.spelling, { enabled: false, min_frequency: 3, protect: [] });
+  });
+
+  it('documents each key on hover, with its default', () => {
+    const hoverAt = (marked: string) => {
+      const { text, offset } = withCursor(marked);
+      const result = new HoverService(embedtuneSchemaNavigator).hover(
+        TextDocument.create('file:///x.embedtune.yaml', 'embedtune', 1, text),
+        offset,
+      );
+      return result ? (result.contents as MarkupContent).value : '';
+    };
+    const prefix = 'preprocess:\n  clean:\n    spelling:\n      ';
+    assert.match(
+      hoverAt(`${prefix}min_freq|uency: 3\n`),
+      /\*\*preprocess\.clean\.spelling\.min_frequency\*\*[\s\S]*vocabulary[\s\S]*Default: `3`/,
+    );
+    assert.match(hoverAt(`${prefix}ena|bled: true\n`), /Default: `false`/);
+    assert.match(hoverAt(`${prefix}protect_fi|le: words.txt\n`), /one per line/);
+    assert.match(hoverAt('preprocess:\n  clean:\n    spel|ling: {}\n'), /exactly one dictionary word lies one edit away/);
   });
 
   it('reports a protect file that does not exist, on its value, and nothing when it exists', () => {
