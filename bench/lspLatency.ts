@@ -5,6 +5,8 @@
  * Options: --iterations N (default 200) --warmup N (default 20) --timeout-s N (overall, default 900)
  *          --no-build (never rebuild dist/) --no-docs (do not touch docs/benchmarks.md) --no-stock (skip the
  *          unpatched yaml-language-server, which adds its fixed 200 ms delay to every diagnostics sample)
+ *          --past-runs N (default 200: finished runs of the config under its output_dir, which the hyperparameter
+ *          history code lens reads; a code lens request goes before each completion round)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CompletionItem, CompletionList, Hover } from 'vscode-languageserver-protocol';
+import type { CodeLens } from 'vscode-languageserver-protocol';
+import { writePastRun } from '../test/helpers/pastRuns';
 import { benchConfigText, lineOf, writeBenchData } from './fixtures/benchConfig';
 import { LspServer, type PublishedDiagnostics } from './lspClient';
 import { formatMs, formatRatio, latencyStats, round2, round3, statsRatio, type LatencyStats, type StatsRatio } from './stats';
@@ -38,10 +42,11 @@ interface Options {
   build: boolean;
   docs: boolean;
   stock: boolean;
+  pastRuns: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { iterations: 200, warmup: 20, timeoutS: 900, build: true, docs: true, stock: true };
+  const options: Options = { iterations: 200, warmup: 20, timeoutS: 900, build: true, docs: true, stock: true, pastRuns: 200 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const number = () => {
@@ -55,6 +60,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--no-build') options.build = false;
     else if (arg === '--no-docs') options.docs = false;
     else if (arg === '--no-stock') options.stock = false;
+    else if (arg === '--past-runs') options.pastRuns = number();
     else throw new Error(`unknown option ${arg}`);
   }
   return options;
@@ -320,6 +326,17 @@ interface Results {
     samples: { ours: number[]; yamlLs: number[] };
   };
   ratios: { diagnostics: StatsRatio; diagnosticsVsStock?: StatsRatio; completion: StatsRatio; hover: StatsRatio };
+  /** The hyperparameter history lens over `options.pastRuns` runs on disk: its first request, then the others. */
+  pastRuns: {
+    count: number;
+    eventsBytes: number;
+    historyLenses: number;
+    firstCodeLensMs: number;
+    /** EmbedTune's completions sent one after another while the first code lens read the runs. */
+    completionDuringFirstRead: LatencyStats;
+    codeLens: LatencyStats;
+    samples: number[];
+  };
   targets: { label: string; value: string; pass: boolean }[];
   fidelity: { label: string; ours: string[]; yamlLs: string[] }[];
   observations: string[];
@@ -361,6 +378,7 @@ async function run(options: Options, servers: BenchServer[], workspace: string):
   const configPath = join(workspace, CONFIG_NAME);
   writeFileSync(configPath, clean);
   writeBenchData(workspace);
+  const pastRunsBytes = writePastRuns(configPath, clean, join(workspace, 'runs'), options.pastRuns);
   const uri = pathToFileURL(configPath).href;
   const observations: string[] = [];
 
@@ -506,7 +524,32 @@ async function run(options: Options, servers: BenchServer[], workspace: string):
   console.log(`completion: ${cSpots.length} positions × (${options.warmup} warm-up + ${options.iterations}) requests per server…`);
   const cSamples = cSpots.map(() => ({ ours: [] as number[], yamlLs: [] as number[] }));
   const cFirst = cSpots.map(() => ({ ours: [] as CompletionItem[], yamlLs: [] as CompletionItem[] }));
+  // The first code lens reads every past run; completions sent while it does must not wait for it.
+  const firstLensSentAt = performance.now();
+  let firstCodeLensMs = -1;
+  const firstLens = ours.server.request<CodeLens[] | null>('textDocument/codeLens', { textDocument: { uri } }).then(() => {
+    firstCodeLensMs = performance.now() - firstLensSentAt;
+  });
+  const duringFirstRead: number[] = [];
+  while (firstCodeLensMs < 0) {
+    const spot = cSpots[duringFirstRead.length % cSpots.length]!;
+    const sentAt = performance.now();
+    await ours.server.request('textDocument/completion', {
+      textDocument: { uri },
+      position: { line: spot.line, character: spot.character },
+      context: { triggerKind: 1 },
+    });
+    duringFirstRead.push(performance.now() - sentAt);
+  }
+  await firstLens;
+  const lensSamples: number[] = [];
+  let historyLenses = 0;
   for (let round = 0; round < options.warmup + options.iterations; round++) {
+    // As an editor does after a change: the code lenses (with the past runs' history) between completions.
+    const lensSentAt = performance.now();
+    const lenses = await ours.server.request<CodeLens[] | null>('textDocument/codeLens', { textDocument: { uri } });
+    lensSamples.push(performance.now() - lensSentAt);
+    historyLenses = (lenses ?? []).filter((lens) => lens.command?.command === 'embedtune.compareRuns').length;
     for (const [index, spot] of cSpots.entries()) {
       const order = (round + index) % 2 === 0 ? pair : [...pair].reverse();
       for (const target of order) {
@@ -604,6 +647,17 @@ async function run(options: Options, servers: BenchServer[], workspace: string):
     completion: statsRatio(completion.ours, completion.yamlLs),
     hover: statsRatio(hover.ours, hover.yamlLs),
   };
+  const pastRuns: Results['pastRuns'] = {
+    count: options.pastRuns,
+    eventsBytes: pastRunsBytes,
+    historyLenses,
+    firstCodeLensMs: round3(firstCodeLensMs),
+    completionDuringFirstRead: latencyStats(duringFirstRead),
+    codeLens: latencyStats(lensSamples),
+    samples: lensSamples.map(round3),
+  };
+  if (options.pastRuns > 0 && historyLenses === 0)
+    observations.push(`No hyperparameter history lens with ${options.pastRuns} past runs on disk.`);
   const targets: Results['targets'] = [
     {
       label: `diagnostics: EmbedTune median ≤ ${TARGET_DIAGNOSTICS_RATIO}× yaml-language-server's (both validating with no debounce)`,
@@ -611,9 +665,14 @@ async function run(options: Options, servers: BenchServer[], workspace: string):
       pass: ratios.diagnostics.median <= TARGET_DIAGNOSTICS_RATIO,
     },
     {
-      label: `completion: EmbedTune p99 < ${TARGET_COMPLETION_P99_MS} ms (all ${cSpots.length} positions together)`,
+      label: `completion: EmbedTune p99 < ${TARGET_COMPLETION_P99_MS} ms (all ${cSpots.length} positions together, ${options.pastRuns} past runs on disk)`,
       value: `${formatMs(completion.ours.p99)} ms (worst position p99 ${formatMs(Math.max(...completion.spots.map((s) => s.ours.p99)))} ms)`,
       pass: completion.ours.p99 < TARGET_COMPLETION_P99_MS,
+    },
+    {
+      label: `completion: EmbedTune p99 < ${TARGET_COMPLETION_P99_MS} ms while its first code lens reads the ${options.pastRuns} past runs`,
+      value: `${formatMs(pastRuns.completionDuringFirstRead.p99)} ms (${pastRuns.completionDuringFirstRead.n} completions during a ${formatMs(pastRuns.firstCodeLensMs)} ms read)`,
+      pass: pastRuns.completionDuringFirstRead.p99 < TARGET_COMPLETION_P99_MS,
     },
   ];
 
@@ -681,6 +740,7 @@ async function run(options: Options, servers: BenchServer[], workspace: string):
     completion,
     hover,
     ratios,
+    pastRuns,
     targets,
     fidelity,
     observations,
@@ -720,6 +780,7 @@ function setupNotes(r: Results): string[] {
     `Document: \`${CONFIG_NAME}\`, ${r.fixture.lines} lines (${r.fixture.bytes.toLocaleString('en-US')} bytes), generated by \`bench/fixtures/benchConfig.ts\`: a MiniLM + LoRA + MNRL retrieval config with comments, a ${r.fixture.alphaItems}-item \`loss.alpha\` list, \`strategy.lora.targets\` and a ${r.fixture.metricItems}-item \`evaluation.metrics\` list; some keys are left at their defaults, as in real configs. ${r.fixture.dataFiles}. EmbedTune opens it as languageId \`embedtune\`, yaml-language-server as \`yaml\`.`,
     `Diagnostics: each edit is a full-text \`didChange\` that toggles \`learning_rate\` ↔ \`lerning_rate\` and sets \`training.seed\` to a new value, so that every text is new; the sample ends at the \`publishDiagnostics\` that matches the edit (same version when the server echoes it, and the \`lerning_rate\` unknown-key diagnostic present exactly when the typo is in the text).`,
     `EmbedTune: \`embedtune.validation.debounceMs\` = 0 (answered through \`workspace/configuration\`).`,
+    `Past runs: ${r.pastRuns.count} finished runs of the config under its output_dir (\`runs/\`), written with the trainer's own writers (run.json, config.resolved.yaml, events.jsonl; ${(r.pastRuns.eventsBytes / 1024 / 1024).toFixed(1)} MiB of events in all). Before each completion round EmbedTune gets a \`textDocument/codeLens\` request, untimed in the completion numbers, which reads them for the hyperparameter history lenses (${r.pastRuns.historyLenses} lenses): the first took ${formatMs(r.pastRuns.firstCodeLensMs)} ms, during which ${r.pastRuns.completionDuringFirstRead.n} completions sent one after another took median ${formatMs(r.pastRuns.completionDuringFirstRead.median)} ms, p99 ${formatMs(r.pastRuns.completionDuringFirstRead.p99)} ms; the others median ${formatMs(r.pastRuns.codeLens.median)} ms, p99 ${formatMs(r.pastRuns.codeLens.p99)} ms (run folders cached by size and mtime).`,
     `yaml-language-server ${r.servers.yamlLs?.version}: \`yaml.schemas\` maps the schema's file:// URL to \`*.embedtune.yaml\`, with validate, completion and hover on, \`format.enable: false\`, and the schema store and Kubernetes CRD store off (the machine is offline). Schema used: ${r.schemaVariant}.`,
     `yaml-language-server waits a fixed 200 ms (\`validationDelayMs\`, no setting changes it) before validating. For the like-for-like numbers it is started through \`bench/yamlServerNoDelay.cjs\`, which sets that delay to 0 and changes nothing else.${r.diagnostics.yamlLsStock ? ' The unpatched server is measured too, for diagnostics only (its completion and hover code is the same).' : ''} Before each validation yaml-language-server also asks the client for the \`[yaml]\` settings, a round trip that is part of its numbers (as it would be in VS Code).`,
   ];
@@ -839,6 +900,24 @@ const DOCS_INTRO = [
 ].join('\n');
 
 /** Replaces this benchmark's section of docs/benchmarks.md (up to the next `## ` heading), creating the file if needed. */
+/**
+ * `count` finished runs of the config, as the trainer leaves them: learning rate, batch size and epochs vary from run to
+ * run, each log holds 300 progress events and 10 evaluations. Returns the bytes of events written.
+ */
+function writePastRuns(configPath: string, configText: string, outputDir: string, count: number): number {
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const run = writePastRun(configPath, configText, outputDir, {
+      overrides: { training: { learning_rate: [1e-5, 2e-5, 3e-5, 5e-5][i % 4], batch_size: [16, 32, 64][i % 3], epochs: 1 + (i % 5) } },
+      evals: Array.from({ length: 10 }, (_, step) => 0.5 + ((i * 7 + step * 13) % 40) / 100),
+      stepsPerEval: 30,
+      startedAt: new Date(Date.UTC(2026, 10, 1) + i * 3_600_000),
+    });
+    bytes += statSync(run.eventsPath).size;
+  }
+  return bytes;
+}
+
 function writeDocs(section: string): void {
   const current = existsSync(DOCS_PATH) ? readFileSync(DOCS_PATH, 'utf8') : DOCS_INTRO;
   const start = current.indexOf(`${SECTION_TITLE}\n`);

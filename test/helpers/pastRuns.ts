@@ -10,6 +10,8 @@ export interface PastRunSpec {
   /** The primary metric after each evaluation; the best is the maximum. */
   readonly evals: readonly number[];
   readonly metric?: string;
+  /** Progress events before each evaluation (1 unless given), for a log as long as a real run's. */
+  readonly stepsPerEval?: number;
   /** Whether the run wrote run_finished (a run still going or killed has only its evaluations). */
   readonly finished?: boolean;
   readonly startedAt: Date;
@@ -34,6 +36,8 @@ export function writePastRun(configPath: string, configText: string, outputDir: 
   });
   const events = new EventLogWriter({ path: run.eventsPath, runId: run.runId });
   const metric = spec.metric ?? 'ndcg@10';
+  const stepsPerEval = spec.stepsPerEval ?? 1;
+  const totalSteps = spec.evals.length * stepsPerEval;
   events.write({
     type: 'run_started',
     config_hash: run.configHash,
@@ -49,24 +53,41 @@ export function writePastRun(configPath: string, configText: string, outputDir: 
     total_parameters: 1,
     dataset: { train_rows: 10, validation_rows: 5, skipped_rows: 0 },
     epochs: 1,
-    steps_per_epoch: spec.evals.length,
-    total_steps: spec.evals.length,
+    steps_per_epoch: totalSteps,
+    total_steps: totalSteps,
     effective_batch_size: 8,
     pid: 1,
   });
   let best = -Infinity;
   spec.evals.forEach((value, index) => {
-    const step = index + 1;
-    events.write({ type: 'progress', step, epoch: 0, loss: 1, lr: 1e-5, examples_per_second: 8, eta_seconds: 0, memory_mb: { rss: 100 } });
+    const step = (index + 1) * stepsPerEval;
+    for (let progress = step - stepsPerEval + 1; progress <= step; progress++)
+      events.write({
+        type: 'progress',
+        step: progress,
+        epoch: progress / totalSteps,
+        loss: 1 / progress,
+        lr: 1e-5,
+        examples_per_second: 8,
+        eta_seconds: totalSteps - progress,
+        memory_mb: { rss: 100 },
+      });
     const isBest = value > best;
     best = Math.max(best, value);
-    events.write({ type: 'eval', step, epoch: 0, metrics: { [metric]: value }, primary: { name: metric, value }, is_best: isBest });
+    events.write({
+      type: 'eval',
+      step,
+      epoch: step / totalSteps,
+      metrics: { [metric]: value },
+      primary: { name: metric, value },
+      is_best: isBest,
+    });
   });
   if (spec.finished !== false) {
     events.write({
       type: 'run_finished',
       reason: 'completed',
-      step: spec.evals.length,
+      step: totalSteps,
       best_checkpoint: null,
       best_metric: { name: metric, value: best },
       duration_seconds: 1,

@@ -2,7 +2,6 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { NamedMetric } from '../../shared/events/runEvents';
-import { parseRunEventLine } from '../../shared/events/runEvents';
 import { EVENTS_FILE, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
 import { listRunFolders, readRunInfo } from '../../shared/run/runFolderReader';
 
@@ -51,13 +50,15 @@ export class RunHistory {
   private async readRuns(wanted: string, outputDir: string): Promise<PastRun[]> {
     const dirs = listRunFolders(outputDir);
     const runs: PastRun[] = [];
-    for (const dir of dirs) {
+    for (const [index, dir] of dirs.entries()) {
       const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
       let run = this.cache.get(dir)?.stamp === stamp ? this.cache.get(dir)!.run : undefined;
       if (!run) {
         run = readPastRun(dir);
         this.cache.set(dir, { stamp, run });
-        await new Promise((resume) => setImmediate(resume));
+        await yieldToRequests();
+      } else if (index % CACHED_PER_TURN === CACHED_PER_TURN - 1) {
+        await yieldToRequests();
       }
       if (run.configPath !== undefined && resolve(run.configPath) === wanted) runs.push(run);
     }
@@ -65,6 +66,13 @@ export class RunHistory {
     for (const dir of this.cache.keys()) if (dir.startsWith(outputDir) && !listed.has(dir)) this.cache.delete(dir);
     return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
   }
+}
+
+/** Cached folders cost three stats each; this many between turns keeps a waiting request's delay under a millisecond or two. */
+const CACHED_PER_TURN = 25;
+
+function yieldToRequests(): Promise<void> {
+  return new Promise((resume) => setImmediate(resume));
 }
 
 function fileStamp(path: string): string {
@@ -119,7 +127,7 @@ function readSummaryEvents(path: string, needStart: boolean): SummaryEvents {
   const found: SummaryEvents = {};
   for (const line of text.split('\n')) {
     if (!SUMMARY_LINE.test(line)) continue;
-    const event = parseRunEventLine(line);
+    const event = summaryEventOf(line);
     if (event?.type === 'run_started') {
       found.runId ??= event.run_id;
       found.configPath ??= event.config_path;
@@ -159,18 +167,77 @@ function readTail(path: string, bytes: number): string[] {
 function lastFinishedBest(lines: readonly string[]): NamedMetric | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i]!.includes('run_finished')) continue;
-    const event = parseRunEventLine(lines[i]!);
+    const event = summaryEventOf(lines[i]!);
     if (event?.type === 'run_finished' && event.best_metric?.value != null) return event.best_metric;
   }
   return undefined;
 }
 
-function readResolved(path: string): unknown {
+type SummaryEvent =
+  | { type: 'run_started'; run_id: string; config_path: string; time: string }
+  | { type: 'eval'; is_best: boolean; primary: { name: string; value: number | null } }
+  | { type: 'run_finished'; best_metric: { name: string; value: number | null } | null };
+
+/**
+ * The fields this reader uses of a run_started, eval or run_finished line, checked by hand: the full schema check
+ * (parseRunEventLine) compiles its validator on first use, a pause of a few hundred milliseconds on a busy machine
+ * that a completion request would wait behind.
+ */
+function summaryEventOf(line: string): SummaryEvent | undefined {
+  let value: unknown;
   try {
-    return parse(readFileSync(path, 'utf8')) as unknown;
+    value = JSON.parse(line);
   } catch {
     return undefined;
   }
+  const event = value as Record<string, unknown> | null;
+  if (!event || typeof event !== 'object') return undefined;
+  if (event.type === 'run_started')
+    return typeof event.run_id === 'string' && typeof event.config_path === 'string' && typeof event.time === 'string'
+      ? (event as SummaryEvent)
+      : undefined;
+  if (event.type === 'eval')
+    return typeof event.is_best === 'boolean' && isNamedMetric(event.primary) ? (event as SummaryEvent) : undefined;
+  if (event.type === 'run_finished')
+    return event.best_metric === null || isNamedMetric(event.best_metric) ? (event as SummaryEvent) : undefined;
+  return undefined;
+}
+
+function isNamedMetric(value: unknown): value is NamedMetric {
+  const metric = value as Partial<NamedMetric> | null;
+  return (
+    !!metric && typeof metric === 'object' && typeof metric.name === 'string' && (metric.value === null || typeof metric.value === 'number')
+  );
+}
+
+function readResolved(path: string): unknown {
+  try {
+    return parse(sectionsUsed(readFileSync(path, 'utf8'))) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The top-level sections whose values the history shows or needs (early_stopping.mode says which way is better). */
+const SECTIONS_USED = new Set(['model', 'strategy', 'loss', 'training', 'early_stopping']);
+const TOP_LEVEL_KEY = /^([A-Za-z_][\w-]*)\s*:/;
+
+/**
+ * Only the sections used, cut out of a block-style file as both engines write it: parsing YAML is most of the cost
+ * of reading a run, and the data, preprocessing and evaluation sections (a long metrics list) are the larger part.
+ * Anything else at the top (a document marker, a directive, flow style) keeps the whole text.
+ */
+function sectionsUsed(text: string): string {
+  if (/^(---|\.\.\.|%|[{[])/m.test(text)) return text;
+  const kept: string[] = [];
+  let keep = false;
+  for (const line of text.split('\n')) {
+    const key = TOP_LEVEL_KEY.exec(line)?.[1];
+    if (key !== undefined) keep = SECTIONS_USED.has(key);
+    else if (line !== '' && !/^[\s#]/.test(line)) return text;
+    if (keep) kept.push(line);
+  }
+  return kept.join('\n');
 }
 
 /** The value at a dotted path of a plain YAML value, or undefined. */
