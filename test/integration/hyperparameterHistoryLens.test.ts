@@ -22,8 +22,8 @@ training:
 `;
 const LEARNING_RATE_LINE = CONFIG.split('\n').indexOf('  learning_rate: 0.00002');
 
-async function startServer(root: string, workspaceTrusted: boolean): Promise<LspTestClient> {
-  const client = new LspTestClient();
+async function startServer(root: string, workspaceTrusted: boolean, history = true): Promise<LspTestClient> {
+  const client = new LspTestClient({ validation: { debounceMs: 0 }, codeLens: { dryRun: true, history } });
   await client.connection.sendRequest('initialize', {
     processId: process.pid,
     rootUri: pathToFileURL(root).toString(),
@@ -82,6 +82,18 @@ describe('the hyperparameter history code lens over a real LSP connection', () =
     });
     const again = (await lensesOf(client, uri)).find((lens) => lens.range.start.line === LEARNING_RATE_LINE);
     assert.equal(again?.command?.title, '1e-4 → ndcg@10 0.9 (Dec 3) · 2e-5 → 0.82 (Dec 3) · 5e-5 → 0.79 (Dec 2)');
+  });
+
+  it('shows none when embedtune.codeLens.history is off', async () => {
+    const client = await startServer(workspace.root, true, false);
+    clients.push(client);
+    await client.open(uri, CONFIG);
+    // The server pulls its settings right after initialized, before this first publish of diagnostics.
+    const lenses = await lensesOf(client, uri);
+    assert.deepEqual(
+      lenses.map((lens) => lens.command?.command),
+      ['embedtune.showDryRun'],
+    );
   });
 
   it('reads no run folder in an untrusted workspace', async () => {

@@ -83,7 +83,7 @@ export function registerFeatureHandlers(
     try {
       const document = yamlDocument(uri);
       const configPath = document && filePathOf(document.uri);
-      if (!document || !configPath || boundary().restricted) return [];
+      if (!document || !configPath || !settings().codeLens.history || boundary().restricted) return [];
       const { parsed } = validator.resultFor(document);
       const runs = await runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value));
       // The text may have changed while the runs were read: place the lenses on the document as it is now.

@@ -19,10 +19,10 @@ export namespace DryRunRequest {
 /** The settings the server reads from the `embedtune` configuration section. */
 export interface ServerSettings {
   readonly validation: { readonly debounceMs: number };
-  readonly codeLens: { readonly dryRun: boolean };
+  readonly codeLens: { readonly dryRun: boolean; readonly history: boolean };
 }
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   validation: { debounceMs: 200 },
-  codeLens: { dryRun: true },
+  codeLens: { dryRun: true, history: true },
 };
