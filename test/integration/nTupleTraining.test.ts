@@ -6,14 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/shared/events/runEvents';
+import { freePort } from '../helpers/freePort';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
+const PEERS = process.env['EMBEDTUNE_PY_PEERS'] ?? join(homedir(), '.cache', 'embedtune', 'py-peers');
+const PYTHON = join(PEERS, 'bin', 'python');
 
 const ROWS = readFileSync(resolve(__dirname, '../../examples/retrieval/data/train.jsonl'), 'utf8')
   .split('\n')
@@ -25,7 +29,7 @@ function cli(args: string[], cwd: string) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
 }
 
-function config(negatives: string, loss = 'mnrl'): string {
+function config(negatives: string, loss = 'mnrl', engine = 'engine: {type: tfjs, backend: cpu}'): string {
   return `name: ntuple
 model:
   base: ./tiny
@@ -46,8 +50,8 @@ evaluation:
   metrics: [ndcg@10]
 early_stopping:
   enabled: false
-engine: {type: tfjs, backend: cpu}
-output_dir: runs-${loss}${negatives ? '-ntuple' : ''}
+${engine}
+output_dir: runs-${loss}${negatives ? '-ntuple' : ''}${engine.includes('accelerate') ? '-accelerate' : ''}
 `;
 }
 
@@ -128,6 +132,24 @@ describe('mined n-tuples train with mnrl and cached_mnrl on the tfjs engine', ()
     assert.ok(withNegatives > withoutNegatives + 0.1, `first-step loss with 3 negatives ${withNegatives}, pairs only ${withoutNegatives}`);
     assert.ok(tuples.some((event) => event.type === 'run_finished'));
   });
+
+  it(
+    'the accelerate engine hands the columns to sentence-transformers, whose MNRL scores them',
+    { skip: existsSync(PYTHON) ? false : `no Python peers at ${PEERS}` },
+    async (t) => {
+      const engine = async () =>
+        `engine:\n  type: accelerate\n  cpu: true\n  num_processes: 1\n  main_process_port: ${await freePort()}\n  python: ${JSON.stringify(PYTHON)}`;
+      const tuples = train(workspace, config(', negative: [negative_1, negative_2, negative_3]', 'mnrl', await engine()));
+      const withNegatives = firstLoss(tuples);
+      const withoutNegatives = firstLoss(train(workspace, config('', 'mnrl', await engine())));
+      t.diagnostic(`accelerate: first logged loss with 3 negatives ${withNegatives.toFixed(4)}, pairs only ${withoutNegatives.toFixed(4)}`);
+      assert.ok(
+        withNegatives > withoutNegatives + 0.1,
+        `first logged loss with 3 negatives ${withNegatives}, pairs only ${withoutNegatives}`,
+      );
+      assert.ok(tuples.some((event) => event.type === 'run_finished'));
+    },
+  );
 
   it('validate refuses a listed negative column the mined file lacks, naming it', () => {
     workspace.write('bad.embedtune.yaml', config(', negative: [negative_1, negative_2, negative_4]'));
