@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 
@@ -35,18 +36,24 @@ function missingPython(): string | undefined {
 }
 
 type Family = 'mpnet' | 'distilbert';
-type Strategy = 'full' | 'freeze' | 'lora';
+/** lora-default: LoRA without targets, which must resolve to the family's own query and value projections. */
+type Strategy = 'full' | 'freeze' | 'lora' | 'lora-default';
 
 /** Each family's LoRA targets in its own names, and the modules they must wrap in each of the 2 layers. */
 const LORA: Record<Family, { targets: string[]; modules: string[] }> = {
   mpnet: { targets: ['q', 'v'], modules: ['attention.attn.q', 'attention.attn.v'] },
   distilbert: { targets: ['q_lin', 'lin1'], modules: ['attention.q_lin', 'ffn.lin1'] },
 };
+const DEFAULT_LORA: Record<Family, { targets: string[]; modules: string[] }> = {
+  mpnet: { targets: ['q', 'v'], modules: ['attention.attn.q', 'attention.attn.v'] },
+  distilbert: { targets: ['q_lin', 'v_lin'], modules: ['attention.q_lin', 'attention.v_lin'] },
+};
 const LAYER_PREFIX: Record<Family, string> = { mpnet: 'encoder.layer.', distilbert: 'transformer.layer.' };
 
 function strategyYaml(family: Family, strategy: Strategy): string {
   if (strategy === 'full') return 'strategy: {type: full}';
   if (strategy === 'freeze') return 'strategy: {type: freeze, freeze_layers: 1, freeze_embeddings: true}';
+  if (strategy === 'lora-default') return 'strategy:\n  type: lora\n  lora: {r: 4, alpha: 8}';
   return `strategy:\n  type: lora\n  lora: {r: 4, alpha: 8, targets: [${LORA[family].targets.join(', ')}]}`;
 }
 
@@ -109,7 +116,7 @@ describe('engine: accelerate trains MPNet and DistilBERT with each strategy', { 
     workspace.write('data/train.jsonl', `${rows.join('\n')}\n`);
     const requests = [];
     for (const family of ['mpnet', 'distilbert'] as const) {
-      for (const strategy of ['full', 'freeze', 'lora'] as const) {
+      for (const strategy of ['full', 'freeze', 'lora', 'lora-default'] as const) {
         const file = `${family}-${strategy}.embedtune.yaml`;
         workspace.write(file, config(family, strategy));
         const result = spawnSync(process.execPath, [CLI, 'train', file], { cwd: workspace.root, encoding: 'utf8', timeout: 300_000 });
@@ -188,6 +195,21 @@ describe('engine: accelerate trains MPNet and DistilBERT with each strategy', { 
         expected.map((module) => `${module}.weight`),
         'the merged export changes only the targets',
       );
+    });
+
+    it(`${family}, lora naming no targets: trains and records the family's ${DEFAULT_LORA[family].targets.join(', ')}`, () => {
+      const { changed } = finished(family, 'lora-default');
+      const expected = [0, 1].flatMap((index) => DEFAULT_LORA[family].modules.map((module) => `${layer(index)}${module}`)).sort();
+      assert.deepEqual(inspected.get(`${family}-lora-default`)!.lora_modules, expected);
+      assert.deepEqual(
+        changed,
+        expected.map((module) => `${module}.weight`),
+      );
+      const run = runs.find((entry) => entry.family === family && entry.strategy === 'lora-default')!;
+      const resolved = parse(readFileSync(join(run.runDir!, 'config.resolved.yaml'), 'utf8')) as {
+        strategy: { lora: { targets: string[] } };
+      };
+      assert.deepEqual(resolved.strategy.lora.targets, DEFAULT_LORA[family].targets, 'config.resolved.yaml records what was trained');
     });
   }
 });
