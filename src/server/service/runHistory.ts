@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { NamedMetric } from '../../shared/events/runEvents';
 import { EVENTS_FILE, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
@@ -63,7 +63,7 @@ export class RunHistory {
       if (run.configPath !== undefined && resolve(run.configPath) === wanted) runs.push(run);
     }
     const listed = new Set(dirs);
-    for (const dir of this.cache.keys()) if (dir.startsWith(outputDir) && !listed.has(dir)) this.cache.delete(dir);
+    for (const dir of this.cache.keys()) if (dirname(dir) === outputDir && !listed.has(dir)) this.cache.delete(dir);
     return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
   }
 }
