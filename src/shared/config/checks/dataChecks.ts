@@ -1,7 +1,7 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
 import type { DataFileSummary } from '../../data/dataFileProbe';
 import type { TextRange } from '../../textRange';
-import type { DataFileFacts } from '../datasetFacts';
+import { writtenNegativeColumns, type DataFileFacts } from '../datasetFacts';
 import { keyRangeOf, valueRangeOf } from '../parsedConfig';
 import { requiredRoles } from '../taskRequirements';
 import type { CheckContext, ConfigCheck } from './checkContext';
@@ -84,7 +84,10 @@ function checkOneFile(context: CheckContext, key: 'train' | 'validation', facts:
   const available = new Set(summary.columns);
   const has = `"${facts.written}" has: ${summary.columns.join(', ') || 'no columns'}.`;
   const unmapped: string[] = [];
+  // A list of negative columns is checked item by item (missingNegativeColumns).
+  const listed = writtenNegativeColumns(view) ? 'negative' : undefined;
   for (const role of roles) {
+    if (role === listed) continue;
     const column = view.string(['data', 'columns', role]) ?? role;
     if (available.has(column)) continue;
     if (!view.isSet(['data', 'columns', role])) {
