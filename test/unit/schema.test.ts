@@ -84,6 +84,7 @@ const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof res
   '/$schema': () => undefined,
   '/data/validation': () => undefined,
   '/engine/config_file': () => undefined,
+  '/preprocess/clean/spelling/protect_file': () => undefined,
   // Prompt roles follow the prompts defined (query → anchor, document → positive and negative).
   '/model/column_prompts': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined),
   '/model/column_prompts/anchor': (resolved) => resolveColumnPrompts(resolved.model.prompts ?? {}, undefined).anchor,
@@ -190,7 +191,14 @@ test('resolveConfig fills every default with the value the schema declares', () 
   assert.ok(validate(resolved), newAjv().errorsText(validate.errors));
 
   const fromInput: Record<string, unknown> = { '/model/base': 'x', '/data/train': 't.jsonl' };
-  const leftUnset = new Set(['/$schema', '/data/validation', '/engine/config_file', '/model/default_prompt_name', '/loss/matryoshka']);
+  const leftUnset = new Set([
+    '/$schema',
+    '/data/validation',
+    '/engine/config_file',
+    '/preprocess/clean/spelling/protect_file',
+    '/model/default_prompt_name',
+    '/loss/matryoshka',
+  ]);
   const deref = (s: JsonSchema): JsonSchema => {
     if (!s.$ref) return s;
     const name = s.$ref.replace(/^#\/\$defs\//, '');
