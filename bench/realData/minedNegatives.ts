@@ -168,14 +168,31 @@ function mine(pairs: string, options: Options): string {
   return out;
 }
 
+/**
+ * The validation pairs with a negative column, because validate refuses a listed negative column that the validation
+ * file lacks (data-missing-column). Retrieval metrics read only the anchor and the positive (retrievalEvalSet.ts),
+ * so the column, each row's next row's passage, changes no score.
+ */
+function validationWithNegative(): string {
+  const rows = readFileSync(join(DATA, 'validation.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { query: string; passage: string });
+  const path = join(WORK, 'validation-with-negative.jsonl');
+  const withNegative = rows.map((row, i) => JSON.stringify({ ...row, negative: rows[(i + 1) % rows.length]!.passage }));
+  writeFileSync(path, withNegative.join('\n') + '\n');
+  return path;
+}
+
 function writeConfig(variant: Variant, train: string, seed: number, options: Options): { config: string; outputDir: string; name: string } {
   const document = parseDocument(readFileSync(BASE_CONFIG, 'utf8'));
   const name = `${variant}${variant === 'pairs' ? '' : options.tag}-seed${seed}`;
   const outputDir = join(WORK, 'runs', name);
   document.setIn(['model', 'base'], options.model);
   document.setIn(['data', 'train'], train);
-  document.setIn(['data', 'validation'], join(DATA, 'validation.jsonl'));
-  if (variant === 'mined') document.setIn(['data', 'columns', 'negative'], 'negative');
+  document.setIn(['data', 'validation'], variant === 'mined' ? validationWithNegative() : join(DATA, 'validation.jsonl'));
+  // A list, even of one: the plain string form is triplet's column, which mnrl does not read (docs/hard-negatives.md).
+  if (variant === 'mined') document.setIn(['data', 'columns', 'negative'], document.createNode(['negative']));
   document.setIn(['engine'], document.createNode({ type: 'tfjs', backend: options.backend }));
   document.setIn(['training', 'epochs'], options.epochs);
   document.setIn(['training', 'batch_size'], options.batchSize);
