@@ -38,10 +38,9 @@ describe('autoModel picks the family from config.json’s model_type', () => {
 });
 
 describe('LoRA targets per family', () => {
-  it('takes each family’s own names, and reads the schema default as its query and value', () => {
+  it('takes each family’s own names', () => {
     assert.deepEqual(loraModules(DISTILBERT_LAYOUT, ['q_lin', 'lin1']), ['attention.q_lin', 'ffn.lin1']);
-    assert.deepEqual(loraModules(DISTILBERT_LAYOUT, ['query', 'value']), ['attention.q_lin', 'attention.v_lin']);
-    assert.deepEqual(loraModules(mpnetLayout(32), ['query', 'value']), ['attention.attn.q', 'attention.attn.v']);
+    assert.deepEqual(loraModules(mpnetLayout(32), ['q', 'v']), ['attention.attn.q', 'attention.attn.v']);
     assert.deepEqual(loraModules(mpnetLayout(32), ['o', 'dense']), ['attention.attn.o', 'intermediate.dense', 'output.dense']);
     assert.deepEqual(loraModules(BERT_LAYOUT, ['value', 'dense']), [
       'attention.self.value',
@@ -56,6 +55,8 @@ describe('LoRA targets per family', () => {
       () => loraModules(DISTILBERT_LAYOUT, ['query', 'key']),
       /"query", "key" are not a LoRA target of distilbert models; their targets are q_lin, k_lin, v_lin, out_lin, lin1, lin2/,
     );
+    // BERT's names, the schema's default, are never read as another family's: prepareRun fills the family's default.
+    assert.throws(() => loraModules(mpnetLayout(32), ['query', 'value']), /"query", "value" are not a LoRA target of mpnet models/);
     assert.throws(
       () => loraModules(BERT_LAYOUT, ['q_lin']),
       /"q_lin" is not a LoRA target of bert models; their targets are query, key, value, dense/,

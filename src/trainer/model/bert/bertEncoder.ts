@@ -28,26 +28,20 @@ export interface EncoderExtensions {
   readonly seed: number;
 }
 
-/** The LoRA targets the schema resolves when a config names none; each family reads them as its query and value. */
-const SCHEMA_DEFAULT_LORA_TARGETS = ['query', 'value'];
-
 /**
- * The modules (inside a layer) that LoRA wraps for `targets`. A config that names no targets resolves to BERT's
- * default names, which mean the family's own query and value projections; any other name must be the family's.
+ * The modules (inside a layer) that LoRA wraps for `targets`, each a name of the model's own family. A config that
+ * names no targets gets its family's defaults before the run starts (prepareRun), so `[query, value]` here means
+ * BERT's names, never "unset": on MPNet or DistilBERT it is an error, not their q and v.
  */
 export function loraModules(layout: EncoderLayout, targets: readonly string[]): string[] {
   const known = Object.keys(layout.loraTargets);
-  const chosen =
-    targets.every((target) => known.includes(target)) || targets.join() !== SCHEMA_DEFAULT_LORA_TARGETS.join()
-      ? targets
-      : layout.defaultLoraTargets;
-  const unknown = chosen.filter((target) => !known.includes(target));
+  const unknown = targets.filter((target) => !known.includes(target));
   if (unknown.length > 0) {
     throw new Error(
       `strategy.lora.targets: ${unknown.map((target) => JSON.stringify(target)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a LoRA target of ${layout.family} models; their targets are ${known.join(', ')}.`,
     );
   }
-  return [...new Set(chosen.flatMap((target) => layout.loraTargets[target]!))];
+  return [...new Set(targets.flatMap((target) => layout.loraTargets[target]!))];
 }
 
 /** Token ids for one batch, padded to the longest sequence; row-major [batchSize, seqLength]. */
