@@ -28,6 +28,10 @@ export const DIAGNOSTIC_CODES = {
     origin: 'semantic',
     summary: '`data.columns.negative` lists several negative columns, but the loss cannot take several negatives per row.',
   },
+  'negative-column-not-read': {
+    origin: 'semantic',
+    summary: '`data.columns.negative` is one column written as a string, which mnrl and cached_mnrl do not read.',
+  },
   'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
   'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
   'spelling-protect-file-missing': {

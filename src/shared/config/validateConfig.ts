@@ -11,7 +11,7 @@ import {
 } from './checks/evaluationChecks';
 import { checkHeadLearningRate, checkInBatchNegativesBatchSize, checkLossFitsTask, checkMnrlAccumulation } from './checks/lossChecks';
 import { makeModelCheck } from './checks/modelChecks';
-import { checkNegativeColumnsFitLoss } from './checks/negativeColumnsChecks';
+import { checkNegativeColumnsFitLoss, checkStringNegativeWithMnrl } from './checks/negativeColumnsChecks';
 import { checkMatryoshka, checkPromptNames, checkPromptsFitTask } from './checks/promptChecks';
 import { makeSpellingProtectFileCheck } from './checks/spellingChecks';
 import { checkStrategyForDatasetSize, checkStrategyOptions } from './checks/strategyChecks';
@@ -48,6 +48,7 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['validation source', checkValidationSource],
   ['loss fits task', checkLossFitsTask],
   ['negative columns fit loss', checkNegativeColumnsFitLoss],
+  ['string negative with mnrl', checkStringNegativeWithMnrl],
   ['mnrl accumulation', checkMnrlAccumulation],
   ['in-batch negatives batch size', checkInBatchNegativesBatchSize],
   ['head learning rate', checkHeadLearningRate],

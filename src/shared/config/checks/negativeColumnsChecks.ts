@@ -29,6 +29,26 @@ export const checkNegativeColumnsFitLoss: ConfigCheck = ({ parsed, view }) => {
   ];
 };
 
+/**
+ * A single negative column written as a string is triplet's form; mnrl and cached_mnrl read negatives only from a
+ * list, so without this warning a mined negative column would silently train as pairs.
+ */
+export const checkStringNegativeWithMnrl: ConfigCheck = ({ parsed, view }) => {
+  const written = view.raw(PATH);
+  if (typeof written !== 'string' || view.task() !== 'embedding' || !IN_BATCH_NEGATIVE_LOSSES.includes(view.lossType())) return [];
+  return [
+    {
+      range: valueRangeOf(parsed, PATH),
+      severity: 'warning',
+      code: 'negative-column-not-read',
+      message:
+        `loss ${view.lossType()} reads hard negatives only from a list of columns, so "${written}" is not trained on ` +
+        `and the rows train as pairs. Write data.columns.negative: [${written}] to use it.`,
+      data: { path: PATH },
+    },
+  ];
+};
+
 /** Each listed negative column the data file lacks, named, with the list item as its range. */
 export function missingNegativeColumns(context: CheckContext, available: ReadonlySet<string>, file: string): ConfigDiagnostic[] {
   const { parsed, view } = context;
