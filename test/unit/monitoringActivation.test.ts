@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { ACCELERATE_COMMANDS } from '../../src/extension/accelerate/accelerateCommands';
+import { MINE_HARD_NEGATIVES_COMMAND } from '../../src/shared/protocol/mineHardNegatives';
 import { activateMonitoring, MONITORING_COMMANDS, type Monitoring } from '../../src/extension/monitoring/activateMonitoring';
 import { UNTRUSTED_MESSAGE } from '../../src/extension/monitoring/trainingController';
 import type { RunEvent } from '../../src/shared/events/runEvents';
@@ -57,11 +58,16 @@ describe('activating the monitoring features against the editor host', () => {
     const host = new RecordingEditorHost();
     activate(host);
     const configCommands = readFileSync(join(ROOT, 'src/extension/configCommands.ts'), 'utf8');
+    const extensionEntry = readFileSync(join(ROOT, 'src/extension/extension.ts'), 'utf8');
     const contributed: { command: string; category: string; title: string }[] = manifest.contributes.commands;
     for (const { command, category } of contributed) {
       assert.equal(category, 'EmbedTune', command);
-      // The accelerate commands are registered beside monitoring (test/unit/accelerateEnvironment.test.ts runs them).
-      const elsewhere = configCommands.includes(`'${command}'`) || (ACCELERATE_COMMANDS as readonly string[]).includes(command);
+      // The accelerate commands and the mining quick fix's command are registered beside monitoring in extension.ts
+      // (test/unit/accelerateEnvironment.test.ts and test/integration/mineHardNegativesCommand.test.ts run them).
+      const elsewhere =
+        configCommands.includes(`'${command}'`) ||
+        (ACCELERATE_COMMANDS as readonly string[]).includes(command) ||
+        (command === MINE_HARD_NEGATIVES_COMMAND && extensionEntry.includes('registerMineHardNegativesCommand('));
       assert.ok(host.commands.has(command) || elsewhere, `${command} is registered on activation`);
     }
     assert.deepEqual([...host.commands.keys()].sort(), [...MONITORING_COMMANDS].sort());
