@@ -32,8 +32,11 @@ export interface BertConfig {
 
 export type HfConfigJson = Record<string, unknown>;
 
-/** `transformers.BertConfig`'s defaults, used for keys a config.json leaves out, as `from_pretrained` does. */
-const BERT_DEFAULTS: HfConfigJson = {
+/**
+ * `transformers.BertConfig`'s defaults, used for keys a config.json leaves out, as `from_pretrained` does. The other
+ * families' configs share them and differ in a few keys.
+ */
+export const BERT_DEFAULTS: HfConfigJson = {
   vocab_size: 30522,
   hidden_size: 768,
   num_hidden_layers: 12,

@@ -1,20 +1,12 @@
 import { join } from 'node:path';
-import { parseEncoderConfig, type HfConfigJson } from '../bertConfig';
+import { BERT_DEFAULTS, parseEncoderConfig, type HfConfigJson } from '../bertConfig';
 import type { EncoderLayout } from '../encoderLayout';
 import type { ModelFamily } from '../modelFamily';
 
-/** `transformers.MPNetConfig`'s defaults, for keys a config.json leaves out. */
+/** `transformers.MPNetConfig`'s defaults: BERT's, but for these. */
 const MPNET_DEFAULTS: HfConfigJson = {
+  ...BERT_DEFAULTS,
   vocab_size: 30527,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  max_position_embeddings: 512,
-  layer_norm_eps: 1e-12,
   pad_token_id: 1,
   // MPNet has no token types; the shared parser still wants the key.
   type_vocab_size: 1,
