@@ -3,10 +3,10 @@ import { isLabSearchResult } from '../../shared/lab/labSearchResult';
 import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
 import type { EditorHost } from '../host/editorHost';
 import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
-import { lastLines, type EngineCommand } from '../runs/engineProcess';
+import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
 import type { RunLibrary } from '../runs/runLibrary';
 import { labDefaultsForRun } from './labDefaults';
-import { encodingProgress, runLabSearchProcess } from './labSearchProcess';
+import { encodingProgress } from './encodingProgress';
 
 export const LAB_UNTRUSTED_MESSAGE =
   'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
@@ -110,9 +110,13 @@ export class LabSession {
     try {
       // The first search of a corpus encodes it under both models, which takes a while on a large one.
       const result = await progress('EmbedTune: searching in the Embedding Lab', (report, signal) =>
-        runLabSearchProcess(engine, args, dirname(setup.corpus), signal, (line) => {
-          const message = encodingProgress(line);
-          if (message) report(message);
+        // A killed search stores nothing: lab-search writes its cache only once a corpus is fully encoded.
+        runEngineCommand(engine, args, dirname(setup.corpus), {
+          signal,
+          onStderrLine: (line) => {
+            const message = encodingProgress(line);
+            if (message) report(message);
+          },
         }),
       );
       const parsed = result.code === 0 ? parseJson(result.stdout) : undefined;

@@ -8,8 +8,7 @@ import { MINE_HARD_NEGATIVES_COMMAND, MINED_NEGATIVE_COLUMN } from '../../shared
 import type { CancellableProgress } from '../backend/cancellableProgress';
 import type { Disposable } from '../emitter';
 import type { EditorHost } from '../host/editorHost';
-import { runLabSearchProcess } from '../lab/labSearchProcess';
-import { lastLines, type EngineCommand } from '../runs/engineProcess';
+import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
 import type { ConfigTextEditor } from './configTextEditor';
 
 export const MINING_UNTRUSTED_MESSAGE =
@@ -57,8 +56,11 @@ export async function mineHardNegatives(services: MiningServices, resource: unkn
     if (answer !== 'Replace') return 'cancelled';
   }
   const outcome = await services.progress('Mining hard negatives', (report, signal) =>
-    runLabSearchProcess(services.engine, minerArguments(configPath, target.absolute), dirname(configPath), signal, (line) => {
-      if (line.trim() !== '') report(line.trim());
+    runEngineCommand(services.engine, minerArguments(configPath, target.absolute), dirname(configPath), {
+      signal,
+      onStderrLine: (line) => {
+        if (line.trim() !== '') report(line.trim());
+      },
     }),
   );
   if (outcome.cancelled) {

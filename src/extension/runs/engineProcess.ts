@@ -59,8 +59,26 @@ export interface EngineResult {
   readonly stderr: string;
 }
 
-/** Runs a short engine command (`eval`, `export`) to completion and collects its output. */
-export function runEngineCommand(engine: EngineCommand, args: readonly string[], cwd: string): Promise<EngineResult> {
+export interface EngineOutcome extends EngineResult {
+  /** The command was killed because `signal` aborted before it finished. */
+  readonly cancelled: boolean;
+}
+
+/** What a caller of a longer command (a Lab search, mining) watches while it runs. */
+export interface EngineWatch {
+  /** Kills the command when it aborts. */
+  readonly signal?: AbortSignal;
+  /** Each stderr line as it comes: the engine's progress. */
+  readonly onStderrLine?: (line: string) => void;
+}
+
+/** Runs an engine command (an argument array, no shell) to completion and collects its output. */
+export function runEngineCommand(
+  engine: EngineCommand,
+  args: readonly string[],
+  cwd: string,
+  watch: EngineWatch = {},
+): Promise<EngineOutcome> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(engine.nodePath, [engine.cliPath, ...args], {
       cwd,
@@ -70,10 +88,24 @@ export function runEngineCommand(engine: EngineCommand, args: readonly string[],
     });
     let stdout = '';
     let stderr = '';
+    let pending = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!watch.onStderrLine) return;
+      const lines = (pending + chunk).split(/\r?\n/);
+      pending = lines.pop()!;
+      lines.forEach(watch.onStderrLine);
+    });
+    const { signal } = watch;
+    const cancel = () => child.kill();
+    if (signal?.aborted) cancel();
+    else signal?.addEventListener('abort', cancel, { once: true });
     child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+    child.on('close', (code, exitSignal) => {
+      signal?.removeEventListener('abort', cancel);
+      resolvePromise({ code, signal: exitSignal, stdout, stderr, cancelled: signal?.aborted ?? false });
+    });
   });
 }
 
