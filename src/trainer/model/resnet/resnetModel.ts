@@ -100,8 +100,9 @@ export class ResNet {
       );
     return tf.tidy(() => {
       let hidden = this.convBatchNorm(pixels, this.layout.stem);
-      // PyTorch pads max pooling with -inf; tfjs skips padded cells, which is the same thing.
-      hidden = tf.maxPool(hidden, 3, 2, 1);
+      // PyTorch pads max pooling with -inf. The padding is explicit because tfjs-node's kernels take only 'valid'
+      // and 'same', and 'same' pads differently from PyTorch at stride 2.
+      hidden = tf.maxPool(padSpatially(hidden, 1, -Infinity), 3, 2, 'valid');
       for (const layer of this.layout.stages.flat()) {
         let branch: tf.Tensor4D = hidden;
         for (const conv of layer.convs) branch = this.convBatchNorm(branch, conv);
@@ -123,8 +124,8 @@ export class ResNet {
 
   private convBatchNorm(input: tf.Tensor4D, conv: ConvSpec): tf.Tensor4D {
     const kernel = this.variable(`${conv.prefix}.convolution.weight`) as tf.Tensor4D;
-    // PyTorch's padding=kernel_size // 2 on every side, which tfjs takes as an explicit number.
-    const convolved = tf.conv2d(input, kernel, conv.stride, Math.floor(conv.kernelSize / 2));
+    // PyTorch's padding=kernel_size // 2 on every side, explicit for the same reason as max pooling's.
+    const convolved = tf.conv2d(padSpatially(input, Math.floor(conv.kernelSize / 2), 0), kernel, conv.stride, 'valid');
     const norm = (part: string) => this.variable(`${conv.prefix}.normalization.${part}`) as tf.Tensor1D;
     const normalized = tf.batchNorm(convolved, norm('running_mean'), norm('running_var'), norm('bias'), norm('weight'), BATCH_NORM_EPSILON);
     return conv.relu ? tf.relu(normalized) : normalized;
@@ -135,6 +136,20 @@ export class ResNet {
     if (!variable) throw new Error(`ResNet has no variable "${name}".`);
     return variable;
   }
+}
+
+function padSpatially(input: tf.Tensor4D, size: number, value: number): tf.Tensor4D {
+  if (size === 0) return input;
+  return tf.pad(
+    input,
+    [
+      [0, 0],
+      [size, size],
+      [size, size],
+      [0, 0],
+    ],
+    value,
+  );
 }
 
 function addVariable(variables: Map<string, tf.Variable>, name: string, value: tf.Tensor, trainable: boolean): void {
