@@ -112,9 +112,18 @@ const evaluation: Required<EvalEvent> = {
     ],
   },
   per_class: {
-    billing: { precision: 0.9, recall: 0.9, f1: 0.9, support: 10 },
-    bug: { precision: 0.9, recall: 0.9, f1: 0.9, support: 10 },
+    billing: { precision: 0.9, recall: 0.9, f1: 0.9, support: 10, average_precision: 0.95 },
+    bug: { precision: 0.9, recall: 0.9, f1: 0.9, support: 10, average_precision: null },
   },
+  misclassified: [
+    {
+      file: 'images/validation/bug/<img src=x>.png',
+      label: 'bug',
+      predicted: 'billing',
+      confidence: 0.81,
+      thumbnail: { width: 2, height: 1, rgb: Buffer.from([255, 0, 0, 0, 255, 0]).toString('base64') },
+    },
+  ],
 };
 const checkpoint: Required<CheckpointEvent> = {
   ...envelope,
@@ -253,6 +262,12 @@ test('wrong types and values are rejected', () => {
     ['eta missing', { ...progress, eta_seconds: undefined }],
     ['metric as a string', { ...evaluation, metrics: { f1: '0.8' } }],
     ['fractional confusion count', { ...evaluation, confusion_matrix: { labels: ['a'], matrix: [[1.5]] } }],
+    [
+      'average precision above 1',
+      { ...evaluation, per_class: { a: { precision: 1, recall: 1, f1: 1, support: 1, average_precision: 1.5 } } },
+    ],
+    ['13 misclassified images', { ...evaluation, misclassified: Array.from({ length: 13 }, () => evaluation.misclassified[0]) }],
+    ['thumbnail without bytes', { ...evaluation, misclassified: [{ ...evaluation.misclassified[0], thumbnail: { width: 1, height: 1 } }] }],
     ['is_best as a number', { ...checkpoint, is_best: 1 }],
     ['unknown checkpoint reason', { ...checkpoint, reason: 'manual' }],
     ['deleted as a string', { ...checkpoint, deleted: 'checkpoints/step-8' }],

@@ -151,6 +151,26 @@ export interface ClassScores {
   recall: number;
   f1: number;
   support: number;
+  /** Image classification: one-vs-rest average precision of the class's scores; null when no validation row is of it. */
+  average_precision?: number | null;
+}
+
+/** A validation image the model got wrong, with a small thumbnail the dashboard draws from its bytes. */
+export interface MisclassifiedImage {
+  /** The image file, relative to the config's folder. */
+  file: string;
+  label: string;
+  predicted: string;
+  /** The predicted class's softmax probability. */
+  confidence: number;
+  thumbnail: ImageThumbnail;
+}
+
+/** Raw RGB pixels, row-major, 3 bytes per pixel, base64-encoded: drawn on a canvas, never used as a URL. */
+export interface ImageThumbnail {
+  width: number;
+  height: number;
+  rgb: string;
 }
 
 export interface ConfusionMatrix {
@@ -171,6 +191,8 @@ export interface EvalEvent extends RunEventEnvelope {
   is_best: boolean;
   confusion_matrix?: ConfusionMatrix;
   per_class?: Record<string, ClassScores>;
+  /** Image classification: up to 12 misclassified validation images, the most confident mistakes first. */
+  misclassified?: MisclassifiedImage[];
 }
 
 export type CheckpointReason = 'interval' | 'epoch' | 'stop' | 'final';
