@@ -94,6 +94,15 @@ const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof res
   '/model/default_prompt_name': () => undefined,
   '/loss/matryoshka': () => undefined,
   '/loss/matryoshka/weights': (resolved) => resolved.loss.matryoshka?.dims.map(() => 1),
+  // Image preprocessing left out follows the model's preprocessor_config.json, read when the run loads the model.
+  '/preprocess/image/size': () => undefined,
+  '/preprocess/image/crop': () => undefined,
+  '/preprocess/image/crop_box': () => undefined,
+  '/preprocess/image/mean': () => undefined,
+  '/preprocess/image/std': () => undefined,
+  // Off unless written; written, their keys take their own defaults.
+  '/preprocess/augment/random_resized_crop': () => undefined,
+  '/preprocess/augment/color_jitter': () => undefined,
 };
 /** Definitions used only by keys with derived defaults: a metric's default is the task's, which the definition cannot know. */
 const DEFINITIONS_WITHOUT_DEFAULT = new Set(['/$defs/metric']);
@@ -198,6 +207,13 @@ test('resolveConfig fills every default with the value the schema declares', () 
     '/preprocess/clean/spelling/protect_file',
     '/model/default_prompt_name',
     '/loss/matryoshka',
+    '/preprocess/image/size',
+    '/preprocess/image/crop',
+    '/preprocess/image/crop_box',
+    '/preprocess/image/mean',
+    '/preprocess/image/std',
+    '/preprocess/augment/random_resized_crop',
+    '/preprocess/augment/color_jitter',
   ]);
   const deref = (s: JsonSchema): JsonSchema => {
     if (!s.$ref) return s;

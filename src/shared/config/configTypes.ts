@@ -8,7 +8,7 @@ import { withSchemaDefaults } from './schemaDefaults';
  * after defaults are filled in. They mirror `schemas/embedtune.schema.json`, whose defaults `resolveConfig` applies.
  */
 
-export type TaskType = 'embedding' | 'classification' | 'token-classification';
+export type TaskType = 'embedding' | 'classification' | 'token-classification' | 'image-classification';
 export type Pooling = 'mean' | 'cls' | 'max';
 export type DataFormat = 'auto' | 'jsonl' | 'csv' | 'tsv';
 export type BadRowPolicy = 'error' | 'skip';
@@ -88,6 +88,8 @@ export interface ColumnMapping {
   score?: string;
   tokens?: string;
   tags?: string;
+  /** image-classification: the image file's path, relative to the data file. */
+  image?: string;
 }
 
 export interface DataConfig {
@@ -131,10 +133,48 @@ export interface AugmentConfig {
   synonym_replacement?: AugmentOperation;
   random_swap?: AugmentOperation;
   random_deletion?: AugmentOperation;
+  /** image-classification: chance of mirroring left to right. */
+  horizontal_flip?: number;
+  /** image-classification: chance of flipping upside down. */
+  vertical_flip?: number;
+  /** image-classification: the largest rotation either way, in degrees. */
+  rotation?: number;
+  /** image-classification: torchvision's RandomResizedCrop in place of resize and center crop; off unless written. */
+  random_resized_crop?: RandomResizedCropConfig;
+  /** image-classification: torchvision's ColorJitter; off unless written. */
+  color_jitter?: ColorJitterConfig;
+}
+
+export interface RandomResizedCropConfig {
+  /** [min, max] of the region's area as a fraction of the image. */
+  scale?: [number, number];
+  /** [min, max] of the region's width / height, drawn log-uniformly. */
+  ratio?: [number, number];
+}
+
+export interface ColorJitterConfig {
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+}
+
+/** A square side, or an exact size. */
+export type ImageSize = number | { height: number; width: number };
+
+/** `preprocess.image`: each key left out comes from the model's preprocessor_config.json. */
+export interface ImagePreprocessConfig {
+  size?: ImageSize | { shortest_edge: number };
+  /** Center crop; false for none. */
+  crop?: ImageSize | false;
+  /** [left, top, right, bottom] in pixels of the original, as PIL's Image.crop; applied first. */
+  crop_box?: [number, number, number, number];
+  mean?: [number, number, number];
+  std?: [number, number, number];
 }
 
 export interface PreprocessConfig {
   clean?: CleanConfig;
+  image?: ImagePreprocessConfig;
   dedupe?: boolean;
   augment?: AugmentConfig;
 }
@@ -154,6 +194,8 @@ export interface StrategyConfig {
   type?: StrategyType;
   freeze_layers?: number;
   freeze_embeddings?: boolean;
+  /** image-classification: BatchNorm keeps and uses its running statistics while training (eval mode). */
+  freeze_batch_norm?: boolean;
   adapter?: AdapterConfig;
   lora?: LoraConfig;
 }
@@ -276,10 +318,11 @@ export type ResolvedEngineConfig = Omit<DeepRequired<EngineConfig>, 'config_file
  * stay optional because they name files that exist only when the user gives them;
  * `$schema` is kept only when written, as it plays no part in training.
  */
-export type ResolvedConfig = Omit<DeepRequired<EmbedTuneConfig>, '$schema' | 'data' | 'engine' | 'model' | 'loss'> & {
+export type ResolvedConfig = Omit<DeepRequired<EmbedTuneConfig>, '$schema' | 'data' | 'engine' | 'model' | 'loss' | 'preprocess'> & {
   $schema?: string;
   model: ResolvedModelConfig;
   data: ResolvedDataConfig;
+  preprocess: ResolvedPreprocessConfig;
   loss: ResolvedLossConfig;
   engine: ResolvedEngineConfig;
 };
@@ -292,6 +335,20 @@ export type ResolvedModelConfig = Omit<DeepRequired<ModelConfig>, 'prompts' | 'c
   prompts?: Record<string, string>;
   column_prompts?: ColumnPrompts;
   default_prompt_name?: string;
+};
+
+/**
+ * `preprocess.image` keeps only the keys written (the rest come from the model's preprocessor_config.json), and the
+ * image augmentations random_resized_crop and color_jitter are set only when written, with their keys filled in.
+ */
+export type ResolvedPreprocessConfig = Omit<DeepRequired<PreprocessConfig>, 'image' | 'augment'> & {
+  image: ImagePreprocessConfig;
+  augment: ResolvedAugmentConfig;
+};
+
+export type ResolvedAugmentConfig = Omit<DeepRequired<AugmentConfig>, 'random_resized_crop' | 'color_jitter'> & {
+  random_resized_crop?: Required<RandomResizedCropConfig>;
+  color_jitter?: Required<ColorJitterConfig>;
 };
 
 /** `matryoshka` is set only when written, with its weights filled in. */

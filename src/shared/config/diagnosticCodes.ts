@@ -32,6 +32,17 @@ export const DIAGNOSTIC_CODES = {
     origin: 'semantic',
     summary: '`data.columns.negative` is one column written as a string, which mnrl and cached_mnrl do not read.',
   },
+  'image-folder-missing': { origin: 'semantic', summary: 'An image folder named in `data` (task image-classification) does not exist.' },
+  'image-folder-unreadable': {
+    origin: 'semantic',
+    summary: 'An image folder is not a folder, cannot be listed, or has no class folders (`<class>/*.png|jpg`).',
+  },
+  'image-class-empty': { origin: 'semantic', summary: 'A class folder holds no .png, .jpg or .jpeg image.' },
+  'image-unreadable': {
+    origin: 'semantic',
+    summary: 'Images in a checked sample are empty, truncated, or neither PNG nor JPEG.',
+  },
+  'image-class-mismatch': { origin: 'semantic', summary: 'A validation class has no training folder, so the model can never predict it.' },
   'data-bad-row': { origin: 'semantic', summary: 'Some data rows are malformed; training stops on them unless `on_bad_row: skip`.' },
   'validation-conflict': { origin: 'semantic', summary: 'Both a validation file and `validation_split` are set; the split is ignored.' },
   'spelling-protect-file-missing': {
@@ -99,6 +110,14 @@ export const DIAGNOSTIC_CODES = {
     origin: 'semantic',
     summary: '`loss.matryoshka.weights` does not have one weight per entry of `dims`.',
   },
+  'image-key-on-text-task': { origin: 'semantic', summary: 'A key only image-classification reads, on a text task.' },
+  'text-key-on-image-task': {
+    origin: 'semantic',
+    summary: 'A key of text models or text data (pooling, prompts, text columns, LoRA, adapters) on an image-classification task.',
+  },
+  'image-crop-larger-than-size': { origin: 'semantic', summary: '`preprocess.image.crop` is larger than `preprocess.image.size`.' },
+  'image-crop-box-empty': { origin: 'semantic', summary: '`preprocess.image.crop_box` has right <= left or bottom <= top.' },
+  'image-augment-range': { origin: 'semantic', summary: 'A `random_resized_crop` range is written [max, min].' },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
 
 export type DiagnosticOrigin = 'syntax' | 'schema' | 'semantic';

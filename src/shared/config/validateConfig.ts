@@ -3,6 +3,14 @@ import { DataFileProbe } from '../data/dataFileProbe';
 import { checkAccelerateCounterparts } from './checks/accelerateChecks';
 import { checkDataFiles, checkValidationSource } from './checks/dataChecks';
 import { checkEngineOptions, checkMixedPrecision } from './checks/engineChecks';
+import { checkImageFolders } from './checks/imageDataChecks';
+import {
+  checkClassificationMapMetric,
+  checkImageCropBox,
+  checkImageCropFitsSize,
+  checkImageKeysFitTask,
+  checkRandomResizedCropRanges,
+} from './checks/imageChecks';
 import {
   checkCheckpointInterval,
   checkEarlyStoppingHasEvaluation,
@@ -45,6 +53,7 @@ export interface ValidationResult {
 
 const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['data files', checkDataFiles],
+  ['image folders', checkImageFolders],
   ['validation source', checkValidationSource],
   ['loss fits task', checkLossFitsTask],
   ['negative columns fit loss', checkNegativeColumnsFitLoss],
@@ -64,6 +73,11 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['prompt names', checkPromptNames],
   ['prompts fit task', checkPromptsFitTask],
   ['matryoshka', checkMatryoshka],
+  ['image keys fit task', checkImageKeysFitTask],
+  ['classification map metric', checkClassificationMapMetric],
+  ['image crop fits size', checkImageCropFitsSize],
+  ['image crop box', checkImageCropBox],
+  ['random resized crop ranges', checkRandomResizedCropRanges],
 ];
 
 let sharedValidator: SchemaValidator | undefined;
