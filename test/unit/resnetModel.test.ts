@@ -114,13 +114,13 @@ describe('ResNet in tfjs, named as transformers names it', () => {
     const model = ResNet.fromWeights(
       parseResNetConfig(CONFIG, 'config.json'),
       backboneNames(checkpoint()),
-      (name) => !name.startsWith('embedder'),
+      (name) => !name.startsWith('resnet.embedder'),
     );
     const trainable = (name: string) => model.variables.get(name)!.trainable;
-    assert.equal(trainable('encoder.stages.0.layers.0.layer.0.normalization.running_mean'), false);
-    assert.equal(trainable('encoder.stages.0.layers.0.layer.0.normalization.running_var'), false);
-    assert.equal(trainable('encoder.stages.0.layers.0.layer.0.normalization.weight'), true);
-    assert.equal(trainable('embedder.embedder.convolution.weight'), false);
+    assert.equal(trainable('resnet.encoder.stages.0.layers.0.layer.0.normalization.running_mean'), false);
+    assert.equal(trainable('resnet.encoder.stages.0.layers.0.layer.0.normalization.running_var'), false);
+    assert.equal(trainable('resnet.encoder.stages.0.layers.0.layer.0.normalization.weight'), true);
+    assert.equal(trainable('resnet.embedder.embedder.convolution.weight'), false);
     assert.equal(trainable('classifier.1.weight'), true);
     model.dispose();
   });

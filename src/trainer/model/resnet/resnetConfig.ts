@@ -19,6 +19,8 @@ export interface ResNetConfig {
 export const BOTTLENECK_REDUCTION = 4;
 /** PyTorch's BatchNorm2d default, which transformers' ResNet keeps. */
 export const BATCH_NORM_EPSILON = 1e-5;
+/** PyTorch's BatchNorm2d default: each training batch moves the running statistics 10% of the way to its own. */
+export const BATCH_NORM_MOMENTUM = 0.1;
 
 type Json = Record<string, unknown>;
 
@@ -84,4 +86,31 @@ function labelsOf(id2label: unknown, fail: (key: string, problem: string) => Err
     labels[at] = label;
   }
   return labels;
+}
+
+/**
+ * config.json for `config` as transformers' ResNetConfig.to_dict() writes the keys EmbedTune reads, with
+ * `architectures` saying which class loads it and, with labels, id2label and label2id for the pipeline's answers.
+ */
+export function resnetConfigJson(config: ResNetConfig): Record<string, unknown> {
+  const labels = config.labels;
+  return {
+    architectures: [labels.length > 0 ? 'ResNetForImageClassification' : 'ResNetModel'],
+    model_type: 'resnet',
+    num_channels: config.numChannels,
+    embedding_size: config.embeddingSize,
+    hidden_sizes: [...config.hiddenSizes],
+    depths: [...config.depths],
+    layer_type: config.layerType,
+    hidden_act: 'relu',
+    downsample_in_first_stage: config.downsampleInFirstStage,
+    downsample_in_bottleneck: config.downsampleInBottleneck,
+    ...(labels.length > 0
+      ? {
+          id2label: Object.fromEntries(labels.map((label, index) => [String(index), label])),
+          label2id: Object.fromEntries(labels.map((label, index) => [label, index])),
+        }
+      : {}),
+    dtype: 'float32',
+  };
 }

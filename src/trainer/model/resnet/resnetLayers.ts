@@ -32,6 +32,8 @@ export interface ResNetLayout {
   readonly poolSize: number;
 }
 
+/** ResNetForImageClassification's prefix of the backbone; the model's variables carry it, as the export does. */
+export const BACKBONE_PREFIX = 'resnet.';
 export const STEM_PREFIX = 'embedder.embedder';
 export const CLASSIFIER_WEIGHT = 'classifier.1.weight';
 export const CLASSIFIER_BIAS = 'classifier.1.bias';
