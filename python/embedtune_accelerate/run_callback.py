@@ -111,6 +111,9 @@ class EmbedTuneRunCallback(TrainerCallback):
         self.last_log_step = 0
         self.last_progress_line = 0.0
         self.ranks: list[dict[str, int]] = []
+        # Image runs: the confusion matrix, per-class scores and misclassified images of the evaluation being
+        # reported, set by its compute_metrics (image_classification.ImageEvaluation) and written with its eval event.
+        self.eval_details: dict[str, Any] | None = None
         if plan.resume_from:
             self._restore(plan.resume_from)
 
@@ -240,9 +243,10 @@ class EmbedTuneRunCallback(TrainerCallback):
                 # A new best between checkpoint intervals is kept, so that keep_best can always point at it.
                 control.should_save = True
                 self.pending_reason = "interval"
+        details, self.eval_details = self.eval_details or {}, None
         if self.is_main:
             self.events.write("eval", step=int(state.global_step), epoch=float(state.epoch or 0.0), metrics=values,
-                              primary={"name": self.primary, "value": primary_value}, is_best=improved)
+                              primary={"name": self.primary, "value": primary_value}, is_best=improved, **details)
             shown = " · ".join(f"{name} {'n/a' if value is None else f'{value:.4f}'}" for name, value in values.items())
             self.log_line(f"eval at step {state.global_step}: {shown}{' (best)' if improved else ''}")
         return control

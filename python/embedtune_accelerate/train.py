@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(plan: LaunchPlan, stop: StopSignal) -> int:
+    if plan.config["task"] == "image-classification":
+        # transformers' Trainer with AutoModelForImageClassification, in its own module; the run folder is the same.
+        from .image_classification import run_image_classification
+
+        return run_image_classification(plan, stop)
     # Imported here, after the signal handlers are in place: importing torch and transformers takes seconds.
     import torch
     import transformers

@@ -1,0 +1,118 @@
+"""A tiny random ResNet and a generated PNG ImageFolder for the accelerate engine's image test, and what a run made.
+
+build OUT: writes OUT/resnet, transformers' own ResNetForImageClassification from a small config (basic blocks, two
+stages, a 5-class head that the run must replace), saved with save_pretrained beside a preprocessor_config.json
+(ConvNextImageProcessor, as microsoft/resnet-50 has), and OUT/images/{train,validation}/<class>/*.png: three classes
+told apart by colour, with noise, in RGB, grayscale and RGBA files, and one truncated PNG in train/red.
+
+inspect REQUEST_JSON: {"base", "export", "checkpoint", "images": [paths]}: which weights the checkpoint changed
+against the base (by transformers' name, BatchNorm running statistics apart), the export's config labels and
+preprocessor, and pipeline("image-classification")'s predictions for the images, as JSON on the last line.
+
+ap: prints, as JSON, this engine's average_precision (python/embedtune_accelerate/image_metrics.py) and scikit-learn's
+average_precision_score on random and tied scores, for the test to compare.
+"""
+import json
+import os
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+
+CLASSES = {"blue": (40, 60, 200), "green": (40, 190, 60), "red": (210, 40, 40)}
+
+
+def build(out: str) -> None:
+    import torch
+    from PIL import Image
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    torch.manual_seed(0)
+    config = ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic", num_labels=5)
+    model = ResNetForImageClassification(config)
+    folder = os.path.join(out, "resnet")
+    model.save_pretrained(folder)
+    with open(os.path.join(folder, "preprocessor_config.json"), "w", encoding="utf-8") as file:
+        json.dump({
+            "image_processor_type": "ConvNextImageProcessor", "crop_pct": 0.875, "do_normalize": True, "do_rescale": True,
+            "do_resize": True, "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
+            "rescale_factor": 1 / 255, "size": {"shortest_edge": 32},
+        }, file)
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 12), ("validation", 4)):
+        for name, colour in CLASSES.items():
+            os.makedirs(os.path.join(out, "images", split, name), exist_ok=True)
+            for i in range(count):
+                pixels = np.clip(np.array(colour) + rng.normal(0, 40, (36, 44, 3)), 0, 255).astype(np.uint8)
+                image = Image.fromarray(pixels, "RGB")
+                # A few files in the other modes the decoder must turn into RGB.
+                image = image.convert("RGBA") if i == 1 else image
+                image.save(os.path.join(out, "images", split, name, f"{name}-{i}.png"))
+    gray = Image.fromarray(rng.integers(0, 255, (36, 44), dtype=np.uint8), "L")
+    gray.save(os.path.join(out, "images", "train", "green", "green-gray.png"))
+    with open(os.path.join(out, "images", "train", "red", "red-0.png"), "rb") as file:
+        whole = file.read()
+    with open(os.path.join(out, "images", "train", "red", "truncated.png"), "wb") as file:
+        file.write(whole[: len(whole) // 2])
+
+
+def inspect(request: dict) -> dict:
+    import torch
+    from safetensors.torch import load_file
+    from transformers import pipeline
+
+    before = load_file(os.path.join(request["base"], "model.safetensors"))
+    after = load_file(os.path.join(request["checkpoint"], "model.safetensors"))
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    weights = [name for name in before if name in after and not name.endswith(statistics)]
+    changed = sorted(name for name in weights if not torch.equal(before[name], after[name]))
+    unchanged = sorted(name for name in weights if torch.equal(before[name], after[name]))
+    stats = [name for name in before if name in after and name.endswith(("running_mean", "running_var"))]
+    stats_changed = sorted(name for name in stats if not torch.equal(before[name], after[name]))
+    with open(os.path.join(request["export"], "config.json"), encoding="utf-8") as file:
+        exported = json.load(file)
+    classifier = pipeline("image-classification", model=request["export"], device="cpu")
+    predictions = [classifier(path, top_k=1)[0] for path in request["images"]]
+    return {
+        "changed": changed,
+        "unchanged": unchanged,
+        "stats_changed": stats_changed,
+        "head_shape": list(after["classifier.1.weight"].shape),
+        "id2label": exported.get("id2label"),
+        "architectures": exported.get("architectures"),
+        "predicted": [p["label"] for p in predictions],
+        "scores": [float(p["score"]) for p in predictions],
+    }
+
+
+def average_precision_check() -> dict:
+    from sklearn.metrics import average_precision_score
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+    from embedtune_accelerate.image_metrics import average_precision
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for trial in range(40):
+        n = int(rng.integers(2, 60))
+        relevant = rng.random(n) < rng.uniform(0.1, 0.9)
+        if not relevant.any():
+            relevant[0] = True
+        # Every third case rounds the scores so that positives and negatives tie.
+        scores = rng.random(n) if trial % 3 else np.round(rng.random(n), 1)
+        cases.append({"ours": average_precision(relevant, scores), "sklearn": float(average_precision_score(relevant, scores))})
+    return {"cases": cases, "absent": average_precision(np.zeros(4, dtype=bool), np.arange(4.0))}
+
+
+if __name__ == "__main__":
+    command = sys.argv[1]
+    if command == "build":
+        build(sys.argv[2])
+    elif command == "inspect":
+        print(json.dumps(inspect(json.loads(sys.argv[2]))))
+    elif command == "ap":
+        print(json.dumps(average_precision_check()))
+    else:
+        raise SystemExit(f"unknown command {command}")
