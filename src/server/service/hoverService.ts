@@ -4,6 +4,7 @@ import { formatPath } from '../../shared/config/configDiagnostic';
 import type { SchemaNavigator } from '../../shared/config/schemaNavigator';
 import type { DatasetFacts, DataFileFacts } from '../../shared/config/datasetFacts';
 import { keyPathAt } from './cursorContext';
+import { imageFolderMarkdown } from './imageFolderMarkdown';
 import { schemaMarkdown } from './schemaDocs';
 
 /** Hover on a key or its value shows that key's schema documentation. */
@@ -18,11 +19,11 @@ export class HoverService {
     const schema = this.navigator.schemaAt(found.path);
     if (!schema) return null;
     const keyPath = formatPath(found.path);
-    const file =
-      keyPath === 'data.train' || keyPath === 'data.validation'
-        ? dataset?.()[keyPath === 'data.train' ? 'train' : 'validation']
-        : undefined;
-    const dataMarkdown = file ? `\n\n---\n\n${dataFileMarkdown(file)}` : '';
+    const facts = keyPath === 'data.train' || keyPath === 'data.validation' ? dataset?.() : undefined;
+    const file = facts?.[keyPath === 'data.train' ? 'train' : 'validation'];
+    // The implicit validation/ folder beside an image training folder has no key of its own, so data.train shows it.
+    const sibling = keyPath === 'data.train' && facts?.validation?.implicit ? facts.validation : undefined;
+    const dataMarkdown = (file ? `\n\n---\n\n${dataFileMarkdown(file)}` : '') + (sibling ? `\n\n---\n\n${dataFileMarkdown(sibling)}` : '');
     return {
       contents: { kind: MarkupKind.Markdown, value: schemaMarkdown(this.navigator, schema, keyPath) + dataMarkdown },
       range: { start: document.positionAt(found.keyStart), end: document.positionAt(found.keyEnd) },
@@ -34,6 +35,7 @@ const SAMPLE_VALUE_LENGTH = 80;
 
 /** The file's format, columns, row count and first rows, as a user checking what they pointed at wants to see. */
 export function dataFileMarkdown(file: DataFileFacts): string {
+  if (file.imageFolder) return imageFolderMarkdown(file, escapeMarkdown);
   const summary = file.summary;
   if (!summary) return `\`${file.written}\`: format unknown`;
   if (!summary.ok) return `\`${file.written}\` ${summary.message}`;

@@ -1,5 +1,7 @@
-import { isAbsolute, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DataFileProbe, DataFileSummary, RowAcceptance } from '../data/dataFileProbe';
+import type { ImageFolderSummary } from '../data/imageFolderProbe';
 import { resolveDataFormat, type DataFormat } from '../data/dataFormat';
 import type { ColumnNames } from '../data/exampleMapping';
 import { exampleKindFor } from '../data/trainingExamples';
@@ -13,6 +15,10 @@ export interface DataFileFacts {
   readonly format: DataFormat | undefined;
   /** Undefined when the format is unknown, so the file was not read. */
   readonly summary: DataFileSummary | undefined;
+  /** For task image-classification, a path that is no row file: an ImageFolder layout (`<class>/*.png|jpg`). */
+  readonly imageFolder?: ImageFolderSummary;
+  /** The `validation/` folder beside an image training folder, used when data.validation is not written. */
+  readonly implicit?: boolean;
 }
 
 /** What the config's data files hold, read once per validation and shared by the checks and the dry run. */
@@ -31,9 +37,35 @@ export function readDatasetFacts(view: ConfigView, configDir: string | undefined
     if (typeof written !== 'string' || written.trim() === '') return undefined;
     const absolute = isAbsolute(written) ? written : resolve(configDir, written);
     const fileFormat = resolveDataFormat(written, format);
+    if (!fileFormat && view.task() === 'image-classification')
+      return { written, absolute, format: undefined, summary: undefined, imageFolder: probe.images.summarize(absolute) };
     return { written, absolute, format: fileFormat, summary: fileFormat ? probe.summarize(absolute, fileFormat, acceptance) : undefined };
   };
-  return { train: facts('train'), validation: facts('validation') };
+  const train = facts('train');
+  return { train, validation: facts('validation') ?? siblingImageValidation(train, probe) };
+}
+
+/** An ImageFolder training folder takes its validation images from a `validation/` folder beside it, when there is one. */
+function siblingImageValidation(train: DataFileFacts | undefined, probe: DataFileProbe): DataFileFacts | undefined {
+  if (!train?.imageFolder?.ok) return undefined;
+  const absolute = join(dirname(train.absolute), 'validation');
+  if (absolute === train.absolute || !probe.mayRead(absolute) || !isFolder(absolute)) return undefined;
+  const written = join(dirname(train.written), 'validation');
+  return { written, absolute, format: undefined, summary: undefined, imageFolder: probe.images.summarize(absolute), implicit: true };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The rows a data file holds, or the images of an image folder; undefined when it could not be read. */
+export function fileRowCount(facts: DataFileFacts | undefined): number | undefined {
+  if (facts?.imageFolder) return facts.imageFolder.ok ? facts.imageFolder.images : undefined;
+  return facts?.summary?.ok ? facts.summary.rows : undefined;
 }
 
 /** The trainer's row rule for the config's task, loss and columns; undefined when the task and loss do not go together. */
@@ -51,10 +83,10 @@ function rowAcceptance(view: ConfigView): RowAcceptance | undefined {
 
 /** Rows that train after the validation split (which applies whenever no validation file is named), when the training file could be read. */
 export function trainingRowCount(view: ConfigView, dataset: DatasetFacts): number | undefined {
-  const summary = dataset.train?.summary;
-  if (!summary?.ok) return undefined;
+  const rows = fileRowCount(dataset.train);
+  if (rows === undefined) return undefined;
   const split = dataset.validation ? 0 : view.numberOrDefault(['data', 'validation_split']);
-  return summary.rows - Math.round(summary.rows * split);
+  return rows - Math.round(rows * split);
 }
 
 /** `data.columns.negative` when written as a list of column names (an n-tuple), else undefined. */

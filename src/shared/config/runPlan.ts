@@ -1,5 +1,5 @@
 import type { ConfigView } from './configView';
-import { trainingRowCount, type DatasetFacts } from './datasetFacts';
+import { fileRowCount, trainingRowCount, type DatasetFacts } from './datasetFacts';
 import { evaluationPlanOf, formatEvaluationPlan, type EvaluationPlan } from './evaluationSchedule';
 
 /** The dry-run summary: what a run of this config would do, computed without training. */
@@ -115,9 +115,8 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
       note: dataset.train ? `the training file could not be read` : 'the config is not saved, or names no training file',
     };
   }
-  const validationSummary = dataset.validation?.summary;
-  const totalTrainFileRows = dataset.train?.summary?.ok ? dataset.train.summary.rows : trainRows;
-  const validationRows = validationSummary?.ok ? validationSummary.rows : dataset.validation ? undefined : totalTrainFileRows - trainRows;
+  const totalTrainFileRows = fileRowCount(dataset.train) ?? trainRows;
+  const validationRows = fileRowCount(dataset.validation) ?? (dataset.validation ? undefined : totalTrainFileRows - trainRows);
   const augmentedCopies = plannedTrainingRows(view, trainRows) - trainRows;
   const stepsPerEpoch = optimizerStepsPerEpoch(view, trainRows + augmentedCopies);
   const leftOut = rowsLeftOutPerEpoch(trainRows + augmentedCopies, view.numberOrDefault(['training', 'batch_size']), processCount(view));

@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataFormat } from './dataFormat';
 import { rowToExample, type ColumnNames } from './exampleMapping';
+import { ImageFolderProbe } from './imageFolderProbe';
 import { describeRowProblemBriefly } from './rowProblem';
 import { summarizeWholeFile } from './wholeFileSummary';
 import type { ExampleKind } from './trainingExamples';
@@ -67,7 +68,12 @@ export class DataFileProbe {
     readonly mayRead: (absolutePath: string) => boolean = () => true,
     /** The CLI reads every row of a large file, as `train` will; the language server samples it (`sampledRows`). */
     private readonly largeFiles: 'sample' | 'read-whole' = 'sample',
-  ) {}
+  ) {
+    this.images = new ImageFolderProbe(mayRead);
+  }
+
+  /** Image folders (task image-classification), behind the same workspace boundary and cached alongside. */
+  readonly images: ImageFolderProbe;
 
   /** With `acceptance`, each row that parses is also put through the trainer's row rule, so that validation sees what training would refuse. */
   summarize(absolutePath: string, format: DataFormat, acceptance?: RowAcceptance): DataFileSummary {

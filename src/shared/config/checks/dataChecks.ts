@@ -14,7 +14,8 @@ export const checkDataFiles: ConfigCheck = (context) => {
   const diagnostics: ConfigDiagnostic[] = [];
   for (const key of ['train', 'validation'] as const) {
     const facts = context.dataset[key];
-    if (facts) diagnostics.push(...checkOneFile(context, key, facts));
+    // Image folders have their own checks (checkImageFolders).
+    if (facts && !facts.imageFolder) diagnostics.push(...checkOneFile(context, key, facts));
   }
   return diagnostics;
 };

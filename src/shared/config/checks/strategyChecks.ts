@@ -14,22 +14,27 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
   if (rows === undefined || rows === 0) return [];
   const strategy = view.stringOrDefault(['strategy', 'type']);
   const range = strategyRange(context);
+  // A ResNet has no adapter or LoRA here; freezing its first 3 of 4 stages trains the last stage and the new head.
+  const images = view.task() === 'image-classification';
+  const unit = images ? 'training images' : 'training rows';
   if (strategy === 'full' && rows < SMALL_DATASET_ROWS) {
     return [
       {
         range,
         severity: 'information',
         code: 'small-dataset-full-finetune',
-        message: `${rows.toLocaleString('en-US')} training rows is under 10k: full fine-tuning tends to overfit. Prefer freeze, adapter or lora.`,
+        message: images
+          ? `${rows.toLocaleString('en-US')} ${unit} is under 10k: fine-tuning the whole backbone tends to overfit. Prefer freeze (freeze_layers: 3 trains the last stage and the new head).`
+          : `${rows.toLocaleString('en-US')} ${unit} is under 10k: full fine-tuning tends to overfit. Prefer freeze, adapter or lora.`,
         data: {
           path: ['strategy', 'type'],
-          fixes: PARAMETER_EFFICIENT.map((type) => ({
+          fixes: (images ? (['freeze'] as const) : PARAMETER_EFFICIENT).map((type) => ({
             title: `Switch to strategy ${type}`,
-            preferred: type === 'lora',
+            preferred: type === (images ? 'freeze' : 'lora'),
             set: [
               { path: ['strategy', 'type'], value: type },
               ...(type === 'freeze' && !view.isSet(['strategy', 'freeze_layers'])
-                ? [{ path: ['strategy', 'freeze_layers'], value: 4 }]
+                ? [{ path: ['strategy', 'freeze_layers'], value: images ? 3 : 4 }]
                 : []),
             ],
           })),
@@ -43,7 +48,7 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
         range,
         severity: 'information',
         code: 'large-dataset-parameter-efficient',
-        message: `${rows.toLocaleString('en-US')} training rows is over 100k: full fine-tuning is affordable here and usually scores higher than ${strategy}.`,
+        message: `${rows.toLocaleString('en-US')} ${unit} is over 100k: full fine-tuning is affordable here and usually scores higher than ${strategy}.`,
         data: {
           path: ['strategy', 'type'],
           fixes: [{ title: 'Switch to strategy full', preferred: true, set: [{ path: ['strategy', 'type'], value: 'full' }] }],

@@ -1,0 +1,256 @@
+import { opendirSync, statSync, type Dir } from 'node:fs';
+import { join } from 'node:path';
+import { readImageHeader, type ImageHeader } from './imageHeader';
+
+/**
+ * What validation needs to know about an ImageFolder-layout folder (`<folder>/<class>/*.png|jpg|jpeg`) without
+ * decoding it: its classes and their image counts, and a bounded sample of image headers checked for readability.
+ * Listing stops at a cap and the sample has a fixed size, so a folder of 100k images costs one directory listing
+ * (cached) and a few dozen small reads, and an odd folder (a symlink loop, a folder it may not read) is reported,
+ * never thrown.
+ */
+
+export interface ImageClass {
+  readonly name: string;
+  readonly images: number;
+  /** Set when the class folder could not be listed (its count is then 0). */
+  readonly problem?: string;
+}
+
+export interface UnreadableImage {
+  /** Relative to the folder: `<class>/<file>`. */
+  readonly file: string;
+  readonly problem: string;
+}
+
+export interface ImageSize {
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+}
+
+export type ImageFolderSummary =
+  | {
+      readonly ok: true;
+      /** Sorted by name, as torchvision's ImageFolder and the trainer order them. */
+      readonly classes: readonly ImageClass[];
+      readonly images: number;
+      /** True when listing stopped at the entry cap: the counts are then lower bounds. */
+      readonly capped: boolean;
+      /** .png/.jpg/.jpeg files directly in the folder, which belong to no class and are not read. */
+      readonly looseImages: number;
+      /** Files in class folders without a .png/.jpg/.jpeg extension, which are not read. */
+      readonly otherFiles: number;
+      /** Headers checked, spread evenly over the classes. */
+      readonly sampled: number;
+      readonly unreadable: readonly UnreadableImage[];
+      /** Sizes the sampled headers declare, most frequent first. */
+      readonly sizes: readonly ImageSize[];
+    }
+  | { readonly ok: false; readonly reason: 'missing' | 'unreadable'; readonly message: string };
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+/** Image headers read per folder on each validation. */
+export const IMAGE_SAMPLE_SIZE = 64;
+/** Directory entries read per folder before counting stops; beyond it counts are lower bounds. */
+const MAX_ENTRIES = 500_000;
+/** Per-file header results kept; a folder's sample is far below it. */
+const MAX_CACHED_HEADERS = 20_000;
+
+const OUTSIDE_UNTRUSTED_WORKSPACE =
+  'is not read: it is outside the workspace, and an untrusted workspace reads no file outside its folders';
+
+interface Listing {
+  readonly classes: readonly { name: string; files: readonly string[]; problem?: string }[];
+  readonly looseImages: number;
+  readonly otherFiles: number;
+  readonly capped: boolean;
+}
+
+/** Lists image folders and checks a sample of their headers, caching by directory and file modification times. */
+export class ImageFolderProbe {
+  private readonly listings = new Map<string, { stamp: string; listing: Listing }>();
+  private readonly headers = new Map<string, { stamp: string; header: ImageHeader }>();
+
+  constructor(private readonly mayRead: (absolutePath: string) => boolean = () => true) {}
+
+  summarize(folder: string): ImageFolderSummary {
+    if (!this.mayRead(folder)) return { ok: false, reason: 'unreadable', message: OUTSIDE_UNTRUSTED_WORKSPACE };
+    try {
+      const stat = statSync(folder);
+      if (!stat.isDirectory()) return { ok: false, reason: 'unreadable', message: 'is not a folder' };
+    } catch (error) {
+      const code = errorCode(error);
+      return code === 'ENOENT'
+        ? { ok: false, reason: 'missing', message: 'does not exist' }
+        : { ok: false, reason: 'unreadable', message: `cannot be read (${code})` };
+    }
+    let listing: Listing;
+    try {
+      listing = this.listing(folder);
+    } catch (error) {
+      return { ok: false, reason: 'unreadable', message: `cannot be listed (${errorCode(error)})` };
+    }
+    return this.summarizeListing(folder, listing);
+  }
+
+  private listing(folder: string): Listing {
+    const top = listFolder(folder, MAX_ENTRIES);
+    const classNames = top.entries.filter((entry) => entry.kind === 'folder').map((entry) => entry.name);
+    // A class folder's mtime changes when an image is added, removed or renamed in it.
+    const stamp = [folderStamp(folder), ...classNames.map((name) => `${name}:${folderStamp(join(folder, name))}`)].join('|');
+    const cached = this.listings.get(folder);
+    if (cached?.stamp === stamp) return cached.listing;
+    const listing = readListing(folder, top);
+    this.listings.set(folder, { stamp, listing });
+    return listing;
+  }
+
+  private summarizeListing(folder: string, listing: Listing): ImageFolderSummary {
+    const sample = sampleFiles(listing.classes);
+    const unreadable: UnreadableImage[] = [];
+    const sizes = new Map<string, ImageSize>();
+    for (const file of sample) {
+      const header = this.header(join(folder, file));
+      if (!header.ok) {
+        unreadable.push({ file, problem: header.problem });
+        continue;
+      }
+      const key = `${header.width}x${header.height}`;
+      const seen = sizes.get(key);
+      sizes.set(key, { width: header.width, height: header.height, count: (seen?.count ?? 0) + 1 });
+    }
+    const classes = listing.classes.map(({ name, files, problem }) => ({ name, images: files.length, ...(problem ? { problem } : {}) }));
+    return {
+      ok: true,
+      classes,
+      images: classes.reduce((sum, { images }) => sum + images, 0),
+      capped: listing.capped,
+      looseImages: listing.looseImages,
+      otherFiles: listing.otherFiles,
+      sampled: sample.length,
+      unreadable,
+      sizes: [...sizes.values()].sort((a, b) => b.count - a.count || b.width * b.height - a.width * a.height),
+    };
+  }
+
+  /** A file's header, re-read when its size or modification time changes. */
+  private header(path: string): ImageHeader {
+    let stamp: string;
+    try {
+      const stat = statSync(path);
+      stamp = `${stat.size}:${stat.mtimeMs}`;
+    } catch (error) {
+      return { ok: false, problem: `cannot be opened (${errorCode(error)})` };
+    }
+    const cached = this.headers.get(path);
+    if (cached?.stamp === stamp) return cached.header;
+    const header = readImageHeader(path);
+    if (this.headers.size >= MAX_CACHED_HEADERS) this.headers.clear();
+    this.headers.set(path, { stamp, header });
+    return header;
+  }
+}
+
+export function isImageFileName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((extension) => lower.endsWith(extension));
+}
+
+interface FolderEntries {
+  readonly entries: readonly { name: string; kind: 'folder' | 'file' | 'other' }[];
+  readonly capped: boolean;
+}
+
+/** One folder's entries, a symlink classified by what it points to (a loop or a dangling link is 'other'). */
+function listFolder(folder: string, limit: number): FolderEntries {
+  const entries: { name: string; kind: 'folder' | 'file' | 'other' }[] = [];
+  let dir: Dir | undefined;
+  try {
+    dir = opendirSync(folder);
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      if (entries.length >= limit) return { entries, capped: true };
+      let kind: 'folder' | 'file' | 'other' = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+      if (entry.isSymbolicLink()) kind = linkKind(join(folder, entry.name));
+      entries.push({ name: entry.name, kind });
+    }
+    return { entries, capped: false };
+  } finally {
+    dir?.closeSync();
+  }
+}
+
+function linkKind(path: string): 'folder' | 'file' | 'other' {
+  try {
+    const stat = statSync(path);
+    return stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+function readListing(folder: string, top: FolderEntries): Listing {
+  let budget = MAX_ENTRIES - top.entries.length;
+  let capped = top.capped;
+  let otherFiles = 0;
+  const classes: { name: string; files: string[]; problem?: string }[] = [];
+  const classNames = top.entries
+    .filter((entry) => entry.kind === 'folder' && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort(compareNames);
+  for (const name of classNames) {
+    try {
+      const inside = listFolder(join(folder, name), Math.max(budget, 0));
+      budget -= inside.entries.length;
+      capped ||= inside.capped;
+      const files = inside.entries.filter((entry) => entry.kind === 'file' && isImageFileName(entry.name)).map((entry) => entry.name);
+      otherFiles += inside.entries.filter(
+        (entry) => entry.kind === 'file' && !isImageFileName(entry.name) && !entry.name.startsWith('.'),
+      ).length;
+      classes.push({ name, files: files.sort(compareNames) });
+    } catch (error) {
+      classes.push({ name, files: [], problem: `cannot be listed (${errorCode(error)})` });
+    }
+  }
+  const looseImages = top.entries.filter((entry) => entry.kind === 'file' && isImageFileName(entry.name)).length;
+  return { classes, looseImages, otherFiles, capped };
+}
+
+/** Up to IMAGE_SAMPLE_SIZE files, taken round-robin over the classes at evenly spaced positions in each. */
+function sampleFiles(classes: Listing['classes']): string[] {
+  const total = classes.reduce((sum, { files }) => sum + files.length, 0);
+  if (total <= IMAGE_SAMPLE_SIZE) return classes.flatMap(({ name, files }) => files.map((file) => `${name}/${file}`));
+  const perClass = classes.map(({ files }) => Math.min(files.length, Math.floor(IMAGE_SAMPLE_SIZE / classes.length)));
+  // The remainder, and the share small classes cannot fill, goes round-robin to classes with images left.
+  let left = IMAGE_SAMPLE_SIZE - perClass.reduce((sum, n) => sum + n, 0);
+  for (let i = 0; left > 0 && i < classes.length * IMAGE_SAMPLE_SIZE; i++) {
+    const c = i % classes.length;
+    if (perClass[c]! < classes[c]!.files.length) {
+      perClass[c]!++;
+      left--;
+    }
+  }
+  const picked: string[] = [];
+  classes.forEach(({ name, files }, c) => {
+    const n = perClass[c]!;
+    for (let k = 0; k < n && picked.length < IMAGE_SAMPLE_SIZE; k++) picked.push(`${name}/${files[Math.floor((k * files.length) / n)]!}`);
+  });
+  return picked;
+}
+
+function folderStamp(path: string): string {
+  try {
+    return String(statSync(path).mtimeMs);
+  } catch (error) {
+    return errorCode(error);
+  }
+}
+
+/** Code-point order, as Python's sorted() orders class names. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
+}
