@@ -9,6 +9,9 @@ inspect REQUEST_JSON: {"base", "export", "checkpoint", "images": [paths]}: which
 against the base (by transformers' name, BatchNorm running statistics apart), the export's config labels and
 preprocessor, and pipeline("image-classification")'s predictions for the images, as JSON on the last line.
 
+augment MODEL IMAGE: whether ImageRows replays the same augmented pixels for the same (seed, epoch, row), draws others
+for another epoch or seed, and without augmentation gives exactly the model's AutoImageProcessor output.
+
 ap: prints, as JSON, this engine's average_precision (python/embedtune_accelerate/image_metrics.py) and scikit-learn's
 average_precision_score on random and tied scores, for the test to compare.
 """
@@ -106,12 +109,48 @@ def average_precision_check() -> dict:
     return {"cases": cases, "absent": average_precision(np.zeros(4, dtype=bool), np.arange(4.0))}
 
 
+def augment_check(model_folder: str, image_path: str) -> dict:
+    """The same (seed, epoch, row) draws the same pixels; another epoch or seed others; no augment is the processor's."""
+    import torch
+    from PIL import Image
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+    from embedtune_accelerate.image_data import Augment, ImageRows, image_processor
+
+    processor = image_processor(model_folder, {"crop_box": [2, 2, 42, 34], "size": {"shortest_edge": 24}})
+    settings = {"horizontal_flip": 0.5, "vertical_flip": 0.5, "rotation": 20, "random_resized_crop": {"scale": [0.5, 1]},
+                "color_jitter": {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3}}
+    rows = [{"image": image_path, "label": "a"}]
+
+    def pixels(augment, seed: int, epoch: int):
+        dataset = ImageRows(rows, ["a"], processor, (2, 2, 42, 34), augment, seed)
+        dataset.epoch = epoch
+        return dataset[0]["pixel_values"]
+
+    augment = Augment.of(settings)
+    first = pixels(augment, 42, 0)
+    plain = pixels(None, 42, 0)
+    with Image.open(image_path) as image:
+        expected = processor(images=[image.convert("RGB").crop((2, 2, 42, 34))], return_tensors="pt")["pixel_values"][0]
+    return {
+        "shape": list(first.shape),
+        "plain_shape": list(plain.shape),
+        "replayed": bool(torch.equal(first, pixels(augment, 42, 0))),
+        "other_epoch_differs": not torch.equal(first, pixels(augment, 42, 1)),
+        "other_seed_differs": not torch.equal(first, pixels(augment, 7, 0)),
+        "plain_is_processor": bool(torch.equal(plain, expected)),
+        "off_by_default": Augment.of({"seed": 42, "horizontal_flip": 0}) is None,
+    }
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "build":
         build(sys.argv[2])
     elif command == "inspect":
         print(json.dumps(inspect(json.loads(sys.argv[2]))))
+    elif command == "augment":
+        print(json.dumps(augment_check(sys.argv[2], sys.argv[3])))
     elif command == "ap":
         print(json.dumps(average_precision_check()))
     else:
