@@ -88,9 +88,15 @@ function columnShell(id: string, model: string, rows: HTMLElement[]): HTMLElemen
 
 function hitRow(hit: LabHit, rank: number | null, compared: LabComparedHit | null): HTMLElement {
   const change = compared ? h('span', { class: `change change-${compared.change.kind}` }, rankChangeLabel(compared.change)) : null;
+  // A known positive of an evaluation query is marked in both columns, so its move is seen at a glance.
+  const known = result?.knownPositives?.includes(hit.index) ?? false;
   return h(
     'li',
-    { class: `hit${compared?.change.kind === 'dropped' ? ' dropped' : ''}`, 'data-index': hit.index },
+    {
+      class: `hit${compared?.change.kind === 'dropped' ? ' dropped' : ''}${known ? ' known-positive' : ''}`,
+      'data-index': hit.index,
+      title: known ? 'A known positive of this evaluation query' : undefined,
+    },
     h('span', { class: 'rank' }, rank === null ? '–' : String(rank)),
     h('span', { class: 'score' }, hit.score.toFixed(4)),
     change,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isLabSearchResult } from '../../shared/lab/labSearchResult';
 import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
@@ -28,6 +29,8 @@ export class LabSession {
   private setup: LabSetup | undefined;
   /** The text column of the run's validation file; a corpus the user picks is read by lab-search's defaults. */
   private column: string | undefined;
+  /** The run's config, whose validation queries get their known positives marked. */
+  private config: string | undefined;
   private running = false;
   private pending: { query: string; k: number } | undefined;
 
@@ -67,6 +70,7 @@ export class LabSession {
       (await host.pickFile({ title: 'Embedding Lab: the corpus to search', filters: { Corpus: ['txt', 'jsonl', 'csv', 'tsv'] } }));
     if (!corpus) return undefined;
     this.column = corpus === defaults.corpus ? defaults.column : undefined;
+    this.config = run?.configPath && existsSync(run.configPath) ? run.configPath : undefined;
     return { first, second, corpus, runId: run?.runId ?? null };
   }
 
@@ -104,6 +108,7 @@ export class LabSession {
       `--query=${query}`,
       `--top-k=${k}`,
       ...(this.column ? [`--column=${this.column}`] : []),
+      ...(this.config ? [`--config=${this.config}`] : []),
       '--json',
     ];
     const progress = this.services.progress ?? progressWithoutCancel(host);

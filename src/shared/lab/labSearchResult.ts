@@ -1,4 +1,14 @@
-import { arrayOf, hasFields, isFiniteNumber, isNonEmptyString, isString, nullable, oneOf, type Guard } from '../protocol/messageGuards';
+import {
+  arrayOf,
+  hasFields,
+  isFiniteNumber,
+  isNonEmptyString,
+  isRecord,
+  isString,
+  nullable,
+  oneOf,
+  type Guard,
+} from '../protocol/messageGuards';
 import type { ComparedHit, RankChange, RankedHit } from './rankChanges';
 
 /** What `embedtune lab-search --json` prints: a query's top-k under two models, the second marked against the first. */
@@ -11,6 +21,8 @@ export interface LabSearchResult {
   readonly first: readonly LabHit[];
   /** The second model's top-k with rank changes, then the first's entries that it dropped. */
   readonly second: readonly LabComparedHit[];
+  /** For one of the run's evaluation queries: the corpus indices of its known positives (absent for other queries). */
+  readonly knownPositives?: readonly number[];
 }
 
 export interface LabModelInfo {
@@ -62,6 +74,7 @@ const isModelInfo: Guard<LabModelInfo> = (value): value is LabModelInfo =>
 export const MAX_LAB_K = 100;
 
 export const isLabSearchResult: Guard<LabSearchResult> = (value): value is LabSearchResult =>
+  (!isRecord(value) || value.knownPositives === undefined || arrayOf(isIndex, MAX_LAB_K)(value.knownPositives)) &&
   hasFields<LabSearchResult>(value, {
     query: isString,
     k: isRank,

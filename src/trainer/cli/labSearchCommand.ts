@@ -2,14 +2,17 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTfjsBackend, TFJS_BACKENDS } from '../../shared/config/configTypes';
 import { MAX_LAB_K, type LabSearchResult } from '../../shared/lab/labSearchResult';
+import { knownPositiveIndices, type EvaluationQueries } from '../../shared/lab/knownPositives';
 import { rankChangeLabel } from '../../shared/lab/rankChanges';
 import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend } from '../backend/selectBackend';
 import { DataFileError } from '../data/dataErrors';
 import { defaultLabCacheDir, EmbeddingCache } from '../lab/embeddingCache';
 import { readLabCorpus } from '../lab/labCorpus';
+import { readLabEvaluation } from '../lab/labEvaluation';
 import { labSearch } from '../lab/labSearch';
 import { InputFileError, requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { readConfigOrReport } from './configErrorReport';
 
 export const LAB_SEARCH_USAGE = `embedtune lab-search --model A --compare B --corpus FILE --query TEXT [options]
 
@@ -23,6 +26,8 @@ the query.
   --column NAME      the text column of a JSONL/CSV/TSV corpus (default: the first of text, positive, sentence,
                      document, passage)
   --cache-dir DIR    where corpus embeddings are kept (default $XDG_CACHE_HOME/embedtune/lab or ~/.cache/embedtune/lab)
+  --config FILE      the run's config: when TEXT is one of its validation queries, the result lists the corpus
+                     indices of its known positives (knownPositives)
   --json             print the result as one JSON object (the Lab's format) instead of two tables
   --batch-size N     texts per encoding batch (default 32)
   --backend auto|node-gpu|node|wasm|cpu`;
@@ -45,6 +50,7 @@ export async function runLabSearch(args: string[], io: CliIo): Promise<number> {
       query: { type: 'string' },
       'top-k': { type: 'string' },
       column: { type: 'string' },
+      config: { type: 'string' },
       'cache-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
@@ -69,7 +75,7 @@ export async function runLabSearch(args: string[], io: CliIo): Promise<number> {
     throw error;
   }
   const backend = await selectBackend(preference);
-  const result = await labSearch(
+  let result = await labSearch(
     { models: [values.model, values.compare], corpus, query: values.query, k, batchSize, baseDir: process.cwd() },
     {
       ops: encoderOpsFor(backend.name),
@@ -78,9 +84,30 @@ export async function runLabSearch(args: string[], io: CliIo): Promise<number> {
       onEncoding: (model, done, total) => io.err(`encoding ${done}/${total} with ${model}`),
     },
   );
+  const evaluation = values.config ? await evaluationQueriesOf(values.config, io) : undefined;
+  const knownPositives = evaluation && knownPositiveIndices(values.query, evaluation, corpus.texts);
+  if (knownPositives) result = { ...result, knownPositives };
   if (values.json) io.out(JSON.stringify(result));
   else printTables(result, io);
   return 0;
+}
+
+/**
+ * The config's retrieval evaluation (its validation queries); undefined for a classification run or when the config
+ * or its data cannot be read, which is said on stderr: the search itself does not need them.
+ */
+async function evaluationQueriesOf(configPath: string, io: CliIo): Promise<EvaluationQueries | undefined> {
+  try {
+    requireRegularFile(configPath, 'The config');
+    const runConfig = readConfigOrReport(configPath, io, 'lab-search');
+    if (!runConfig) return undefined;
+    const evaluation = await readLabEvaluation(configPath, runConfig.config);
+    return evaluation.task === 'retrieval' ? evaluation.set : undefined;
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    io.err(`known positives are not marked: ${error.message}`);
+    return undefined;
+  }
 }
 
 function printTables(result: LabSearchResult, io: CliIo): void {
