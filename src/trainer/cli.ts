@@ -2,6 +2,7 @@ import { BACKEND_USAGE, runBackend } from './cli/backendCommand';
 import { escapeControlCharacters, InputFileError, UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
 import { LAB_SEARCH_USAGE, runLabSearch } from './cli/labSearchCommand';
+import { LAB_WINS_USAGE, runLabWins } from './cli/labWinsCommand';
 import { MINE_NEGATIVES_USAGE, runMineNegatives } from './cli/mineNegativesCommand';
 import { PREVIEW_DATA_USAGE, runPreviewData } from './cli/previewDataCommand';
 import { runTrain, TRAIN_USAGE } from './cli/trainCommand';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo)
   'preview-data': { usage: PREVIEW_DATA_USAGE, run: runPreviewData },
   'mine-negatives': { usage: MINE_NEGATIVES_USAGE, run: (args, io) => runMineNegatives(args, io) },
   'lab-search': { usage: LAB_SEARCH_USAGE, run: runLabSearch },
+  'lab-wins': { usage: LAB_WINS_USAGE, run: runLabWins },
   backend: { usage: BACKEND_USAGE, run: runBackend },
 };
 
