@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { RunEventInput } from '../../src/shared/events/runEvents';
 import { TextTokenizer } from '../../src/trainer/model/textTokenizer';
+import { textCheckpointFiles } from '../../src/trainer/model/textTrainedModel';
 import { snapshotVariables } from '../../src/trainer/model/variableSnapshot';
 import { AdamW, DEFAULT_ADAMW } from '../../src/trainer/training/adamW';
 import { CallbackList, type EvaluationLogs, type StepLogs } from '../../src/trainer/training/callbacks/callbackList';
@@ -31,11 +32,12 @@ function trainee(initial: number[]) {
   const w = tf.variable(tf.tensor1d(initial));
   const variables = new Map([['w', w]]);
   const optimizer = new AdamW(variables, { ...DEFAULT_ADAMW, weightDecay: 0 });
-  const encoder = {
+  const model = {
     snapshot: () => snapshotVariables(variables),
     restore: (weights: Map<string, { data: unknown }>) => w.assign(tf.tensor1d(weights.get('w')!.data as Float32Array)),
+    ...textCheckpointFiles({ model_type: 'bert' }, tokenizer),
   };
-  return { w, optimizer, trainee: { encoder, head: undefined, optimizer } };
+  return { w, optimizer, trainee: { model, head: undefined, optimizer } };
 }
 
 function logs(step: number, epochEnds = false): StepLogs {
@@ -61,7 +63,7 @@ function checkpointerIn(runDir: string, parts: ReturnType<typeof trainee>, start
   const checkpointer = new Checkpointer(
     new CheckpointStore(runDir, 2, true),
     parts.trainee,
-    { every: 3, seed: 1, configHash: 'hash', model: { hfConfigJson: { model_type: 'bert' }, tokenizer } },
+    { every: 3, seed: 1, configHash: 'hash' },
     () => ({ tracker: { best: 0.5, evaluationsWithoutImprovement: 0 }, metrics: { f1: 0.5 }, baseline: null }),
     new RunClock(),
     { write: (event) => events.push(event) },

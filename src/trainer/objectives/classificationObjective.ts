@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import type { TrainingData } from '../data/loadTrainingData';
-import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import type { TextModel } from '../model/textTrainedModel';
 import { ClassificationEvaluator } from '../training/classificationEvaluator';
 import { balancedClassWeights, ClassificationHead, labelsOf } from '../training/classificationHead';
 import { writeClassifierFolder } from '../training/classificationHeadExport';
@@ -27,7 +27,7 @@ export class ClassificationObjective implements TrainingObjective<Classification
   private readonly evaluator: ClassificationEvaluator;
 
   constructor(
-    readonly embedder: SentenceEmbedder,
+    readonly model: TextModel,
     data: ClassificationData,
     config: Pick<ResolvedConfig, 'loss' | 'evaluation' | 'training'>,
   ) {
@@ -41,8 +41,8 @@ export class ClassificationObjective implements TrainingObjective<Classification
           )
         : undefined;
     const input = data.kind === 'labeled-pair' ? 'pair' : 'text';
-    this.head = new ClassificationHead(labels, input, embedder.dimension, config.training.seed, weights);
-    this.trainable = trainableVariables(embedder, this.head);
+    this.head = new ClassificationHead(labels, input, model.embedder.dimension, config.training.seed, weights);
+    this.trainable = trainableVariables(model, this.head);
     this.focal = focalSettings(config.loss);
     this.evaluator = new ClassificationEvaluator(data.validation, config.evaluation.metrics);
   }
@@ -58,11 +58,11 @@ export class ClassificationObjective implements TrainingObjective<Classification
       labels: Int32Array.from(examples, (row) => this.head.indexOf(String(row.label))),
       ...this.focal,
     };
-    return classificationGradients(this.embedder, this.head, this.trainable, batch, coordinates);
+    return classificationGradients(this.model.embedder, this.head, this.trainable, batch, coordinates);
   }
 
   evaluate(batchSize: number): Promise<ObjectiveEvaluation> {
-    return this.evaluator.evaluate(this.embedder, this.head, batchSize);
+    return this.evaluator.evaluate(this.model.embedder, this.head, batchSize);
   }
 
   async exportTo(folder: string): Promise<void> {

@@ -4,7 +4,7 @@ import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promp
 import { IN_BATCH_NEGATIVE_LOSSES } from '../../shared/config/taskRequirements';
 import { inBatchNegativeTexts } from '../data/batchIterator';
 import type { TrainingData } from '../data/loadTrainingData';
-import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import type { TextModel } from '../model/textTrainedModel';
 import { toTextBatch, type EmbeddingExample, type EmbeddingKind } from '../training/embeddingExamples';
 import { checkMatryoshkaDims } from '../training/embeddingLosses';
 import { microBatchGradients, type LossSettings, type PassCoordinates, type StepGradients } from '../training/gradientStep';
@@ -36,15 +36,15 @@ export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
   private readonly prompts: RolePromptTexts;
 
   constructor(
-    readonly embedder: SentenceEmbedder,
+    readonly model: TextModel,
     data: EmbeddingData,
     config: Pick<ResolvedConfig, 'model' | 'loss' | 'evaluation'>,
   ) {
     this.examples = data.train;
-    this.trainable = trainableVariables(embedder, undefined);
+    this.trainable = trainableVariables(model, undefined);
     this.distinctTexts = IN_BATCH_NEGATIVE_LOSSES.includes(config.loss.type) ? inBatchNegativeTexts : undefined;
     this.loss = embeddingLossSettings(config.loss);
-    if (config.loss.matryoshka) checkMatryoshkaDims(config.loss.matryoshka.dims, embedder.dimension);
+    if (config.loss.matryoshka) checkMatryoshkaDims(config.loss.matryoshka.dims, model.embedder.dimension);
     this.prompts = rolePromptTexts(config.model);
     this.evaluator = new ValidationEvaluator(data.kind, data.validation, config.evaluation.metrics, evaluationOptions(config));
   }
@@ -54,11 +54,17 @@ export class EmbeddingObjective implements TrainingObjective<EmbeddingExample> {
   }
 
   gradients(examples: readonly EmbeddingExample[], coordinates: PassCoordinates): StepGradients {
-    return microBatchGradients(this.embedder, this.trainable, promptedBatch(toTextBatch(examples), this.prompts), this.loss, coordinates);
+    return microBatchGradients(
+      this.model.embedder,
+      this.trainable,
+      promptedBatch(toTextBatch(examples), this.prompts),
+      this.loss,
+      coordinates,
+    );
   }
 
   async evaluate(batchSize: number): Promise<ObjectiveEvaluation> {
-    return { metrics: await this.evaluator.evaluate(this.embedder, batchSize) };
+    return { metrics: await this.evaluator.evaluate(this.model.embedder, batchSize) };
   }
 
   async exportTo(): Promise<void> {

@@ -1,24 +1,31 @@
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import type { TrainingData } from '../data/loadTrainingData';
-import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import { TextModel } from '../model/textTrainedModel';
+import type { TrainedModel } from '../model/trainedModel';
 import { ClassificationObjective } from './classificationObjective';
 import { EmbeddingObjective } from './embeddingObjective';
 import type { TrainingObjective } from './objective';
 import { TokenClassificationObjective } from './tokenClassificationObjective';
 
 /** The objective that trains on the data's kind of example; each kind has exactly one. */
-export function objectiveFor(data: TrainingData, embedder: SentenceEmbedder, config: ResolvedConfig): TrainingObjective {
+export function objectiveFor(data: TrainingData, model: TrainedModel, config: ResolvedConfig): TrainingObjective {
   switch (data.kind) {
     case 'pair':
     case 'triplet':
     case 'n-tuple':
     case 'scored-pair':
     case 'contrastive-pair':
-      return new EmbeddingObjective(embedder, data, config);
+      return new EmbeddingObjective(textModel(model, data.kind), data, config);
     case 'text-label':
     case 'labeled-pair':
-      return new ClassificationObjective(embedder, data, config);
+      return new ClassificationObjective(textModel(model, data.kind), data, config);
     case 'token-tags':
-      return new TokenClassificationObjective(embedder, data, config);
+      return new TokenClassificationObjective(textModel(model, data.kind), data, config);
   }
+}
+
+/** The model loaded for the task (loadTrainedModel) is the one the data's kind trains; this says so to the compiler. */
+function textModel(model: TrainedModel, kind: TrainingData['kind']): TextModel {
+  if (!(model instanceof TextModel)) throw new Error(`${kind} examples train a text encoder, but the run loaded another kind of model.`);
+  return model;
 }

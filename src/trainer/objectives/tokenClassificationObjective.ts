@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../../shared/config/configTypes';
 import type { TrainingData } from '../data/loadTrainingData';
 import { WordPieceAligner } from '../data/tokenClassificationAlignment';
 import type { TokenTagsExample } from '../data/trainingExamples';
-import type { SentenceEmbedder } from '../model/sentenceEmbedder';
+import type { TextModel } from '../model/textTrainedModel';
 import { balancedClassWeights } from '../training/classificationHead';
 import type { PassCoordinates, StepGradients } from '../training/gradientStep';
 import { TokenClassificationEvaluator } from '../training/tokenClassificationEvaluator';
@@ -28,10 +28,11 @@ export class TokenClassificationObjective implements TrainingObjective<TokenTags
   private readonly evaluator: TokenClassificationEvaluator;
 
   constructor(
-    readonly embedder: SentenceEmbedder,
+    readonly model: TextModel,
     data: TokenClassificationData,
     private readonly config: { loss: TokenLossConfig; training: { seed: number }; evaluation: { metrics: readonly string[] } },
   ) {
+    const embedder = model.embedder;
     this.examples = data.train;
     const labels = tagsOf(data.train);
     const weights =
@@ -46,14 +47,14 @@ export class TokenClassificationObjective implements TrainingObjective<TokenTags
     if (!isTokenObjective(objective)) throw new Error(`loss.type ${objective} does not train a token-classification head.`);
     this.head = new TokenClassificationHead(labels, objective, embedder.dimension, config.training.seed, weights);
     this.tagger = { embedder, head: this.head, aligner: new WordPieceAligner(embedder.tokenizer) };
-    this.trainable = trainableVariables(embedder, this.head);
+    this.trainable = trainableVariables(model, this.head);
     this.settings = focalSettings(config.loss);
     this.evaluator = new TokenClassificationEvaluator(data.validation, config.evaluation.metrics);
   }
 
   warnings(): string[] {
     const warnings: string[] = [];
-    const maxSeqLength = this.embedder.settings.maxSeqLength;
+    const maxSeqLength = this.model.embedder.settings.maxSeqLength;
     const untagged = this.tagger.aligner.untaggedWords(
       this.examples.map((row) => row.tokens),
       maxSeqLength,
@@ -77,6 +78,6 @@ export class TokenClassificationObjective implements TrainingObjective<TokenTags
   }
 
   async exportTo(folder: string): Promise<void> {
-    await writeTokenClassifierFolder(folder, this.head, this.embedder.settings.maxSeqLength);
+    await writeTokenClassifierFolder(folder, this.head, this.model.embedder.settings.maxSeqLength);
   }
 }

@@ -14,10 +14,9 @@ import {
   type CheckpointStateSummary,
 } from '../../shared/run/runFolder';
 import type { BatchPosition } from '../data/batchIterator';
-import type { HfConfigJson } from '../model/bertConfig';
 import type { NamedTensors } from '../model/namedTensors';
 import { readSafetensors, writeSafetensors } from '../model/safetensors';
-import type { TextTokenizer } from '../model/textTokenizer';
+import type { TrainedModel } from '../model/trainedModel';
 import type { TaskHeadDescription } from './savedTaskHead';
 
 /** Everything besides tensors that a resumed run needs to continue exactly where the saved one stopped. */
@@ -37,7 +36,7 @@ export interface TrainerState extends CheckpointStateSummary {
 }
 
 export interface CheckpointContents {
-  /** Encoder variables as the trainer holds them (LoRA and adapters separate), for an exact resume. */
+  /** The model's variables as the trainer holds them (LoRA and adapters separate), for an exact resume. */
   readonly weights: NamedTensors;
   readonly optimizer: NamedTensors;
   readonly state: TrainerState;
@@ -69,18 +68,17 @@ export class CheckpointStore {
     mkdirSync(this.folder, { recursive: true });
   }
 
-  save(contents: CheckpointContents, model: { hfConfigJson: HfConfigJson; tokenizer: TextTokenizer }, isBest: boolean): SavedCheckpoint {
+  /** The model writes its weights and own files (TrainedModel.writeCheckpointFolder); the store adds the trainer's. */
+  async save(contents: CheckpointContents, model: Pick<TrainedModel, 'writeCheckpointFolder'>, isBest: boolean): Promise<SavedCheckpoint> {
     const name = checkpointName(contents.state.step);
     const final = join(this.folder, name);
     const temp = join(this.folder, `${TEMP_PREFIX}${name}-${process.pid}`);
     this.removeLeftovers();
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(temp, { recursive: true });
-    writeSafetensors(join(temp, ENCODER_WEIGHTS_FILE), contents.weights, { format: 'embedtune', layout: 'input-major' });
+    await model.writeCheckpointFolder(temp, contents.weights);
     writeSafetensors(join(temp, OPTIMIZER_STATE_FILE), contents.optimizer, { format: 'embedtune' });
     writeFileSync(join(temp, TRAINER_STATE_FILE), `${JSON.stringify(contents.state, null, 2)}\n`);
-    writeFileSync(join(temp, 'config.json'), `${JSON.stringify(model.hfConfigJson, null, 2)}\n`);
-    model.tokenizer.saveTo(temp);
     rmSync(final, { recursive: true, force: true });
     renameSync(temp, final);
     const path = checkpointRelativePath(contents.state.step);
@@ -120,14 +118,21 @@ export class CheckpointStore {
   }
 }
 
-export function loadCheckpoint(folder: string): CheckpointContents {
+/**
+ * A checkpoint's contents. `readWeights` is the model's reader (TrainedModel.readCheckpointWeights); the default
+ * reads a text encoder's encoder.safetensors.
+ */
+export function loadCheckpoint(
+  folder: string,
+  readWeights: (folder: string) => NamedTensors = (at) => readSafetensors(join(at, ENCODER_WEIGHTS_FILE)).tensors,
+): CheckpointContents {
   const statePath = join(folder, TRAINER_STATE_FILE);
   if (!existsSync(statePath)) throw new Error(`${folder} is not an EmbedTune checkpoint: it has no ${TRAINER_STATE_FILE}.`);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
   if (state.format !== TFJS_CHECKPOINT_FORMAT)
     throw new Error(`${statePath} has format ${JSON.stringify(state.format)}, which this EmbedTune cannot read.`);
   return {
-    weights: readSafetensors(join(folder, ENCODER_WEIGHTS_FILE)).tensors,
+    weights: readWeights(folder),
     optimizer: readSafetensors(join(folder, OPTIMIZER_STATE_FILE)).tensors,
     state,
   };

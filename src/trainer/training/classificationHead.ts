@@ -1,6 +1,7 @@
 import { snapshotVariables } from '../model/variableSnapshot';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors } from '../model/namedTensors';
+import { classificationLoss, type FocalSettings } from './classificationLoss';
 
 /** What the head reads: one pooled text, or a pair as sentence-transformers' SoftmaxLoss concatenates it (u, v, |u − v|). */
 export type HeadInput = 'text' | 'pair';
@@ -47,34 +48,9 @@ export class ClassificationHead {
     return tf.add(tf.matMul(features, this.weight), this.bias);
   }
 
-  /**
-   * Mean softmax cross-entropy against label indices, or with `focal` the focal loss of Lin et al.:
-   * −α_c (1 − p)^γ log p, which down-weights easy rows so that rare classes are not drowned out.
-   * α is one weight for every class, or one per class in the order of `labels`. With class weights w, the loss
-   * is Σ w_y·loss / Σ w_y, as torch's CrossEntropyLoss(weight=w) reduces it.
-   */
-  loss(features: tf.Tensor2D, labelIndices: Int32Array, focal?: { gamma: number; alpha: number | readonly number[] }): tf.Scalar {
-    return tf.tidy(() => {
-      const logProbabilities = tf.logSoftmax(this.logits(features));
-      const indices = tf.tensor1d(labelIndices, 'int32');
-      const targets = tf.oneHot(indices, this.labels.length);
-      const logP = tf.sum(tf.mul(targets, logProbabilities), -1);
-      let perRow: tf.Tensor = tf.neg(logP);
-      if (focal) {
-        const alphas = Array.isArray(focal.alpha) ? focal.alpha : this.labels.map(() => focal.alpha as number);
-        if (alphas.length !== this.labels.length) {
-          throw new Error(
-            `loss.alpha lists ${alphas.length} weights, but the data has ${this.labels.length} classes (${this.labels.join(', ')}).`,
-          );
-        }
-        const alpha = tf.gather(tf.tensor1d(alphas as number[]), indices);
-        const modulation = tf.pow(tf.sub(1, tf.exp(logP)), focal.gamma);
-        perRow = tf.mul(tf.mul(alpha, modulation), perRow);
-      }
-      if (!this.classWeights) return tf.mean(perRow) as tf.Scalar;
-      const weights = tf.gather(tf.tensor1d(this.classWeights as number[]), indices);
-      return tf.div(tf.sum(tf.mul(weights, perRow)), tf.sum(weights)) as tf.Scalar;
-    });
+  /** The loss of the head's logits (classificationLoss: softmax, or focal; class weights if given). */
+  loss(features: tf.Tensor2D, labelIndices: Int32Array, focal?: FocalSettings): tf.Scalar {
+    return tf.tidy(() => classificationLoss(this.logits(features), labelIndices, this.labels, { focal, classWeights: this.classWeights }));
   }
 
   /** The most likely label of each row. */

@@ -1,16 +1,13 @@
 import { relative } from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { formatEvaluationPlan } from '../../shared/config/evaluationSchedule';
-import { rolePromptTexts } from '../../shared/config/promptSettings';
 import { warmupSteps } from '../../shared/config/runPlan';
 import type { EventLogWriter } from '../../shared/events/eventLogWriter';
-import { encoderOpsFor } from '../backend/encoderOpsFor';
 import { selectBackend, type SelectedBackend } from '../backend/selectBackend';
 import { BatchIterator, type BatchPosition } from '../data/batchIterator';
 import type { Example } from '../data/trainingExamples';
-import { loadEmbedder, type LoadedEmbedder } from '../model/loadEmbedder';
-import { promptPoolingProblem } from '../model/modelPrompts';
-import type { TrainingObjective } from '../objectives/objective';
+import type { TrainedModel } from '../model/trainedModel';
+import { headVariableNames, type TrainingObjective } from '../objectives/objective';
 import { objectiveFor } from '../objectives/objectiveFor';
 import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type PreparedRun } from '../run/prepareRun';
 import type { RunRequest } from '../run/runRequest';
@@ -18,8 +15,7 @@ import { AdamW, DEFAULT_ADAMW } from './adamW';
 import { restoreCheckpoint, type Trainee, type TrainingProgress } from './callbacks/checkpointer';
 import { CheckpointStore, type TrainerState } from './checkpointStore';
 import { configHash } from './runDirectory';
-import { decideGradientCheckpointing, microBatchShapeOf } from './gradientCheckpointing';
-import { trainingStrategy } from './trainingStrategy';
+import { loadRunModel } from './runModel';
 
 export type SetupOptions = Omit<RunRequest, 'stop'>;
 
@@ -27,7 +23,7 @@ export type SetupOptions = Omit<RunRequest, 'stop'>;
 export interface RunSetup {
   readonly prepared: PreparedRun;
   readonly backend: SelectedBackend;
-  readonly loaded: LoadedEmbedder;
+  readonly model: TrainedModel;
   readonly objective: TrainingObjective;
   readonly trainee: Trainee & { readonly optimizer: AdamW };
   readonly run: OpenedRun;
@@ -53,9 +49,9 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   options.log(`backend: ${backend.name} (${backend.reason})`);
   const prepared = await prepareRun({ configPath: options.configPath, runConfig, ...(options.resume ? { resume: options.resume } : {}) });
   const { config } = prepared;
-  const loaded = await loadModel(prepared, backend, options);
-  const objective = objectiveFor(prepared.data, loaded.embedder, config);
-  const trainee = { encoder: loaded.embedder.encoder, head: objective.head, optimizer: optimizerFor(objective, config, options.log) };
+  const model = await loadRunModel(prepared, backend, options);
+  const objective = objectiveFor(prepared.data, model, config);
+  const trainee = { model, head: objective.head, optimizer: optimizerFor(objective, config, options.log) };
   // Restored before the run folder opens, so that an unreadable checkpoint fails the request and leaves its run as it was.
   const resumed = prepared.resumeFrom ? restoreCheckpoint(prepared.resumeFrom, trainee, configHash(config), options.log) : undefined;
   const distinctTexts = objective.distinctTexts?.bind(objective);
@@ -68,7 +64,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const run = openRunFolder(prepared);
   const events = run.openEvents(options.eventsToStdout ? { mirror: process.stdout } : {});
   const store = new CheckpointStore(run.directory.path, config.checkpoints.keep, config.checkpoints.keep_best);
-  const setup = { prepared, backend, loaded, objective, trainee, run, events, store, batches, steps, resumed };
+  const setup = { prepared, backend, model, objective, trainee, run, events, store, batches, steps, resumed };
   const start = startOf(resumed, batches);
   try {
     announceRun(setup, options.log);
@@ -111,46 +107,10 @@ function requireTfjsEngine(config: ResolvedConfig): void {
   if (config.engine.type !== 'tfjs') throw new Error(`engine.type ${config.engine.type} is not run by the built-in tfjs engine.`);
 }
 
-/** The base model with the strategy's trainable variables and extensions, and activation checkpointing decided. */
-async function loadModel(prepared: PreparedRun, backend: SelectedBackend, options: SetupOptions): Promise<LoadedEmbedder> {
-  const { config, written } = prepared;
-  const strategy = trainingStrategy(config);
-  const loaded = await loadEmbedder({
-    base: config.model.base,
-    baseDir: prepared.configDir,
-    written: written.model,
-    resolved: config.model,
-    ops: encoderOpsFor(backend.name),
-    trainable: strategy.trainable,
-    extensions: strategy.extensions,
-    env: options.env,
-    ...(prepared.dropout !== null ? { dropout: prepared.dropout } : {}),
-  });
-  const prompted = config.task === 'embedding' && Object.keys(rolePromptTexts(config.model)).length > 0;
-  const poolingProblem = prompted ? promptPoolingProblem(loaded.model.rootFolder, config.model.base) : undefined;
-  if (poolingProblem) throw new Error(`model.prompts cannot be used: ${poolingProblem}`);
-  const { encoder, settings } = loaded.embedder;
-  const checkpointing = decideGradientCheckpointing(config.training.gradient_checkpointing, {
-    backend: backend.name,
-    config: encoder.config,
-    parameters: encoder.parameterCount(),
-    microBatch: microBatchShapeOf({
-      kind: prepared.data.kind,
-      batchSize: config.training.batch_size,
-      loss: config.loss.type,
-      miniBatchSize: config.loss.mini_batch_size,
-      maxSeqLength: settings.maxSeqLength,
-    }),
-  });
-  encoder.gradientCheckpointing = checkpointing.on;
-  options.log(`gradient checkpointing: ${checkpointing.on ? 'on' : 'off'} (${checkpointing.reason})`);
-  return loaded;
-}
-
 /** AdamW over the objective's variables; a task head may learn at its own rate (training.head_learning_rate). */
 function optimizerFor(objective: TrainingObjective, config: ResolvedConfig, log: (line: string) => void): AdamW {
   const headScale = config.training.head_learning_rate / config.training.learning_rate;
-  const headNames = new Set(objective.head?.variables.keys() ?? []);
+  const headNames = headVariableNames(objective);
   const optimizer = new AdamW(objective.trainable, {
     ...DEFAULT_ADAMW,
     weightDecay: config.training.weight_decay,
@@ -184,7 +144,7 @@ function startOf(resumed: TrainerState | undefined, batches: Pick<BatchIterator<
 function announceRun(setup: Omit<RunSetup, 'start'>, log: (line: string) => void): void {
   const { prepared, run, events, backend, objective, steps } = setup;
   const { config, data } = prepared;
-  const encoder = objective.embedder.encoder;
+  const { model } = objective;
   const headParameters = [...(objective.head?.variables.values() ?? [])].reduce((sum, variable) => sum + variable.size, 0);
   events.write({
     type: 'run_started',
@@ -198,8 +158,8 @@ function announceRun(setup: Omit<RunSetup, 'start'>, log: (line: string) => void
     task: config.task,
     model: config.model.base,
     strategy: config.strategy.type,
-    trainable_parameters: encoder.parameterCount((variable) => variable.trainable) + headParameters,
-    total_parameters: encoder.parameterCount() + headParameters,
+    trainable_parameters: model.parameterCount((variable) => variable.trainable) + headParameters,
+    total_parameters: model.parameterCount() + headParameters,
     dataset: data.summary.dataset,
     preprocess: data.summary.preprocess,
     epochs: config.training.epochs,

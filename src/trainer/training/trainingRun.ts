@@ -113,7 +113,6 @@ function runCallbacks(setup: RunSetup, options: TrainOptions): RunCallbacks {
       every: config.checkpoints.every,
       seed: config.training.seed,
       configHash: run.directory.configHash,
-      model: { hfConfigJson: setup.loaded.hfConfigJson, tokenizer: setup.loaded.embedder.tokenizer },
     },
     () => ({ tracker: earlyStopping.state(), metrics: evaluation.latest, baseline: evaluation.baseline }),
     clock,

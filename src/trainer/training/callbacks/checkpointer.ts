@@ -2,9 +2,8 @@
 import type { MetricValues, RunEventInput } from '../../../shared/events/runEvents';
 import { checkpointRelativePath, TFJS_CHECKPOINT_FORMAT } from '../../../shared/run/runFolder';
 import type { BatchPosition } from '../../data/batchIterator';
-import type { HfConfigJson } from '../../model/bertConfig';
 import type { NamedTensors } from '../../model/namedTensors';
-import type { TextTokenizer } from '../../model/textTokenizer';
+import type { TrainedModel } from '../../model/trainedModel';
 import type { AdamW } from '../adamW';
 import { loadCheckpoint, type CheckpointStore, type TrainerState } from '../checkpointStore';
 import type { RunClock } from '../runClock';
@@ -13,9 +12,9 @@ import type { EvaluationLogs, StepLogs, TrainEndReason, TrainingCallback } from 
 import type { TrackerState } from './earlyStopping';
 import { isDue } from './interval';
 
-/** What a checkpoint holds the values of: the encoder, the task head and the optimizer's moments. */
+/** What a checkpoint holds the values of: the model (which also writes and reads its files), the task head and the optimizer's moments. */
 export interface Trainee {
-  readonly encoder: { snapshot(): Promise<NamedTensors>; restore(weights: NamedTensors): void };
+  readonly model: Pick<TrainedModel, 'snapshot' | 'restore' | 'writeCheckpointFolder' | 'readCheckpointWeights'>;
   readonly head: TaskHead | undefined;
   readonly optimizer: AdamW;
 }
@@ -33,8 +32,6 @@ export interface CheckpointerOptions {
   readonly every: number | 'epoch';
   readonly seed: number;
   readonly configHash: string;
-  /** Saved beside the weights, so that a checkpoint loads as a model. */
-  readonly model: { readonly hfConfigJson: HfConfigJson; readonly tokenizer: TextTokenizer };
 }
 
 /** The other callbacks' state that a checkpoint saves, read when it is saved. */
@@ -101,7 +98,7 @@ export class Checkpointer implements TrainingCallback {
 
   private async save(reason: SaveReason, isBest: boolean): Promise<void> {
     const { step, epoch, position, examplesSeen } = this.progress;
-    const { optimizer, encoder, head } = this.trainee;
+    const { optimizer, model, head } = this.trainee;
     const moments = await optimizer.state();
     const optimizerTensors: NamedTensors = new Map();
     for (const [name, { m, v, shape }] of moments.moments) {
@@ -126,8 +123,8 @@ export class Checkpointer implements TrainingCallback {
       elapsedSeconds: this.clock.elapsed(),
       ...(head ? { head: describeTaskHead(head) } : {}),
     };
-    const weights = new Map([...(await encoder.snapshot()), ...((await head?.snapshot()) ?? [])]);
-    const saved = this.store.save({ weights, optimizer: optimizerTensors, state }, this.options.model, isBest);
+    const weights = new Map([...(await model.snapshot()), ...((await head?.snapshot()) ?? [])]);
+    const saved = await this.store.save({ weights, optimizer: optimizerTensors, state }, model, isBest);
     this.checkpointedAt = step;
     this.events.write({
       type: 'checkpoint',
@@ -145,11 +142,11 @@ export class Checkpointer implements TrainingCallback {
 
 /** What a resumed run continues from: its checkpoint's trainer state, with the weights and moments put back. */
 export function restoreCheckpoint(folder: string, trainee: Trainee, configHash: string, log: (line: string) => void): TrainerState {
-  const saved = loadCheckpoint(folder);
+  const saved = loadCheckpoint(folder, (at) => trainee.model.readCheckpointWeights(at));
   if (saved.state.configHash !== configHash) {
     log(`warning: ${folder} was saved with a different config; resuming with the current one.`);
   }
-  trainee.encoder.restore(saved.weights);
+  trainee.model.restore(saved.weights);
   trainee.head?.restore(saved.weights);
   trainee.optimizer.restore(saved.state.optimizerStep, momentsFrom(saved.optimizer));
   log(`resuming from ${folder} at step ${saved.state.step}`);
