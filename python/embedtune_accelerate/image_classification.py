@@ -111,7 +111,7 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
         loss = ImageClassificationLoss(config["loss"], labels, [str(row["label"]) for row in rows])
         counter = RankCounter()
         callback = EmbedTuneRunCallback(plan, events, stop, counter, args.world_size, args.process_index, args.device)
-        details = ImageEvaluation(labels, validation_rows, box, os.path.dirname(plan.config_path), callback)
+        details = ImageEvaluation(labels, eval_set, os.path.dirname(plan.config_path), callback)
         callbacks: list[Any] = [callback]
         if plan.early_stopping_on:
             callbacks.append(PrimaryMetricEarlyStopping(callback, config["early_stopping"]["patience"], config["early_stopping"]["min_delta"]))
@@ -177,10 +177,10 @@ class ImageEvaluation:
     thumbnails. The Trainer gathers the predictions of every process in dataset order, so row i is validation row i.
     """
 
-    def __init__(self, labels: list[str], rows: list[dict[str, Any]], box: Any, config_dir: str, callback: Any) -> None:
+    def __init__(self, labels: list[str], images: Any, config_dir: str, callback: Any) -> None:
         self.labels = labels
-        self.rows = rows
-        self.box = box
+        self.images = images
+        self.rows = images.rows if images is not None else []
         self.config_dir = config_dir
         self.callback = callback
 
@@ -212,7 +212,7 @@ class ImageEvaluation:
         for i in wrong[:MISCLASSIFIED_SHOWN]:
             path = self.rows[i]["image"]
             try:
-                picture = thumbnail(path, self.box)
+                picture = thumbnail(self.images, i)
             except BadImage:
                 continue  # Checked at the start; a file changed since then is left out of the grid.
             shown.append({

@@ -5,8 +5,9 @@ and, on the training split, preprocess.augment, and gives the Trainer `pixel_val
 AutoImageProcessor makes them.
 
 Augmentation is written with Pillow and numpy, not torchvision: PyPI has no torchvision build for the torch this
-engine pins. Each image's draws come from numpy's generator seeded with (seed, epoch, row index), so a resumed run
-replays the same augmented images, and the order of the draws below is fixed.
+engine pins. Each image's draws come from numpy generators seeded with (seed, epoch, row index, operation), so a
+resumed run replays the same augmented images. The draws are not the tfjs engine's (another generator), but the
+operations, their order and their ranges are.
 """
 
 from __future__ import annotations
@@ -130,43 +131,60 @@ class Augment:
         )
         return None if augment == Augment() else augment
 
-    def apply(self, image: Any, rng: np.random.Generator, output: tuple[int, int], resample: int) -> Any:
-        """
-        Random resized crop (to `output`, width × height, replacing the processor's resize and center crop),
-        horizontal flip, vertical flip, rotation, color jitter: in this order, with the draws always in this order.
-        """
+    def apply(self, image: Any, draws: "Draws") -> Any:
+        """Horizontal flip, vertical flip, rotation, color jitter, in this order, as the tfjs engine's imageAugmentation.ts."""
         from PIL import Image, ImageEnhance
 
-        if self.random_resized_crop is not None:
-            box = random_resized_box(image.width, image.height, self.random_resized_crop, rng)
-            image = image.resize(output, resample=Image.Resampling(resample), box=box)
-        if rng.random() < self.horizontal_flip:
+        # torchvision flips when torch.rand(1) < p.
+        if self.horizontal_flip > 0 and draws.stream("horizontal_flip").random() < self.horizontal_flip:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if rng.random() < self.vertical_flip:
+        if self.vertical_flip > 0 and draws.stream("vertical_flip").random() < self.vertical_flip:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         if self.rotation > 0:
-            # Corners the rotation brings in are black, as torchvision's RandomRotation fills them.
-            image = image.rotate(float(rng.uniform(-self.rotation, self.rotation)), resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))
-        jitter = self.color_jitter or {}
-        enhancers = (("brightness", ImageEnhance.Brightness), ("contrast", ImageEnhance.Contrast), ("saturation", ImageEnhance.Color))
-        # torchvision's ColorJitter applies the three in a random order.
-        for index in rng.permutation(3):
-            key, enhancer = enhancers[int(index)]
-            amount = float(jitter.get(key) or 0.0)
-            if amount > 0:
-                image = enhancer(image).enhance(float(rng.uniform(max(0.0, 1 - amount), 1 + amount)))
+            # Counter-clockwise about the center; corners the rotation brings in are black, as torchvision's RandomRotation.
+            angle = float(draws.stream("rotation").uniform(-self.rotation, self.rotation))
+            image = image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))
+        if self.color_jitter:
+            random = draws.stream("color_jitter")
+            enhancers = {"brightness": ImageEnhance.Brightness, "contrast": ImageEnhance.Contrast, "saturation": ImageEnhance.Color}
+            # torchvision's ColorJitter applies the three in a random order.
+            for key in random.permutation(list(enhancers)):
+                amount = float(self.color_jitter.get(key) or 0.0)
+                if amount > 0:
+                    image = enhancers[key](image).enhance(float(random.uniform(max(0.0, 1 - amount), 1 + amount)))
         return image
 
 
+class Draws:
+    """
+    The random streams of one image in one epoch: one numpy generator per operation, seeded with (seed, epoch, row
+    index, operation), so that turning one operation on or off leaves what the others draw unchanged.
+    """
+
+    OPERATIONS = {"horizontal_flip": 1, "vertical_flip": 2, "rotation": 3, "random_resized_crop": 4, "color_jitter": 5}
+
+    def __init__(self, seed: int, epoch: int, index: int) -> None:
+        self.key = [seed, epoch, index]
+
+    def stream(self, operation: str) -> np.random.Generator:
+        return np.random.default_rng([*self.key, self.OPERATIONS[operation]])
+
+
 def output_size(processor: Any) -> tuple[int, int]:
-    """The processor's final width × height: the crop size, else a square size or shortest edge."""
+    """
+    The processor's final width × height: the crop size, else a square size (ConvNeXT's crop_pct resize is square).
+    A shortest-edge resize with no crop gives each image its own shape, which no batch can hold.
+    """
     crop = getattr(processor, "crop_size", None)
     if getattr(processor, "do_center_crop", False) and crop:
         return int(crop["width"]), int(crop["height"])
     size = processor.size
-    if "shortest_edge" in size:
+    if "height" in size and "width" in size:
+        return int(size["width"]), int(size["height"])
+    if hasattr(processor, "crop_pct") and "shortest_edge" in size:
         return int(size["shortest_edge"]), int(size["shortest_edge"])
-    return int(size["width"]), int(size["height"])
+    raise ValueError("preprocess.image: a shortest_edge resize with no crop gives each image its own shape, which a batch cannot hold; "
+                     "set preprocess.image.crop (or size as a number or {height, width}).")
 
 
 def random_resized_box(width: int, height: int, settings: dict[str, Any], rng: np.random.Generator) -> tuple[int, int, int, int]:
@@ -200,8 +218,10 @@ def random_resized_box(width: int, height: int, settings: dict[str, Any], rng: n
 
 class ImageRows:
     """
-    A map-style dataset of {pixel_values, labels}. `epoch` is set by the run (ImageEpochCallback) before each epoch's
-    batches are drawn, so the augmentation of row i in epoch e is the same in every run with the same seed.
+    A map-style dataset of {pixel_values, labels}, made as the tfjs engine's ImagePipeline makes them: decode,
+    crop_box, then the processor's resize and center crop (or, when training with random_resized_crop, a random
+    region resized to the same size), then the drawn flips, rotation and color jitter on that 8-bit image, then the
+    processor's rescale and normalize. `epoch` is set by the run before each epoch's batches are drawn.
     """
 
     def __init__(self, rows: list[dict[str, Any]], labels: list[str], processor: Any, box: tuple[int, int, int, int] | None,
@@ -213,29 +233,45 @@ class ImageRows:
         self.augment = augment
         self.seed = seed
         self.epoch = 0
+        self.size = output_size(processor)
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def image(self, i: int) -> Any:
-        row = self.rows[i]
-        image = cleaned(open_rgb(row["image"]), self.box)
-        if self.augment is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, i])
-            image = self.augment.apply(image, rng, output_size(self.processor), int(getattr(self.processor, "resample", 2)))
-        return image
+    def cleaned(self, i: int) -> Any:
+        """Decoded, crop box, resize and center crop: the 8-bit image validation uses (and thumbnails show)."""
+        return resized(self.processor, cleaned(open_rgb(self.rows[i]["image"]), self.box))
+
+    def model_image(self, i: int) -> Any:
+        if self.augment is None:
+            return self.cleaned(i)
+        # The example's index in file order, as the loader numbered it; the row's position where it did not.
+        draws = Draws(self.seed, self.epoch, int(self.rows[i].get("index", i)))
+        if self.augment.random_resized_crop is None:
+            return self.augment.apply(self.cleaned(i), draws)
+        original = cleaned(open_rgb(self.rows[i]["image"]), self.box)
+        region = random_resized_box(original.width, original.height, self.augment.random_resized_crop, draws.stream("random_resized_crop"))
+        from PIL import Image
+
+        image = original.resize(self.size, resample=Image.Resampling(int(getattr(self.processor, "resample", 2))), box=region)
+        return self.augment.apply(image, draws)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        # A random resized crop has already made the final size: the processor only rescales and normalizes.
-        resized = self.augment is not None and self.augment.random_resized_crop is not None
-        options = {"do_resize": False, "do_center_crop": False} if resized else {}
-        pixels = self.processor(images=[self.image(i)], return_tensors="pt", **options)["pixel_values"][0]
+        pixels = self.processor(images=[self.model_image(i)], do_resize=False, do_center_crop=False, return_tensors="pt")["pixel_values"][0]
         return {"pixel_values": pixels, "labels": self.index[str(self.rows[i]["label"])]}
 
 
-def thumbnail(path: str, box: tuple[int, int, int, int] | None, size: int = THUMBNAIL_SIZE) -> dict[str, Any]:
-    """The cleaned image scaled and center-cropped to size × size, as base64 raw RGB bytes for the dashboard's canvas."""
-    from PIL import Image, ImageOps
+def resized(processor: Any, image: Any) -> Any:
+    """The processor's resize and center crop alone, as an 8-bit PIL image (its values are exactly the processor's)."""
+    from PIL import Image
 
-    image = ImageOps.fit(cleaned(open_rgb(path), box), (size, size), method=Image.Resampling.BILINEAR)
+    array = processor(images=[image], do_rescale=False, do_normalize=False, return_tensors="np")["pixel_values"][0]
+    return Image.fromarray(np.asarray(array).transpose(1, 2, 0).astype(np.uint8), "RGB")
+
+
+def thumbnail(rows: ImageRows, i: int, size: int = THUMBNAIL_SIZE) -> dict[str, Any]:
+    """The cleaned image (what the model sees, unaugmented) at size × size, Pillow bilinear, as base64 raw RGB bytes."""
+    from PIL import Image
+
+    image = rows.cleaned(i).resize((size, size), resample=Image.Resampling.BILINEAR)
     return {"width": size, "height": size, "rgb": base64.b64encode(image.tobytes()).decode("ascii")}

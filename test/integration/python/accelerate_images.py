@@ -132,6 +132,10 @@ def augment_check(model_folder: str, image_path: str) -> dict:
     plain = pixels(None, 42, 0)
     with Image.open(image_path) as image:
         expected = processor(images=[image.convert("RGB").crop((2, 2, 42, 34))], return_tensors="pt")["pixel_values"][0]
+    # Turning one operation off leaves the others' draws: without the flips, rotation and crop, the jitter is the same.
+    jitter_only = Augment.of({"color_jitter": settings["color_jitter"]})
+    both = Augment.of({"color_jitter": settings["color_jitter"], "vertical_flip": 1.0})
+    flipped_back = torch.flip(pixels(both, 42, 0), dims=[1])
     return {
         "shape": list(first.shape),
         "plain_shape": list(plain.shape),
@@ -140,6 +144,7 @@ def augment_check(model_folder: str, image_path: str) -> dict:
         "other_seed_differs": not torch.equal(first, pixels(augment, 7, 0)),
         "plain_is_processor": bool(torch.equal(plain, expected)),
         "off_by_default": Augment.of({"seed": 42, "horizontal_flip": 0}) is None,
+        "streams_independent": bool(torch.equal(flipped_back, pixels(jitter_only, 42, 0))),
     }
 
 
