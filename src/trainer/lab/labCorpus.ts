@@ -14,7 +14,7 @@ export interface LabCorpus {
 }
 
 /** Tried in this order when no column is named: a plain corpus, then the documents of (anchor, positive) pairs. */
-const DEFAULT_COLUMNS = ['text', 'positive', 'sentence', 'document', 'passage'];
+export const DEFAULT_COLUMNS = ['text', 'positive', 'sentence', 'document', 'passage'];
 
 /**
  * Reads a corpus: a text file gives one entry per non-blank line; a JSONL, CSV or TSV file gives the values of
