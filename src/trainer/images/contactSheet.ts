@@ -1,11 +1,14 @@
 import { PNG } from 'pngjs';
 import { pilResize } from './pilResample';
+import { drawText, GLYPH_HEIGHT } from './pixelFont';
 import type { RgbImage } from './rgbImage';
 
 /**
  * A contact sheet: a grid of equally sized tiles, one row per image and one column per stage (original, cleaned,
  * augmented copies), written as an RGB PNG with pngjs. Each picture is scaled to fit its tile with its aspect ratio
- * kept and centered on the tile's background, so a wide original and its square crop read side by side.
+ * kept and centered on the tile's background, so a wide original and its square crop read side by side. With
+ * titles, a strip above the grid names the columns and a strip above each row names its image (pixelFont, no font
+ * dependency).
  */
 
 export interface ContactSheetLayout {
@@ -15,6 +18,17 @@ export interface ContactSheetLayout {
   readonly gap: number;
   readonly rows: number;
   readonly columns: number;
+  /** Height of the title strip above the grid and above each row; 0 without titles. */
+  readonly label: number;
+}
+
+export interface ContactSheetOptions {
+  readonly tile?: number;
+  readonly gap?: number;
+  /** One per column, drawn above the grid. */
+  readonly columnTitles?: readonly string[];
+  /** One per row, drawn above its tiles. */
+  readonly rowTitles?: readonly string[];
 }
 
 export const DEFAULT_TILE = 128;
@@ -22,18 +36,24 @@ export const DEFAULT_GAP = 4;
 
 const BACKGROUND = [32, 32, 32] as const;
 const TILE_BACKGROUND = [64, 64, 64] as const;
+const TEXT = [230, 230, 230] as const;
+const TEXT_SCALE = 2;
+const LABEL_HEIGHT = GLYPH_HEIGHT * TEXT_SCALE + 4;
 
 /** Width and height of a sheet with this layout. */
 export function sheetSize(layout: ContactSheetLayout): { width: number; height: number } {
   return {
     width: layout.columns * layout.tile + (layout.columns + 1) * layout.gap,
-    height: layout.rows * layout.tile + (layout.rows + 1) * layout.gap,
+    height: layout.gap + layout.label + layout.rows * (layout.label + layout.tile + layout.gap),
   };
 }
 
 /** The top-left pixel of a tile. */
 export function tileOrigin(layout: ContactSheetLayout, row: number, column: number): { x: number; y: number } {
-  return { x: layout.gap + column * (layout.tile + layout.gap), y: layout.gap + row * (layout.tile + layout.gap) };
+  return {
+    x: layout.gap + column * (layout.tile + layout.gap),
+    y: layout.gap + layout.label + row * (layout.label + layout.tile + layout.gap) + layout.label,
+  };
 }
 
 /**
@@ -42,13 +62,15 @@ export function tileOrigin(layout: ContactSheetLayout, row: number, column: numb
  */
 export function encodeContactSheet(
   rows: readonly (readonly (RgbImage | undefined)[])[],
-  options: { tile?: number; gap?: number } = {},
+  options: ContactSheetOptions = {},
 ): { png: Buffer; layout: ContactSheetLayout } {
+  const titled = options.columnTitles !== undefined || options.rowTitles !== undefined;
   const layout: ContactSheetLayout = {
     tile: options.tile ?? DEFAULT_TILE,
     gap: options.gap ?? DEFAULT_GAP,
     rows: rows.length,
     columns: Math.max(0, ...rows.map((row) => row.length)),
+    label: titled ? LABEL_HEIGHT : 0,
   };
   if (layout.rows === 0 || layout.columns === 0) throw new Error('A contact sheet needs at least one image.');
   const { width, height } = sheetSize(layout);
@@ -68,7 +90,20 @@ export function encodeContactSheet(
       paste(png.data, width, fitted, centered);
     }),
   );
+  if (titled) drawTitles(png.data, width, layout, options);
   return { png: PNG.sync.write(png, { colorType: 2 }), layout };
+}
+
+function drawTitles(rgba: Buffer, width: number, layout: ContactSheetLayout, options: ContactSheetOptions): void {
+  const text = { scale: TEXT_SCALE, color: TEXT };
+  options.columnTitles?.slice(0, layout.columns).forEach((title, column) => {
+    const { x } = tileOrigin(layout, 0, column);
+    drawText(rgba, width, title, { x, y: layout.gap + 2 }, { ...text, maxWidth: layout.tile });
+  });
+  options.rowTitles?.slice(0, layout.rows).forEach((title, row) => {
+    const { y } = tileOrigin(layout, row, 0);
+    drawText(rgba, width, title, { x: layout.gap, y: y - layout.label + 2 }, { ...text, maxWidth: width - 2 * layout.gap });
+  });
 }
 
 /** The picture scaled up or down to fill the tile along its longer edge, aspect ratio kept. */
