@@ -1,6 +1,7 @@
 import { BACKEND_USAGE, runBackend } from './cli/backendCommand';
 import { escapeControlCharacters, InputFileError, UsageError, type CliIo } from './cli/cliIo';
 import { ENCODE_USAGE, EVAL_USAGE, EXPORT_USAGE, runEncode, runEval, runExport } from './cli/modelCommands';
+import { LAB_MAP_USAGE, LAB_NEIGHBOURS_USAGE, runLabMap, runLabNeighbours } from './cli/labMapCommand';
 import { LAB_SEARCH_USAGE, runLabSearch } from './cli/labSearchCommand';
 import { LAB_WINS_USAGE, runLabWins } from './cli/labWinsCommand';
 import { MINE_NEGATIVES_USAGE, runMineNegatives } from './cli/mineNegativesCommand';
@@ -17,6 +18,8 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[], io: CliIo)
   'preview-data': { usage: PREVIEW_DATA_USAGE, run: runPreviewData },
   'mine-negatives': { usage: MINE_NEGATIVES_USAGE, run: (args, io) => runMineNegatives(args, io) },
   'lab-search': { usage: LAB_SEARCH_USAGE, run: runLabSearch },
+  'lab-map': { usage: LAB_MAP_USAGE, run: runLabMap },
+  'lab-neighbours': { usage: LAB_NEIGHBOURS_USAGE, run: runLabNeighbours },
   'lab-wins': { usage: LAB_WINS_USAGE, run: runLabWins },
   backend: { usage: BACKEND_USAGE, run: runBackend },
 };
