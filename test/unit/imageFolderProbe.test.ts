@@ -84,6 +84,25 @@ describe('image folder probe', () => {
     );
   });
 
+  it('counts images in subfolders of a class and in hidden class folders, as the trainer reads them', () => {
+    const root = writeImageFolder(workspace.path('nested/train'), { cat: 1, '.hidden': 1 });
+    mkdirSync(join(root, 'cat', 'day', 'noon'), { recursive: true });
+    writeFileSync(join(root, 'cat', 'day', 'noon', 'deep.PNG'), pngFile(3, 3));
+    const summary = new ImageFolderProbe().summarize(root);
+    assert.ok(summary.ok);
+    assert.deepEqual(
+      summary.classes.map(({ name, images }) => [name, images]),
+      [
+        ['.hidden', 1],
+        ['cat', 2],
+      ],
+    );
+    assert.deepEqual(summary.sizes, [
+      { width: 20, height: 16, count: 2 },
+      { width: 3, height: 3, count: 1 },
+    ]);
+  });
+
   it('says a missing folder is missing and a file is not a folder', () => {
     const probe = new ImageFolderProbe();
     assert.deepEqual(probe.summarize(workspace.path('nowhere')), { ok: false, reason: 'missing', message: 'does not exist' });
@@ -95,6 +114,7 @@ describe('image folder probe', () => {
     symlinkSync(join(root, 'loop'), join(root, 'loop'));
     symlinkSync('..', join(root, 'up'));
     symlinkSync(join(root, 'gone.png'), join(root, 'cat', 'dangling.png'));
+    symlinkSync(join(root, 'cat'), join(root, 'cat', 'again'));
     const summary = new ImageFolderProbe().summarize(root);
     assert.ok(summary.ok);
     assert.deepEqual(

@@ -1,9 +1,9 @@
-import { opendirSync, statSync, type Dir } from 'node:fs';
+import { opendirSync, realpathSync, statSync, type Dir } from 'node:fs';
 import { join } from 'node:path';
 import { readImageHeader, type ImageHeader } from './imageHeader';
 
 /**
- * What validation needs to know about an ImageFolder-layout folder (`<folder>/<class>/*.png|jpg|jpeg`) without
+ * What validation needs to know about an ImageFolder-layout folder (`<folder>/<class>/.../<image>.png|jpg|jpeg`) without
  * decoding it: its classes and their image counts, and a bounded sample of image headers checked for readability.
  * Listing stops at a cap and the sample has a fixed size, so a folder of 100k images costs one directory listing
  * (cached) and a few dozen small reads, and an odd folder (a symlink loop, a folder it may not read) is reported,
@@ -194,26 +194,71 @@ function readListing(folder: string, top: FolderEntries): Listing {
   let capped = top.capped;
   let otherFiles = 0;
   const classes: { name: string; files: string[]; problem?: string }[] = [];
+  // Every subfolder is a class, hidden ones included, as torchvision's ImageFolder and the trainer's loader read it.
   const classNames = top.entries
-    .filter((entry) => entry.kind === 'folder' && !entry.name.startsWith('.'))
+    .filter((entry) => entry.kind === 'folder')
     .map((entry) => entry.name)
     .sort(compareNames);
   for (const name of classNames) {
     try {
-      const inside = listFolder(join(folder, name), Math.max(budget, 0));
-      budget -= inside.entries.length;
-      capped ||= inside.capped;
-      const files = inside.entries.filter((entry) => entry.kind === 'file' && isImageFileName(entry.name)).map((entry) => entry.name);
-      otherFiles += inside.entries.filter(
-        (entry) => entry.kind === 'file' && !isImageFileName(entry.name) && !entry.name.startsWith('.'),
-      ).length;
-      classes.push({ name, files: files.sort(compareNames) });
+      const walk = new ClassWalk(join(folder, name), budget);
+      budget = walk.budget;
+      capped ||= walk.capped;
+      otherFiles += walk.otherFiles;
+      classes.push({ name, files: walk.files });
     } catch (error) {
       classes.push({ name, files: [], problem: `cannot be listed (${errorCode(error)})` });
     }
   }
   const looseImages = top.entries.filter((entry) => entry.kind === 'file' && isImageFileName(entry.name)).length;
   return { classes, looseImages, otherFiles, capped };
+}
+
+/** Levels of subfolders followed inside a class folder; deeper ones (or a symlink loop) are not read. */
+const MAX_DEPTH = 16;
+
+/**
+ * The images under one class folder at any depth, as the trainer finds them, in sorted order (relative paths). A
+ * folder reached twice through links is read once, so a symlink loop ends; only the class folder itself may fail.
+ */
+class ClassWalk {
+  readonly files: string[] = [];
+  otherFiles = 0;
+  capped = false;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    root: string,
+    public budget: number,
+  ) {
+    this.walk(root, '', 0);
+  }
+
+  private walk(folder: string, prefix: string, depth: number): void {
+    let real: string;
+    try {
+      real = realpathSync(folder);
+    } catch (error) {
+      if (depth === 0) throw error;
+      return;
+    }
+    if (this.seen.has(real) || depth > MAX_DEPTH) return;
+    this.seen.add(real);
+    let listed: FolderEntries;
+    try {
+      listed = listFolder(folder, Math.max(this.budget, 0));
+    } catch (error) {
+      if (depth === 0) throw error;
+      return;
+    }
+    this.budget -= listed.entries.length;
+    this.capped ||= listed.capped;
+    for (const entry of [...listed.entries].sort((a, b) => compareNames(a.name, b.name))) {
+      if (entry.kind === 'folder') this.walk(join(folder, entry.name), `${prefix}${entry.name}/`, depth + 1);
+      else if (entry.kind === 'file' && isImageFileName(entry.name)) this.files.push(`${prefix}${entry.name}`);
+      else if (entry.kind === 'file') this.otherFiles++;
+    }
+  }
 }
 
 /** Up to IMAGE_SAMPLE_SIZE files, taken round-robin over the classes at evenly spaced positions in each. */
