@@ -11,7 +11,9 @@ export type BadRowReason =
   | 'not_a_number'
   | 'invalid_label'
   | 'length_mismatch'
-  | 'empty_after_cleaning';
+  | 'empty_after_cleaning'
+  /** image-classification: the image file is missing, empty, truncated, or not a PNG or JPEG. */
+  | 'unreadable_image';
 
 /** A bad row, described well enough to find and fix it. */
 export interface RowProblem {

@@ -10,6 +10,7 @@ import { WordNetDatabase } from '../preprocess/wordnet/wordNetDatabase';
 import { locateWordNet } from '../preprocess/wordnet/wordNetLocation';
 import { augmentExamples, augmentsAnything, type AugmentedCopy } from './augmentExamples';
 import { exampleCleaner, type ExampleCleaner } from './cleanExample';
+import { loadImageData, type ImageTrainingData } from './imageData';
 import { DataFileError } from './dataErrors';
 import { deduplicate } from './deduplicate';
 import { readExamples, type FileReadSummary, type RowOutcome } from './readExamples';
@@ -32,8 +33,14 @@ export interface TrainingDataSummary {
   readonly spellingCorrections?: SpellingCorrector['corrections'];
 }
 
-/** The examples of one run; `kind` tells which example type both lists hold. */
-export type TrainingData = {
+/**
+ * The examples of one run; `kind` tells which example type both lists hold. Text kinds load here, 'image-label'
+ * with loadImageData (imageData.ts); prepareRun loads either.
+ */
+export type TrainingData = TextTrainingData | ImageTrainingData;
+
+/** The examples of a text task. */
+export type TextTrainingData = {
   [K in ExampleKind]: {
     kind: K;
     train: ExampleByKind[K][];
@@ -63,8 +70,22 @@ export async function loadTrainingData(
   config: ResolvedConfig,
   configDir: string,
   options: LoadTrainingDataOptions = {},
+): Promise<TextTrainingData> {
+  if (config.task === 'image-classification')
+    throw new Error('loadTrainingData reads the text rows of text tasks; image-classification data loads with loadTrainingDataOfTask.');
+  return load(exampleKindFor(config.task, config.loss.type, config.data.columns), config, configDir, options) as Promise<TextTrainingData>;
+}
+
+/**
+ * The data of any task: images (an ImageFolder or rows of image paths, each image decoded to find bad ones) through
+ * imageData.ts, text through loadTrainingData. What prepareRun loads for both engines.
+ */
+export async function loadTrainingDataOfTask(
+  config: ResolvedConfig,
+  configDir: string,
+  options: LoadTrainingDataOptions = {},
 ): Promise<TrainingData> {
-  return load(exampleKindFor(config.task, config.loss.type, config.data.columns), config, configDir, options) as Promise<TrainingData>;
+  return config.task === 'image-classification' ? loadImageData(config, configDir) : loadTrainingData(config, configDir, options);
 }
 
 async function load<K extends ExampleKind>(

@@ -30,7 +30,7 @@ import { evaluationSchedule, type EvaluationSchedule } from '../../shared/config
 import { localModelType, withFamilyLoraTargets } from '../../shared/config/loraTargets';
 import { hasErrors, validateConfigText } from '../../shared/config/validateConfig';
 import { EventLogWriter } from '../../shared/events/eventLogWriter';
-import { loadTrainingData, type TrainingData } from '../data/loadTrainingData';
+import { loadTrainingDataOfTask, type TrainingData } from '../data/loadTrainingData';
 import { locateModel } from '../model/modelLocator';
 import { resolveCheckpoint } from '../training/checkpointStore';
 import { createRunDirectory, runDirectoryOfCheckpoint, writeRunInfo, type RunDirectory } from '../training/runDirectory';
@@ -102,7 +102,7 @@ export async function prepareRun(options: PrepareRunOptions): Promise<PreparedRu
     options.env ?? process.env,
   );
   const { config, written, configDir, outputDir } = runConfig;
-  const data = await loadTrainingData(config, configDir);
+  const data = await loadTrainingDataOfTask(config, configDir);
   const resumeFrom = options.resume ? resolveCheckpoint(options.resume, outputDir) : undefined;
   return {
     ...runConfig,

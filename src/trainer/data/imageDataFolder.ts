@@ -1,0 +1,69 @@
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { DataFileError } from './dataErrors';
+
+/**
+ * The ImageFolder layout, as torchvision's `ImageFolder` reads it: each subfolder of `root` is a class named after
+ * it, and every .png, .jpg or .jpeg file under it (any depth, any case of the extension) is an image of that class.
+ * Classes and files come in sorted order (by code point, as Python's sorted), which fixes each image's index.
+ * Other files are ignored, as torchvision ignores them. A class folder without one image is an error, as it is in
+ * torchvision: the class could never be learned.
+ */
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+
+export interface FolderImage {
+  readonly path: string;
+  readonly label: string;
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function listImageFolder(root: string, key: string): FolderImage[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true })
+      .filter((entry) => isDirectory(join(root, entry.name)))
+      .map((entry) => entry.name)
+      .sort(byCodePoint);
+  } catch (error) {
+    throw new DataFileError(root, `cannot be read (${(error as Error).message})`, undefined, key);
+  }
+  if (entries.length === 0)
+    throw new DataFileError(root, 'has no class folders; the ImageFolder layout is <folder>/<class>/<image>.png|jpg|jpeg', undefined, key);
+  return entries.flatMap((label) => {
+    const images = imagesUnder(join(root, label));
+    if (images.length === 0)
+      throw new DataFileError(
+        join(root, label),
+        `class "${label}" has no .png, .jpg or .jpeg images; add some, or remove the folder`,
+        undefined,
+        key,
+      );
+    return images.map((path) => ({ path, label }));
+  });
+}
+
+function imagesUnder(folder: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort(byCodePoint)) {
+      const path = join(dir, name);
+      if (isDirectory(path)) walk(path);
+      else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) found.push(path);
+    }
+  };
+  walk(folder);
+  return found;
+}
+
+/** Sorted as Python sorts strings, not by locale, so that the order is the same on every machine. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
