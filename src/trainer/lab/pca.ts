@@ -13,7 +13,8 @@ export interface PcaResult {
   readonly explainedVariance: number[];
 }
 
-const MAX_ITERATIONS = 3000;
+// Enough for embeddings (a few hundred iterations at 384 dimensions); pure noise, whose directions are arbitrary anyway, stops here.
+const MAX_ITERATIONS = 1000;
 const TOLERANCE = 1e-12;
 
 export function pca(rows: readonly Float32Array[], components = 2): PcaResult {
