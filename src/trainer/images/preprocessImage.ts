@@ -28,7 +28,11 @@ export function resizeAndCrop(image: RgbImage, settings: ImageProcessorSettings)
 }
 
 export function preprocessImage(image: RgbImage, settings: ImageProcessorSettings, layout: PixelLayout = 'NHWC'): PixelValues {
-  const cropped = resizeAndCrop(image, settings);
+  return rescaleAndNormalize(resizeAndCrop(image, settings), settings, layout);
+}
+
+/** The last two steps alone, for an image already resized and cropped (and perhaps augmented). */
+export function rescaleAndNormalize(cropped: RgbImage, settings: ImageProcessorSettings, layout: PixelLayout = 'NHWC'): PixelValues {
   const { width, height } = cropped;
   const data = new Float32Array(width * height * 3);
   for (let pixel = 0; pixel < width * height; pixel++) {
