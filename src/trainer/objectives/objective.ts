@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ClassScores, ConfusionMatrix, MetricValues, MisclassifiedImage } from '../../shared/events/runEvents';
+import type { ImageExample } from '../data/imageDataExample';
 import type { Example } from '../data/trainingExamples';
 import type { TrainedModel } from '../model/trainedModel';
 import type { PassCoordinates, StepGradients } from '../training/gradientStep';
@@ -14,12 +15,15 @@ export interface ObjectiveEvaluation {
   readonly misclassified?: MisclassifiedImage[];
 }
 
+/** An example of any task: a text task's row, or a labelled image. */
+export type TrainingExample = Example | ImageExample;
+
 /**
  * One task's way of training its model: the loss and gradients of a micro-batch of its examples, its evaluation,
  * and what it adds to the exported model. The training loop, the callbacks and the run setup know no task; a new
  * task kind is one more implementation of this.
  */
-export interface TrainingObjective<T extends Example = Example> {
+export interface TrainingObjective<T extends TrainingExample = TrainingExample> {
   /** The model the run trains, checkpoints and exports: the sentence encoder, or the ResNet for images. */
   readonly model: TrainedModel;
   /** The training examples, in file order; the batch iterator shuffles them. */

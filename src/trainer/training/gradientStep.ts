@@ -34,6 +34,8 @@ export interface PassCoordinates {
   readonly seed: number;
   readonly step: number;
   readonly microBatch: number;
+  /** The epoch the micro-batch's rows are drawn in: image augmentations are keyed by it (the loop sets it). */
+  readonly epoch?: number;
 }
 
 /** Loss and gradients of one micro-batch, for every trainable variable. */

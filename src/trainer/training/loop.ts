@@ -1,12 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Batch, BatchPosition } from '../data/batchIterator';
-import type { Example } from '../data/trainingExamples';
-import type { TrainingObjective } from '../objectives/objective';
+import type { TrainingExample, TrainingObjective } from '../objectives/objective';
 import { clipByGlobalNorm } from './adamW';
 import type { CallbackList, TrainEndReason } from './callbacks/callbackList';
 import { accumulate, disposeGradients, scaleGradients } from './gradientStep';
 
-export interface TrainingLoop<T extends Example> {
+export interface TrainingLoop<T extends TrainingExample> {
   /** Seeded batches from a position on (see BatchIterator). */
   readonly batches: {
     batches(from: BatchPosition, epochs: number): Iterable<Batch<T>>;
@@ -32,7 +31,7 @@ export interface TrainingLoop<T extends Example> {
  * Runs optimizer steps until the epochs are done or a callback stops the run. Each step averages the gradients of
  * its micro-batches, clips them, applies them, and hands the step's logs to the callbacks.
  */
-export async function runTrainingLoop<T extends Example>(loop: TrainingLoop<T>): Promise<{ reason: TrainEndReason; step: number }> {
+export async function runTrainingLoop<T extends TrainingExample>(loop: TrainingLoop<T>): Promise<{ reason: TrainEndReason; step: number }> {
   const { batches, callbacks } = loop;
   let { step, position, examplesSeen } = loop.start;
   await callbacks.onTrainBegin();
@@ -65,12 +64,13 @@ export async function runTrainingLoop<T extends Example>(loop: TrainingLoop<T>):
   return { reason, step };
 }
 
-function optimizerStep<T extends Example>(loop: TrainingLoop<T>, step: number, microBatches: readonly Batch<T>[]) {
+function optimizerStep<T extends TrainingExample>(loop: TrainingLoop<T>, step: number, microBatches: readonly Batch<T>[]) {
   const total = new Map<string, tf.Tensor>();
   let lossSum = 0;
   let examples = 0;
   microBatches.forEach((micro, index) => {
-    const { loss, gradients } = loop.objective.gradients(micro.examples, { seed: loop.seed, step, microBatch: index });
+    const coordinates = { seed: loop.seed, step, microBatch: index, epoch: micro.position.epoch };
+    const { loss, gradients } = loop.objective.gradients(micro.examples, coordinates);
     accumulate(total, gradients);
     lossSum += loss;
     examples += micro.examples.length;

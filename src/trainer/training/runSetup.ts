@@ -5,9 +5,8 @@ import { warmupSteps } from '../../shared/config/runPlan';
 import type { EventLogWriter } from '../../shared/events/eventLogWriter';
 import { selectBackend, type SelectedBackend } from '../backend/selectBackend';
 import { BatchIterator, type BatchPosition } from '../data/batchIterator';
-import type { Example } from '../data/trainingExamples';
 import type { TrainedModel } from '../model/trainedModel';
-import { headVariableNames, type TrainingObjective } from '../objectives/objective';
+import { headVariableNames, type TrainingExample, type TrainingObjective } from '../objectives/objective';
 import { objectiveFor } from '../objectives/objectiveFor';
 import { openRunFolder, prepareRun, readRunConfig, type OpenedRun, type PreparedRun } from '../run/prepareRun';
 import type { RunRequest } from '../run/runRequest';
@@ -29,7 +28,7 @@ export interface RunSetup {
   readonly run: OpenedRun;
   readonly events: EventLogWriter;
   readonly store: CheckpointStore;
-  readonly batches: BatchIterator<Example>;
+  readonly batches: BatchIterator<TrainingExample>;
   readonly steps: StepPlan;
   /** Where training starts: step 0, or where the resumed checkpoint left off. */
   readonly start: TrainingProgress;
@@ -50,7 +49,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const prepared = await prepareRun({ configPath: options.configPath, runConfig, ...(options.resume ? { resume: options.resume } : {}) });
   const { config } = prepared;
   const model = await loadRunModel(prepared, backend, options);
-  const objective = objectiveFor(prepared.data, model, config);
+  const objective = objectiveFor(prepared.data, model, config, prepared.configDir);
   const trainee = { model, head: objective.head, optimizer: optimizerFor(objective, config, options.log) };
   // Restored before the run folder opens, so that an unreadable checkpoint fails the request and leaves its run as it was.
   const resumed = prepared.resumeFrom ? restoreCheckpoint(prepared.resumeFrom, trainee, configHash(config), options.log) : undefined;

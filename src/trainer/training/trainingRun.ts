@@ -1,6 +1,6 @@
 import type { MetricValues, RunFinishReason } from '../../shared/events/runEvents';
 import { baselineNotBeaten } from '../../shared/monitor/baselineWarning';
-import type { Example } from '../data/trainingExamples';
+import type { TrainingExample } from '../objectives/objective';
 import type { RunRequest } from '../run/runRequest';
 import { CallbackList } from './callbacks/callbackList';
 import { Checkpointer } from './callbacks/checkpointer';
@@ -129,7 +129,7 @@ function runCallbacks(setup: RunSetup, options: TrainOptions): RunCallbacks {
   return { list, clock, evaluation, earlyStopping, checkpointer };
 }
 
-function loopOf(setup: RunSetup, { list, checkpointer }: RunCallbacks): TrainingLoop<Example> {
+function loopOf(setup: RunSetup, { list, checkpointer }: RunCallbacks): TrainingLoop<TrainingExample> {
   const { training } = setup.prepared.config;
   const { warmup, total } = setup.steps;
   return {

@@ -1,5 +1,5 @@
 // The tfjs-layers CallbackList shape; python/embedtune_accelerate/run_callback.py's TrainerCallback is its counterpart.
-import type { ClassScores, ConfusionMatrix, MetricValues, RunFinishReason } from '../../../shared/events/runEvents';
+import type { ClassScores, ConfusionMatrix, MetricValues, MisclassifiedImage, RunFinishReason } from '../../../shared/events/runEvents';
 import type { BatchPosition } from '../../data/batchIterator';
 
 /** What the loop knows at the end of an optimizer step. */
@@ -30,6 +30,8 @@ export interface EvaluationLogs {
   readonly primary: { readonly name: string; readonly value: number | null };
   readonly confusionMatrix?: ConfusionMatrix;
   readonly perClass?: Record<string, ClassScores>;
+  /** Image classification: the most confident mistakes, with thumbnails. */
+  readonly misclassified?: MisclassifiedImage[];
   /**
    * A new best by more than min_delta. The early-stopping callback, which tracks the best value, sets it while
    * onEvaluate goes round; it is final once onEvaluate has returned from every callback.

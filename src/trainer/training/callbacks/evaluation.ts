@@ -48,13 +48,21 @@ export class Evaluation implements TrainingCallback {
   }
 
   private async evaluate(step: number, epoch: number): Promise<EvaluationLogs> {
-    const { metrics, confusionMatrix, perClass } = await this.objective.evaluate(this.options.batchSize);
+    const { metrics, confusionMatrix, perClass, misclassified } = await this.objective.evaluate(this.options.batchSize);
     const primary = { name: this.options.primary, value: metrics[this.options.primary] ?? null };
-    return { step, epoch, metrics, primary, isBest: false, ...(confusionMatrix && perClass ? { confusionMatrix, perClass } : {}) };
+    return {
+      step,
+      epoch,
+      metrics,
+      primary,
+      isBest: false,
+      ...(confusionMatrix && perClass ? { confusionMatrix, perClass } : {}),
+      ...(misclassified ? { misclassified } : {}),
+    };
   }
 
   private report(evaluation: EvaluationLogs): void {
-    const { step, epoch, metrics, primary, isBest, confusionMatrix, perClass } = evaluation;
+    const { step, epoch, metrics, primary, isBest, confusionMatrix, perClass, misclassified } = evaluation;
     this.events.write({
       type: 'eval',
       step,
@@ -63,6 +71,7 @@ export class Evaluation implements TrainingCallback {
       primary,
       is_best: isBest,
       ...(confusionMatrix && perClass ? { confusion_matrix: confusionMatrix, per_class: perClass } : {}),
+      ...(misclassified ? { misclassified } : {}),
     });
     const values = Object.entries(metrics).map(([name, value]) => `${name} ${value === null ? 'n/a' : value.toFixed(4)}`);
     this.log(`eval at step ${step}: ${values.join(' · ')}${isBest ? ' (best)' : ''}`);
