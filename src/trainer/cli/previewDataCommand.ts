@@ -7,22 +7,33 @@ import { loadTrainingData } from '../data/loadTrainingData';
 import type { RowOutcome } from '../data/readExamples';
 import type { Example, ExampleKind } from '../data/trainingExamples';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { DEFAULT_AUGMENTED_COLUMNS, previewImageData } from './previewImagesCommand';
 import { readConfigOrReport } from './configErrorReport';
 
-export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N]
+export const PREVIEW_DATA_USAGE = `embedtune preview-data CONFIG [--rows N] [--sheet FILE.png]
 
 Prepares the config's data as training would (preprocess.clean with spelling, dedupe, the validation split and
 preprocess.augment) and prints the first N rows of the training file (default 5) before and after cleaning,
-what became of each, and its augmented copies, then the counts: rows read, skipped, deduplicated and augmented.`;
+what became of each, and its augmented copies, then the counts: rows read, skipped, deduplicated and augmented.
+
+For task image-classification it writes a contact sheet PNG instead and prints its path: one row per image for N
+training images spread over the classes (default 8), showing the original, the cleaned (resized and cropped) image
+and ${DEFAULT_AUGMENTED_COLUMNS} augmented versions as training epochs 1-${DEFAULT_AUGMENTED_COLUMNS} draw them. --sheet says where (default: a file under the
+system's temp folder named after the config).`;
 
 const DEFAULT_ROWS = 5;
+const DEFAULT_IMAGE_ROWS = 8;
 /** Long texts are cut in the listing so that one row stays readable; the counts always cover every row. */
 const SHOWN_CHARACTERS = 160;
 /** The distinct spelling corrections listed, in the order first made; the counts cover all of them. */
 const SPELLING_CORRECTIONS_SHOWN = 20;
 
 export async function runPreviewData(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { rows: { type: 'string' }, sheet: { type: 'string' } },
+  });
   if (positionals.length !== 1) throw new UsageError('preview-data needs exactly one config file.', PREVIEW_DATA_USAGE);
   const rows = values.rows === undefined ? DEFAULT_ROWS : Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1)
@@ -33,6 +44,13 @@ export async function runPreviewData(args: string[], io: CliIo): Promise<number>
   const runConfig = readConfigOrReport(configPath, io, 'preview-data');
   if (!runConfig) return 1;
   const { config, configDir } = runConfig;
+  if (config.task === 'image-classification')
+    return previewImageData(config, configDir, configPath, io, {
+      rows: values.rows === undefined ? DEFAULT_IMAGE_ROWS : rows,
+      augmented: DEFAULT_AUGMENTED_COLUMNS,
+      ...(values.sheet !== undefined ? { sheet: values.sheet } : {}),
+    });
+  if (values.sheet !== undefined) throw new UsageError('--sheet applies to task image-classification only.', PREVIEW_DATA_USAGE);
 
   const shown: RowOutcome<ExampleKind>[] = [];
   let data;
