@@ -5,6 +5,7 @@ import { rankChangeLabel } from '../../src/shared/lab/rankChanges';
 import { parseToLab, type FromLab, type LabSetup, type ToLab } from '../../src/shared/protocol/labMessages';
 import { h, replaceChildren } from '../common/dom';
 import { connect, onMessage } from '../common/vscodeApi';
+import { mountLabTools } from './labTools';
 
 /** What survives a reload of the panel: the last query typed and how many results to show. */
 interface LabState {
@@ -37,6 +38,16 @@ const form = h(
 const status = h('p', { id: 'status', class: 'status' });
 const columns = h('div', { id: 'columns', class: 'columns' });
 app.append(h('header', { class: 'header' }, h('h1', {}, 'Embedding Lab')), form, status, columns);
+const tools = mountLabTools(app, {
+  post: (message) => channel.post(message),
+  k: () => state.k,
+  // A win or loss opens in Search: its query is typed in and searched, and the page scrolls back to the results.
+  search: (query) => {
+    queryInput.value = query;
+    form.requestSubmit();
+    form.scrollIntoView();
+  },
+});
 
 function submit(event: Event): void {
   event.preventDefault();
@@ -121,6 +132,8 @@ onMessage(parseToLab, (message: ToLab) => {
     case 'error':
       error = message.message;
       break;
+    default:
+      tools.receive(message);
   }
   render();
 });

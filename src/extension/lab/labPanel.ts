@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { parseFromLab, type ToLab } from '../../shared/protocol/labMessages';
 import { vscodeCancellableProgress } from '../backend/vscodeCancellableProgress';
+import { vscodeConfigEditor } from '../mining/vscodeConfigEditor';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
 import { connectSessionWebview, webviewOptions } from '../panels/sessionWebview';
 import { LabSession } from './labSession';
@@ -27,7 +28,7 @@ export class LabPanel {
     key: string | undefined,
   ) {
     const session = new LabSession(
-      { ...services, progress: vscodeCancellableProgress },
+      { ...services, progress: vscodeCancellableProgress, editor: vscodeConfigEditor },
       (message: ToLab) => {
         if (message.command === 'setup' && message.runId) panel.title = `Embedding Lab: ${message.runId}`;
         void panel.webview.postMessage(message);

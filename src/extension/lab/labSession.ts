@@ -7,7 +7,9 @@ import { progressWithoutCancel, type CancellableProgress } from '../backend/canc
 import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
 import type { RunLibrary } from '../runs/runLibrary';
 import { labDefaultsForRun } from './labDefaults';
+import type { ConfigTextEditor } from '../mining/configTextEditor';
 import { encodingProgress } from './encodingProgress';
+import { LabTools } from './labTools';
 
 export const LAB_UNTRUSTED_MESSAGE =
   'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
@@ -18,6 +20,8 @@ export interface LabSessionServices {
   readonly library: RunLibrary;
   /** A notification with a Cancel button that kills the search; without one, a plain progress notification. */
   readonly progress?: CancellableProgress;
+  /** Edits the config where its text lives, for the Lab's mining to point data.train at what it wrote. */
+  readonly editor?: ConfigTextEditor;
 }
 
 /**
@@ -33,12 +37,16 @@ export class LabSession {
   private config: string | undefined;
   private running = false;
   private pending: { query: string; k: number } | undefined;
+  /** Wins and losses, and hard-negative mining. */
+  private readonly tools: LabTools;
 
   constructor(
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
     private readonly runKey: string | undefined,
-  ) {}
+  ) {
+    this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config }));
+  }
 
   async handle(message: FromLab): Promise<void> {
     if (message.command === 'ready') {
@@ -46,12 +54,14 @@ export class LabSession {
       if (this.setup) this.post({ command: 'setup', ...this.setup });
       return;
     }
+    if (message.command !== 'search') return this.tools.handle(message);
     this.pending = { query: message.query, k: message.k };
     if (!this.running) await this.drain();
   }
 
   dispose(): void {
     this.pending = undefined;
+    this.tools.dispose();
   }
 
   private async chooseSetup(): Promise<LabSetup | undefined> {

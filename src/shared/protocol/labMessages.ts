@@ -1,4 +1,5 @@
 import { isLabSearchResult, MAX_LAB_K, type LabSearchResult } from '../lab/labSearchResult';
+import { parseFromLabTools, parseToLabTools, type FromLabTools, type ToLabTools } from './labToolMessages';
 import { hasFields, isNonEmptyString, isRecord, isString, nullable, type Guard } from './messageGuards';
 
 /** Messages between the extension and the Embedding Lab webview, declared once for both sides and checked on receipt. */
@@ -17,9 +18,13 @@ export type ToLab =
   /** A search is under way (the query), or none. */
   | { readonly command: 'busy'; readonly query: string | null }
   | { readonly command: 'results'; readonly result: LabSearchResult }
-  | { readonly command: 'error'; readonly message: string };
+  | { readonly command: 'error'; readonly message: string }
+  | ToLabTools;
 
-export type FromLab = { readonly command: 'ready' } | { readonly command: 'search'; readonly query: string; readonly k: number };
+export type FromLab =
+  | { readonly command: 'ready' }
+  | { readonly command: 'search'; readonly query: string; readonly k: number }
+  | FromLabTools;
 
 /** Longer queries are refused: a query is typed, and it becomes a command-line argument. */
 export const MAX_QUERY_LENGTH = 2000;
@@ -41,14 +46,14 @@ export function parseToLab(value: unknown): ToLab | undefined {
     case 'error':
       return isString(value.message) ? { command: 'error', message: value.message } : undefined;
     default:
-      return undefined;
+      return parseToLabTools(value);
   }
 }
 
 export function parseFromLab(value: unknown): FromLab | undefined {
   if (!isRecord(value)) return undefined;
   if (value.command === 'ready') return { command: 'ready' };
-  if (value.command !== 'search') return undefined;
+  if (value.command !== 'search') return parseFromLabTools(value);
   const { query, k } = value;
   if (typeof query !== 'string' || query.trim() === '' || query.length > MAX_QUERY_LENGTH) return undefined;
   if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > MAX_LAB_K) return undefined;

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
 import { rolePromptTexts, type RolePromptTexts } from '../../shared/config/promptSettings';
-import type { Example, ExampleKind } from '../../shared/data/trainingExamples';
+import type { ExampleKind } from '../../shared/data/trainingExamples';
 import { InputFileError } from '../cli/cliIo';
 import { DataFileError, DataRowError } from '../data/dataErrors';
 import { loadTrainingData } from '../data/loadTrainingData';
@@ -36,14 +36,17 @@ export async function readLabEvaluation(configPath: string, config: ResolvedConf
     if (error instanceof DataFileError || error instanceof DataRowError) throw new InputFileError(error.message);
     throw error;
   }
-  if (CLASSIFICATION_KINDS.includes(data.kind)) return { task: 'classification', examples: labelledExamples(data.validation) };
-  if (!EMBEDDING_KINDS.includes(data.kind))
+  // Kinds are compared as strings: a kind the Lab does not replay (token tags, images) is refused by name.
+  const kind = data.kind as string;
+  const validation = data.validation as readonly unknown[];
+  if ((CLASSIFICATION_KINDS as readonly string[]).includes(kind)) return { task: 'classification', examples: labelledExamples(validation) };
+  if (!(EMBEDDING_KINDS as readonly string[]).includes(kind))
     throw new InputFileError(`${configPath}: the task ${config.task} has no retrieval or classification evaluation for the Lab.`);
-  return { task: 'retrieval', set: retrievalSet(data.kind, data.validation), prompts: rolePromptTexts(config.model) };
+  return { task: 'retrieval', set: retrievalSet(kind as ExampleKind, validation), prompts: rolePromptTexts(config.model) };
 }
 
 /** As ValidationEvaluator: anchors are queries, every positive is a document, relevance from the label or score. */
-function retrievalSet(kind: ExampleKind, examples: readonly Example[]): RetrievalEvalSet {
+function retrievalSet(kind: ExampleKind, examples: readonly unknown[]): RetrievalEvalSet {
   const pairs = examples as unknown as readonly { anchor: string; positive: string; score?: number; label?: number }[];
   return buildRetrievalEvalSet(
     pairs.map((pair) => ({
@@ -54,7 +57,7 @@ function retrievalSet(kind: ExampleKind, examples: readonly Example[]): Retrieva
   );
 }
 
-function labelledExamples(examples: readonly Example[]): LabelledExample[] {
+function labelledExamples(examples: readonly unknown[]): LabelledExample[] {
   const rows = examples as unknown as readonly { text?: string; anchor?: string; positive?: string; label: string | number }[];
   return rows.map((row) =>
     row.text !== undefined
