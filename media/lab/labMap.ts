@@ -1,0 +1,219 @@
+import './labMap.css';
+import type { LabColouring, LabMapResult, LabNeighboursResult, LabProjectionMethod } from '../../src/shared/lab/labMapResult';
+import { rankChangeLabel } from '../../src/shared/lab/rankChanges';
+import type { FromLabMap, ToLabMap } from '../../src/shared/protocol/labMapMessages';
+import { h, replaceChildren } from '../common/dom';
+import { chartTheme, onThemeChange } from '../common/theme';
+import { MapCanvas, type MapMarks } from './mapCanvas';
+
+/** What the map needs from the page: posting to the extension, and how many neighbours to list (search's k). */
+export interface LabMapHost {
+  post(message: FromLabMap): void;
+  k(): number;
+}
+
+export interface LabMapView {
+  receive(message: ToLabMap): void;
+}
+
+/** Colours past the theme's chart colours, for colourings with more categories; the last is "other". */
+const EXTRA_COLOURS = ['#17becf', '#e377c2', '#8c564b', '#bcbd22', '#7f7f7f', '#aec7e8', '#ff9896'];
+
+/**
+ * The Lab's map: the corpus in 2D under each model, side by side, coloured by a label-like column or by each model's
+ * clusters. Hovering a point shows its text (and rings it in both maps); clicking one lists its neighbours under
+ * both models. Texts go into the DOM as text only; the points are drawn on canvases.
+ */
+export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
+  let result: LabMapResult | null = null;
+  let neighbours: LabNeighboursResult | null = null;
+  let marks: MapMarks = { hovered: null, selected: null, neighbours: [] };
+
+  const method = h(
+    'select',
+    { id: 'map-method', 'aria-label': 'Projection' },
+    h('option', { value: 'pca' }, 'PCA'),
+    h('option', { value: 'umap' }, 'UMAP'),
+  );
+  const colour = h('select', { id: 'map-colour', 'aria-label': 'Colour by' });
+  const drawButton = h('button', { id: 'map-draw', type: 'button', onClick: () => requestMap() }, 'Show the map');
+  const status = h('span', { id: 'map-status', class: 'map-status' });
+  const panes = [new MapCanvas('map-first'), new MapCanvas('map-second')] as const;
+  const captions = [h('figcaption', {}), h('figcaption', {})];
+  const legend = h('div', { id: 'map-legend', class: 'map-legend' });
+  const tooltip = h('div', { id: 'map-tooltip', class: 'map-tooltip', role: 'tooltip' });
+  tooltip.hidden = true;
+  const neighboursView = h('div', { id: 'map-neighbours', class: 'map-neighbours' });
+  const section = h(
+    'section',
+    { class: 'map', id: 'map' },
+    h('h2', {}, 'Map'),
+    h('div', { class: 'map-controls' }, drawButton, h('label', {}, 'Projection ', method), h('label', {}, 'Colour by ', colour), status),
+    h('div', { class: 'map-panes' }, ...panes.map((pane, m) => h('figure', { class: 'map-pane' }, captions[m]!, pane.element))),
+    legend,
+    tooltip,
+    neighboursView,
+  );
+  parent.append(section);
+
+  method.addEventListener('change', () => result && requestMap());
+  colour.addEventListener('change', () => draw());
+  panes.forEach((pane, m) => {
+    pane.element.addEventListener('mousemove', (event) => hover(m, event));
+    pane.element.addEventListener('mouseleave', () => hover(m, null));
+    pane.element.addEventListener('click', (event) => select(m, event));
+  });
+  onThemeChange(() => draw());
+
+  function requestMap(): void {
+    host.post({ command: 'map', method: method.value as LabProjectionMethod });
+  }
+
+  function colouring(): LabColouring | undefined {
+    return result?.colourings.find((c) => c.name === colour.value) ?? result?.colourings[0];
+  }
+
+  function palette(count: number): string[] {
+    const theme = chartTheme();
+    const colours = [...theme.series.slice(0, 6), ...EXTRA_COLOURS];
+    return Array.from({ length: count }, (_, i) => colours[i % colours.length]!);
+  }
+
+  function draw(): void {
+    if (!result) return;
+    const chosen = colouring();
+    const codes = chosen?.codes ?? result.texts.map(() => 0);
+    const colours = palette(chosen?.categories.length ?? 1);
+    result.models.forEach((model, m) => panes[m]!.draw(model, codes, colours));
+    replaceChildren(
+      legend,
+      ...(chosen?.categories ?? []).map((category, c) => h('span', { class: 'map-legend-item' }, swatch(colours[c]!), category)),
+    );
+    markAll();
+  }
+
+  function markAll(): void {
+    const foreground = chartTheme().foreground;
+    panes.forEach((pane) => pane.mark(marks, foreground));
+  }
+
+  function hover(m: number, event: MouseEvent | null): void {
+    if (!result) return;
+    const index = event ? pointAt(m, event) : null;
+    if (index === marks.hovered) return;
+    marks = { ...marks, hovered: index };
+    markAll();
+    if (index === null || !event) {
+      tooltip.hidden = true;
+      return;
+    }
+    const chosen = colouring();
+    replaceChildren(
+      tooltip,
+      h('div', { class: 'map-tooltip-text' }, result.texts[index]!),
+      chosen ? h('div', { class: 'map-tooltip-category' }, `${chosen.name}: ${chosen.categories[chosen.codes[index]!] ?? ''}`) : null,
+    );
+    const box = section.getBoundingClientRect();
+    tooltip.style.left = `${event.clientX - box.left + 12}px`;
+    tooltip.style.top = `${event.clientY - box.top + 12}px`;
+    tooltip.hidden = false;
+  }
+
+  function select(m: number, event: MouseEvent): void {
+    if (!result) return;
+    const index = pointAt(m, event);
+    if (index === null) return;
+    marks = { ...marks, selected: index, neighbours: [] };
+    neighbours = null;
+    markAll();
+    replaceChildren(neighboursView, h('p', { class: 'map-status' }, `Finding the neighbours of “${result.texts[index]}”…`));
+    host.post({ command: 'neighbours', index, k: host.k() });
+  }
+
+  function pointAt(m: number, event: MouseEvent): number | null {
+    const box = panes[m]!.element.getBoundingClientRect();
+    return panes[m]!.pick(event.clientX - box.left, event.clientY - box.top);
+  }
+
+  function showNeighbours(): void {
+    if (!neighbours || !result) return;
+    const [first, second] = result.models;
+    const list = (rows: HTMLElement[]) => h('ol', { class: 'hits' }, ...rows);
+    replaceChildren(
+      neighboursView,
+      h('h3', {}, 'Neighbours of ', h('q', { class: 'map-selected-text' }, neighbours.text)),
+      h(
+        'div',
+        { class: 'columns' },
+        h(
+          'section',
+          { class: 'column', id: 'neighbours-first' },
+          h('h4', { title: first.model }, first.model),
+          list(neighbours.first.map((hit, i) => neighbourRow(String(i + 1), hit.score, null, hit.text))),
+        ),
+        h(
+          'section',
+          { class: 'column', id: 'neighbours-second' },
+          h('h4', { title: second.model }, second.model),
+          list(
+            neighbours.second.map((hit) =>
+              neighbourRow(hit.rank === null ? '–' : String(hit.rank), hit.score, rankChangeLabel(hit.change), hit.text, hit.change.kind),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  return {
+    receive(message) {
+      switch (message.command) {
+        case 'map': {
+          result = message.result;
+          neighbours = null;
+          marks = { hovered: null, selected: null, neighbours: [] };
+          method.value = result.method;
+          const previous = colour.value;
+          replaceChildren(colour, ...result.colourings.map((c) => h('option', { value: c.name }, c.name)));
+          if (result.colourings.some((c) => c.name === previous)) colour.value = previous;
+          result.models.forEach((model, m) => replaceChildren(captions[m]!, model.model));
+          replaceChildren(neighboursView);
+          replaceChildren(status, `${result.texts.length} entries, ${result.method === 'pca' ? 'PCA' : `UMAP (seed ${result.seed})`}`);
+          draw();
+          break;
+        }
+        case 'neighbours':
+          if (message.result.index !== marks.selected) break;
+          neighbours = message.result;
+          marks = { ...marks, neighbours: [...new Set([...neighbours.first, ...neighbours.second].map((hit) => hit.index))] };
+          markAll();
+          showNeighbours();
+          break;
+        case 'mapBusy':
+          drawButton.disabled = message.busy !== null;
+          method.disabled = message.busy !== null;
+          if (message.busy === 'pca' || message.busy === 'umap')
+            replaceChildren(status, `Computing the ${message.busy.toUpperCase()} map…`);
+          break;
+      }
+    },
+  };
+}
+
+function neighbourRow(rank: string, score: number, change: string | null, text: string, kind?: string): HTMLElement {
+  return h(
+    'li',
+    { class: `hit${kind === 'dropped' ? ' dropped' : ''}` },
+    h('span', { class: 'rank' }, rank),
+    h('span', { class: 'score' }, score.toFixed(4)),
+    change === null ? null : h('span', { class: `change change-${kind}` }, change),
+    h('span', { class: 'text' }, text),
+  );
+}
+
+/** A colour square set through the CSSOM: the CSP refuses style attributes, not style properties. */
+function swatch(colour: string): HTMLElement {
+  const element = h('span', { class: 'map-swatch' });
+  element.style.background = colour;
+  return element;
+}
