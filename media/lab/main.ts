@@ -6,6 +6,9 @@ import { parseToLab, type FromLab, type LabSetup, type ToLab } from '../../src/s
 import { h, replaceChildren } from '../common/dom';
 import { connect, onMessage } from '../common/vscodeApi';
 import { mountLabTools } from './labTools';
+import { isToLabTools } from '../../src/shared/protocol/labToolMessages';
+import { isMapMessage } from '../../src/shared/protocol/labMapMessages';
+import { mountLabMap } from './labMap';
 
 /** What survives a reload of the panel: the last query typed and how many results to show. */
 interface LabState {
@@ -48,6 +51,7 @@ const tools = mountLabTools(app, {
     form.scrollIntoView();
   },
 });
+const map = mountLabMap(app, { post: (message) => channel.post(message), k: () => state.k });
 
 function submit(event: Event): void {
   event.preventDefault();
@@ -133,7 +137,8 @@ onMessage(parseToLab, (message: ToLab) => {
       error = message.message;
       break;
     default:
-      tools.receive(message);
+      if (isToLabTools(message)) tools.receive(message);
+      else if (isMapMessage(message)) map.receive(message);
   }
   render();
 });

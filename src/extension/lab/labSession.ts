@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isLabSearchResult } from '../../shared/lab/labSearchResult';
 import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
+import { isFromLabTools } from '../../shared/protocol/labToolMessages';
 import type { EditorHost } from '../host/editorHost';
 import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
 import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
@@ -10,6 +11,8 @@ import { labDefaultsForRun } from './labDefaults';
 import type { ConfigTextEditor } from '../mining/configTextEditor';
 import { encodingProgress } from './encodingProgress';
 import { LabTools } from './labTools';
+import { LabMapSession } from './labMapSession';
+import { isMapMessage } from '../../shared/protocol/labMapMessages';
 
 export const LAB_UNTRUSTED_MESSAGE =
   'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
@@ -39,6 +42,8 @@ export class LabSession {
   private pending: { query: string; k: number } | undefined;
   /** Wins and losses, and hard-negative mining. */
   private readonly tools: LabTools;
+  /** The map: the corpus projected in 2D under both models, and a point's neighbours. */
+  private readonly map: LabMapSession;
 
   constructor(
     private readonly services: LabSessionServices,
@@ -46,6 +51,7 @@ export class LabSession {
     private readonly runKey: string | undefined,
   ) {
     this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config }));
+    this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }));
   }
 
   async handle(message: FromLab): Promise<void> {
@@ -54,7 +60,8 @@ export class LabSession {
       if (this.setup) this.post({ command: 'setup', ...this.setup });
       return;
     }
-    if (message.command !== 'search') return this.tools.handle(message);
+    if (isMapMessage(message)) return this.map.handle(message);
+    if (isFromLabTools(message)) return this.tools.handle(message);
     this.pending = { query: message.query, k: message.k };
     if (!this.running) await this.drain();
   }
@@ -62,6 +69,7 @@ export class LabSession {
   dispose(): void {
     this.pending = undefined;
     this.tools.dispose();
+    this.map.dispose();
   }
 
   private async chooseSetup(): Promise<LabSetup | undefined> {

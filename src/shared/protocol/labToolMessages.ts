@@ -21,6 +21,19 @@ export type FromLabTools =
   | { readonly command: 'writeMined' }
   | { readonly command: 'discardMined' };
 
+const FROM_LAB_TOOLS: readonly string[] = ['wins', 'mine', 'writeMined', 'discardMined'] satisfies FromLabTools['command'][];
+const TO_LAB_TOOLS: readonly string[] = ['wins', 'mined', 'minedWritten', 'toolBusy'] satisfies ToLabTools['command'][];
+
+/** Whether an (already validated) message from the Lab is for its tools, so that the session routes it to them. */
+export function isFromLabTools(message: { readonly command: string }): message is FromLabTools {
+  return FROM_LAB_TOOLS.includes(message.command);
+}
+
+/** Whether an (already validated) message to the Lab is for its tools. */
+export function isToLabTools(message: { readonly command: string }): message is ToLabTools {
+  return TO_LAB_TOOLS.includes(message.command);
+}
+
 export function parseToLabTools(value: Record<string, unknown>): ToLabTools | undefined {
   switch (value.command) {
     case 'wins':
