@@ -9,6 +9,7 @@ import { activateMonitoring } from './monitoring/activateMonitoring';
 import { registerMineHardNegativesCommand } from './mining/mineHardNegativesCommand';
 import { vscodeConfigEditor } from './mining/vscodeConfigEditor';
 import { createWebviewPanels } from './panels/webviewPanels';
+import { registerPreviewDataCommand } from './preview/previewDataCommand';
 
 let client: LanguageClient | undefined;
 
@@ -32,6 +33,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       engine: monitoring.services.engine,
       progress: vscodeCancellableProgress,
       editor: vscodeConfigEditor,
+    }),
+    registerPreviewDataCommand({
+      host,
+      engine: monitoring.services.engine,
+      progress: vscodeCancellableProgress,
+      // vscode.open shows an image in the image viewer, where showTextDocument would refuse a binary file.
+      openInEditor: async (path) => {
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(path));
+      },
     }),
   );
   context.subscriptions.push(

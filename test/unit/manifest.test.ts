@@ -38,7 +38,8 @@ describe('the extension manifest', () => {
       read('src/extension/monitoring/activateMonitoring.ts') +
       read('src/extension/accelerate/accelerateCommands.ts') +
       read('src/extension/backend/installNativeBackendCommand.ts') +
-      read('src/shared/protocol/mineHardNegatives.ts');
+      read('src/shared/protocol/mineHardNegatives.ts') +
+      read('src/extension/preview/previewDataCommand.ts');
     for (const command of manifest.contributes.commands) {
       assert.equal(command.category, 'EmbedTune', command.command);
       assert.ok(source.includes(`'${command.command}'`), `${command.command} is registered`);
