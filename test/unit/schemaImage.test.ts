@@ -193,6 +193,21 @@ describe('image checks', () => {
     assert.deepEqual(d.data?.fixes?.[0]?.set, [{ path: ['preprocess', 'augment', 'random_resized_crop', 'scale'], value: [0.5, 1] }]);
   });
 
+  it('refuses freeze_layers beyond the 4 stages of a ResNet, and lets 4 pass', () => {
+    const d = expectDiagnostic(`${HEADER}strategy:\n  type: freeze\n  freeze_layers: [[5]]\n`, 'image-freeze-layers-range');
+    assert.match(d.message, /a ResNet has 4/);
+    assert.deepEqual(
+      diagnose(`${HEADER}strategy:\n  type: freeze\n  freeze_layers: 4\n`).filter((found) => found.code === 'image-freeze-layers-range'),
+      [],
+    );
+    assert.deepEqual(
+      diagnose(`${TEXT_HEADER}strategy:\n  type: freeze\n  freeze_layers: 8\n`).filter(
+        (found) => found.code === 'image-freeze-layers-range',
+      ),
+      [],
+    );
+  });
+
   it('warns on map without a cutoff for a text task', () => {
     const d = expectDiagnostic(`${TEXT_HEADER}evaluation:\n  metrics: [f1, [[map]]]\n`, 'metric-task-mismatch');
     assert.match(d.message, /image-classification only/);

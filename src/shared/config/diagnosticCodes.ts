@@ -118,6 +118,10 @@ export const DIAGNOSTIC_CODES = {
   'image-crop-larger-than-size': { origin: 'semantic', summary: '`preprocess.image.crop` is larger than `preprocess.image.size`.' },
   'image-crop-box-empty': { origin: 'semantic', summary: '`preprocess.image.crop_box` has right <= left or bottom <= top.' },
   'image-augment-range': { origin: 'semantic', summary: 'A `random_resized_crop` range is written [max, min].' },
+  'image-freeze-layers-range': {
+    origin: 'semantic',
+    summary: '`strategy.freeze_layers` is more than the 4 stages of a ResNet (image-classification).',
+  },
 } as const satisfies Record<string, { origin: DiagnosticOrigin; summary: string }>;
 
 export type DiagnosticOrigin = 'syntax' | 'schema' | 'semantic';

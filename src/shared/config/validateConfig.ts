@@ -8,6 +8,7 @@ import {
   checkClassificationMapMetric,
   checkImageCropBox,
   checkImageCropFitsSize,
+  checkImageFreezeLayers,
   checkImageKeysFitTask,
   checkRandomResizedCropRanges,
 } from './checks/imageChecks';
@@ -78,6 +79,7 @@ const SEMANTIC_CHECKS: readonly [string, ConfigCheck][] = [
   ['image crop fits size', checkImageCropFitsSize],
   ['image crop box', checkImageCropBox],
   ['random resized crop ranges', checkRandomResizedCropRanges],
+  ['image freeze layers', checkImageFreezeLayers],
 ];
 
 let sharedValidator: SchemaValidator | undefined;

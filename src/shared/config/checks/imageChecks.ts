@@ -187,3 +187,29 @@ export const checkRandomResizedCropRanges: ConfigCheck = ({ parsed, view }) =>
       },
     ];
   });
+
+/** A ResNet has 4 stages, which freeze_layers counts for images; more would freeze the new head's input too. */
+const RESNET_STAGES = 4;
+
+export const checkImageFreezeLayers: ConfigCheck = ({ parsed, view }) => {
+  const layers = view.number(['strategy', 'freeze_layers']);
+  if (view.task() !== IMAGE_TASK || layers === undefined || layers <= RESNET_STAGES) return [];
+  return [
+    {
+      range: valueRangeOf(parsed, ['strategy', 'freeze_layers']),
+      severity: 'error',
+      code: 'image-freeze-layers-range',
+      message: `strategy.freeze_layers counts ResNet stages for image-classification, and a ResNet has ${RESNET_STAGES}; ${layers} would leave only the new head to train. Use 0 to ${RESNET_STAGES} (${RESNET_STAGES} trains the head alone).`,
+      data: {
+        path: ['strategy', 'freeze_layers'],
+        fixes: [
+          {
+            title: `Freeze all ${RESNET_STAGES} stages`,
+            preferred: true,
+            set: [{ path: ['strategy', 'freeze_layers'], value: RESNET_STAGES }],
+          },
+        ],
+      },
+    },
+  ];
+};
