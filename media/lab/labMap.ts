@@ -114,9 +114,12 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
       chosen ? h('div', { class: 'map-tooltip-category' }, `${chosen.name}: ${chosen.categories[chosen.codes[index]!] ?? ''}`) : null,
     );
     const box = section.getBoundingClientRect();
-    tooltip.style.left = `${event.clientX - box.left + 12}px`;
-    tooltip.style.top = `${event.clientY - box.top + 12}px`;
     tooltip.hidden = false;
+    // Beside the pointer, on whichever side leaves the tooltip its full width.
+    const left = event.clientX - box.left + 12;
+    const fits = left + tooltip.offsetWidth <= box.width;
+    tooltip.style.left = `${fits ? left : Math.max(0, left - 24 - tooltip.offsetWidth)}px`;
+    tooltip.style.top = `${event.clientY - box.top + 12}px`;
   }
 
   function select(m: number, event: MouseEvent): void {
