@@ -115,6 +115,23 @@ describe('ImagePipeline with augmentation', () => {
   });
 });
 
+describe('the ImagePipeline cache', () => {
+  it('keeps decoded images for later epochs, and names the file when one can no longer be decoded', () => {
+    const path = writeBytes(workspace.path('cache/c.png'), pngBytes(9, 7, 4));
+    const example: ImageExample = { image: path, label: 'x', source: path, index: 0 };
+    const augment = { random_resized_crop: {}, horizontal_flip: 0.5 };
+    const cached = pipeline({}, augment);
+    const uncached = new ImagePipeline({ ...cached.settings, cacheBytes: 0 });
+    const first = cached.pixels([example], { augment: true, epoch: 0, seed: 1 });
+    assert.deepEqual(uncached.pixels([example], { augment: true, epoch: 0, seed: 1 }).data, first.data);
+    cached.pixels([example], { augment: false });
+    writeBytes(path, '');
+    assert.deepEqual(cached.pixels([example], { augment: true, epoch: 0, seed: 1 }).data, first.data);
+    cached.pixels([example], { augment: false });
+    assert.throws(() => uncached.pixels([example], { augment: false }), /c\.png: is empty \(0 bytes\)/);
+  });
+});
+
 describe('image settings of a model folder', () => {
   it("reads a timm folder's pretrained_cfg as timm's eval transform does", () => {
     const timm = workspace.path('timm');

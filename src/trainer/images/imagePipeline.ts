@@ -14,7 +14,8 @@ import type { RgbImage } from './rgbImage';
  * model's resize and center crop or (training, with random_resized_crop) a random region resized to the same size,
  * then the drawn flips, rotation and color jitter, then rescale and normalize, stacked NHWC.
  *
- * The deterministic part (decode, crop box, and resize and crop when no random crop follows) is cached per file up to
+ * The deterministic part (decode, crop box, and resize and crop when no random crop follows; with random_resized_crop,
+ * the decoded and boxed original that training crops from) is cached per file up to
  * a byte budget, since it is the same in every epoch and resizing a large photo costs more than the rest.
  */
 
@@ -85,7 +86,7 @@ export class ImagePipeline {
   modelImage(example: ImageExample, options: PixelOptions): RgbImage {
     if (!options.augment || !this.augments) return this.cleaned(example);
     const draw = drawAugmentation(this.settings.augment, options.seed, options.epoch, example.index);
-    const base = draw.cropRegion ? this.randomCrop(this.original(example), draw.cropRegion) : this.cleaned(example);
+    const base = draw.cropRegion ? this.randomCrop(this.cachedOriginal(example), draw.cropRegion) : this.cleaned(example);
     return applyAugmentation(base, draw);
   }
 
@@ -97,10 +98,24 @@ export class ImagePipeline {
 
   /** Decoded, crop box, resize and center crop: what validation images look like. */
   cleaned(example: ImageExample): RgbImage {
-    const cached = this.cache.get(example.image);
-    if (cached) return cached;
-    const image = resizeAndCrop(this.original(example), this.settings.processor);
-    this.remember(example.image, image);
+    return this.cached(`cleaned:${example.image}`, () => resizeAndCrop(this.original(example), this.settings.processor));
+  }
+
+  /** The original, kept for the random crops of later epochs, which decoding again each epoch would dominate. */
+  private cachedOriginal(example: ImageExample): RgbImage {
+    return this.cached(`original:${example.image}`, () => this.original(example));
+  }
+
+  private cached(key: string, make: () => RgbImage): RgbImage {
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Re-inserted, so that eviction (oldest first in the Map's order) drops the least recently used.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const image = make();
+    this.remember(key, image);
     return image;
   }
 
