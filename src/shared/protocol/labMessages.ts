@@ -1,4 +1,5 @@
 import { isLabSearchResult, MAX_LAB_K, type LabSearchResult } from '../lab/labSearchResult';
+import { parseFromLabMap, parseToLabMap, type FromLabMap, type ToLabMap } from './labMapMessages';
 import { parseFromLabTools, parseToLabTools, type FromLabTools, type ToLabTools } from './labToolMessages';
 import { hasFields, isNonEmptyString, isRecord, isString, nullable, type Guard } from './messageGuards';
 
@@ -19,12 +20,14 @@ export type ToLab =
   | { readonly command: 'busy'; readonly query: string | null }
   | { readonly command: 'results'; readonly result: LabSearchResult }
   | { readonly command: 'error'; readonly message: string }
-  | ToLabTools;
+  | ToLabTools
+  | ToLabMap;
 
 export type FromLab =
   | { readonly command: 'ready' }
   | { readonly command: 'search'; readonly query: string; readonly k: number }
-  | FromLabTools;
+  | FromLabTools
+  | FromLabMap;
 
 /** Longer queries are refused: a query is typed, and it becomes a command-line argument. */
 export const MAX_QUERY_LENGTH = 2000;
@@ -46,14 +49,14 @@ export function parseToLab(value: unknown): ToLab | undefined {
     case 'error':
       return isString(value.message) ? { command: 'error', message: value.message } : undefined;
     default:
-      return parseToLabTools(value);
+      return parseToLabTools(value) ?? parseToLabMap(value);
   }
 }
 
 export function parseFromLab(value: unknown): FromLab | undefined {
   if (!isRecord(value)) return undefined;
   if (value.command === 'ready') return { command: 'ready' };
-  if (value.command !== 'search') return parseFromLabTools(value);
+  if (value.command !== 'search') return parseFromLabTools(value) ?? parseFromLabMap(value);
   const { query, k } = value;
   if (typeof query !== 'string' || query.trim() === '' || query.length > MAX_QUERY_LENGTH) return undefined;
   if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > MAX_LAB_K) return undefined;
