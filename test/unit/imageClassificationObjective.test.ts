@@ -166,7 +166,7 @@ describe('ImageClassificationObjective', () => {
       const after = await model.snapshot();
       const name = 'resnet.embedder.embedder.normalization.running_mean';
       const tracked = 'resnet.embedder.embedder.normalization.num_batches_tracked';
-      const changed = !Array.from(after.get(name)!.data).every((value, i) => value === before.get(name)!.data[i]);
+      const changed = !(after.get(name)!.data as Float32Array).every((value, i) => value === before.get(name)!.data[i]);
       assert.equal(changed, !freezeBatchNorm, `freezeBatchNorm ${freezeBatchNorm}`);
       assert.equal(Number(after.get(tracked)!.data[0]) - Number(before.get(tracked)!.data[0]), freezeBatchNorm ? 0 : 1);
     }

@@ -39,7 +39,8 @@ describe('ImageModel', () => {
     const model = imageModel();
     // Move the running statistics and num_batches_tracked off their loaded values.
     const pixels = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
-    tf.dispose(model.resnet.forward(pixels, { training: true }));
+    const { lastHiddenState, pooled, logits } = model.resnet.forward(pixels, { training: true });
+    tf.dispose([lastHiddenState, pooled, logits!]);
     model.resnet.updateRunningStatistics();
     const snapshot = await model.snapshot();
     await model.writeCheckpointFolder(workspace.path('checkpoint'), snapshot);
