@@ -5,9 +5,11 @@ import type { ImageExample } from '../../src/trainer/data/imageDataExample';
 import { cropToBox } from '../../src/trainer/images/cropBox';
 import { decodeImageFile } from '../../src/trainer/images/decodeImage';
 import { flipHorizontal } from '../../src/trainer/images/flipImage';
+import { drawAugmentation } from '../../src/trainer/images/imageAugmentation';
 import { parseImageProcessorSettings } from '../../src/trainer/images/imageProcessorConfig';
 import { ImagePipeline } from '../../src/trainer/images/imagePipeline';
 import { imageSettingsFor } from '../../src/trainer/images/imageSettings';
+import { pilResize } from '../../src/trainer/images/pilResample';
 import { preprocessImage } from '../../src/trainer/images/preprocessImage';
 import { jpegBytes, pngBytes, writeBytes } from '../helpers/imageFiles';
 import { TempWorkspace } from '../helpers/tempWorkspace';
@@ -102,6 +104,33 @@ describe('ImagePipeline with augmentation', () => {
     const augmented = flipping.pixels(examples.slice(0, 1), { augment: true, epoch: 0, seed: 1 });
     const cleaned = flipping.modelImage(examples[0]!, { augment: false });
     assert.deepEqual(augmented.data, preprocessImage(flipHorizontal(cleaned), settings, 'NHWC').data);
+  });
+
+  it("cuts random_resized_crop's drawn region from the original and resizes it bilinearly to the model's size", () => {
+    // The model resizes bicubically; the random crop still resizes bilinearly, as torchvision's default.
+    const bicubic = workspace.path('model-bicubic');
+    writeBytes(`${bicubic}/preprocessor_config.json`, JSON.stringify({ ...PROCESSOR, resample: 3 }));
+    const cropping = ImagePipeline.fromConfig(
+      resolveConfig({
+        task: 'image-classification',
+        model: { base: bicubic },
+        data: { train: 't' },
+        preprocess: { augment: { random_resized_crop: { scale: [0.3, 0.6] } } },
+      }),
+      bicubic,
+    );
+    assert.equal(cropping.settings.processor.filter, 'bicubic');
+    const example = examples[0]!;
+    const original = decodeImageFile(example.image);
+    const region = drawAugmentation(cropping.settings.augment, 3, 2, example.index).cropRegion!(original.width, original.height);
+    const expected = pilResize(
+      cropToBox(original, [region.left, region.top, region.left + region.width, region.top + region.height]),
+      6,
+      4,
+      'bilinear',
+    );
+    assert.deepEqual(cropping.modelImage(example, { augment: true, epoch: 2, seed: 3 }).data, expected.data);
+    assert.ok(region.width * region.height < original.width * original.height * 0.7);
   });
 
   it('draws the same augmentation for the same (seed, epoch, index), whatever the batch, and new ones each epoch', () => {

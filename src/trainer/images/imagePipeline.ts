@@ -130,7 +130,8 @@ export class ImagePipeline {
   ): RgbImage {
     const { left, top, width, height } = region(image.width, image.height);
     const cropped = cropToBox(image, [left, top, left + width, top + height]);
-    return pilResize(cropped, this.outputSize.width, this.outputSize.height, this.settings.processor.filter);
+    // Bilinear, as torchvision's RandomResizedCrop resizes by default (and the accelerate engine's transform with it).
+    return pilResize(cropped, this.outputSize.width, this.outputSize.height, 'bilinear');
   }
 
   private remember(key: string, image: RgbImage): void {
