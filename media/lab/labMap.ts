@@ -59,9 +59,38 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
   method.addEventListener('change', () => result && requestMap());
   colour.addEventListener('change', () => draw());
   panes.forEach((pane, m) => {
-    pane.element.addEventListener('mousemove', (event) => hover(m, event));
+    // A drag pans the zoomed map; only a click that did not drag selects a point.
+    let drag: { x: number; y: number; moved: boolean } | null = null;
+    pane.element.addEventListener('mousedown', (event) => (drag = { x: event.clientX, y: event.clientY, moved: false }));
+    pane.element.addEventListener('mousemove', (event) => {
+      if (drag && event.buttons === 1) {
+        drag.moved ||= Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) > 3;
+        pane.pan(event.movementX, event.movementY);
+        markAll();
+      }
+      hover(m, event);
+    });
     pane.element.addEventListener('mouseleave', () => hover(m, null));
-    pane.element.addEventListener('click', (event) => select(m, event));
+    pane.element.addEventListener('click', (event) => {
+      if (!drag?.moved) select(m, event);
+      drag = null;
+    });
+    // The wheel zooms around the pointer; a double click shows the whole map again.
+    pane.element.addEventListener(
+      'wheel',
+      (event) => {
+        if (!result) return;
+        event.preventDefault();
+        const box = pane.element.getBoundingClientRect();
+        pane.zoom(Math.exp(-event.deltaY / 400), event.clientX - box.left, event.clientY - box.top);
+        markAll();
+      },
+      { passive: false },
+    );
+    pane.element.addEventListener('dblclick', () => {
+      pane.zoom(0, 0, 0);
+      markAll();
+    });
   });
   onThemeChange(() => draw());
 

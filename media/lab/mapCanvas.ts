@@ -30,6 +30,12 @@ export class MapCanvas {
   private screenY = new Float32Array(0);
   private cells = new Map<number, number[]>();
   private columns = 0;
+  /** The fitted positions before zooming, and what was last drawn, so that a zoom or pan can redraw. */
+  private fittedX = new Float32Array(0);
+  private fittedY = new Float32Array(0);
+  private size = { width: 0, height: 0 };
+  private paint: { codes: readonly number[]; colours: readonly string[] } = { codes: [], colours: [] };
+  private view = { scale: 1, dx: 0, dy: 0 };
 
   constructor(id: string) {
     this.base = document.createElement('canvas');
@@ -42,11 +48,37 @@ export class MapCanvas {
     this.element.append(this.base, this.overlay);
   }
 
-  /** Draws every point in its category's colour; `colours[codes[i]]` is point i's. */
+  /** Draws every point in its category's colour; `colours[codes[i]]` is point i's. New points reset the zoom. */
   draw(points: MapPoints, codes: readonly number[], colours: readonly string[]): void {
+    if (points !== this.points) this.view = { scale: 1, dx: 0, dy: 0 };
     this.points = points;
-    const { width, height } = this.resize();
-    this.place(width, height);
+    this.paint = { codes, colours };
+    this.size = this.resize();
+    this.place(this.size.width, this.size.height);
+    this.repaint();
+  }
+
+  /** Zooms by `factor` around a point of the canvas (CSS pixels), keeping that point where it is. */
+  zoom(factor: number, px: number, py: number): void {
+    const scale = Math.min(64, Math.max(1, this.view.scale * factor));
+    const applied = scale / this.view.scale;
+    this.view = { scale, dx: px - (px - this.view.dx) * applied, dy: py - (py - this.view.dy) * applied };
+    if (scale === 1) this.view = { scale: 1, dx: 0, dy: 0 };
+    this.applyView();
+    this.repaint();
+  }
+
+  /** Moves the zoomed map by (dx, dy) CSS pixels. */
+  pan(dx: number, dy: number): void {
+    if (this.view.scale === 1) return;
+    this.view = { ...this.view, dx: this.view.dx + dx, dy: this.view.dy + dy };
+    this.applyView();
+    this.repaint();
+  }
+
+  private repaint(): void {
+    const { width, height } = this.size;
+    const { codes, colours } = this.paint;
     const context = this.base.getContext('2d')!;
     context.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
     context.clearRect(0, 0, width, height);
@@ -124,12 +156,23 @@ export class MapCanvas {
     const scale = Math.min((width - 2 * MARGIN) / (maxX - minX || 1), (height - 2 * MARGIN) / (maxY - minY || 1));
     const offsetX = (width - scale * (maxX - minX)) / 2;
     const offsetY = (height - scale * (maxY - minY)) / 2;
-    this.screenX = Float32Array.from(x, (value) => offsetX + scale * (value - minX));
+    this.fittedX = Float32Array.from(x, (value) => offsetX + scale * (value - minX));
     // Screen y grows downwards; the projection's grows upwards.
-    this.screenY = Float32Array.from(y, (value) => height - offsetY - scale * (value - minY));
+    this.fittedY = Float32Array.from(y, (value) => height - offsetY - scale * (value - minY));
     this.columns = Math.ceil(width / CELL) + 2;
+    this.applyView();
+  }
+
+  /** Screen positions under the zoom, and the hit-test grid of those on screen. */
+  private applyView(): void {
+    const { scale, dx, dy } = this.view;
+    const { width, height } = this.size;
+    this.screenX = this.fittedX.map((value) => value * scale + dx);
+    this.screenY = this.fittedY.map((value) => value * scale + dy);
     this.cells = new Map();
-    for (let i = 0; i < x.length; i++) {
+    for (let i = 0; i < this.screenX.length; i++) {
+      if (this.screenX[i]! < -CELL || this.screenX[i]! > width + CELL || this.screenY[i]! < -CELL || this.screenY[i]! > height + CELL)
+        continue;
       const key = Math.floor(this.screenY[i]! / CELL) * this.columns + Math.floor(this.screenX[i]! / CELL);
       const cell = this.cells.get(key);
       if (cell) cell.push(i);

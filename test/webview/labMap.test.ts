@@ -118,6 +118,16 @@ describe('the Embedding Lab map in headless Chromium', { skip }, () => {
       if (await page.page.locator('#map-tooltip').isVisible()) shown = await page.text('#map-tooltip .map-tooltip-text');
     }
     assert.match(shown, /^entry \d+ about topic \d+$/);
+    // Interactive at 10,000: a wheel zoom redraws the pane (points, rings, hit-test grid) within a frame or two.
+    const zoomMs = await page.page.evaluate(() => {
+      const pane = document.querySelector('#map-first')!;
+      const box = pane.getBoundingClientRect();
+      const started = performance.now();
+      pane.dispatchEvent(new WheelEvent('wheel', { deltaY: -200, clientX: box.x + 100, clientY: box.y + 100, cancelable: true }));
+      return performance.now() - started;
+    });
+    console.log(`zooming the 10,000-point pane redrew it in ${zoomMs.toFixed(0)} ms`);
+    assert.ok(zoomMs < 500, `a zoom took ${zoomMs} ms`);
     await page.screenshot('lab-map-10k');
     assert.deepEqual(await page.cspViolations(), []);
     assert.deepEqual(page.errors, []);
@@ -145,6 +155,34 @@ describe('the Embedding Lab map in headless Chromium', { skip }, () => {
     assert.equal(await page.page.locator('#app img, #app script').count(), 0);
     assert.equal(await page.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     assert.deepEqual(await page.cspViolations(), []);
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('zooms around the pointer with the wheel, pans by dragging, and shows the whole map again on a double click', async () => {
+    const page = await browser.open('lab');
+    await page.send(SETUP);
+    await page.send({ command: 'map', result: smallMap() } satisfies ToLab);
+    const middle = await smallMapPoint(page, 'first', 1);
+    const corner = await smallMapPoint(page, 'first', 0);
+    const hoverText = async (x: number, y: number) => {
+      await page.page.mouse.move(x, y);
+      await page.frame();
+      return (await page.page.locator('#map-tooltip').isVisible()) ? page.text('#map-tooltip .map-tooltip-text') : null;
+    };
+    await page.page.mouse.move(middle.x, middle.y);
+    await page.page.mouse.wheel(0, -400);
+    await page.frame();
+    // The point under the pointer stays; the corner point has moved out of the pane.
+    assert.equal(await hoverText(middle.x, middle.y), 'the river meets the sea');
+    assert.equal(await hoverText(corner.x, corner.y), null);
+    await page.page.mouse.move(middle.x, middle.y);
+    await page.page.mouse.down();
+    await page.page.mouse.move(middle.x + 30, middle.y, { steps: 5 });
+    await page.page.mouse.up();
+    assert.equal(await hoverText(middle.x + 30, middle.y), 'the river meets the sea');
+    assert.equal((await page.posted()).filter((message) => message.command === 'neighbours').length, 0, 'a drag is not a click');
+    await page.page.mouse.dblclick(middle.x + 100, middle.y + 100);
+    assert.equal(await hoverText(corner.x, corner.y), XSS);
     assert.deepEqual(page.errors, []);
   });
 
