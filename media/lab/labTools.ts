@@ -36,6 +36,7 @@ export function mountLabTools(parent: HTMLElement, host: LabToolsHost): LabTools
   const mineButton = h('button', { id: 'mine-run', type: 'button', onClick: () => host.post({ command: 'mine' }) }, 'Mine hard negatives');
   const winsView = h('div', { id: 'wins', class: 'tool-output' });
   const minedView = h('div', { id: 'mined', class: 'tool-output' });
+  const progress = mountProgress(parent, host);
   parent.append(
     h(
       'section',
@@ -61,6 +62,9 @@ export function mountLabTools(parent: HTMLElement, host: LabToolsHost): LabTools
         case 'toolBusy':
           setBusy(message.tool);
           break;
+        case 'progress':
+          progress(message);
+          break;
         case 'wins':
           replaceChildren(winsView, ...winsSections(message.result, host));
           break;
@@ -75,6 +79,39 @@ export function mountLabTools(parent: HTMLElement, host: LabToolsHost): LabTools
           break;
       }
     },
+  };
+}
+
+type ProgressMessage = Extract<ToLabTools, { command: 'progress' }>;
+
+/**
+ * Progress bars for the long encodes (a search's first, wins and losses, mining), one per running task, above the
+ * results, with one Cancel that stops them all. The bar is indeterminate until a line gives a count.
+ */
+function mountProgress(parent: HTMLElement, host: LabToolsHost): (message: ProgressMessage) => void {
+  const tasks = new Map<string, ProgressMessage>();
+  const rows = h('div', { class: 'progress-rows' });
+  const cancel = h('button', { id: 'lab-cancel', type: 'button', onClick: () => host.post({ command: 'cancel' }) }, 'Cancel');
+  const box = h('div', { id: 'lab-progress', class: 'lab-progress', hidden: true }, rows, cancel);
+  parent.insertBefore(box, parent.querySelector('#columns'));
+  return (message) => {
+    if (message.message === null) tasks.delete(message.title);
+    else tasks.set(message.title, message);
+    box.hidden = tasks.size === 0;
+    replaceChildren(
+      rows,
+      ...[...tasks.values()].map((task) => {
+        const bar = h('progress', { max: 1, 'aria-label': task.title });
+        if (task.fraction !== null) bar.value = task.fraction;
+        return h(
+          'div',
+          { class: 'progress-row' },
+          h('span', { class: 'progress-title' }, task.title.replace(/^EmbedTune: /, '')),
+          bar,
+          h('span', { class: 'progress-message' }, task.message),
+        );
+      }),
+    );
   };
 }
 

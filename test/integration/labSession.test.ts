@@ -18,6 +18,12 @@ import { buildTinyBert } from '../helpers/tinyBert';
 import { RecordingEditorHost } from '../unit/support/recordingEditorHost';
 
 const engine: EngineCommand = { nodePath: process.execPath, cliPath: resolve(__dirname, '../../dist/cli.js') };
+/** Records what the session posts, less the page's progress messages (labTools.test.ts checks those). */
+const keepPosted =
+  (posted: ToLab[]) =>
+  (message: ToLab): void => {
+    if (message.command !== 'progress') posted.push(message);
+  };
 const CORPUS = ['the river runs to the sea', 'a bird sings a song', 'the king has a horse', 'an island in the ocean', 'the school is big'];
 
 describe('the Embedding Lab session', () => {
@@ -88,7 +94,7 @@ describe('the Embedding Lab session', () => {
     const host = new RecordingEditorHost();
     host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/val.jsonl'));
     const posted: ToLab[] = [];
-    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), undefined);
+    const session = new LabSession({ host, engine, library }, keepPosted(posted), undefined);
     await session.handle({ command: 'ready' });
     assert.deepEqual(posted.shift(), {
       command: 'setup',
@@ -126,7 +132,7 @@ describe('the Embedding Lab session', () => {
   it('opens on a run with its defaults and reads its validation file by the config’s positive column', async () => {
     const host = new RecordingEditorHost();
     const posted: ToLab[] = [];
-    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), workspace.path('runs/r3'));
+    const session = new LabSession({ host, engine, library }, keepPosted(posted), workspace.path('runs/r3'));
     await session.handle({ command: 'ready' });
     assert.deepEqual(posted.shift(), {
       command: 'setup',
@@ -159,7 +165,7 @@ describe('the Embedding Lab session', () => {
     const host = new RecordingEditorHost();
     host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/big.txt'));
     const posted: ToLab[] = [];
-    const session = new LabSession({ host, engine, library, progress: cancelAtFirstReport }, (message) => posted.push(message), undefined);
+    const session = new LabSession({ host, engine, library, progress: cancelAtFirstReport }, keepPosted(posted), undefined);
     await session.handle({ command: 'ready' });
     await session.handle({ command: 'search', query: 'the sea', k: 3 });
     assert.equal(reports[0], `encoding the corpus with ${workspace.path('base')}: 0 of 3000 texts`);
@@ -187,7 +193,7 @@ describe('the Embedding Lab session', () => {
     host.trusted = false;
     host.answers.push(workspace.path('base'), workspace.path('runs/r1/model'), workspace.path('data/val.jsonl'));
     const posted: ToLab[] = [];
-    const session = new LabSession({ host, engine, library }, (message) => posted.push(message), undefined);
+    const session = new LabSession({ host, engine, library }, keepPosted(posted), undefined);
     await session.handle({ command: 'ready' });
     await session.handle({ command: 'search', query: 'where is the sea', k: 3 });
     assert.deepEqual(posted.slice(1), [{ command: 'error', message: LAB_UNTRUSTED_MESSAGE }]);

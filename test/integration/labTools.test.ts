@@ -78,16 +78,24 @@ describe('the Embedding Lab’s wins, losses and mining through LabSession', () 
     else process.env.XDG_CACHE_HOME = savedCache;
   });
 
-  async function openRun(host = new RecordingEditorHost(), progress?: CancellableProgress) {
+  /** A Lab on the run; `posted` has what it sent the page, less progress, which goes to `progress`. */
+  async function openRun(host = new RecordingEditorHost(), progress?: CancellableProgress, onProgress?: (session: LabSession) => void) {
     const posted: ToLab[] = [];
-    const session = new LabSession(
+    const progressed: Extract<ToLab, { command: 'progress' }>[] = [];
+    const session: LabSession = new LabSession(
       { host, engine, library, editor: fileEditor, ...(progress ? { progress } : {}) },
-      (message) => posted.push(message),
+      (message) => {
+        if (message.command !== 'progress') posted.push(message);
+        else {
+          progressed.push(message);
+          onProgress?.(session);
+        }
+      },
       workspace.path('runs/r1'),
     );
     await session.handle({ command: 'ready' });
     assert.equal(posted.shift()?.command, 'setup');
-    return { session, posted, host };
+    return { session, posted, host, progress: progressed };
   }
 
   it('marks the known positives of a validation query in a search', async () => {
@@ -116,6 +124,31 @@ describe('the Embedding Lab’s wins, losses and mining through LabSession', () 
     await noRun.handle({ command: 'ready' });
     await noRun.handle({ command: 'wins', k: 3 });
     assert.match(JSON.stringify(picked), /Wins and losses replay a run’s evaluation/);
+  });
+
+  it('shows the encoding in the page, and the page’s Cancel stops the replay', async () => {
+    rmCache(workspace);
+    let cancelled = false;
+    const { session, posted, progress } = await openRun(new RecordingEditorHost(), undefined, (lab) => {
+      // The first count of an encode: the child is running; Cancel as a click on the page's button would.
+      if (!cancelled && progress.some((message) => message.fraction !== null)) {
+        cancelled = true;
+        void lab.handle({ command: 'cancel' });
+      }
+    });
+    await session.handle({ command: 'wins', k: 3 });
+    const counted = progress.find((message) => message.fraction !== null);
+    assert.ok(counted, JSON.stringify(progress));
+    assert.equal(counted.title, 'EmbedTune: wins and losses in the Embedding Lab');
+    assert.match(counted.message ?? '', /^encoding the corpus with .*base: 0 of 8 texts$/);
+    assert.equal(counted.fraction, 0);
+    assert.deepEqual(
+      progress.at(-1),
+      { command: 'progress', title: counted.title, message: null, fraction: null },
+      'the bar is taken down',
+    );
+    assert.match(JSON.stringify(posted), /wins and losses in the Embedding Lab was cancelled/);
+    assert.ok(!posted.some((message) => message.command === 'wins'));
   });
 
   it('cancels a long replay from the progress notification', async () => {

@@ -146,6 +146,40 @@ describe('the Embedding Lab’s wins, losses and mined negatives in headless Chr
     await assertNothingInjected(page);
   });
 
+  it('shows a bar per long encode with one Cancel, and takes it down when the task ends', async () => {
+    const page = await openLab();
+    assert.equal(await page.page.isVisible('#lab-progress'), false);
+    const search = 'EmbedTune: searching in the Embedding Lab';
+    const wins = 'EmbedTune: wins and losses in the Embedding Lab';
+    await page.send({
+      command: 'progress',
+      title: search,
+      message: `encoding the corpus with ${XSS}: 500 of 2000 texts`,
+      fraction: 0.25,
+    } satisfies ToLab);
+    await page.send({ command: 'progress', title: wins, message: 'starting…', fraction: null } satisfies ToLab);
+    assert.equal(await page.page.isVisible('#lab-progress'), true);
+    assert.deepEqual(await page.page.locator('#lab-progress .progress-title').allTextContents(), [
+      'searching in the Embedding Lab',
+      'wins and losses in the Embedding Lab',
+    ]);
+    assert.deepEqual(
+      await page.page.locator('#lab-progress progress').evaluateAll((bars) => bars.map((bar) => (bar as HTMLProgressElement).position)),
+      [0.25, -1],
+      'a count gives a determinate bar, no count an indeterminate one',
+    );
+    assert.equal(await page.text('#lab-progress .progress-message'), `encoding the corpus with ${XSS}: 500 of 2000 texts`);
+    await page.page.click('#lab-cancel');
+    await page.waitForPosted('cancel');
+    await page.send({ command: 'progress', title: search, message: null, fraction: null } satisfies ToLab);
+    assert.equal(await page.page.locator('#lab-progress .progress-row').count(), 1);
+    await page.send({ command: 'progress', title: wins, message: null, fraction: null } satisfies ToLab);
+    assert.equal(await page.page.isVisible('#lab-progress'), false);
+    await page.send({ command: 'progress', title: wins, message: 'x', fraction: 7 });
+    assert.equal(await page.page.isVisible('#lab-progress'), false, 'a fraction above 1 is refused');
+    await assertNothingInjected(page);
+  });
+
   it('ignores malformed tool results', async () => {
     const page = await openLab();
     page.page.on('console', () => undefined);

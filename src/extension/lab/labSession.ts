@@ -129,7 +129,8 @@ export class LabSession {
       ...(this.config ? [`--config=${this.config}`] : []),
       '--json',
     ];
-    const progress = this.services.progress ?? progressWithoutCancel(host);
+    // Shown in the page too, with its Cancel, as the tools' long encodes are.
+    const progress = this.tools.inPageProgress(this.services.progress ?? progressWithoutCancel(host));
     try {
       // The first search of a corpus encodes it under both models, which takes a while on a large one.
       const result = await progress('EmbedTune: searching in the Embedding Lab', (report, signal) =>

@@ -9,10 +9,11 @@ import { groupMinedRows, type MinedRow } from '../../shared/lab/minedPreview';
 import { MINED_NEGATIVE_COLUMN } from '../../shared/protocol/mineHardNegatives';
 import type { FromLabTools } from '../../shared/protocol/labToolMessages';
 import type { LabSetup, ToLab } from '../../shared/protocol/labMessages';
-import { progressWithoutCancel } from '../backend/cancellableProgress';
+import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
 import { minedFileFor, minerArguments } from '../mining/mineHardNegativesCommand';
 import { lastLines, runEngineCommand } from '../runs/engineProcess';
 import { encodingProgress } from './encodingProgress';
+import { LabProgressRelay } from './labProgressRelay';
 import { readMinedRows, writeMinedRows, type MinedColumns } from './minedFile';
 import { LAB_UNTRUSTED_MESSAGE, type LabSessionServices } from './labSession';
 
@@ -39,14 +40,24 @@ interface MinedDraft {
 export class LabTools {
   private busy = false;
   private draft: MinedDraft | undefined;
+  /** Progress in the page, with its Cancel; the session's searches go through it too (inPageProgress). */
+  private readonly relay: LabProgressRelay;
 
   constructor(
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
     private readonly context: () => LabToolContext,
-  ) {}
+  ) {
+    this.relay = new LabProgressRelay(post);
+  }
+
+  /** `progress` that also shows in the page and stops on its Cancel. */
+  inPageProgress(progress: CancellableProgress): CancellableProgress {
+    return this.relay.wrap(progress);
+  }
 
   async handle(message: FromLabTools): Promise<void> {
+    if (message.command === 'cancel') return this.relay.cancel();
     if (!this.services.host.isWorkspaceTrusted()) return this.post({ command: 'error', message: LAB_UNTRUSTED_MESSAGE });
     if (message.command === 'writeMined') return this.writeMined();
     if (message.command === 'discardMined') {
@@ -161,7 +172,7 @@ export class LabTools {
   /** Runs an engine command with a cancellable progress notification; undefined when cancelled (and said so). */
   private async run(title: string, args: string[], cwd: string, progressLine: (line: string) => string | undefined) {
     const { host, engine } = this.services;
-    const progress = this.services.progress ?? progressWithoutCancel(host);
+    const progress = this.relay.wrap(this.services.progress ?? progressWithoutCancel(host));
     const outcome = await progress(title, (report, signal) =>
       runEngineCommand(engine, args, cwd, {
         signal,
