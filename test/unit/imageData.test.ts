@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { resolveConfig, type EmbedTuneConfig } from '../../src/shared/config/configTypes';
 import { DataFileError, DataRowError } from '../../src/trainer/data/dataErrors';
@@ -77,6 +78,17 @@ describe('the ImageFolder layout', () => {
     assert.deepEqual(
       first.train.map((example) => example.index),
       [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+  });
+
+  it('follows a symbolic link to a parent folder once, without looping', async () => {
+    image('looped/train/a/x.png');
+    image('looped/train/b/y.png');
+    symlinkSync(workspace.path('looped/train'), workspace.path('looped/train/a/loop'), 'dir');
+    const data = await loadImageData(config({ train: 'looped/train', validation_split: 0 }), root);
+    assert.deepEqual(
+      data.train.map((example) => example.image.slice(root.length)),
+      ['/looped/train/a/loop/b/y.png', '/looped/train/a/x.png', '/looped/train/b/y.png'],
     );
   });
 
@@ -198,9 +210,7 @@ describe('bad images', () => {
   it('in an ImageFolder, error names the image; skip drops it and counts it', async () => {
     await assert.rejects(
       loadImageData(config({ train: 'badfolder/train', on_bad_row: 'error' }), root),
-      (error: unknown) =>
-        error instanceof DataFileError &&
-        /badfolder\/train\/a\/truncated\.png: is a truncated PNG/.test(error.message),
+      (error: unknown) => error instanceof DataFileError && /badfolder\/train\/a\/truncated\.png: is a truncated PNG/.test(error.message),
     );
     const data = await loadImageData(config({ train: 'badfolder/train', on_bad_row: 'skip', validation_split: 0 }), root);
     assert.deepEqual(

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { DataFileError } from './dataErrors';
 
@@ -50,16 +50,25 @@ export function listImageFolder(root: string, key: string): FolderImage[] {
   });
 }
 
+/** Folders deeper than this under a class folder are not read; real datasets nest one or two levels at most. */
+const MAX_DEPTH = 32;
+
 function imagesUnder(folder: string): string[] {
   const found: string[] = [];
-  const walk = (dir: string) => {
+  // Symbolic links are followed, as torchvision's os.walk(followlinks=True) does, but each real folder once, so
+  // that a link to a parent cannot loop.
+  const seen = new Set<string>();
+  const walk = (dir: string, depth: number) => {
+    const real = realpathSync(dir);
+    if (seen.has(real) || depth > MAX_DEPTH) return;
+    seen.add(real);
     for (const name of readdirSync(dir).sort(byCodePoint)) {
       const path = join(dir, name);
-      if (isDirectory(path)) walk(path);
+      if (isDirectory(path)) walk(path, depth + 1);
       else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) found.push(path);
     }
   };
-  walk(folder);
+  walk(folder, 0);
   return found;
 }
 
