@@ -28,6 +28,10 @@ describe('image folders over a real LSP connection', () => {
     writeFileSync(join(root, 'b', '000_cut.png'), png.subarray(0, png.length - 30));
     mkdirSync(join(root, 'empty'));
     writeImageFolder(workspace.path('defects/validation'), { a: 2, b: 2, rust: 1 });
+    writeFileSync(
+      workspace.path('defects/rows.csv'),
+      'file,kind\ntrain/a/a_0.png,a\ntrain/a/a_1.jpg,a\ntrain/b/000_cut.png,b\ngone.png,b\n',
+    );
     client = new LspTestClient();
     await client.initialize(workspace.root);
   });
@@ -88,6 +92,21 @@ describe('image folders over a real LSP connection', () => {
       .map((edit) => edit.newText)
       .join('');
     assert.match(edits, /freeze_layers: 3/);
+  });
+
+  it('names the unreadable images of a CSV row file by line, and counts its labels in the hover', async () => {
+    const uri = uriOf('rows.embedtune.yaml');
+    const published = await client.open(uri, config('./defects/rows.csv', '  columns: { image: file, label: kind }\n'));
+    const unreadable = published.diagnostics.filter((d) => d.code === 'image-unreadable');
+    assert.equal(unreadable.length, 1, JSON.stringify(published.diagnostics));
+    assert.equal(
+      unreadable[0]!.message,
+      'data.train "./defects/rows.csv": 2 of the 4 images it names cannot be read: line 4 train/b/000_cut.png is a truncated PNG: it does not end with an IEND chunk; line 5 gone.png does not exist. Training stops on them unless data.on_bad_row is skip.',
+    );
+    const hover = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: { line: 4, character: 4 } });
+    const text = (hover?.contents as MarkupContent).value;
+    assert.match(text, /Images per label: 2 labels, 4 images\n\n\| label \| images \|\n\| --- \| ---: \|\n\| a \| 2 \|\n\| b \| 2 \|/);
+    assert.match(text, /Sizes seen in 4 sampled image headers: 20×16 \(2\)/);
   });
 
   it('shows class counts and the image sizes seen when hovering data.train, and the validation folder beside it', async () => {

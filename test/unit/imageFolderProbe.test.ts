@@ -37,7 +37,7 @@ describe('image headers', () => {
 
   it('reports a file it cannot open instead of throwing', () => {
     const result = readImageHeader(workspace.path('absent.png'));
-    assert.deepEqual(result, { ok: false, problem: 'cannot be opened (ENOENT)' });
+    assert.deepEqual(result, { ok: false, problem: 'does not exist' });
   });
 });
 
@@ -160,6 +160,50 @@ describe('image folder probe', () => {
     const cached = performance.now() - again;
     assert.ok(first < 3000, `first look took ${first.toFixed(0)} ms`);
     assert.ok(cached < 100, `a cached look took ${cached.toFixed(0)} ms`);
+  });
+
+  it('counts the labels of a CSV row file and names the lines of its unreadable images', () => {
+    writeImageFolder(workspace.path('rows/img'), { x: 4 });
+    writeFileSync(workspace.path('rows/img/empty.png'), '');
+    const csv = [
+      'path,kind',
+      'img/x/x_0.png,cat',
+      'img/x/x_1.jpg,dog',
+      'img/x/x_2.png,cat',
+      'img/missing.png,cat',
+      'img/empty.png,dog',
+      ',cat',
+    ];
+    const file = workspace.write('rows/train.csv', `${csv.join('\n')}\n`);
+    const summary = new ImageFolderProbe().summarizeRows(file, 'csv', { image: 'path', label: 'kind' });
+    assert.ok(summary.ok);
+    assert.equal(summary.rows, 5, 'a row without an image is the row checks’ to report');
+    assert.deepEqual(summary.labels, [
+      { name: 'cat', images: 3 },
+      { name: 'dog', images: 2 },
+    ]);
+    assert.deepEqual(summary.unreadable, [
+      { file: 'img/missing.png', line: 5, problem: 'does not exist' },
+      { file: 'img/empty.png', line: 6, problem: 'is empty (0 bytes)' },
+    ]);
+    assert.deepEqual(summary.sizes, [{ width: 20, height: 16, count: 3 }]);
+  });
+
+  it('samples 64 rows spread over a long JSONL file, and reads no image an untrusted workspace keeps out', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 640; i++) lines.push(JSON.stringify({ image: i % 2 ? `/elsewhere/${i}.png` : `img/${i}.png`, label: `c${i % 3}` }));
+    const file = workspace.write('long/train.jsonl', `${lines.join('\n')}\n`);
+    const inside = (path: string) => path.startsWith(workspace.root);
+    const summary = new ImageFolderProbe(inside).summarizeRows(file, 'jsonl', { image: 'image', label: 'label' });
+    assert.ok(summary.ok);
+    assert.equal(summary.rows, 640);
+    assert.equal(summary.sampled, 64);
+    assert.ok(
+      summary.unreadable.every(({ file }) => file.startsWith('img/')),
+      'no path outside the workspace is looked at',
+    );
+    const lineNumbers = summary.unreadable.map(({ line }) => line);
+    assert.ok(lineNumbers[0]! <= 10 && lineNumbers.at(-1)! >= 600, `spread over the file: ${lineNumbers.join(',')}`);
   });
 
   it('sees an added image on the next look', () => {

@@ -4,7 +4,7 @@ import { formatPath } from '../../shared/config/configDiagnostic';
 import type { SchemaNavigator } from '../../shared/config/schemaNavigator';
 import type { DatasetFacts, DataFileFacts } from '../../shared/config/datasetFacts';
 import { keyPathAt } from './cursorContext';
-import { imageFolderMarkdown } from './imageFolderMarkdown';
+import { imageFolderMarkdown, imageRowsMarkdown } from './imageFolderMarkdown';
 import { schemaMarkdown } from './schemaDocs';
 
 /** Hover on a key or its value shows that key's schema documentation. */
@@ -44,6 +44,7 @@ export function dataFileMarkdown(file: DataFileFacts): string {
     `\`${file.written}\` · ${summary.format} · ${rows} rows${summary.badRowCount > 0 ? ` · ${summary.badRowCount} malformed` : ''}`,
   ];
   lines.push('', `Columns: ${summary.columns.map((column) => `\`${escapeMarkdown(column)}\``).join(', ') || 'none'}`);
+  if (file.imageRows) lines.push('', imageRowsMarkdown(file.imageRows, escapeMarkdown));
   if (summary.firstRows.length > 0 && summary.columns.length > 0) {
     lines.push('', `| ${summary.columns.map(escapeMarkdown).join(' | ')} |`, `| ${summary.columns.map(() => '---').join(' | ')} |`);
     for (const row of summary.firstRows)

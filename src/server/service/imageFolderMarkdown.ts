@@ -1,4 +1,5 @@
 import type { DataFileFacts } from '../../shared/config/datasetFacts';
+import type { ImageRowsSummary, ImageSize } from '../../shared/data/imageFolderProbe';
 
 const CLASSES_LISTED = 30;
 const SIZES_LISTED = 4;
@@ -19,6 +20,32 @@ export function imageFolderMarkdown(file: DataFileFacts, escape: (text: string) 
       lines.push(`| ${escape(entry.name)} | ${entry.problem ? escape(entry.problem) : count(entry.images)} |`);
     if (summary.classes.length > CLASSES_LISTED) lines.push(`| … ${summary.classes.length - CLASSES_LISTED} more | |`);
   }
+  lines.push(...sampleLines(summary));
+  const ignored = [
+    summary.looseImages > 0 ? `${summary.looseImages} image(s) outside class folders` : '',
+    summary.otherFiles > 0 ? `${summary.otherFiles} file(s) that are not .png/.jpg/.jpeg` : '',
+  ].filter(Boolean);
+  if (ignored.length > 0) lines.push('', `Not read: ${ignored.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** A row file's images per label, and the sizes its sampled images declare. */
+export function imageRowsMarkdown(summary: ImageRowsSummary, escape: (text: string) => string): string {
+  if (!summary.ok) return `Images: ${summary.message}`;
+  const scope = summary.wholeFile ? '' : ' (in the first rows read)';
+  const lines = [`Images per label${scope}: ${summary.labels.length} labels, ${summary.rows.toLocaleString('en-US')} images`];
+  if (summary.labels.length > 0) {
+    lines.push('', '| label | images |', '| --- | ---: |');
+    for (const entry of summary.labels.slice(0, CLASSES_LISTED))
+      lines.push(`| ${escape(entry.name)} | ${entry.images.toLocaleString('en-US')} |`);
+    if (summary.labels.length > CLASSES_LISTED) lines.push(`| … ${summary.labels.length - CLASSES_LISTED} more | |`);
+  }
+  lines.push(...sampleLines(summary));
+  return lines.join('\n');
+}
+
+function sampleLines(summary: { sampled: number; sizes: readonly ImageSize[]; unreadable: readonly unknown[] }): string[] {
+  const lines: string[] = [];
   if (summary.sizes.length > 0) {
     const sizes = summary.sizes
       .slice(0, SIZES_LISTED)
@@ -28,10 +55,5 @@ export function imageFolderMarkdown(file: DataFileFacts, escape: (text: string) 
     lines.push('', `Sizes seen in ${summary.sampled} sampled image headers: ${sizes}${more}`);
   }
   if (summary.unreadable.length > 0) lines.push('', `Unreadable in the sample: ${summary.unreadable.length}`);
-  const ignored = [
-    summary.looseImages > 0 ? `${summary.looseImages} image(s) outside class folders` : '',
-    summary.otherFiles > 0 ? `${summary.otherFiles} file(s) that are not .png/.jpg/.jpeg` : '',
-  ].filter(Boolean);
-  if (ignored.length > 0) lines.push('', `Not read: ${ignored.join(', ')}`);
-  return lines.join('\n');
+  return lines;
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DataFileProbe, DataFileSummary, RowAcceptance } from '../data/dataFileProbe';
-import type { ImageFolderSummary } from '../data/imageFolderProbe';
+import type { ImageFolderSummary, ImageRowsSummary } from '../data/imageFolderProbe';
 import { resolveDataFormat, type DataFormat } from '../data/dataFormat';
 import type { ColumnNames } from '../data/exampleMapping';
 import { exampleKindFor } from '../data/trainingExamples';
@@ -17,6 +17,8 @@ export interface DataFileFacts {
   readonly summary: DataFileSummary | undefined;
   /** For task image-classification, a path that is no row file: an ImageFolder layout (`<class>/*.png|jpg`). */
   readonly imageFolder?: ImageFolderSummary;
+  /** For task image-classification, a row file's images: labels counted, a sample of the images checked. */
+  readonly imageRows?: ImageRowsSummary;
   /** The `validation/` folder beside an image training folder, used when data.validation is not written. */
   readonly implicit?: boolean;
 }
@@ -39,7 +41,15 @@ export function readDatasetFacts(view: ConfigView, configDir: string | undefined
     const fileFormat = resolveDataFormat(written, format);
     if (!fileFormat && view.task() === 'image-classification')
       return { written, absolute, format: undefined, summary: undefined, imageFolder: probe.images.summarize(absolute) };
-    return { written, absolute, format: fileFormat, summary: fileFormat ? probe.summarize(absolute, fileFormat, acceptance) : undefined };
+    const summary = fileFormat ? probe.summarize(absolute, fileFormat, acceptance) : undefined;
+    if (fileFormat && summary?.ok && view.task() === 'image-classification') {
+      const columns = {
+        image: view.string(['data', 'columns', 'image']) ?? 'image',
+        label: view.string(['data', 'columns', 'label']) ?? 'label',
+      };
+      return { written, absolute, format: fileFormat, summary, imageRows: probe.images.summarizeRows(absolute, fileFormat, columns) };
+    }
+    return { written, absolute, format: fileFormat, summary };
   };
   const train = facts('train');
   return { train, validation: facts('validation') ?? siblingImageValidation(train, probe) };

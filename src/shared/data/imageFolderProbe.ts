@@ -1,6 +1,8 @@
 import { opendirSync, realpathSync, statSync, type Dir } from 'node:fs';
 import { join } from 'node:path';
+import type { DataFormat } from './dataFormat';
 import { readImageHeader, type ImageHeader } from './imageHeader';
+import { readImageRows, type ImageRow, type ImageRowColumns } from './imageRows';
 
 /**
  * What validation needs to know about an ImageFolder-layout folder (`<folder>/<class>/.../<image>.png|jpg|jpeg`) without
@@ -49,6 +51,23 @@ export type ImageFolderSummary =
     }
   | { readonly ok: false; readonly reason: 'missing' | 'unreadable'; readonly message: string };
 
+/** The images a CSV/TSV/JSONL row file of task image-classification names: labels counted, a sample of headers checked. */
+export type ImageRowsSummary =
+  | {
+      readonly ok: true;
+      /** Rows with an image and a label, among the rows read. */
+      readonly rows: number;
+      /** False when only the first IMAGE_ROWS_READ_BYTES of the file were read. */
+      readonly wholeFile: boolean;
+      /** Images per label, sorted by label. */
+      readonly labels: readonly ImageClass[];
+      readonly sampled: number;
+      /** `file` as the row writes it, with the row's line. */
+      readonly unreadable: readonly (UnreadableImage & { readonly line: number })[];
+      readonly sizes: readonly ImageSize[];
+    }
+  | { readonly ok: false; readonly message: string };
+
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 /** Image headers read per folder on each validation. */
 export const IMAGE_SAMPLE_SIZE = 64;
@@ -71,6 +90,7 @@ interface Listing {
 export class ImageFolderProbe {
   private readonly listings = new Map<string, { stamp: string; listing: Listing }>();
   private readonly headers = new Map<string, { stamp: string; header: ImageHeader }>();
+  private readonly rowFiles = new Map<string, { stamp: string; rows: ImageRow[]; wholeFile: boolean }>();
 
   constructor(private readonly mayRead: (absolutePath: string) => boolean = () => true) {}
 
@@ -106,20 +126,56 @@ export class ImageFolderProbe {
     return listing;
   }
 
-  private summarizeListing(folder: string, listing: Listing): ImageFolderSummary {
-    const sample = sampleFiles(listing.classes);
-    const unreadable: UnreadableImage[] = [];
+  /**
+   * A row file's images: the rows are read (a prefix of a large file), the labels counted, and up to
+   * IMAGE_SAMPLE_SIZE images, evenly spaced over the rows, checked by their headers. Never throws.
+   */
+  summarizeRows(dataFile: string, format: DataFormat, columns: ImageRowColumns): ImageRowsSummary {
+    if (!this.mayRead(dataFile)) return { ok: false, message: OUTSIDE_UNTRUSTED_WORKSPACE };
+    let read: { rows: ImageRow[]; wholeFile: boolean };
+    try {
+      const stat = statSync(dataFile);
+      const stamp = `${format}:${stat.size}:${stat.mtimeMs}:${columns.image}:${columns.label}`;
+      const cached = this.rowFiles.get(dataFile);
+      read = cached?.stamp === stamp ? cached : { stamp, ...readImageRows(dataFile, format, columns) };
+      this.rowFiles.set(dataFile, { stamp, ...read });
+    } catch (error) {
+      return { ok: false, message: `cannot be read (${errorCode(error)})` };
+    }
+    const { rows, wholeFile } = read;
+    // An untrusted workspace reads no image outside its folders, whatever a row names.
+    const readable = rows.filter((row) => this.mayRead(row.absolute));
+    const step = Math.max(1, readable.length / IMAGE_SAMPLE_SIZE);
+    const sample = Array.from({ length: Math.min(readable.length, IMAGE_SAMPLE_SIZE) }, (_, k) => readable[Math.floor(k * step)]!);
+    const checked = this.checkSample(sample.map((row) => ({ path: row.absolute, file: row.written, line: row.line })));
+    const counts = new Map<string, number>();
+    for (const row of rows) counts.set(row.label, (counts.get(row.label) ?? 0) + 1);
+    const labels = [...counts.entries()].sort(([a], [b]) => compareNames(a, b)).map(([name, images]) => ({ name, images }));
+    return { ok: true, rows: rows.length, wholeFile, labels, sampled: sample.length, ...checked };
+  }
+
+  /** Headers of sampled files: the unreadable ones with why, and the sizes of the rest, most frequent first. */
+  private checkSample<T extends { path: string; file: string }>(
+    sample: readonly T[],
+  ): { unreadable: (Omit<T, 'path'> & { problem: string })[]; sizes: ImageSize[] } {
+    const unreadable: (Omit<T, 'path'> & { problem: string })[] = [];
     const sizes = new Map<string, ImageSize>();
-    for (const file of sample) {
-      const header = this.header(join(folder, file));
+    for (const { path, ...named } of sample) {
+      const header = this.header(path);
       if (!header.ok) {
-        unreadable.push({ file, problem: header.problem });
+        unreadable.push({ ...named, problem: header.problem });
         continue;
       }
       const key = `${header.width}x${header.height}`;
       const seen = sizes.get(key);
       sizes.set(key, { width: header.width, height: header.height, count: (seen?.count ?? 0) + 1 });
     }
+    return { unreadable, sizes: [...sizes.values()].sort((a, b) => b.count - a.count || b.width * b.height - a.width * a.height) };
+  }
+
+  private summarizeListing(folder: string, listing: Listing): ImageFolderSummary {
+    const sample = sampleFiles(listing.classes);
+    const { unreadable, sizes } = this.checkSample(sample.map((file) => ({ path: join(folder, file), file })));
     const classes = listing.classes.map(({ name, files, problem }) => ({ name, images: files.length, ...(problem ? { problem } : {}) }));
     return {
       ok: true,
@@ -130,7 +186,7 @@ export class ImageFolderProbe {
       otherFiles: listing.otherFiles,
       sampled: sample.length,
       unreadable,
-      sizes: [...sizes.values()].sort((a, b) => b.count - a.count || b.width * b.height - a.width * a.height),
+      sizes,
     };
   }
 
@@ -141,7 +197,8 @@ export class ImageFolderProbe {
       const stat = statSync(path);
       stamp = `${stat.size}:${stat.mtimeMs}`;
     } catch (error) {
-      return { ok: false, problem: `cannot be opened (${errorCode(error)})` };
+      const code = errorCode(error);
+      return { ok: false, problem: code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code})` };
     }
     const cached = this.headers.get(path);
     if (cached?.stamp === stamp) return cached.header;

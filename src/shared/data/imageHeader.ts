@@ -26,7 +26,8 @@ export function readImageHeader(path: string): ImageHeader {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    return { ok: false, problem: `cannot be opened (${errorCode(error)})` };
+    const code = errorCode(error);
+    return { ok: false, problem: code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code})` };
   }
   try {
     const size = fstatSync(fd).size;

@@ -1,5 +1,5 @@
 import type { ConfigDiagnostic } from '../configDiagnostic';
-import type { ImageFolderSummary } from '../../data/imageFolderProbe';
+import type { ImageFolderSummary, ImageRowsSummary } from '../../data/imageFolderProbe';
 import type { DataFileFacts } from '../datasetFacts';
 import { valueRangeOf } from '../parsedConfig';
 import type { CheckContext, ConfigCheck } from './checkContext';
@@ -22,6 +22,7 @@ export const checkImageFolders: ConfigCheck = (context) => {
     ['validation', validation],
   ] as const) {
     if (facts?.imageFolder) diagnostics.push(...checkFolder(context, key, facts, facts.imageFolder));
+    if (facts?.imageRows) diagnostics.push(...checkRowImages(context, key, facts, facts.imageRows));
   }
   if (train?.imageFolder?.ok && validation?.imageFolder?.ok)
     diagnostics.push(...checkClassMismatch(context, train.imageFolder, validation));
@@ -137,6 +138,38 @@ function unreadableImages(
       message:
         `${label}: ${scope} cannot be read: ${named}.` +
         (skipping ? ' They will be skipped (data.on_bad_row: skip).' : ' Training stops on them unless data.on_bad_row is skip.'),
+      data: { path, fixes: skipping ? [] : [SKIP_FIX] },
+    },
+  ];
+}
+
+/** A row file's sampled images that cannot be read, named by line and path as the row writes it. */
+function checkRowImages(
+  context: CheckContext,
+  key: 'train' | 'validation',
+  facts: DataFileFacts,
+  summary: ImageRowsSummary,
+): ConfigDiagnostic[] {
+  if (!summary.ok || summary.unreadable.length === 0) return [];
+  const { path, label, range } = placeOf(context, key, facts);
+  const skipping = context.view.string(['data', 'on_bad_row']) === 'skip';
+  const named = summary.unreadable
+    .slice(0, UNREADABLE_NAMED)
+    .map(({ file, line, problem }) => `line ${line} ${file} ${problem}`)
+    .join('; ');
+  const of = summary.wholeFile ? `${summary.rows.toLocaleString('en-US')} rows` : `the first ${summary.rows.toLocaleString('en-US')} rows`;
+  const scope =
+    summary.sampled < summary.rows
+      ? `${summary.unreadable.length} of ${summary.sampled} images checked (a sample spread over ${of})`
+      : `${summary.unreadable.length} of the ${summary.sampled} images it names`;
+  return [
+    {
+      range,
+      severity: skipping ? 'information' : 'error',
+      code: 'image-unreadable',
+      message:
+        `${label}: ${scope} cannot be read: ${named}.` +
+        (skipping ? ' Their rows will be skipped (data.on_bad_row: skip).' : ' Training stops on them unless data.on_bad_row is skip.'),
       data: { path, fixes: skipping ? [] : [SKIP_FIX] },
     },
   ];
