@@ -24,6 +24,7 @@ import { TokenClassificationHead } from '../training/tokenClassificationHead';
 import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
+import { encodeImages, isImageModelFolder } from './encodeImages';
 import { readConfigOrReport } from './configErrorReport';
 
 export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--prompt NAME] [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
@@ -32,7 +33,10 @@ Embeds each line of FILE.txt (empty lines included) and writes one JSON object p
 MODEL is a checkpoint folder, a sentence-transformers or Hugging Face model folder, or a hub id in the local cache.
   --prompt NAME   put the model's prompt NAME (model.prompts, or its config_sentence_transformers.json) in front
                   of every line, as SentenceTransformer.encode(prompt_name=NAME); without it the model's
-                  default_prompt_name applies, if it has one`;
+                  default_prompt_name applies, if it has one
+An image model (a ResNet folder, transformers' or timm's, or an image run's checkpoint or model/) embeds images
+instead: --in is a folder of .png/.jpg/.jpeg files or a text file of image paths (relative to it), and each line of
+--out is {"image": …, "embedding": […]}, the pooled embedding before the classifier head.`;
 
 export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR [--adapter-only]
 
@@ -86,6 +90,7 @@ export async function runEncode(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const backend = await backendFrom(values.backend, ENCODE_USAGE);
+  if (isImageModelFolder(positionals[0]!)) return encodeImages(positionals[0]!, { input: values.in, out: values.out, batchSize }, io);
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
   let prompt: { name?: string; text: string };
   try {
