@@ -6,6 +6,12 @@ import type { CorpusVectors } from './labCorpusVectors';
 import { pca } from './pca';
 import { umapProjection } from './umapProjection';
 
+/**
+ * A hovered text is shown up to this many characters (the neighbour lists show whole texts): 10,000 long passages
+ * would otherwise make a message of tens of MB.
+ */
+export const MAP_TEXT_CHARACTERS = 1000;
+
 /** Clusters the map colours by, per model: enough to see structure, few enough to tell the colours apart. */
 export const MAP_CLUSTERS = 8;
 
@@ -49,7 +55,7 @@ export function labMap(request: LabMapRequest): LabMapResult {
     corpus: { file: corpus.file, entries: corpus.texts.length, sha256: corpus.sha256 },
     method,
     seed,
-    texts: corpus.texts,
+    texts: corpus.texts.map(preview),
     models,
     colourings: [...request.columns, ...clusterings],
   };
@@ -88,4 +94,8 @@ function readStored(file: string, count: number): StoredProjection | undefined {
 /** Six significant digits are more than a canvas can show, and keep the JSON for 10,000 points small. */
 function rounded(values: Float64Array): number[] {
   return Array.from(values, (value) => Number(value.toPrecision(6)));
+}
+
+function preview(text: string): string {
+  return text.length <= MAP_TEXT_CHARACTERS ? text : `${text.slice(0, MAP_TEXT_CHARACTERS)}…`;
 }
