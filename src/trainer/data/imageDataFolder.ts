@@ -38,7 +38,7 @@ export function listImageFolder(root: string, key: string): FolderImage[] {
   if (entries.length === 0)
     throw new DataFileError(root, 'has no class folders; the ImageFolder layout is <folder>/<class>/<image>.png|jpg|jpeg', undefined, key);
   return entries.flatMap((label) => {
-    const images = imagesUnder(join(root, label));
+    const images = imagesUnder(join(root, label), key);
     if (images.length === 0)
       throw new DataFileError(
         join(root, label),
@@ -53,16 +53,23 @@ export function listImageFolder(root: string, key: string): FolderImage[] {
 /** Folders deeper than this under a class folder are not read; real datasets nest one or two levels at most. */
 const MAX_DEPTH = 32;
 
-function imagesUnder(folder: string): string[] {
+function imagesUnder(folder: string, key: string): string[] {
   const found: string[] = [];
   // Symbolic links are followed, as torchvision's os.walk(followlinks=True) does, but each real folder once, so
   // that a link to a parent cannot loop.
   const seen = new Set<string>();
   const walk = (dir: string, depth: number) => {
-    const real = realpathSync(dir);
+    let real: string;
+    let names: string[];
+    try {
+      real = realpathSync(dir);
+      names = readdirSync(dir).sort(byCodePoint);
+    } catch (error) {
+      throw new DataFileError(dir, `cannot be read (${(error as Error).message})`, undefined, key);
+    }
     if (seen.has(real) || depth > MAX_DEPTH) return;
     seen.add(real);
-    for (const name of readdirSync(dir).sort(byCodePoint)) {
+    for (const name of names) {
       const path = join(dir, name);
       if (isDirectory(path)) walk(path, depth + 1);
       else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) found.push(path);
