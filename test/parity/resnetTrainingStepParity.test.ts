@@ -47,6 +47,12 @@ const ADAMW_WEIGHT_TOLERANCE_IN_LR = 0.02;
  * gradient and moment checks, and counted.
  */
 const ADAM_NOISE_FLOOR = 1e-4;
+/**
+ * Running statistics after a second AdamW step, relative to the tensor's largest: the float-noise elements above moved
+ * by up to 0.3 lr differently on each side in step 1, and step 2's batch statistics carry that (measured 2.5e-5 on
+ * the cpu backend, 6.6e-5 on tfjs-node). SGD steps hold them to RELATIVE_TOLERANCE.
+ */
+const STATISTICS_AFTER_ADAMW_TOLERANCE = 5e-4;
 
 const LABELS = ['crack', 'scratch', 'dent', 'ok'];
 const STEPS = 2;
@@ -275,7 +281,8 @@ async function trainAndCompare(t: TestContext, workspace: TempWorkspace, c: Case
       return (index: number) => m[index] !== 0 && Math.abs(m[index]!) < ADAM_NOISE_FLOOR * largest;
     };
     const weightBound = (name: string) => {
-      if (name.includes('.running_') || name.endsWith('num_batches_tracked')) return { tolerance: RELATIVE_TOLERANCE, relative: true };
+      if (name.includes('.running_') || name.endsWith('num_batches_tracked'))
+        return { tolerance: adamW && step > 1 ? STATISTICS_AFTER_ADAMW_TOLERANCE : RELATIVE_TOLERANCE, relative: true };
       if (!trainable.has(name)) return { tolerance: 0, relative: false };
       return adamW
         ? { tolerance: ADAMW_WEIGHT_TOLERANCE_IN_LR * c.optimizer.lr, relative: false, exempt: noiseMask(name) }
