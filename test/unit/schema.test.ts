@@ -106,8 +106,19 @@ const DERIVED_DEFAULTS: Readonly<Record<string, (resolved: ReturnType<typeof res
 };
 /** Definitions used only by keys with derived defaults: a metric's default is the task's, which the definition cannot know. */
 const DEFINITIONS_WITHOUT_DEFAULT = new Set(['/$defs/metric']);
+/**
+ * The members of an image size written as an object ({height, width} or {shortest_edge}): required in their form, and
+ * a default there would be filled into the other form too, since defaults are filled across the forms of a value.
+ */
+const SIZE_MEMBERS = ['size/anyOf/1/properties/height', 'size/anyOf/1/properties/width', 'size/anyOf/2/properties/shortest_edge'];
+const MEMBERS_WITHOUT_DEFAULT = new Set(
+  [...SIZE_MEMBERS, 'crop/anyOf/1/properties/height', 'crop/anyOf/1/properties/width'].map(
+    (member) => `/properties/preprocess/properties/image/properties/${member}`,
+  ),
+);
 const hasDerivedDefault = (pointer: string) =>
   DEFINITIONS_WITHOUT_DEFAULT.has(pointer) ||
+  MEMBERS_WITHOUT_DEFAULT.has(pointer) ||
   Object.keys(DERIVED_DEFAULTS).some((path) => pointer.endsWith(path.replace(/\//g, '/properties/').replace(/^\/properties/, '')));
 
 function findExampleConfigs(): string[] {

@@ -63,6 +63,16 @@ describe('image-classification defaults', () => {
     assert.deepEqual(written.preprocess.image, { size: 256, crop_box: [1, 2, 30, 40] });
   });
 
+  it('keeps a size or crop written as an object as written, with nothing of the other forms filled in', () => {
+    const resolved = resolveConfig({
+      ...IMAGE,
+      preprocess: { image: { size: { shortest_edge: 256 }, crop: { height: 200, width: 100 } } },
+    });
+    assert.deepEqual(resolved.preprocess.image, { size: { shortest_edge: 256 }, crop: { height: 200, width: 100 } });
+    const exact = resolveConfig({ ...IMAGE, preprocess: { image: { size: { height: 240, width: 320 } } } });
+    assert.deepEqual(exact.preprocess.image.size, { height: 240, width: 320 });
+  });
+
   it("fills random_resized_crop and color_jitter once written, with torchvision's defaults and no jitter", () => {
     const resolved = resolveConfig({ ...IMAGE, preprocess: { augment: { random_resized_crop: {}, color_jitter: { brightness: 0.2 } } } });
     assert.deepEqual(resolved.preprocess.augment.random_resized_crop, { scale: [0.08, 1], ratio: [0.75, 4 / 3] });
