@@ -99,7 +99,8 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
         rows, bad = check_images(rows, policy, "training")
         validation_rows, bad_validation = check_images(validation_rows, policy, "validation")
         plan.warnings.extend(bad + bad_validation)
-        labels = sorted({str(row["label"]) for row in rows})
+        # Every label of the training and validation images, sorted, as the loader's ImageTrainingData.labels.
+        labels = sorted({str(row["label"]) for row in [*rows, *validation_rows]})
         if len(labels) < 2:
             raise ValueError(f"image-classification needs at least 2 classes in the training data; it has {labels}.")
         processor = image_processor(plan.model["folder"], image_settings)

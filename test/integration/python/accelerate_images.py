@@ -12,6 +12,9 @@ preprocessor, and pipeline("image-classification")'s predictions for the images,
 augment MODEL IMAGE: whether ImageRows replays the same augmented pixels for the same (seed, epoch, row), draws others
 for another epoch or seed, and without augmentation gives exactly the model's AutoImageProcessor output.
 
+bad FOLDER: the engine's check of prepared rows (check_images) on FOLDER's red-0/red-1, truncated.png and an empty file,
+under data.on_bad_row skip and error.
+
 ap: prints, as JSON, this engine's average_precision (python/embedtune_accelerate/image_metrics.py) and scikit-learn's
 average_precision_score on random and tied scores, for the test to compare.
 """
@@ -148,6 +151,27 @@ def augment_check(model_folder: str, image_path: str) -> dict:
     }
 
 
+def bad_images_check(folder: str) -> dict:
+    """The engine's own check of the prepared rows: under skip the truncated PNG is left out and named; under error it stops."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+    from embedtune_accelerate.image_data import BadImage, check_images
+
+    import tempfile
+
+    empty = os.path.join(tempfile.mkdtemp(), "empty.png")
+    open(empty, "wb").close()
+    rows = [{"image": os.path.join(folder, name), "label": "red", "source": source}
+            for name, source in (("red-0.png", "t.csv:2"), ("truncated.png", "t.csv:3"), ("red-1.png", "t.csv:4"))]
+    rows.append({"image": empty, "label": "red", "source": empty})
+    kept, problems = check_images(rows, "skip", "training")
+    try:
+        check_images(rows, "error", "training")
+        stopped = None
+    except BadImage as error:
+        stopped = str(error)
+    return {"kept": [os.path.basename(row["image"]) for row in kept], "problems": problems, "stopped": stopped}
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "build":
@@ -156,6 +180,8 @@ if __name__ == "__main__":
         print(json.dumps(inspect(json.loads(sys.argv[2]))))
     elif command == "augment":
         print(json.dumps(augment_check(sys.argv[2], sys.argv[3])))
+    elif command == "bad":
+        print(json.dumps(bad_images_check(sys.argv[2])))
     elif command == "ap":
         print(json.dumps(average_precision_check()))
     else:
