@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { createRandom } from '../../src/trainer/data/seededRandom';
-import { kMeans } from '../../src/trainer/lab/kMeans';
+import { FIT_SAMPLE, kMeans } from '../../src/trainer/lab/kMeans';
 import { pca } from '../../src/trainer/lab/pca';
 import { umapProjection } from '../../src/trainer/lab/umapProjection';
 import { TEST_PYTHON } from '../helpers/pythonPeer';
@@ -120,4 +120,17 @@ test('k-means recovers separated clusters, numbered by size, the same for the sa
     origins.map((c) => [2, 0, 1][c]),
   );
   assert.equal(kMeans(rows.slice(0, 2), 5, 1).length, 2, 'more clusters than rows asked for is not an error');
+});
+
+test('k-means fits a large corpus on a sample and still assigns every row to its cluster', () => {
+  const random = createRandom(4);
+  const sizes = [1000, 2500, 1500];
+  assert.ok(sizes.reduce((a, b) => a + b) > FIT_SAMPLE, 'more rows than the fitting sample');
+  const origins = sizes.flatMap((size, c) => new Array<number>(size).fill(c));
+  const rows = origins.map((c) => Float32Array.from({ length: 4 }, (_, j) => (j === c ? 30 : 0) + random() * 4));
+  const clusters = kMeans(rows, 3, 2);
+  assert.deepEqual(
+    [...clusters],
+    origins.map((c) => [2, 0, 1][c]),
+  );
 });

@@ -1,6 +1,8 @@
-import { createRandom } from '../data/seededRandom';
+import { createRandom, seededPermutation } from '../data/seededRandom';
 
 const MAX_ITERATIONS = 30;
+/** Rows the centres are fitted on; a larger corpus is sampled. */
+export const FIT_SAMPLE = 2000;
 
 /**
  * k-means clusters of the rows (squared Euclidean distance, k-means++ seeding from a seeded generator, then
@@ -10,18 +12,28 @@ const MAX_ITERATIONS = 30;
 export function kMeans(rows: readonly Float32Array[], k: number, seed: number): Int32Array {
   const n = rows.length;
   const count = Math.max(1, Math.min(k, n));
-  const centres = seedCentres(rows, count, createRandom(seed));
-  const assignment = new Int32Array(n).fill(-1);
+  const random = createRandom(seed);
+  // The centres are fitted on a seeded sample, then every row goes to its nearest: for colouring a map, a sample of
+  // a few thousand finds the same clusters at a fraction of the cost (10,000 rows × 384 dimensions: 5 times less).
+  const sample =
+    n <= FIT_SAMPLE
+      ? rows
+      : seededPermutation(n, Math.floor(random() * 2 ** 32))
+          .slice(0, FIT_SAMPLE)
+          .map((i) => rows[i]!);
+  const centres = seedCentres(sample, count, random);
+  const fitted = new Int32Array(sample.length).fill(-1);
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
     let moved = 0;
-    rows.forEach((row, i) => {
+    sample.forEach((row, i) => {
       const nearest = nearestCentre(row, centres).index;
-      if (nearest !== assignment[i]) moved++;
-      assignment[i] = nearest;
+      if (nearest !== fitted[i]) moved++;
+      fitted[i] = nearest;
     });
     if (moved === 0) break;
-    updateCentres(rows, assignment, centres);
+    updateCentres(sample, fitted, centres);
   }
+  const assignment = sample === rows ? fitted : Int32Array.from(rows, (row) => nearestCentre(row, centres).index);
   return renumberBySize(assignment, count);
 }
 
