@@ -163,6 +163,7 @@ function render(): void {
       ['evaluate', 'Evaluate', 'Run embedtune eval on a data file you pick'],
       ['resume', 'Resume', 'Resume training from this checkpoint'],
       ['export', 'Export', 'Write a sentence-transformers folder'],
+      ['lab', 'Lab', 'Compare this checkpoint with the base model in the Embedding Lab'],
       ['reveal', 'Reveal', 'Reveal in the Explorer'],
       ['delete', 'Delete', row.isBest ? 'Delete (this is the best checkpoint: you will be asked twice)' : 'Delete this checkpoint'],
     ];

@@ -98,6 +98,25 @@ describe('the Embedding Lab’s wins, losses and mining through LabSession', () 
     return { session, posted, host, progress: progressed };
   }
 
+  it('compares the base model with a given checkpoint instead of the run’s trained model (the checkpoints panel’s Lab)', async () => {
+    const posted: ToLab[] = [];
+    const checkpoint = workspace.path('runs/r1/checkpoints/step-4');
+    const session = new LabSession(
+      { host: new RecordingEditorHost(), engine, library },
+      (m) => posted.push(m),
+      workspace.path('runs/r1'),
+      checkpoint,
+    );
+    await session.handle({ command: 'ready' });
+    assert.deepEqual(posted[0], {
+      command: 'setup',
+      first: workspace.path('base'),
+      second: checkpoint,
+      corpus: workspace.path('data/val.jsonl'),
+      runId: 'r1',
+    });
+  });
+
   it('marks the known positives of a validation query in a search', async () => {
     const { session, posted } = await openRun();
     await session.handle({ command: 'search', query: PAIRS[2][0], k: 3 });

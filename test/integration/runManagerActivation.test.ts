@@ -153,8 +153,16 @@ describe('training from the editor, end to end with the real engine', () => {
   it('the checkpoints panel lists them, evaluates one on a data file, exports one, and deletes with confirmation', async () => {
     const { manager, library, engine, controller } = monitoring.services;
     const posted: ToCheckpoints[] = [];
+    const labs: [string, string][] = [];
     const session = new CheckpointsSession(
-      { host, manager, library, engine, resumeFrom: (c, k) => controller.resumeFrom(c, k) },
+      {
+        host,
+        manager,
+        library,
+        engine,
+        resumeFrom: (c, k) => controller.resumeFrom(c, k),
+        openLab: async (key, checkpoint) => void labs.push([key, checkpoint]),
+      },
       (m) => posted.push(m),
       run.key!,
     );
@@ -202,6 +210,9 @@ describe('training from the editor, end to end with the real engine', () => {
 
       await session.handle({ command: 'reveal', key: run.key!, checkpoint: best.name });
       assert.deepEqual(host.revealed.at(-1), join(run.key!, 'checkpoints', best.name));
+      // Lab opens the Embedding Lab on the run with this checkpoint as the model compared with the base.
+      await session.handle({ command: 'lab', key: run.key!, checkpoint: best.name });
+      assert.deepEqual(labs, [[run.key!, join(run.key!, 'checkpoints', best.name)]]);
     } finally {
       session.dispose();
     }

@@ -98,7 +98,7 @@ describe('the checkpoints webview in headless Chromium', { skip }, () => {
   it('asks the extension for each action on a checkpoint, and disables actions while one runs', async () => {
     const page = await browser.open('checkpoints');
     await page.send({ command: 'checkpoints', run, rows: recordedRows(), primary: 'ndcg@10' } satisfies ToCheckpoints);
-    for (const action of ['evaluate', 'resume', 'export', 'reveal', 'delete']) {
+    for (const action of ['evaluate', 'resume', 'export', 'lab', 'reveal', 'delete']) {
       await page.page.locator(`tr[data-checkpoint="step-24"] button[data-action="${action}"]`).click();
       assert.deepEqual((await page.posted()).at(-1), { command: action, key: run.key, checkpoint: 'step-24' });
     }
@@ -107,7 +107,7 @@ describe('the checkpoints webview in headless Chromium', { skip }, () => {
     assert.equal(await page.page.locator('#checkpoints button[data-action]:not([disabled])').count(), 0);
     assert.match(await page.text('tr[data-checkpoint="step-20"] td.actions'), /^evaluate…/);
     await page.send({ command: 'busy', checkpoint: null, action: null } satisfies ToCheckpoints);
-    assert.equal(await page.page.locator('#checkpoints button[data-action]:not([disabled])').count(), 15);
+    assert.equal(await page.page.locator('#checkpoints button[data-action]:not([disabled])').count(), 18);
     // A live run cannot be resumed from while it trains.
     await page.send({
       command: 'checkpoints',

@@ -107,7 +107,7 @@ describe('the checkpoints panel in a narrow editor group (headless Chromium)', {
       }
 
       for (const checkpoint of ['step-16', 'step-20', 'step-24']) {
-        for (const action of ['evaluate', 'resume', 'export', 'reveal', 'delete']) {
+        for (const action of ['evaluate', 'resume', 'export', 'lab', 'reveal', 'delete']) {
           const button = page.page.locator(`tr[data-checkpoint="${checkpoint}"] button[data-action="${action}"]`);
           const at = await reachable(page, button, `${action} of ${checkpoint}`);
           await page.page.mouse.click(at.x, at.y);

@@ -14,11 +14,11 @@ export class LabPanel {
   private readonly _disposables: vscode.Disposable[] = [];
 
   /** A Lab for another run replaces the open one: its models and corpus are settled when it opens. */
-  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string): void {
+  static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string, second?: string): void {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
     LabPanel.currentPanel?.dispose();
     const panel = vscode.window.createWebviewPanel(LabPanel.viewType, 'EmbedTune Embedding Lab', column, webviewOptions(extensionUri));
-    LabPanel.currentPanel = new LabPanel(panel, extensionUri, services, key);
+    LabPanel.currentPanel = new LabPanel(panel, extensionUri, services, key, second);
   }
 
   private constructor(
@@ -26,6 +26,7 @@ export class LabPanel {
     extensionUri: vscode.Uri,
     services: MonitoringServices,
     key: string | undefined,
+    second: string | undefined,
   ) {
     const session = new LabSession(
       { ...services, progress: vscodeCancellableProgress, editor: vscodeConfigEditor },
@@ -34,6 +35,7 @@ export class LabPanel {
         void panel.webview.postMessage(message);
       },
       key,
+      second,
     );
     this._disposables.push(
       ...connectSessionWebview(panel, extensionUri, {

@@ -49,6 +49,8 @@ export class LabSession {
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
     private readonly runKey: string | undefined,
+    /** The model compared with the first instead of the run's trained one: a checkpoints-panel row's checkpoint. */
+    private readonly secondModel?: string,
   ) {
     this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config }));
     this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }));
@@ -81,7 +83,9 @@ export class LabSession {
     const first = defaults.first ?? (await host.pickFile({ title: 'Embedding Lab: the first model (e.g. the base model)', folders: true }));
     if (!first) return undefined;
     const second =
-      defaults.second ?? (await host.pickFile({ title: 'Embedding Lab: the model to compare (e.g. a checkpoint)', folders: true }));
+      this.secondModel ??
+      defaults.second ??
+      (await host.pickFile({ title: 'Embedding Lab: the model to compare (e.g. a checkpoint)', folders: true }));
     if (!second) return undefined;
     const corpus =
       defaults.corpus ??

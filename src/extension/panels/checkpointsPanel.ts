@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { parseFromCheckpoints, type ToCheckpoints } from '../../shared/protocol/checkpointsMessages';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
+import { LabPanel } from '../lab/labPanel';
+import { openLab } from '../lab/openLabCommand';
 import { CheckpointsSession } from './checkpointsSession';
 import { connectSessionWebview, webviewOptions } from './sessionWebview';
 
@@ -45,6 +47,9 @@ export class CheckpointsPanel {
         library: services.library,
         engine: services.engine,
         resumeFrom: (configPath, checkpoint) => services.controller.resumeFrom(configPath, checkpoint),
+        // The Lab command's own checks (trust) apply; the run is known, so nothing is picked.
+        openLab: (key, checkpoint) =>
+          openLab(services.host, services.library, key, (runKey) => LabPanel.createOrShow(extensionUri, services, runKey, checkpoint)),
       },
       (message: ToCheckpoints) => {
         if (message.command === 'checkpoints') panel.title = `Checkpoints: ${message.run.runId}`;

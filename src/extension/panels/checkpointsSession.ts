@@ -25,6 +25,8 @@ export interface CheckpointsDeps {
   readonly library: RunLibrary;
   readonly engine: EngineCommand;
   resumeFrom(configPath: string, checkpoint: string): Promise<unknown>;
+  /** Opens the Embedding Lab on the run, comparing its base model with this checkpoint folder. */
+  openLab?(key: string, checkpoint: string): Promise<void>;
   /** Runs `embedtune eval|export …`; the real engine unless a test says otherwise. */
   runEngine?(args: readonly string[], cwd: string): Promise<EngineResult>;
 }
@@ -130,6 +132,9 @@ export class CheckpointsSession implements Disposable {
         return;
       case 'export':
         return this.export(entry, row, folder);
+      case 'lab':
+        await this.deps.openLab?.(entry.key, folder);
+        return;
       case 'reveal':
         await this.deps.host.revealInExplorer(folder);
         return;

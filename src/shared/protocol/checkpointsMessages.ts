@@ -42,7 +42,7 @@ export interface CheckpointRow {
   readonly evaluation: CheckpointEvaluation | null;
 }
 
-export const CHECKPOINT_ACTIONS = ['evaluate', 'resume', 'export', 'reveal', 'delete'] as const;
+export const CHECKPOINT_ACTIONS = ['evaluate', 'resume', 'export', 'lab', 'reveal', 'delete'] as const;
 export type CheckpointAction = (typeof CHECKPOINT_ACTIONS)[number];
 
 export type ToCheckpoints =
