@@ -65,8 +65,10 @@ describe('ResNet folders written in transformers’ layout', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'preprocessor_config.json'), 'utf8')), PREPROCESSOR);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(config['id2label'], { '0': 'crack', '1': 'scratch', '2': 'dent', '3': 'ok' });
+    const frozen = loadResNetFolder(out, (name) => name.startsWith('classifier.'), { freezeBatchNorm: true }).model;
+    assert.equal(frozen.freezeBatchNorm, true);
+    assert.deepEqual([...frozen.trainableVariables.keys()], ['classifier.1.weight', 'classifier.1.bias']);
     tf.dispose(input);
-    model.dispose();
-    reloaded.model.dispose();
+    [model, reloaded.model, frozen].forEach((m) => m.dispose());
   });
 });

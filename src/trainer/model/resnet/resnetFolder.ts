@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NamedTensors } from '../namedTensors';
 import { readSafetensorsFolder } from '../safetensors';
 import { parseResNetConfig, type ResNetConfig } from './resnetConfig';
-import { ResNet } from './resnetModel';
+import { ResNet, type ResNetOptions } from './resnetModel';
 import { isTimmResNet, renameTimmWeights, timmLabels, timmResNetConfig } from './timmResNet';
 
 /**
@@ -24,7 +24,11 @@ export interface LoadedResNet {
   readonly layout: ResNetLayoutKind;
 }
 
-export function loadResNetFolder(folder: string, trainable?: (name: string) => boolean): LoadedResNet {
+/**
+ * `trainable` decides by variable name (`resnet.…`, `classifier.1.…`; see resnetTrainable for freezing by stage);
+ * `options.freezeBatchNorm` is strategy.freeze_batch_norm.
+ */
+export function loadResNetFolder(folder: string, trainable?: (name: string) => boolean, options: ResNetOptions = {}): LoadedResNet {
   const configPath = join(folder, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${configPath} does not exist; a ResNet folder has config.json beside its weights.`);
   let json: Record<string, unknown>;
@@ -37,10 +41,10 @@ export function loadResNetFolder(folder: string, trainable?: (name: string) => b
   const weights = readSafetensorsFolder(folder).tensors;
   if (json['model_type'] === undefined && isTimmResNet(weights)) {
     const config = timmResNetConfig(weights, timmLabels(json), configPath);
-    return { config, layout: 'timm', model: ResNet.fromWeights(config, renameTimmWeights(weights), trainable) };
+    return { config, layout: 'timm', model: ResNet.fromWeights(config, renameTimmWeights(weights), trainable, options) };
   }
   const config = parseResNetConfig(json, configPath);
-  return { config, layout: 'transformers', model: ResNet.fromWeights(config, backboneNames(weights), trainable) };
+  return { config, layout: 'transformers', model: ResNet.fromWeights(config, backboneNames(weights), trainable, options) };
 }
 
 /** The checkpoint with ResNetForImageClassification's `resnet.` prefix removed, so both saved forms read the same. */

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers kernels' gradients only on request; a training step needs those of conv2d, maxPool, pad, ….
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { trainableConv2d } from '../../backend/trainableConv2d';
 import type { HostTensor, NamedTensors } from '../namedTensors';
 import { snapshotVariables } from '../variableSnapshot';
