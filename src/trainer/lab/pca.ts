@@ -16,6 +16,9 @@ export interface PcaResult {
 // Enough for embeddings (a few hundred iterations at 384 dimensions); pure noise, whose directions are arbitrary anyway, stops here.
 const MAX_ITERATIONS = 1000;
 const TOLERANCE = 1e-12;
+/** Vectors beyond the wanted ones in the block, and how often (in iterations) the eigenvectors are extracted. */
+const OVERSAMPLING = 8;
+const RITZ_EVERY = 5;
 
 export function pca(rows: readonly Float32Array[], components = 2): PcaResult {
   const n = rows.length;
@@ -62,23 +65,27 @@ function covarianceOf(rows: readonly Float32Array[], mean: Float64Array, d: numb
 }
 
 /**
- * Block power iteration (orthogonal iteration): multiply the block by the matrix and re-orthonormalize it, until
- * the block stops turning. A few extra vectors ride along, so that the wanted ones converge at the rate of the gap
- * to the first unwanted eigenvalue rather than to their neighbour. The start is fixed, so the result is too.
+ * Block power iteration (orthogonal iteration): multiply the block by the matrix and re-orthonormalize it. Extra
+ * vectors ride along, so that the wanted subspace converges at the rate of the gap to the first unwanted eigenvalue.
+ * Every few iterations Rayleigh–Ritz picks the eigenvectors within the block; it stops when they stop turning (the
+ * block's own vectors would each wait on the gap to their neighbour, which in embeddings is often tiny). The start is
+ * fixed, so the result is too.
  */
 function leadingEigenvectors(matrix: Float64Array, d: number, count: number): Float64Array[] {
-  const width = Math.min(d, count + 4);
+  const width = Math.min(d, count + OVERSAMPLING);
   let block = Array.from({ length: width }, (_, c) => startVector(d, c));
   orthonormalize(block);
-  for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-    const next = block.map((vector) => multiply(matrix, vector, d));
-    orthonormalize(next);
-    const change = Math.max(...next.slice(0, count).map((vector, c) => 1 - Math.abs(dot(vector, block[c]!))));
-    block = next;
+  let ritz: Float64Array[] = [];
+  for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
+    block = block.map((vector) => multiply(matrix, vector, d));
+    orthonormalize(block);
+    if (iteration % RITZ_EVERY !== 0 && iteration !== MAX_ITERATIONS) continue;
+    const next = ritzVectors(matrix, block, d).slice(0, count);
+    const change = ritz.length ? Math.max(...next.map((vector, c) => 1 - Math.abs(dot(vector, ritz[c]!)))) : Infinity;
+    ritz = next;
     if (change < TOLERANCE) break;
   }
-  // Orthogonal iteration leaves the block spanning the leading subspace; Rayleigh–Ritz sorts out the order within it.
-  return ritzVectors(matrix, block, d).slice(0, count).map(signed);
+  return ritz.map(signed);
 }
 
 function startVector(d: number, c: number): Float64Array {
