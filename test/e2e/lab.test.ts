@@ -1,0 +1,107 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import type { TempWorkspace } from '../helpers/tempWorkspace';
+import { CodeServer } from './harness/codeServer';
+import { bestPointer, killLeftoverEngines, newRunFolder, runFolders } from './harness/runFolders';
+import { printTimings, scenario } from './harness/scenario';
+import { E2EBrowser, poll, Workbench } from './harness/workbench';
+import { trainingWorkspace } from './harness/workspaces';
+
+/**
+ * The Embedding Lab in a real VS Code, with the extension installed from the .vsix: finish a run, open the Lab from
+ * a checkpoints-panel row, search with one of the run's validation queries and see the rank changes and its known
+ * positive, list the wins and losses and open one in Search, then open the map.
+ */
+
+const STATUS = 'embedtune.embedtune.embedtune.run';
+
+describe('the Embedding Lab in VS Code (code-server in headless Chromium)', () => {
+  let server: CodeServer;
+  let browser: E2EBrowser;
+  let workspace: TempWorkspace;
+  let workbench: Workbench | undefined;
+  const hooks = { page: () => workbench?.page, extensionHostLog: () => server?.extensionHostLog() ?? '(code-server did not start)' };
+
+  before(async () => {
+    workspace = trainingWorkspace();
+    [server, browser] = await Promise.all([CodeServer.start(), E2EBrowser.launch()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (workspace) {
+      killLeftoverEngines(workspace.path('runs'));
+      workspace.dispose();
+    }
+    printTimings('lab');
+  });
+
+  scenario(
+    '8-lab',
+    'a finished run opens in the Embedding Lab from the checkpoints panel: rank changes, known positives, wins and losses, the map',
+    300_000,
+    hooks,
+    async ({ artifacts }) => {
+      const runs = workspace.path('runs');
+      const window = (workbench = await Workbench.open(browser, server, workspace.root, artifacts));
+      await window.openFile('quick.embedtune.yaml');
+      const runsBefore = runFolders(runs);
+      await window.runCommand('EmbedTune: Start Training');
+      await window.waitForStatus(STATUS, /^done/, 150_000);
+      const runDir = newRunFolder(runs, runsBefore);
+      const best = runDir && bestPointer(runDir);
+      assert.ok(best, 'the run finished with a best checkpoint');
+
+      await window.runCommand('EmbedTune: Show Checkpoints');
+      const checkpoints = await window.webview('EmbedTune Checkpoints', 30_000);
+      const row = checkpoints.locator(`#checkpoints tbody tr[data-checkpoint="${best}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      await row.locator('button[data-action="lab"]').click();
+
+      const lab = await window.webview('EmbedTune Embedding Lab', 30_000);
+      await poll('the Lab to settle its models and corpus', 30_000, async () =>
+        /^Corpus: .*validation\.jsonl$/.test((await lab.locator('#status').textContent()) ?? ''),
+      );
+      assert.match((await lab.locator('#column-second h2').textContent()) ?? '', new RegExp(`checkpoints/${best}$`));
+
+      // One of the run's validation queries: its positive is highlighted wherever it ranks in the top 10.
+      const [first] = readFileSync(join(workspace.root, 'data/validation.jsonl'), 'utf8').split('\n');
+      const { query, passage } = JSON.parse(first!) as { query: string; passage: string };
+      await lab.locator('#query').fill(query);
+      await lab.locator('#query').press('Enter');
+      const marks = lab.locator('#column-second .hit .change');
+      await poll('the search results under both models', 120_000, async () => (await marks.count()) > 0);
+      const shown = await marks.allTextContents();
+      assert.ok(
+        shown.some((mark) => mark !== '='),
+        `fine-tuning moved some result: ${JSON.stringify(shown)}`,
+      );
+      const known = lab.locator('#column-second .hit.known-positive .text');
+      if ((await known.count()) > 0) assert.equal(await known.first().textContent(), passage);
+      await window.screenshot('lab-search');
+
+      await lab.locator('#wins-run').click();
+      await poll('the wins and losses', 120_000, async () => (await lab.locator('#wins-summary').count()) > 0);
+      assert.match((await lab.locator('#wins-summary').textContent()) ?? '', /^16 validation queries over 16 documents/);
+      const moves = lab.locator('#wins .move');
+      if ((await moves.count()) > 0) {
+        const opened = (await moves.first().locator('.query').textContent()) ?? '';
+        await moves.first().click();
+        await poll('the win to open in Search', 60_000, async () => (await lab.locator('#query').inputValue()) === opened);
+      }
+      await window.screenshot('lab-wins');
+
+      const drawMap = lab.locator('#map-draw');
+      if ((await drawMap.count()) > 0) {
+        await drawMap.click();
+        await poll('the map to be drawn', 120_000, async () =>
+          /^\d+ entries, /.test((await lab.locator('#map-status').textContent()) ?? ''),
+        );
+        await window.screenshot('lab-map');
+      }
+    },
+  );
+});
