@@ -13,7 +13,7 @@ export interface PcaResult {
   readonly explainedVariance: number[];
 }
 
-// Enough for embeddings (a few hundred iterations at 384 dimensions); pure noise, whose directions are arbitrary anyway, stops here.
+// Clustered embeddings converge in tens of iterations; noise with no eigen-gap, whose directions are arbitrary anyway, stops here.
 const MAX_ITERATIONS = 1000;
 const TOLERANCE = 1e-12;
 /** Vectors beyond the wanted ones in the block, and how often (in iterations) the eigenvectors are extracted. */
