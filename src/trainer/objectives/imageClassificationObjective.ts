@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers kernels' gradients only on request; training needs every one of them.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { ResolvedConfig } from '../../shared/config/configTypes';
+import type { ImageTrainingData } from '../data/imageData';
 import type { ImageExample } from '../data/imageDataExample';
 import type { ImagePipeline } from '../images/imagePipeline';
 import type { ImageModel } from '../model/imageTrainedModel';
@@ -11,13 +12,8 @@ import type { PassCoordinates, StepGradients } from '../training/gradientStep';
 import { ImageClassificationEvaluator } from '../training/imageClassificationEvaluator';
 import { trainableVariables, type ObjectiveEvaluation, type TrainingObjective } from './objective';
 
-/** The image-label training data: images with class names, and the sorted classes of the training split. */
-export interface ImageClassificationData {
-  readonly kind: 'image-label';
-  readonly train: readonly ImageExample[];
-  readonly validation: readonly ImageExample[];
-  readonly labels: readonly string[];
-}
+/** What the objective reads of the image-label data: the images of both splits and the sorted class names. */
+export type ImageClassificationData = Pick<ImageTrainingData, 'kind' | 'train' | 'validation' | 'labels'>;
 
 type ImageObjectiveConfig = Pick<ResolvedConfig, 'loss' | 'evaluation' | 'training' | 'preprocess'>;
 
