@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { EventLogReader } from '../../shared/events/eventLogReader';
 import { diffConfigs } from '../../shared/monitor/configDiff';
+import { thinRunEvents } from '../../shared/monitor/thinRunEvents';
 import { MAX_COMPARED_RUNS, type ComparedRun, type FromDashboard, type ToDashboard } from '../../shared/protocol/dashboardMessages';
 import type { Disposable } from '../emitter';
 import { EVENTS_FILE } from '../../shared/run/runFolder';
@@ -17,7 +18,8 @@ export interface DashboardActions {
 
 /**
  * What the dashboard webview shows and does, without the webview: it answers the webview's messages, sends a run's
- * events (all of them on `show`, then each new batch exactly once, read by its own byte offset), the engine's
+ * events (all of them on `show`, thinned as thinRunEvents says for a long run, then each new batch exactly once,
+ * read by its own byte offset), the engine's
  * output, lifecycle changes, and the runs to compare with a diff of their configs. Every key from the webview
  * must name a run folder the library knows.
  */
@@ -104,7 +106,7 @@ export class DashboardSession implements Disposable {
     this.post({
       command: 'show',
       run: entry,
-      events: reader.readNew(),
+      events: thinRunEvents(reader.readNew()),
       config: readResolvedConfig(entry.key),
       engineLog: [...(managed?.output ?? [])],
     });
@@ -122,7 +124,7 @@ export class DashboardSession implements Disposable {
       if (!entry || entry.key === main || runs.some((run) => run.run.key === entry.key)) continue;
       const reader = new EventLogReader(join(entry.key, EVENTS_FILE));
       this.readers.set(entry.key, reader);
-      runs.push({ run: entry, events: reader.readNew() });
+      runs.push({ run: entry, events: thinRunEvents(reader.readNew()) });
     }
     this.compareKeys = runs.map((run) => run.run.key);
     const mainEntry = this.library.get(main);
