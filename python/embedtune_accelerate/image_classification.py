@@ -82,6 +82,8 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
         remove_unused_columns=False,
         label_names=["labels"],
         dataloader_drop_last=launched.world_size > 1,
+        # Every trainable weight takes part in each forward pass (frozen ones need no gradient), so DDP need not search.
+        ddp_find_unused_parameters=False,
     )
     mismatch = world_mismatch(launched, args.process_index, args.world_size, args.device.type)
     if mismatch is not None:
