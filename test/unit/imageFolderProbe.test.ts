@@ -206,11 +206,20 @@ describe('image folder probe', () => {
     assert.ok(lineNumbers[0]! <= 10 && lineNumbers.at(-1)! >= 600, `spread over the file: ${lineNumbers.join(',')}`);
   });
 
-  it('sees an added image on the next look', () => {
+  it('sees an added image, an image added in a subfolder, and a new class on the next look', () => {
     const root = writeImageFolder(workspace.path('grow/train'), { a: 1 });
     const probe = new ImageFolderProbe();
     assert.equal((probe.summarize(root) as { images: number }).images, 1);
     writeFileSync(join(root, 'a', 'new.png'), pngFile(4, 4));
     assert.equal((probe.summarize(root) as { images: number }).images, 2);
+    mkdirSync(join(root, 'a', 'deeper'));
+    assert.equal((probe.summarize(root) as { images: number }).images, 2);
+    writeFileSync(join(root, 'a', 'deeper', 'nested.png'), pngFile(4, 4));
+    assert.equal((probe.summarize(root) as { images: number }).images, 3, 'an image added in a subfolder of a class');
+    mkdirSync(join(root, 'b'));
+    assert.deepEqual(
+      (probe.summarize(root) as { classes: readonly { name: string }[] }).classes.map(({ name }) => name),
+      ['a', 'b'],
+    );
   });
 });

@@ -84,11 +84,13 @@ interface Listing {
   readonly looseImages: number;
   readonly otherFiles: number;
   readonly capped: boolean;
+  /** Each folder read, with its modification time taken before reading it: the listing is current while none changed. */
+  readonly stamps: readonly (readonly [string, string])[];
 }
 
 /** Lists image folders and checks a sample of their headers, caching by directory and file modification times. */
 export class ImageFolderProbe {
-  private readonly listings = new Map<string, { stamp: string; listing: Listing }>();
+  private readonly listings = new Map<string, Listing>();
   private readonly headers = new Map<string, { stamp: string; header: ImageHeader }>();
   private readonly rowFiles = new Map<string, { stamp: string; rows: ImageRow[]; wholeFile: boolean }>();
 
@@ -114,15 +116,13 @@ export class ImageFolderProbe {
     return this.summarizeListing(folder, listing);
   }
 
+  /** A folder's mtime changes when an entry is added, removed or renamed in it, so unchanged stamps mean an unchanged listing. */
   private listing(folder: string): Listing {
-    const top = listFolder(folder, MAX_ENTRIES);
-    const classNames = top.entries.filter((entry) => entry.kind === 'folder').map((entry) => entry.name);
-    // A class folder's mtime changes when an image is added, removed or renamed in it.
-    const stamp = [folderStamp(folder), ...classNames.map((name) => `${name}:${folderStamp(join(folder, name))}`)].join('|');
     const cached = this.listings.get(folder);
-    if (cached?.stamp === stamp) return cached.listing;
-    const listing = readListing(folder, top);
-    this.listings.set(folder, { stamp, listing });
+    if (cached?.stamps.every(([path, stamp]) => folderStamp(path) === stamp)) return cached;
+    const stamp = folderStamp(folder);
+    const listing = readListing(folder, listFolder(folder, MAX_ENTRIES), stamp);
+    this.listings.set(folder, listing);
     return listing;
   }
 
@@ -246,7 +246,8 @@ function linkKind(path: string): 'folder' | 'file' | 'other' {
   }
 }
 
-function readListing(folder: string, top: FolderEntries): Listing {
+function readListing(folder: string, top: FolderEntries, stamp: string): Listing {
+  const stamps: (readonly [string, string])[] = [[folder, stamp]];
   let budget = MAX_ENTRIES - top.entries.length;
   let capped = top.capped;
   let otherFiles = 0;
@@ -258,17 +259,18 @@ function readListing(folder: string, top: FolderEntries): Listing {
     .sort(compareNames);
   for (const name of classNames) {
     try {
-      const walk = new ClassWalk(join(folder, name), budget);
+      const walk = new ClassWalk(join(folder, name), budget, stamps);
       budget = walk.budget;
       capped ||= walk.capped;
       otherFiles += walk.otherFiles;
       classes.push({ name, files: walk.files });
     } catch (error) {
+      stamps.push([join(folder, name), folderStamp(join(folder, name))]);
       classes.push({ name, files: [], problem: `cannot be listed (${errorCode(error)})` });
     }
   }
   const looseImages = top.entries.filter((entry) => entry.kind === 'file' && isImageFileName(entry.name)).length;
-  return { classes, looseImages, otherFiles, capped };
+  return { classes, looseImages, otherFiles, capped, stamps };
 }
 
 /** Levels of subfolders followed inside a class folder; deeper ones (or a symlink loop) are not read. */
@@ -287,6 +289,8 @@ class ClassWalk {
   constructor(
     root: string,
     public budget: number,
+    /** Where each folder read is recorded with its stamp, for the cache. */
+    private readonly stamps: (readonly [string, string])[],
   ) {
     this.walk(root, '', 0);
   }
@@ -301,6 +305,7 @@ class ClassWalk {
     }
     if (this.seen.has(real) || depth > MAX_DEPTH) return;
     this.seen.add(real);
+    this.stamps.push([folder, folderStamp(folder)]);
     let listed: FolderEntries;
     try {
       listed = listFolder(folder, Math.max(this.budget, 0));
