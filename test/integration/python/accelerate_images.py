@@ -15,6 +15,9 @@ for another epoch or seed, and without augmentation gives exactly the model's Au
 bad FOLDER: the engine's check of prepared rows (check_images) on FOLDER's red-0/red-1, truncated.png and an empty file,
 under data.on_bad_row skip and error.
 
+loss: the engine's softmax (balanced class weights) against torch's CrossEntropyLoss(weight=...), and focal against its
+formula written out in numpy, as JSON differences.
+
 ap: prints, as JSON, this engine's average_precision (python/embedtune_accelerate/image_metrics.py) and scikit-learn's
 average_precision_score on random and tied scores, for the test to compare.
 """
@@ -172,6 +175,35 @@ def bad_images_check(folder: str) -> dict:
     return {"kept": [os.path.basename(row["image"]) for row in kept], "problems": problems, "stopped": stopped}
 
 
+def loss_check() -> dict:
+    """The engine's loss against torch's CrossEntropyLoss(weight=...) and the focal formula written out in numpy."""
+    import torch
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+    from embedtune_accelerate.image_loss import ImageClassificationLoss, balanced_class_weights
+
+    labels = ["a", "b", "c"]
+    train = ["a"] * 6 + ["b"] * 3 + ["c"]
+    torch.manual_seed(3)
+    logits = torch.randn(10, 3, dtype=torch.float64)
+    targets = torch.tensor([0, 0, 1, 2, 1, 0, 2, 2, 1, 0])
+    weights = balanced_class_weights(labels, train)
+    softmax = ImageClassificationLoss({"type": "softmax", "class_weights": "balanced"}, labels, train)(logits, targets)
+    reference = torch.nn.functional.cross_entropy(logits.float(), targets, weight=torch.tensor(weights))
+    alpha = [0.2, 0.5, 0.9]
+    focal = ImageClassificationLoss({"type": "focal", "gamma": 2.0, "alpha": alpha, "class_weights": "balanced"}, labels, train)(logits, targets)
+    p = torch.softmax(logits, -1).numpy()[np.arange(10), targets.numpy()]
+    w = np.array(weights)[targets.numpy()]
+    per_row = -np.array(alpha)[targets.numpy()] * (1 - p) ** 2 * np.log(p)
+    plain = ImageClassificationLoss({"type": "focal", "gamma": 0.0, "alpha": 1.0}, labels, train)(logits, targets)
+    return {
+        "weights": weights,
+        "softmax_vs_torch": abs(float(softmax) - float(reference)),
+        "focal_vs_formula": abs(float(focal) - float((w * per_row).sum() / w.sum())),
+        "focal_gamma0_vs_cross_entropy": abs(float(plain) - float(torch.nn.functional.cross_entropy(logits.float(), targets))),
+    }
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "build":
@@ -182,6 +214,8 @@ if __name__ == "__main__":
         print(json.dumps(augment_check(sys.argv[2], sys.argv[3])))
     elif command == "bad":
         print(json.dumps(bad_images_check(sys.argv[2])))
+    elif command == "loss":
+        print(json.dumps(loss_check()))
     elif command == "ap":
         print(json.dumps(average_precision_check()))
     else:
