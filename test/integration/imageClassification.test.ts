@@ -16,6 +16,7 @@ import { buildRandomResNetFolder } from '../../src/trainer/model/resnet/randomRe
 import { loadResNetFolder } from '../../src/trainer/model/resnet/resnetFolder';
 import { readSafetensors } from '../../src/trainer/model/safetensors';
 import { TempWorkspace } from '../helpers/tempWorkspace';
+import { buildTinyBert } from '../helpers/tinyBert';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 
@@ -233,6 +234,17 @@ describe('image classification end to end (tiny random ResNet, four imbalanced c
     const bestEval = eventsOf(fullRun).filter((e): e is Eval => e.type === 'eval' && `${CHECKPOINTS_DIR}/step-${e.step}` === best)[0]!;
     for (const name of ['map', 'accuracy', 'f1'] as const)
       assert.ok(Math.abs(report.metrics[name]! - bestEval.metrics[name]!) < 1e-6, name);
+  });
+
+  it('refuses a text model for an image task, naming model.base and what it needs', () => {
+    buildTinyBert(full.path('tiny-bert'));
+    full.write('text-model.yaml', CONFIG.replace('./tiny-resnet', './tiny-bert'));
+    const result = spawnSync(process.execPath, [CLI, 'train', 'text-model.yaml'], { cwd: full.root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /model\.base \.\/tiny-bert: task image-classification trains a ResNet .*"model_type" is "bert", not "resnet"/,
+    );
   });
 
   it('resumed mid-epoch, trains to exactly what the uninterrupted run did', () => {

@@ -32,7 +32,7 @@ async function loadImageModel(prepared: PreparedRun, labels: readonly string[], 
   const { config, configDir } = prepared;
   const env = options.env ?? process.env;
   const located = await locateModel(config.model.base, { allowRemote: env['EMBEDTUNE_OFFLINE'] !== '1' }, { baseDir: configDir, env });
-  const { model: resnet } = loadResNetFolder(located.folder);
+  const { model: resnet } = loadResNetOrSay(located.folder, config.model.base);
   const sameHead = resnet.hasClassifier && resnet.config.labels.join('\n') === labels.join('\n');
   if (!sameHead) resnet.withClassifier(labels, config.training.seed);
   options.log(
@@ -84,4 +84,15 @@ async function loadTextModel(prepared: PreparedRun, backend: SelectedBackend, op
   encoder.gradientCheckpointing = checkpointing.on;
   options.log(`gradient checkpointing: ${checkpointing.on ? 'on' : 'off'} (${checkpointing.reason})`);
   return loaded;
+}
+
+function loadResNetOrSay(folder: string, base: string): ReturnType<typeof loadResNetFolder> {
+  try {
+    return loadResNetFolder(folder);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `model.base ${base}: task image-classification trains a ResNet (transformers' model_type resnet, or timm's layout). ${reason}`,
+    );
+  }
 }
