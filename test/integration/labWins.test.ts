@@ -8,10 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LabSession } from '../../src/extension/lab/labSession';
+import { RunLibrary } from '../../src/extension/runs/runLibrary';
+import { RunManager } from '../../src/extension/runs/runManager';
 import type { LabSearchResult } from '../../src/shared/lab/labSearchResult';
+import type { ToLab } from '../../src/shared/protocol/labMessages';
 import type { LabClassificationWins, LabRetrievalWins } from '../../src/shared/lab/labWinsResult';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
+import { RecordingEditorHost } from '../unit/support/recordingEditorHost';
 
 const CLI = resolve(__dirname, '../../dist/cli.js');
 const EXAMPLES = resolve(__dirname, '../../examples');
@@ -162,6 +167,7 @@ describe('the Lab’s evaluation: known positives and lab-wins for retrieval', (
 describe('lab-wins for a classification run: fixed and broken predictions between two checkpoints', () => {
   const workspace = new TempWorkspace();
   let checkpoints: string[] = [];
+  let runDir = '';
 
   before(() => {
     const tickets = readFileSync(join(EXAMPLES, 'classification/data/tickets.tsv'), 'utf8');
@@ -179,7 +185,8 @@ describe('lab-wins for a classification run: fixed and broken predictions betwee
     const trained = embedtune(['train', 'run.embedtune.yaml'], workspace.root);
     assert.equal(trained.code, 0, trained.stderr + trained.stdout);
     const [run] = readdirSync(workspace.path('runs'));
-    const folder = join(workspace.path('runs'), run!, 'checkpoints');
+    runDir = join(workspace.path('runs'), run!);
+    const folder = join(runDir, 'checkpoints');
     checkpoints = readdirSync(folder)
       .sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]))
       .map((name) => join(folder, name));
@@ -210,6 +217,36 @@ describe('lab-wins for a classification run: fixed and broken predictions betwee
     );
     for (const change of result.fixed) assert.ok(change.second === change.label && change.first !== change.label, JSON.stringify(change));
     for (const change of result.broken) assert.ok(change.first === change.label && change.second !== change.label, JSON.stringify(change));
+  });
+
+  it('in the Lab, compares the run’s first checkpoint with its trained model, since the base model has no head', async () => {
+    const engine = { nodePath: process.execPath, cliPath: CLI };
+    const manager = new RunManager({ engine });
+    const library = new RunLibrary(manager, async () => [workspace.path('run.embedtune.yaml')]);
+    const posted: ToLab[] = [];
+    const savedCache = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = workspace.path('xdg-cache');
+    try {
+      const session = new LabSession({ host: new RecordingEditorHost(), engine, library }, (m) => posted.push(m), runDir);
+      await session.handle({ command: 'ready' });
+      const setup = posted.find((m) => m.command === 'setup');
+      assert.ok(setup?.command === 'setup', JSON.stringify(posted));
+      assert.equal(setup.first, workspace.path('tiny'));
+      await session.handle({ command: 'wins', k: 3 });
+      const wins = posted.find((m) => m.command === 'wins');
+      assert.ok(
+        wins?.command === 'wins' && wins.result.task === 'classification',
+        JSON.stringify(posted.filter((m) => m.command === 'error')),
+      );
+      assert.deepEqual(
+        wins.result.models.map((model) => model.model),
+        [checkpoints[0], setup.second],
+      );
+    } finally {
+      manager.dispose();
+      if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = savedCache;
+    }
   });
 
   it('refuses a model without a classifier head, naming it', () => {

@@ -52,7 +52,7 @@ export class LabSession {
     /** The model compared with the first instead of the run's trained one: a checkpoints-panel row's checkpoint. */
     private readonly secondModel?: string,
   ) {
-    this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config }));
+    this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config, run: this.runKey }));
     this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }));
   }
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { assignValues } from '../../shared/config/configEdits';
 import { parseConfigText } from '../../shared/config/parsedConfig';
 import { resolveDataFormat, type DataFormat } from '../../shared/data/dataFormat';
@@ -11,6 +11,8 @@ import type { FromLabTools } from '../../shared/protocol/labToolMessages';
 import type { LabSetup, ToLab } from '../../shared/protocol/labMessages';
 import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
 import { minedFileFor, minerArguments } from '../mining/mineHardNegativesCommand';
+import { listCheckpoints } from '../runs/checkpointListing';
+import { CHECKPOINTS_DIR } from '../../shared/run/runFolder';
 import { lastLines, runEngineCommand } from '../runs/engineProcess';
 import { encodingProgress } from './encodingProgress';
 import { LabProgressRelay } from './labProgressRelay';
@@ -21,6 +23,8 @@ import { LAB_UNTRUSTED_MESSAGE, type LabSessionServices } from './labSession';
 export interface LabToolContext {
   readonly setup: LabSetup | undefined;
   readonly config: string | undefined;
+  /** The run's folder, whose checkpoints a classifier can be compared with. */
+  readonly run?: string | undefined;
 }
 
 interface MinedDraft {
@@ -84,7 +88,7 @@ export class LabTools {
   }
 
   private async wins(k: number): Promise<void> {
-    const { setup, config } = this.context();
+    const { setup, config, run } = this.context();
     if (!setup || !config) {
       this.post({
         command: 'error',
@@ -92,7 +96,8 @@ export class LabTools {
       });
       return;
     }
-    const args = ['lab-wins', `--model=${setup.first}`, `--compare=${setup.second}`, `--config=${config}`, `--top-k=${k}`, '--json'];
+    const first = (run && classifierBaseline(config, run, setup)) ?? setup.first;
+    const args = ['lab-wins', `--model=${first}`, `--compare=${setup.second}`, `--config=${config}`, `--top-k=${k}`, '--json'];
     const outcome = await this.run('EmbedTune: wins and losses in the Embedding Lab', args, dirname(config), (line) =>
       encodingProgress(line),
     );
@@ -193,6 +198,20 @@ export class LabTools {
     if (this.draft) rmSync(this.draft.folder, { recursive: true, force: true });
     this.draft = undefined;
   }
+}
+
+/**
+ * A classifier's predictions need its head, which the base model lacks: for a classification run whose first model
+ * is not one of its own, the run's earliest checkpoint (other than the second model) stands in for it. The result
+ * names the models compared, so the substitution is visible.
+ */
+function classifierBaseline(config: string, runDir: string, setup: LabSetup): string | undefined {
+  const value = parseConfigText(readFileSync(config, 'utf8')).value as { task?: unknown } | null;
+  if (value?.task !== 'classification' || resolve(setup.first).startsWith(resolve(runDir) + sep)) return undefined;
+  return listCheckpoints(runDir)
+    .sort((a, b) => a.step - b.step)
+    .map((row) => join(runDir, CHECKPOINTS_DIR, row.name))
+    .find((folder) => resolve(folder) !== resolve(setup.second));
 }
 
 /** The config's anchor and positive column names, which the miner keeps in what it writes. */
