@@ -262,7 +262,7 @@ async function trainAndCompare(t: TestContext, workspace: TempWorkspace, c: Case
     if (adamW) adamW.apply(gradients, c.optimizer.lr);
     else
       for (const [name, variable] of trainable)
-        variable.assign(tf.tidy(() => tf.sub(variable, tf.mul(gradients.get(name)!, c.optimizer.lr))));
+        tf.tidy(() => variable.assign(tf.sub(variable, tf.mul(gradients.get(name)!, c.optimizer.lr))));
     model.updateRunningStatistics();
 
     const loss = (await value.data())[0]!;

@@ -229,7 +229,7 @@ describe('ResNet head and freezing', () => {
     const logitsBefore = values(net.forward(input).logits);
     // A training step that moves every trainable weight and the running statistics.
     const grads = trainingGradients(net, input);
-    for (const [name, variable] of net.trainableVariables) variable.assign(tf.sub(variable, tf.mul(grads[name]!, 0.1)));
+    for (const [name, variable] of net.trainableVariables) tf.tidy(() => variable.assign(tf.sub(variable, tf.mul(grads[name]!, 0.1))));
     net.updateRunningStatistics();
     assert.ok(
       values(net.forward(input).logits).some((value, i) => Math.abs(value - logitsBefore[i]!) > 1e-4),
