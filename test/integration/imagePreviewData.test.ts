@@ -129,6 +129,14 @@ describe('embedtune preview-data on an image folder, as a real child process', (
     assert.deepEqual({ width: sheet.width, height: sheet.height }, sheetSize({ tile: 128, gap: 4, rows: 2, columns: 2, label: 14 }));
   });
 
+  it('says which preprocess.image keys to write when the model folder is not on this machine', () => {
+    writeFileSync(workspace.path('hub.embedtune.yaml'), config('{ seed: 3 }').replace('./tiny-resnet', 'microsoft/resnet-50'));
+    const result = cli(workspace.root, ['preview-data', 'hub.embedtune.yaml', '--sheet', 'out/hub.png']);
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stderr, /^embedtune preview-data: .*write preprocess\.image size, mean and std/m);
+    assert.equal(existsSync(workspace.path('out/hub.png')), false);
+  });
+
   it('fails naming the image folder when it is missing', () => {
     writeFileSync(workspace.path('missing.embedtune.yaml'), config('{ seed: 3 }').replace('./images/train', './images/absent'));
     const result = cli(workspace.root, ['preview-data', 'missing.embedtune.yaml']);

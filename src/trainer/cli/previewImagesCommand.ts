@@ -41,13 +41,18 @@ export async function previewImageData(
   let pipeline: ImagePipeline;
   try {
     data = await loadImageData(config, configDir);
+  } catch (error) {
+    if (!(error instanceof DataFileError || error instanceof DataRowError || error instanceof ImageDecodeError)) throw error;
+    io.err(`embedtune preview-data: ${error.message}`);
+    return 1;
+  }
+  try {
     pipeline = ImagePipeline.fromConfig(config, await modelFolderFor(config, configDir));
   } catch (error) {
-    if (error instanceof DataFileError || error instanceof DataRowError || error instanceof ImageDecodeError || isSettingsError(error)) {
-      io.err(`embedtune preview-data: ${(error as Error).message}`);
-      return 1;
-    }
-    throw error;
+    // The pipeline refuses settings it cannot use (no preprocessor_config.json and too few written keys, a size no
+    // batch can hold, a bad value in the model's file), each naming the key or file.
+    io.err(`embedtune preview-data: ${(error as Error).message}`);
+    return 1;
   }
   const picked = spreadOverLabels(data.train, options.rows);
   const epochs = pipeline.augments ? Array.from({ length: options.augmented }, (_, epoch) => epoch) : [];
@@ -153,9 +158,4 @@ function isFolder(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** ImagePipeline's refusals of the settings (no preprocessor_config.json, a size no batch can hold) are plain Errors naming the keys. */
-function isSettingsError(error: unknown): boolean {
-  return error instanceof Error && /preprocess\.image|preprocessor_config\.json/.test(error.message);
 }
