@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { ACCELERATE_COMMANDS } from '../../src/extension/accelerate/accelerateCommands';
 import { MINE_HARD_NEGATIVES_COMMAND } from '../../src/shared/protocol/mineHardNegatives';
+import { PREVIEW_DATA_COMMAND } from '../../src/extension/preview/previewDataCommand';
 import { activateMonitoring, MONITORING_COMMANDS, type Monitoring } from '../../src/extension/monitoring/activateMonitoring';
 import { UNTRUSTED_MESSAGE } from '../../src/extension/monitoring/trainingController';
 import type { RunEvent } from '../../src/shared/events/runEvents';
@@ -63,11 +64,13 @@ describe('activating the monitoring features against the editor host', () => {
     for (const { command, category } of contributed) {
       assert.equal(category, 'EmbedTune', command);
       // The accelerate commands and the mining quick fix's command are registered beside monitoring in extension.ts
-      // (test/unit/accelerateEnvironment.test.ts and test/integration/mineHardNegativesCommand.test.ts run them).
+      // (test/unit/accelerateEnvironment.test.ts and test/integration/mineHardNegativesCommand.test.ts run them), as is
+      // Preview Training Data (test/integration/previewDataCommand.test.ts).
       const elsewhere =
         configCommands.includes(`'${command}'`) ||
         (ACCELERATE_COMMANDS as readonly string[]).includes(command) ||
-        (command === MINE_HARD_NEGATIVES_COMMAND && extensionEntry.includes('registerMineHardNegativesCommand('));
+        (command === MINE_HARD_NEGATIVES_COMMAND && extensionEntry.includes('registerMineHardNegativesCommand(')) ||
+        (command === PREVIEW_DATA_COMMAND && extensionEntry.includes('registerPreviewDataCommand('));
       assert.ok(host.commands.has(command) || elsewhere, `${command} is registered on activation`);
     }
     assert.deepEqual([...host.commands.keys()].sort(), [...MONITORING_COMMANDS].sort());
