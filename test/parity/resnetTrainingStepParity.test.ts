@@ -120,6 +120,14 @@ const CASES: Case[] = [
     freezing: STEM_AND_FIRST_STAGE,
   },
   {
+    name: 'every stage frozen, a linear probe (the BatchNorm statistics still move), focal, AdamW',
+    model: 'basic',
+    loss: FOCAL,
+    optimizer: ADAMW,
+    freezeBatchNorm: false,
+    freezing: { freezeEmbeddings: true, freezeLayers: 3 },
+  },
+  {
     name: 'stem and stage 1 frozen (their BatchNorm statistics still move), softmax, SGD',
     model: 'bottleneck',
     loss: { type: 'softmax' },
