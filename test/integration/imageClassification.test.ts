@@ -236,6 +236,25 @@ describe('image classification end to end (tiny random ResNet, four imbalanced c
       assert.ok(Math.abs(report.metrics[name]! - bestEval.metrics[name]!) < 1e-6, name);
   });
 
+  it('embedtune export writes an image checkpoint as its transformers folder, without the optimizer state', () => {
+    const checkpoint = join(fullRun, CHECKPOINTS_DIR, 'step-6');
+    const result = spawnSync(process.execPath, [CLI, 'export', checkpoint, '--out', 'exported'], {
+      cwd: full.root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(readdirSync(full.path('exported')).sort(), ['config.json', 'model.safetensors', 'preprocessor_config.json']);
+    for (const file of readdirSync(full.path('exported')))
+      assert.deepEqual(readFileSync(full.path(`exported/${file}`)), readFileSync(join(checkpoint, file)));
+    const adapter = spawnSync(process.execPath, [CLI, 'export', checkpoint, '--out', 'adapter', '--adapter-only'], {
+      cwd: full.root,
+      encoding: 'utf8',
+    });
+    assert.equal(adapter.status, 1);
+    assert.match(adapter.stderr, /image model, which trains no LoRA adapter/);
+  });
+
   it('refuses a text model for an image task, naming model.base and what it needs', () => {
     buildTinyBert(full.path('tiny-bert'));
     full.write('text-model.yaml', CONFIG.replace('./tiny-resnet', './tiny-bert'));

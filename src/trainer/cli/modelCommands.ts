@@ -25,6 +25,7 @@ import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 import { encodeImages, isImageModelFolder } from './encodeImages';
+import { exportImageCheckpoint } from './exportImageCheckpoint';
 import { readConfigOrReport } from './configErrorReport';
 
 export const ENCODE_USAGE = `embedtune encode MODEL --in FILE.txt --out FILE.jsonl [--prompt NAME] [--batch-size N] [--backend auto|node-gpu|node|wasm|cpu]
@@ -42,7 +43,7 @@ export const EXPORT_USAGE = `embedtune export CHECKPOINT --out DIR [--adapter-on
 
 Writes a checkpoint as a sentence-transformers folder that SentenceTransformer(DIR) loads; LoRA updates are merged in.
 A classification or token-classification head is written beside it (classifier/ or token_classifier/), as training's
-final export writes it.
+final export writes it. An image run's checkpoint is written as its transformers ResNetForImageClassification folder.
   --adapter-only   for a LoRA checkpoint, write only the adapter in PEFT's layout (adapter_config.json and
                    adapter_model.safetensors), which PeftModel.from_pretrained applies to the base model`;
 
@@ -129,6 +130,7 @@ export async function runExport(args: string[], io: CliIo): Promise<number> {
     );
     return 1;
   }
+  if (isImageModelFolder(positionals[0]!)) return exportImageCheckpoint(positionals[0]!, values.out, values['adapter-only'], io);
   const backend = await backendFrom(values.backend, EXPORT_USAGE);
   const model = await loadInferenceModel(positionals[0]!, encoderOpsFor(backend));
   if (model.embedder.encoder.extensions?.adapter) {
