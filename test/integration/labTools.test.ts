@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LabSession } from '../../src/extension/lab/labSession';
+import { LAB_UNTRUSTED_MESSAGE, LabSession } from '../../src/extension/lab/labSession';
 import type { CancellableProgress } from '../../src/extension/backend/cancellableProgress';
 import type { ConfigTextEditor } from '../../src/extension/mining/configTextEditor';
 import type { EngineCommand } from '../../src/extension/runs/engineProcess';
@@ -216,6 +216,15 @@ describe('the Embedding Lab’s wins, losses and mining through LabSession', () 
     assert.match(config, /negative:\s*\n?\s*- negative|negative: \[negative\]/);
     assert.equal(minedFolders().length, before, 'the temporary folder is removed');
     workspace.write('train.embedtune.yaml', CONFIG);
+  });
+
+  it('runs no tool in an untrusted workspace and says why', async () => {
+    const host = new RecordingEditorHost();
+    const { session, posted } = await openRun(host);
+    host.trusted = false;
+    for (const command of ['wins', 'mine', 'writeMined'] as const)
+      await session.handle(command === 'wins' ? { command, k: 3 } : { command });
+    assert.deepEqual(posted, Array(3).fill({ command: 'error', message: LAB_UNTRUSTED_MESSAGE }));
   });
 
   it('shows a bad data row as an error in the Lab and keeps running', async () => {
