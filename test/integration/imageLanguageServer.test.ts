@@ -50,6 +50,17 @@ describe('image folders over a real LSP connection', () => {
     assert.match(found[0]!.message, /data\.train "\.\/nothing\/train": the image folder does not exist/);
   });
 
+  it('says a file of another kind is neither layout, and how to read it as rows', async () => {
+    workspace.write('defects/list.txt', 'train/a/a_0.png,a\n');
+    const published = await client.open(uriOf('txt.embedtune.yaml'), config('./defects/list.txt'));
+    const found = imageCodes(published.diagnostics);
+    assert.deepEqual(
+      found.map((d) => d.code),
+      ['image-folder-unreadable'],
+    );
+    assert.match(found[0]!.message, /is a file, but neither an image folder .* nor a \.jsonl, \.csv or \.tsv file; set data\.format/);
+  });
+
   it('reports an empty class, names an unreadable file with the sample size, and flags a validation-only class', async () => {
     const published = await client.open(uriOf('defects.embedtune.yaml'), config('./defects/train'));
     const byCode = new Map(imageCodes(published.diagnostics).map((d) => [d.code, d]));

@@ -45,15 +45,12 @@ function checkFolder(
   const { path, label, range } = placeOf(context, key, facts);
   if (!summary.ok) {
     const missing = summary.reason === 'missing';
-    return [
-      {
-        range,
-        severity: 'error',
-        code: missing ? 'image-folder-missing' : 'image-folder-unreadable',
-        message: `${label}: the image folder ${summary.message} (resolved to ${facts.absolute}).`,
-        data: { path },
-      },
-    ];
+    // A file with another extension is neither layout; data.format says when it is a row file after all.
+    const message =
+      summary.message === 'is not a folder'
+        ? `${label} is a file, but neither an image folder (<class>/*.png|jpg|jpeg) nor a .jsonl, .csv or .tsv file; set data.format if it holds rows (resolved to ${facts.absolute}).`
+        : `${label}: the image folder ${summary.message} (resolved to ${facts.absolute}).`;
+    return [{ range, severity: 'error', code: missing ? 'image-folder-missing' : 'image-folder-unreadable', message, data: { path } }];
   }
   if (summary.classes.length === 0) {
     const loose = summary.looseImages > 0 ? ` It holds ${summary.looseImages} image(s) directly, which belong to no class.` : '';
