@@ -35,7 +35,8 @@ export function onThemeChange(changed: () => void): void {
   observer.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
 }
 
-function withAlpha(color: string, alpha: number): string {
+/** The colour (#rgb, #rrggbb or rgb()) at the given opacity; any other form is returned as it is. */
+export function withAlpha(color: string, alpha: number): string {
   const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})([0-9a-f]{2})?$/i.exec(color);
   if (hex) {
     const digits = hex[1]!.length === 3 ? [...hex[1]!].map((d) => d + d).join('') : hex[1]!;

@@ -1,7 +1,7 @@
 import 'uplot/dist/uPlot.min.css';
 import '../common/base.css';
 import './dashboard.css';
-import type { RunEvent } from '../../src/shared/events/runEvents';
+import type { EvalEvent, RunEvent } from '../../src/shared/events/runEvents';
 import { emaSmooth } from '../../src/shared/monitor/smoothing';
 import { describeBaselineNotBeaten } from '../../src/shared/monitor/baselineWarning';
 import {
@@ -19,7 +19,8 @@ import type { ConfigDiffRow } from '../../src/shared/monitor/configDiff';
 import { MAX_COMPARED_RUNS, parseToDashboard, type FromDashboard, type ToDashboard } from '../../src/shared/protocol/dashboardMessages';
 import { lifecycleLabel, type RunListEntry } from '../../src/shared/protocol/runListEntry';
 import { append, h, replaceChildren } from '../common/dom';
-import { chartTheme, onThemeChange } from '../common/theme';
+import { chartTheme, onThemeChange, withAlpha } from '../common/theme';
+import { EvaluationSection, type EvaluationChoice } from './evaluationSection';
 import { connect, onMessage } from '../common/vscodeApi';
 import { LineChart, type ChartLine } from './lineChart';
 
@@ -29,16 +30,25 @@ interface DashboardState {
   compare: string[];
   smoothing: number;
   logScale: boolean;
+  evaluation: EvaluationChoice;
 }
 
 /** One run's events, folded for the header and kept as series for the charts. */
 class RunView {
   progress = new RunProgress();
   series = new RunSeries();
+  /** The latest eval and the latest best one, whose confusion matrix and misclassified images can be shown. */
+  latestEval: EvalEvent | null = null;
+  bestEval: EvalEvent | null = null;
   constructor(public entry: RunListEntry) {}
   add(events: readonly RunEvent[]): void {
     this.progress.add(events);
     this.series.add(events);
+    for (const event of events) {
+      if (event.type !== 'eval') continue;
+      this.latestEval = event;
+      if (event.is_best) this.bestEval = event;
+    }
   }
 }
 
@@ -49,6 +59,7 @@ const state: DashboardState = {
   compare: Array.isArray(saved?.compare) ? saved.compare.filter((k) => typeof k === 'string') : [],
   smoothing: typeof saved?.smoothing === 'number' ? saved.smoothing : 0.6,
   logScale: saved?.logScale === true,
+  evaluation: saved?.evaluation === 'best' ? 'best' : 'latest',
 };
 const save = () => channel.setState(state);
 
@@ -60,6 +71,8 @@ let config: string | null = null;
 let engineLog: string[] = [];
 let failure: string | null = null;
 let theme = chartTheme();
+/** Confusion-matrix shading in the theme's first series colour; a new function when the theme changes. */
+let shade = (fraction: number) => withAlpha(theme.series[0]!, fraction);
 
 // ---- Layout: built once; render() fills it in. ----
 const runSelect = h('select', { id: 'run-select', 'aria-label': 'Run', onchange: () => selectRun(runSelect.value) });
@@ -94,6 +107,11 @@ const smoothingValue = h('span', { class: 'muted' });
 const logInput = h('input', { type: 'checkbox', id: 'log-scale', 'aria-label': 'Log scale' });
 logInput.checked = state.logScale;
 const charts = h('div', { id: 'charts', class: 'charts' });
+const evaluation = new EvaluationSection(state.evaluation, (choice) => {
+  state.evaluation = choice;
+  save();
+  scheduleRender();
+});
 const compareList = h('div', { id: 'compare-list', class: 'compare-list' });
 const diffHost = h('div', { id: 'config-diff' });
 const configPre = h('pre', { id: 'config' });
@@ -133,6 +151,7 @@ const content = h(
     h('label', {}, logInput, ' Log scale (loss)'),
   ),
   charts,
+  evaluation.element,
   h('h2', {}, 'Compare runs'),
   compareList,
   diffHost,
@@ -165,6 +184,7 @@ append(charts, lossChart.element, lrChart.element);
 
 onThemeChange(() => {
   theme = chartTheme();
+  shade = (fraction: number) => withAlpha(theme.series[0]!, fraction);
   for (const chart of [lossChart, lrChart, ...metricCharts.values()]) chart.setTheme(theme);
   scheduleRender();
 });
@@ -252,6 +272,7 @@ function render(): void {
   renderSummary(main);
   smoothingValue.textContent = state.smoothing.toFixed(2);
   renderCharts();
+  evaluation.update(main.latestEval, main.bestEval, shade);
   renderCompare();
   configPre.textContent = config ?? 'This run has no config.resolved.yaml.';
   replaceChildren(
