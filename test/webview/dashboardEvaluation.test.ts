@@ -235,6 +235,20 @@ describe('the dashboard’s evaluation details in headless Chromium', { skip }, 
     assert.equal(await page.page.locator('#misclassified').count(), 0);
     assert.deepEqual(page.errors, []);
   });
+
+  it('says so for a malformed matrix or one of more than 100 classes, instead of drawing it, and still shows the scores', async () => {
+    const page = await browser.open('dashboard');
+    const withMatrix = (matrix: unknown) =>
+      imageRun().map((event) => (event.type === 'eval' ? ({ ...event, confusion_matrix: matrix } as EvalEvent) : event));
+    await show(page, withMatrix({ labels: LABELS, matrix: [[1, 2]] }));
+    assert.equal(await page.text('#confusion-matrix'), 'This evaluation’s confusion matrix is malformed.');
+    assert.equal(await page.page.locator('#per-class tbody tr').count(), 4);
+    const many = Array.from({ length: 101 }, (_, i) => `class${i}`);
+    await show(page, withMatrix({ labels: many, matrix: many.map(() => many.map(() => 0)) }));
+    assert.match(await page.text('#confusion-matrix'), /^The confusion matrix has 101 classes, too many to draw \(at most 100\)/);
+    assert.equal(await page.page.locator('#misclassified canvas.thumb').count(), 1);
+    assert.deepEqual(page.errors, []);
+  });
 });
 
 describe('the dashboard’s evaluation details against hostile data', { skip }, () => {
