@@ -25,6 +25,7 @@ import { evaluationOptions } from '../training/evaluationOptions';
 import { ValidationEvaluator } from '../training/validationEvaluator';
 import { requireRegularFile, UsageError, type CliIo } from './cliIo';
 import { encodeImages, isImageModelFolder } from './encodeImages';
+import { evalImages } from './evalImages';
 import { exportImageCheckpoint } from './exportImageCheckpoint';
 import { readConfigOrReport } from './configErrorReport';
 
@@ -52,7 +53,10 @@ export const EVAL_USAGE = `embedtune eval CHECKPOINT_OR_MODEL --config CONFIG [-
 Computes the config's evaluation metrics on its validation data (or on FILE, read with the config's columns),
 prints them as JSON and writes them to eval_results.json next to the model. For classification and token
 classification, the model's head (a checkpoint's, or an exported model's classifier/ or token_classifier/) is
-evaluated, and the confusion matrix and per-class (per entity type) scores are reported too.`;
+evaluated, and the confusion matrix and per-class (per entity type) scores are reported too. For image-classification,
+an image run's checkpoint or model/ is evaluated on the validation images, preprocessed as the run's were: accuracy,
+macro-F1 and mAP (the config's metrics), the confusion matrix, per-class scores with average precision, and the most
+confident mistakes.`;
 
 async function backendFrom(value: string | undefined, usage: string): Promise<string> {
   const preference = value ?? 'auto';
@@ -186,6 +190,17 @@ export async function runEval(args: string[], io: CliIo): Promise<number> {
   const config = values.data
     ? { ...runConfig.config, data: { ...runConfig.config.data, validation: resolve(values.data) } }
     : runConfig.config;
+  if (config.task === 'image-classification') {
+    // The run's backend unless --backend says otherwise: the forward pass runs on any of them.
+    await backendFrom(values.backend ?? config.engine.backend, EVAL_USAGE);
+    return evalImages({ config, configDir: runConfig.configDir, model: positionals[0]!, dataArg: values.data }, io);
+  }
+  if (isImageModelFolder(positionals[0]!)) {
+    io.err(
+      `embedtune eval: ${positionals[0]} is an image model; evaluate it with a config of task: image-classification, not ${config.task}.`,
+    );
+    return 1;
+  }
   const kind = exampleKindFor(config.task, config.loss.type);
   const classifies = CLASSIFICATION_KINDS.includes(kind);
   const tagging = kind === 'token-tags';
