@@ -49,8 +49,10 @@ function readIdx(file: string, magic: number, dimensions: number): { data: Uint8
   const sizes = Array.from({ length: dimensions }, (_, i) => view.getUint32(4 + 4 * i));
   const header = 4 + 4 * dimensions;
   const expected = sizes.reduce((a, b) => a * b, 1);
-  if (bytes.byteLength - header !== expected) throw new Error(`${file}: ${bytes.byteLength - header} bytes of data, its header says ${expected}.`);
-  if (dimensions === 3 && (sizes[1] !== SIDE || sizes[2] !== SIDE)) throw new Error(`${file}: images are ${sizes[1]}×${sizes[2]}, not 28×28.`);
+  if (bytes.byteLength - header !== expected)
+    throw new Error(`${file}: ${bytes.byteLength - header} bytes of data, its header says ${expected}.`);
+  if (dimensions === 3 && (sizes[1] !== SIDE || sizes[2] !== SIDE))
+    throw new Error(`${file}: images are ${sizes[1]}×${sizes[2]}, not 28×28.`);
   return { data: bytes.subarray(header), count: sizes[0]! };
 }
 
