@@ -79,6 +79,7 @@ describe('embedtune eval of an image-classification checkpoint or model/ (tiny r
   let ws: TempWorkspace;
   let runDir: string;
   let evals: Eval[];
+  let summary: string;
 
   before(() => {
     assert.ok(existsSync(CLI), 'dist/cli.js is built (npm run build)');
@@ -102,6 +103,7 @@ describe('embedtune eval of an image-classification checkpoint or model/ (tiny r
     const trained = cli(ws.root, ['train', 'run.embedtune.yaml']);
     assert.equal(trained.status, 0, trained.stderr + trained.stdout);
     runDir = join(ws.root, 'runs', readdirSync(join(ws.root, 'runs'))[0]!);
+    summary = trained.stdout;
     evals = readFileSync(join(runDir, EVENTS_FILE), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -109,6 +111,11 @@ describe('embedtune eval of an image-classification checkpoint or model/ (tiny r
       .filter((e): e is Eval => e.type === 'eval');
   });
   after(() => ws?.dispose());
+
+  it("train's end summary names model/ as a transformers image-classification model", () => {
+    assert.match(summary, /^transformers image-classification model: runs\/[^/\n]+\/model$/m);
+    assert.doesNotMatch(summary, /sentence-transformers/);
+  });
 
   it("reports a checkpoint's accuracy, F1, mAP, per-class AP, confusion matrix and mistakes as the run's eval event at that step", () => {
     const checkpoint = join(runDir, CHECKPOINTS_DIR, 'step-3');

@@ -16,7 +16,8 @@ export const TRAIN_USAGE = `embedtune train CONFIG [--resume CHECKPOINT|RUN|late
 
 Fine-tunes the config's model with the built-in TensorFlow.js engine, or with engine.type accelerate through
 \`accelerate launch\` and sentence-transformers in Python. Every run writes <output_dir>/<run-id>/ with
-events.jsonl, config.resolved.yaml, checkpoints/ and, at the end, model/ (a sentence-transformers folder).
+events.jsonl, config.resolved.yaml, checkpoints/ and, at the end, model/ (a sentence-transformers folder; for
+task image-classification, a transformers ResNetForImageClassification folder).
   --resume X       continue exactly from a checkpoint folder, a run folder (its newest checkpoint), or "latest"
   --events stdout  also print every event as a JSON line on stdout (progress then goes to stderr)
   --print-launch-command  print the accelerate launch command line the run would start, and exit
@@ -79,7 +80,7 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
     const where = relative(process.cwd(), outcome.runDir) || '.';
     log(`run ${outcome.reason} after ${outcome.step} steps: ${where}`);
     if (outcome.bestCheckpoint) log(`best checkpoint: ${where}/${outcome.bestCheckpoint}`);
-    if (outcome.exportedModel) log(`sentence-transformers model: ${relative(process.cwd(), outcome.exportedModel)}`);
+    if (outcome.exportedModel) log(`${exportedModelKind(runConfig.config.task)}: ${relative(process.cwd(), outcome.exportedModel)}`);
     // Read from the run's events, so that the summary says it whichever engine wrote them.
     const baselineWarning = new RunProgress().add(readEventLog(join(outcome.runDir, EVENTS_FILE)).events).baselineWarning;
     if (baselineWarning) log(`warning: ${describeBaselineNotBeaten(baselineWarning)}`);
@@ -94,6 +95,11 @@ export async function runTrain(args: string[], io: CliIo, readConfig: ConfigRead
     // gone when the editor that started the run has closed.
     if (process.connected) process.disconnect();
   }
+}
+
+/** What the run's model/ folder is, for the end summary: image runs export a transformers folder, text runs sentence-transformers. */
+function exportedModelKind(task: string): string {
+  return task === 'image-classification' ? 'transformers image-classification model' : 'sentence-transformers model';
 }
 
 /** `asEvent`: also print the error as an event on stdout (`--events stdout` and no run folder whose events say it). */
