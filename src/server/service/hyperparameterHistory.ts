@@ -3,28 +3,13 @@ import type { CodeLens } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { locatePath, type ParsedConfig } from '../../shared/config/parsedConfig';
 import type { NamedMetric } from '../../shared/events/runEvents';
+import { HISTORY_KEYS } from './historyKeys';
 import { valueAt, type PastRun } from './runHistory';
 
 /** The command a history lens runs: it opens the dashboard on the first run folder, compared with the others. */
 export const COMPARE_RUNS_COMMAND = 'embedtune.compareRuns';
 
-/** The keys whose history a lens shows: what one changes between runs of the same config to train a better model. */
-export const HISTORY_KEYS: readonly (readonly string[])[] = [
-  ['model', 'base'],
-  ['model', 'max_seq_length'],
-  ['strategy', 'type'],
-  ['loss', 'type'],
-  ['training', 'epochs'],
-  ['training', 'batch_size'],
-  ['training', 'gradient_accumulation_steps'],
-  ['training', 'learning_rate'],
-  ['training', 'head_learning_rate'],
-  ['training', 'warmup'],
-  ['training', 'scheduler'],
-  ['training', 'weight_decay'],
-  ['training', 'dropout'],
-  ['training', 'max_grad_norm'],
-];
+export { HISTORY_KEYS } from './historyKeys';
 
 /** How many values one lens names; more would not fit beside a line. */
 const SHOWN_VALUES = 3;
@@ -42,9 +27,11 @@ export function historyAt(runs: readonly PastRun[], path: readonly string[]): Va
     const value = valueAt(run.resolved, path);
     if (value === undefined || value === null || typeof value === 'object') continue;
     const label = formatValue(value);
-    groups.set(label, [...(groups.get(label) ?? []), run]);
+    const group = groups.get(label);
+    if (group) group.push(run);
+    else groups.set(label, [run]);
   }
-  return [...groups].map(([value, group]) => ({ value, runs: [...group].sort(byBest) })).sort((a, b) => byBest(a.runs[0]!, b.runs[0]!));
+  return [...groups].map(([value, group]) => ({ value, runs: group.sort(byBest) })).sort((a, b) => byBest(a.runs[0]!, b.runs[0]!));
 }
 
 /** Better metric first, runs without one last; among equals the newer. */

@@ -1,9 +1,12 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'yaml';
 import type { NamedMetric } from '../../shared/events/runEvents';
-import { EVENTS_FILE, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
-import { listRunFolders, readRunInfo } from '../../shared/run/runFolderReader';
+import { EVENTS_FILE, parseRunInfo, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
+import { HISTORY_KEYS, MODE_KEY } from './historyKeys';
+import { resolvedExcerpt } from './resolvedExcerpt';
 
 /** What one past run of a config used and reached, read from its run folder. */
 export interface PastRun {
@@ -14,7 +17,7 @@ export interface PastRun {
   readonly configPath: string | undefined;
   /** When the run started (ISO 8601), or undefined when nothing says. */
   readonly startedAt: string | undefined;
-  /** config.resolved.yaml as a plain value, or undefined when it is missing or not YAML. */
+  /** config.resolved.yaml's values at the history keys and early_stopping.mode; undefined when missing or not YAML. */
   readonly resolved: unknown;
   /** run_finished's best metric, else the last evaluation marked best; undefined when the run has none yet. */
   readonly best: NamedMetric | undefined;
@@ -24,18 +27,20 @@ export interface PastRun {
 
 interface CachedRun {
   readonly stamp: string;
-  readonly run: PastRun;
+  readonly run: PastRun | undefined;
 }
 
 /**
- * Reads the run folders under a config's output_dir, with no storage of its own: each run is read again only when
- * one of its three files changes (size and mtime), so that the second look at 200 past runs costs 600 stats. The
- * first look reads every folder; it gives the event loop back after each one, so that a completion or an edit that
- * arrives meanwhile is answered at once rather than after the whole history. Only code lenses call this.
+ * Reads the run folders under a config's output_dir, with no storage of its own: each folder is read again only
+ * when one of its three files changes (size and mtime), so that the second look at 200 past runs costs 600 stats.
+ * Every file read is asynchronous and the work between two of them is small (one short file parsed, or one 64 KB
+ * piece of a log scanned), so that a completion or an edit that arrives during the first look at a long history is
+ * answered at once rather than after it. Only code lenses call this.
  */
 export class RunHistory {
   private readonly cache = new Map<string, CachedRun>();
   private readonly inFlight = new Map<string, Promise<PastRun[]>>();
+  private cachedSinceTurn = 0;
 
   /** The runs under `outputDir` that trained `configPath`, newest first; a second call during a read shares it. */
   runsOf(configPath: string, outputDir: string): Promise<PastRun[]> {
@@ -48,44 +53,89 @@ export class RunHistory {
   }
 
   private async readRuns(wanted: string, outputDir: string): Promise<PastRun[]> {
-    const dirs = listRunFolders(outputDir);
-    const runs: PastRun[] = [];
-    for (const [index, dir] of dirs.entries()) {
-      const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
-      let run = this.cache.get(dir)?.stamp === stamp ? this.cache.get(dir)!.run : undefined;
-      if (!run) {
-        run = readPastRun(dir);
-        this.cache.set(dir, { stamp, run });
-        await yieldToRequests();
-      } else if (index % CACHED_PER_TURN === CACHED_PER_TURN - 1) {
-        await yieldToRequests();
-      }
-      if (run.configPath !== undefined && resolve(run.configPath) === wanted) runs.push(run);
-    }
+    const dirs = await entriesOf(outputDir);
+    const read = await mapPooled(dirs, FOLDERS_AT_ONCE, (dir) => this.runAt(dir));
     const listed = new Set(dirs);
     for (const dir of this.cache.keys()) if (dirname(dir) === outputDir && !listed.has(dir)) this.cache.delete(dir);
+    const runs = read.filter((run): run is PastRun => run?.configPath !== undefined && resolve(run.configPath) === wanted);
     return runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.runId.localeCompare(a.runId));
+  }
+
+  /** The run in `dir`, from the cache while its files are unchanged; undefined when it is no run folder. */
+  private async runAt(dir: string): Promise<PastRun | undefined> {
+    const stamp = [RUN_INFO_FILE, EVENTS_FILE, RESOLVED_CONFIG_FILE].map((name) => fileStamp(join(dir, name))).join('|');
+    const cached = this.cache.get(dir);
+    if (cached?.stamp === stamp) {
+      // Three stats from the metadata cache take microseconds: a turn every few dozen folders is enough.
+      if (++this.cachedSinceTurn >= CACHED_PER_TURN) {
+        this.cachedSinceTurn = 0;
+        await yieldToRequests();
+      }
+      return cached.run;
+    }
+    // A run folder has a run.json or an events.jsonl; anything else under output_dir is not one.
+    const run = stamp.startsWith('-|-|') ? undefined : await readPastRun(dir);
+    this.cache.set(dir, { stamp, run });
+    return run;
   }
 }
 
-/** Cached folders cost three stats each; this many between turns keeps a waiting request's delay under a millisecond or two. */
+/** Cached folders checked between two turns given back to requests: under half a millisecond of stats. */
 const CACHED_PER_TURN = 25;
+
+/**
+ * Folders read at once: enough to keep the disk busy, few enough that the parses whose reads finish together stay a
+ * fraction of a millisecond before a waiting request is answered.
+ */
+const FOLDERS_AT_ONCE = 4;
+
+/** `fn` over `items`, at most `limit` at a time, results in the order of `items`. */
+async function mapPooled<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The entries of an output dir, hidden ones left out; none when it cannot be read. */
+async function entriesOf(outputDir: string): Promise<string[]> {
+  try {
+    return (await readdir(outputDir)).filter((name) => !name.startsWith('.')).map((name) => join(outputDir, name));
+  } catch {
+    return [];
+  }
+}
+
+function fileStamp(path: string): string {
+  const info = statSync(path, { throwIfNoEntry: false });
+  return info ? `${info.size}:${info.mtimeMs}` : '-';
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 function yieldToRequests(): Promise<void> {
   return new Promise((resume) => setImmediate(resume));
 }
 
-function fileStamp(path: string): string {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat ? `${stat.size}:${stat.mtimeMs}` : '-';
-}
-
 /** One run folder, read as the trainer and the accelerate engine leave it; anything missing or torn reads as unknown. */
-export function readPastRun(dir: string): PastRun {
-  const info = readRunInfo(dir);
-  const events = readSummaryEvents(join(dir, EVENTS_FILE), info === undefined);
-  const resolved = readResolved(join(dir, RESOLVED_CONFIG_FILE));
-  const mode = valueAt(resolved, ['early_stopping', 'mode']);
+export async function readPastRun(dir: string): Promise<PastRun> {
+  const [infoText, resolvedText] = await Promise.all([readText(join(dir, RUN_INFO_FILE)), readText(join(dir, RESOLVED_CONFIG_FILE))]);
+  const info = infoText === undefined ? undefined : parseRunInfo(infoText);
+  const events = await readSummaryEvents(join(dir, EVENTS_FILE), info === undefined);
+  const resolved = parseResolved(resolvedText);
+  const mode = valueAt(resolved, MODE_KEY);
   const configPath = info?.configPath ?? events.configPath;
   return {
     dir,
@@ -111,22 +161,17 @@ const SUMMARY_LINE = /"type"\s*:\s*"(run_started|eval|run_finished)"/;
 
 /**
  * A finished run's best metric is in its last line, and run.json names its config: then only the log's tail is read,
- * so that the first look at 200 runs of thousands of steps each reads kilobytes, not their whole logs.
+ * so that the first look at 200 runs of thousands of steps each reads kilobytes, not their whole logs. Otherwise the
+ * whole log is scanned, one piece at a time.
  */
-function readSummaryEvents(path: string, needStart: boolean): SummaryEvents {
+async function readSummaryEvents(path: string, needStart: boolean): Promise<SummaryEvents> {
   if (!needStart) {
-    const finishedBest = lastFinishedBest(readTail(path, TAIL_BYTES));
+    const finishedBest = lastFinishedBest(await readTail(path, TAIL_BYTES));
     if (finishedBest) return { finishedBest };
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return {};
-  }
   const found: SummaryEvents = {};
-  for (const line of text.split('\n')) {
-    if (!SUMMARY_LINE.test(line)) continue;
+  await forEachLine(path, (line) => {
+    if (!SUMMARY_LINE.test(line)) return;
     const event = summaryEventOf(line);
     if (event?.type === 'run_started') {
       found.runId ??= event.run_id;
@@ -137,30 +182,63 @@ function readSummaryEvents(path: string, needStart: boolean): SummaryEvents {
     } else if (event?.type === 'run_finished' && event.best_metric?.value != null) {
       found.finishedBest = event.best_metric;
     }
-  }
+  });
   return found;
 }
 
 const TAIL_BYTES = 16 * 1024;
+/** A running run's log can be many megabytes: it is decoded and scanned this much at a time, a turn given back between. */
+const PIECE_BYTES = 64 * 1024;
 
 /** The complete lines among the last `bytes` bytes of a file; none when it cannot be read. */
-function readTail(path: string, bytes: number): string[] {
-  let fd: number;
+async function readTail(path: string, bytes: number): Promise<string[]> {
+  let file;
   try {
-    fd = openSync(path, 'r');
+    file = await open(path, 'r');
   } catch {
     return [];
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = (await file.stat()).size;
     const start = Math.max(0, size - bytes);
     const buffer = Buffer.alloc(size - start);
-    const read = readSync(fd, buffer, 0, buffer.length, start);
-    const lines = buffer.toString('utf8', 0, read).split('\n');
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
+    const lines = buffer.toString('utf8', 0, bytesRead).split('\n');
     // The first line of a tail that starts mid-file is cut; the last, without its newline, may be half-written.
     return lines.slice(start > 0 ? 1 : 0, -1);
+  } catch {
+    return [];
   } finally {
-    closeSync(fd);
+    await file.close();
+  }
+}
+
+/** Each line of a file, read in pieces (a last line without its newline may be half-written: the visitor checks). */
+async function forEachLine(path: string, visit: (line: string) => void): Promise<void> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch {
+    return;
+  }
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.alloc(PIECE_BYTES);
+    let carry = '';
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const lines = (carry + decoder.write(buffer.subarray(0, bytesRead))).split('\n');
+      carry = lines.pop()!;
+      for (const line of lines) visit(line);
+      // Pieces read from the page cache come back at once; a turn between them lets a waiting request through.
+      await yieldToRequests();
+    }
+    visit(carry + decoder.end());
+  } catch {
+    // A log that cannot be read further counts with what was read.
+  } finally {
+    await file.close();
   }
 }
 
@@ -210,34 +288,14 @@ function isNamedMetric(value: unknown): value is NamedMetric {
   );
 }
 
-function readResolved(path: string): unknown {
+/** The history keys' lines of config.resolved.yaml, parsed; undefined when it is missing or not YAML. */
+function parseResolved(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
   try {
-    return parse(sectionsUsed(readFileSync(path, 'utf8'))) as unknown;
+    return parse(resolvedExcerpt(text, [...HISTORY_KEYS, MODE_KEY])) as unknown;
   } catch {
     return undefined;
   }
-}
-
-/** The top-level sections whose values the history shows or needs (early_stopping.mode says which way is better). */
-const SECTIONS_USED = new Set(['model', 'strategy', 'loss', 'training', 'early_stopping']);
-const TOP_LEVEL_KEY = /^([A-Za-z_][\w-]*)\s*:/;
-
-/**
- * Only the sections used, cut out of a block-style file as both engines write it: parsing YAML is most of the cost
- * of reading a run, and the data, preprocessing and evaluation sections (a long metrics list) are the larger part.
- * Anything else at the top (a document marker, a directive, flow style) keeps the whole text.
- */
-function sectionsUsed(text: string): string {
-  if (/^(---|\.\.\.|%|[{[])/m.test(text)) return text;
-  const kept: string[] = [];
-  let keep = false;
-  for (const line of text.split('\n')) {
-    const key = TOP_LEVEL_KEY.exec(line)?.[1];
-    if (key !== undefined) keep = SECTIONS_USED.has(key);
-    else if (line !== '' && !/^[\s#]/.test(line)) return text;
-    if (keep) kept.push(line);
-  }
-  return kept.join('\n');
 }
 
 /** The value at a dotted path of a plain YAML value, or undefined. */
