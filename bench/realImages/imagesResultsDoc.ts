@@ -49,12 +49,14 @@ export function imagesSection(results: RealImagesResults): string[] {
   lines.push(
     `- Settings (from each run's config.resolved.yaml): ${s.epochs} epochs, batch ${s.batch_size}, AdamW at ${s.learning_rate} with weight decay ${s.weight_decay}, warmup ${s.warmup}, ${s.scheduler} schedule, seed ${s.seed}, \`strategy: full\` (BatchNorm in train mode); augmentation ${JSON.stringify(s.augment)} on the training split (each engine draws its own).`,
     "- Softmax is plain cross-entropy; focal is `gamma: 2` with `class_weights: balanced` (inverse class frequency as alpha), the seed's answer to imbalance.",
+    '- Threads: tfjs-node with 2 intra-op threads; PyTorch with `OMP_NUM_THREADS=2` and `OMP_WAIT_POLICY=PASSIVE`. Without the wait policy, GNU OpenMP threads spin while waiting, and on this oversubscribed machine a ResNet-18 training step at batch 32 ran at about 20 images/s with 2 threads against about 200 with 1 (measured alone, outside the runs).',
     '- Before = the step-0 evaluation (random backbone, new head), after = the evaluation after the last step; F1 is macro; mAP is the mean over classes of one-vs-rest average precision of the softmax probabilities.',
     '',
     '| Engine | Loss | Steps | Accuracy before → after | Macro-F1 before → after | mAP before → after | AP per class after | Wall (s) | Training (s) | Load (1 min) |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
     ...rows.map(tableRow),
     '',
+    ...otherCliNote(rows),
     `Machine: ${results.machine}, shared with other jobs; the load column is the 1-minute load average when each run started and ended, so the times are upper bounds that depend on it. Runs finished ${dateRange(rows)}.`,
   );
   const failed = Object.values(results.failed);
@@ -64,8 +66,26 @@ export function imagesSection(results: RealImagesResults): string[] {
   return lines;
 }
 
+/** Rows run by a CLI bundle other than dist/cli.js are marked, and the note names the bundle. */
+const OTHER_CLI_MARK = '†';
+const DEFAULT_CLI = 'dist/cli.js';
+
+function otherCliNote(rows: readonly ImageCaseResult[]): string[] {
+  const others = [...new Set(rows.filter((r) => r.cli !== DEFAULT_CLI).map((r) => r.cli))];
+  if (others.length === 0) return [];
+  return [
+    `${OTHER_CLI_MARK} Run with the CLI bundle ${others.map((cli) => `\`${cli}\``).join(', ')} (\`--cli\`), not \`${DEFAULT_CLI}\`: when these runs were made,`,
+    '`dist/cli.js` refused `task: image-classification` with `engine.type: accelerate` before launch (`accelerate-option-unsupported`,',
+    '"task image-classification has no counterpart in the accelerate engine", from `src/shared/config/checks/accelerateChecks.ts`),',
+    "although the engine's Python side trains the task. `bench/realImages/buildLiftedCli.mjs` bundles the same source with that one",
+    'check admitting the task, and nothing else changed.',
+    '',
+  ];
+}
+
 function tableRow(r: ImageCaseResult): string {
-  const engine = r.engine === 'tfjs' ? `tfjs (${r.backend.split(' ')[0]})` : `accelerate (${r.backend})`;
+  const mark = r.cli === DEFAULT_CLI ? '' : ` ${OTHER_CLI_MARK}`;
+  const engine = (r.engine === 'tfjs' ? `tfjs (${r.backend.split(' ')[0]})` : `accelerate (${r.backend})`) + mark;
   const ap = Object.entries(r.after_per_class_ap)
     .map(([name, value]) => `${name} ${value === null ? '—' : percent(value)}`)
     .join(', ');

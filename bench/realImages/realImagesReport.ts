@@ -19,6 +19,8 @@
  *   --backend node|wasm   (tfjs engine's backend, default node from the native backend cache, else wasm)
  *   --cases a,b           (of softmax@tfjs, focal@tfjs, softmax@accelerate, focal@accelerate; default all)
  *   --epochs N            (default 6)
+ *   --cli FILE            (the embedtune CLI bundle to run, default dist/cli.js; a case run with another is recorded
+ *                         with its path, and docs/results.md says so in its row)
  *   --no-docs             (do not write the section of docs/results.md; bench/results/imagesReal.json is always written)
  *   --docs-only           (run nothing; write the docs section from bench/results/imagesReal.json)
  * A case that fails is recorded as failed with its error, its old result dropped, and the others still run.
@@ -85,6 +87,7 @@ interface Options {
   readonly backend: 'node' | 'wasm';
   readonly cases: readonly { loss: Loss; engine: Engine }[];
   readonly epochs: number;
+  readonly cli: string;
   readonly docs: boolean;
   readonly docsOnly: boolean;
 }
@@ -97,6 +100,7 @@ function parseOptions(): Options {
       backend: { type: 'string' },
       cases: { type: 'string' },
       epochs: { type: 'string', default: '6' },
+      cli: { type: 'string', default: join(ROOT, 'dist/cli.js') },
       'no-docs': { type: 'boolean', default: false },
       'docs-only': { type: 'boolean', default: false },
     },
@@ -111,11 +115,11 @@ function parseOptions(): Options {
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs takes a positive whole number, not ${values.epochs}.`);
   const cases = wanted ? ALL_CASES.filter((c) => wanted.includes(caseName(c))) : ALL_CASES;
   if (!values['docs-only']) {
-    if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('No dist/cli.js: run npm run build first.');
+    if (!existsSync(values.cli)) throw new Error(`No ${values.cli}: run npm run build first.`);
     if (cases.some((c) => c.engine === 'accelerate') && !existsSync(PYTHON))
       throw new Error(`No Python peers at ${PEERS} for the accelerate cases: run bench/python/setup, or pass --cases.`);
   }
-  return { backend, cases, epochs, docs: !values['no-docs'], docsOnly: values['docs-only'] };
+  return { backend, cases, epochs, cli: resolve(values.cli), docs: !values['no-docs'], docsOnly: values['docs-only'] };
 }
 
 function prepareModel(): RealImagesResults['model'] {
@@ -158,18 +162,20 @@ function writeConfig(c: { loss: Loss; engine: Engine }, options: Options): { con
   return { config: path, outputDir };
 }
 
-async function runTraining(config: string, engine: Engine, logPath: string): Promise<number> {
+async function runTraining(cli: string, config: string, engine: Engine, logPath: string): Promise<number> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TF_CPP_MIN_LOG_LEVEL: '2',
     EMBEDTUNE_NATIVE_BACKENDS_DIR: NATIVE_BACKENDS,
     TF_NUM_INTRAOP_THREADS: String(THREADS),
     TF_NUM_INTEROP_THREADS: '1',
-    // PyTorch gets the same two threads.
+    // PyTorch gets the same two threads. GNU OpenMP's threads spin while they wait; on this shared, oversubscribed
+    // machine that made a ResNet-18 step 10 times slower with 2 threads than with 1, so waiting threads sleep.
     OMP_NUM_THREADS: String(THREADS),
+    OMP_WAIT_POLICY: 'PASSIVE',
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'train', config], {
+  const child = spawn(process.execPath, [cli, 'train', config], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -249,7 +255,7 @@ interface Measured {
   readonly loadAfter: number;
 }
 
-function summarize(c: { loss: Loss; engine: Engine }, runDir: string, measured: Measured): ImageCaseResult {
+function summarize(c: { loss: Loss; engine: Engine }, runDir: string, measured: Measured, cli: string): ImageCaseResult {
   const events = readEvents(runDir);
   const started = events.find((e): e is RunStartedEvent => e.type === 'run_started');
   const finished = events.find((e): e is RunFinishedEvent => e.type === 'run_finished');
@@ -288,6 +294,7 @@ function summarize(c: { loss: Loss; engine: Engine }, runDir: string, measured: 
     final_loss: lastProgress.loss,
     load_before: round(measured.loadBefore, 2),
     load_after: round(measured.loadAfter, 2),
+    cli: relative(ROOT, cli),
     run_dir: relative(ROOT, runDir),
     finished_at: new Date().toISOString(),
   };
@@ -340,8 +347,8 @@ async function main(): Promise<void> {
       mkdirSync(outputDir, { recursive: true });
       console.log(`${name}: ${options.epochs} epochs${c.engine === 'tfjs' ? `, backend ${options.backend}` : ''}`);
       const loadBefore = loadavg()[0]!;
-      const wallSeconds = await runTraining(config, c.engine, join(outputDir, 'train.log'));
-      const result = summarize(c, onlyRunFolder(outputDir), { wallSeconds, loadBefore, loadAfter: loadavg()[0]! });
+      const wallSeconds = await runTraining(options.cli, config, c.engine, join(outputDir, 'train.log'));
+      const result = summarize(c, onlyRunFolder(outputDir), { wallSeconds, loadBefore, loadAfter: loadavg()[0]! }, options.cli);
       results = { ...results, cases: { ...results.cases, [name]: result }, failed: without(results.failed, name) };
       console.log(
         `  before ${JSON.stringify(result.before)}\n  after  ${JSON.stringify(result.after)}\n  ${result.wall_seconds} s wall, ${result.train_seconds} s training`,

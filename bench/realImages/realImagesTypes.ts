@@ -43,6 +43,8 @@ export interface ImageCaseResult {
   /** The 1-minute load average when the run started and when it ended. */
   readonly load_before: number;
   readonly load_after: number;
+  /** The CLI bundle that ran it, relative to the repository: dist/cli.js unless --cli named another. */
+  readonly cli: string;
   readonly run_dir: string;
   readonly finished_at: string;
 }
