@@ -8,7 +8,7 @@ import { CodeActionService } from '../service/codeActionService';
 import { CompletionService } from '../service/completionService';
 import { documentKindOf } from '../service/documentKind';
 import { HoverService } from '../service/hoverService';
-import { historyLenses, outputDirOf } from '../service/hyperparameterHistory';
+import { keyHistoriesInTurns, lensesFrom, outputDirOf } from '../service/hyperparameterHistory';
 import { mineHardNegativesActions } from '../service/mineNegativesAction';
 import { RunHistory } from '../service/runHistory';
 import { documentSymbols } from '../service/symbolService';
@@ -85,10 +85,10 @@ export function registerFeatureHandlers(
       const configPath = document && filePathOf(document.uri);
       if (!document || !configPath || !settings().codeLens.history || boundary().restricted) return [];
       const { parsed } = validator.resultFor(document);
-      const runs = await runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value));
+      const histories = await keyHistoriesInTurns(await runHistory.runsOf(configPath, outputDirOf(configPath, parsed.value)));
       // The text may have changed while the runs were read: place the lenses on the document as it is now.
       const current = yamlDocument(uri);
-      return current ? historyLenses(current, validator.resultFor(current).parsed, runs) : [];
+      return current ? lensesFrom(current, validator.resultFor(current).parsed, histories) : [];
     } catch (error) {
       connection.console.error(
         `embedtune: hyperparameter history code lens failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

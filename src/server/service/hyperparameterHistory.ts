@@ -64,15 +64,38 @@ function metricText(best: NamedMetric | undefined, previousName: string | undefi
   return best.name === previousName ? value : `${best.name} ${value}`;
 }
 
+/** Each history key's values, as historyAt groups them. */
+export type KeyHistories = readonly (readonly ValueHistory[])[];
+
 /** One lens per hyperparameter line of the document that past runs of this config also set. */
 export function historyLenses(document: TextDocument, parsed: ParsedConfig, runs: readonly PastRun[]): CodeLens[] {
-  if (runs.length === 0) return [];
-  const lenses: CodeLens[] = [];
+  return lensesFrom(
+    document,
+    parsed,
+    HISTORY_KEYS.map((path) => historyAt(runs, path)),
+  );
+}
+
+/**
+ * historyAt for every history key, a turn given back between keys: the first grouping of 200 runs, before the JIT has
+ * seen this code, takes milliseconds that a completion arriving meanwhile would otherwise wait for.
+ */
+export async function keyHistoriesInTurns(runs: readonly PastRun[]): Promise<KeyHistories> {
+  const histories: ValueHistory[][] = [];
   for (const path of HISTORY_KEYS) {
-    const keyRange = locatePath(parsed, path)?.keyRange;
+    histories.push(historyAt(runs, path));
+    await new Promise((resume) => setImmediate(resume));
+  }
+  return histories;
+}
+
+/** The lenses of `histories` (in HISTORY_KEYS order) on the lines of the document that set those keys. */
+export function lensesFrom(document: TextDocument, parsed: ParsedConfig, histories: KeyHistories): CodeLens[] {
+  const lenses: CodeLens[] = [];
+  for (const [index, path] of HISTORY_KEYS.entries()) {
+    const history = histories[index] ?? [];
+    const keyRange = history.length > 0 ? locatePath(parsed, path)?.keyRange : undefined;
     if (!keyRange) continue;
-    const history = historyAt(runs, path);
-    if (history.length === 0) continue;
     const shown = history.slice(0, SHOWN_VALUES);
     // The best run opens as the dashboard's main run; the best of each other value shown is compared with it.
     const keys = shown.map((group) => group.runs[0]!.dir);
