@@ -18,8 +18,9 @@ export function createLanguageClient(context: vscode.ExtensionContext): Language
     documentSelector: CONFIG_DOCUMENT_SELECTOR,
     synchronize: {
       configurationSection: 'embedtune',
-      // Diagnostics depend on data files: re-check when they change on disk.
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{jsonl,ndjson,csv,tsv,tab}'),
+      // Diagnostics depend on data files: re-check when they change on disk. Images too, so that copying images into
+      // an empty class folder clears its diagnostic (the server debounces, so a copy of many images re-checks once).
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{jsonl,ndjson,csv,tsv,tab,png,jpg,jpeg}'),
     },
     outputChannelName: 'EmbedTune Language Server',
     // Read at each start: in an untrusted workspace the server reads no data file and lists no folder outside it.
