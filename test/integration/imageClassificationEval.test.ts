@@ -115,6 +115,16 @@ describe('embedtune eval of an image-classification checkpoint or model/ (tiny r
   it("train's end summary names model/ as a transformers image-classification model", () => {
     assert.match(summary, /^transformers image-classification model: runs\/[^/\n]+\/model$/m);
     assert.doesNotMatch(summary, /sentence-transformers/);
+    // Images are counted as images, with no text cleaning words, and the head learns as the backbone does.
+    assert.match(summary, /^data: 36 images read, 0 skipped \(unreadable or bad rows\)$/m);
+    assert.match(summary, /^task head learning rate: 0\.005 \(as the backbone\)$/m);
+  });
+
+  it('validate --summary counts the images, without the text cleaning note', () => {
+    const result = cli(ws.root, ['validate', 'run.embedtune.yaml', '--summary']);
+    assert.equal(result.status, 0, result.stderr + result.stdout);
+    assert.match(result.stdout, /^run\.embedtune\.yaml: images 24 train · 12 validation$/m);
+    assert.doesNotMatch(result.stdout, /rows|dedupe/);
   });
 
   it("reports a checkpoint's accuracy, F1, mAP, per-class AP, confusion matrix and mistakes as the run's eval event at that step", () => {

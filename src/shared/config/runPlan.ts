@@ -138,7 +138,8 @@ export function planRun(view: ConfigView, dataset: DatasetFacts): RunPlan {
 export function runPlanTitle(plan: RunPlan): string {
   if (plan.trainRows === undefined) return `Dry run: ${formatRunPlan(plan)[1]}`;
   const about = plan.approximate ? 'about ' : '';
-  const rows = plan.augmentedCopies ? `${plan.trainRows} rows + up to ${plan.augmentedCopies} augmented` : `${plan.trainRows} rows`;
+  const unit = plan.task === 'image-classification' ? 'images' : 'rows';
+  const rows = plan.augmentedCopies ? `${plan.trainRows} rows + up to ${plan.augmentedCopies} augmented` : `${plan.trainRows} ${unit}`;
   const leftOut = plan.rowsLeftOutPerEpoch ? ` · ${about}${plan.rowsLeftOutPerEpoch} rows/epoch left out` : '';
   return `Dry run: ${rows} · batch ${plan.effectiveBatchSize} · ${about}${plan.stepsPerEpoch} steps/epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup${leftOut}`;
 }
@@ -155,8 +156,12 @@ export function formatRunPlan(plan: RunPlan): string[] {
     const augmented = plan.augmentedCopies
       ? ` + up to ${plan.augmentedCopies} augmented copies (about ${plan.trainRows + plan.augmentedCopies} training rows)`
       : '';
+    const validation = plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : '';
     lines.push(
-      `rows ${plan.trainRows} train${augmented}${plan.validationRows !== undefined ? ` · ${plan.validationRows} validation` : ''} (before cleaning and dedupe)`,
+      // Images are neither cleaned nor deduplicated (augmentation redraws them each epoch instead of adding copies).
+      plan.task === 'image-classification'
+        ? `images ${plan.trainRows} train${validation}`
+        : `rows ${plan.trainRows} train${augmented}${validation} (before cleaning and dedupe)`,
       `steps ${about}${plan.stepsPerEpoch} per epoch · ${about}${plan.totalSteps} total · ${plan.warmupSteps} warmup`,
     );
     if (plan.rowsLeftOutPerEpoch) {

@@ -117,7 +117,7 @@ function optimizerFor(objective: TrainingObjective, config: ResolvedConfig, log:
   });
   if (headNames.size > 0)
     log(
-      `task head learning rate: ${config.training.head_learning_rate} (${headScale === 1 ? 'as the encoder' : `${Number(headScale.toPrecision(3))}× learning_rate`})`,
+      `task head learning rate: ${config.training.head_learning_rate} (${headScale === 1 ? `as the ${config.task === 'image-classification' ? 'backbone' : 'encoder'}` : `${Number(headScale.toPrecision(3))}× learning_rate`})`,
     );
   return optimizer;
 }
@@ -185,6 +185,9 @@ function announceRun(setup: Omit<RunSetup, 'start'>, log: (line: string) => void
   );
   const counts = data.summary.preprocess;
   log(
-    `data: ${counts.rows_read} rows read, ${counts.rows_skipped} skipped, ${counts.rows_deduplicated} duplicates dropped, ${counts.rows_augmented} augmented copies added`,
+    // Images are not deduplicated, and their augmentation is redrawn each epoch rather than added as copies.
+    config.task === 'image-classification'
+      ? `data: ${counts.rows_read} images read, ${counts.rows_skipped} skipped (unreadable or bad rows)`
+      : `data: ${counts.rows_read} rows read, ${counts.rows_skipped} skipped, ${counts.rows_deduplicated} duplicates dropped, ${counts.rows_augmented} augmented copies added`,
   );
 }
