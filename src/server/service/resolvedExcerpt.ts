@@ -49,3 +49,35 @@ export function resolvedExcerpt(text: string, paths: readonly (readonly string[]
   }
   return kept.join('\n');
 }
+
+const SIMPLE_ENTRY = /^( *)([A-Za-z_][\w-]*):(?: +(.*?))?(?: +#.*)?$/;
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/;
+const PLAIN_WORD = /^[A-Za-z_][\w./@-]*$/;
+const CORE_WORDS: Readonly<Record<string, unknown>> = { true: true, false: false, null: null, '~': null };
+
+/**
+ * The plain value of an excerpt whose every line is `section:` or `  key: scalar`, where each scalar is one that
+ * YAML's core schema and JSON read alike (a decimal number, true, false, null, ~) or a bare word: as `yaml` would
+ * parse it, in a few microseconds instead of a third of a millisecond. Undefined for anything else, which the caller
+ * parses as YAML.
+ */
+export function simpleValues(excerpt: string): Record<string, Record<string, unknown>> | undefined {
+  const value: Record<string, Record<string, unknown>> = {};
+  let section: Record<string, unknown> | undefined;
+  for (const line of excerpt.split('\n')) {
+    const entry = SIMPLE_ENTRY.exec(line);
+    if (!entry) return undefined;
+    const [, indent, key, scalar] = entry;
+    if (indent === '') {
+      if (scalar !== undefined || Object.hasOwn(value, key!)) return undefined;
+      section = value[key!] = {};
+      continue;
+    }
+    if (!section || indent !== '  ' || scalar === undefined || Object.hasOwn(section, key!)) return undefined;
+    if (Object.hasOwn(CORE_WORDS, scalar)) section[key!] = CORE_WORDS[scalar];
+    else if (JSON_NUMBER.test(scalar)) section[key!] = Number(scalar);
+    else if (PLAIN_WORD.test(scalar) && !/^(true|false|null)$/i.test(scalar)) section[key!] = scalar;
+    else return undefined;
+  }
+  return value;
+}

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { NamedMetric } from '../../shared/events/runEvents';
 import { EVENTS_FILE, parseRunInfo, RESOLVED_CONFIG_FILE, RUN_INFO_FILE } from '../../shared/run/runFolder';
 import { HISTORY_KEYS, MODE_KEY } from './historyKeys';
-import { resolvedExcerpt } from './resolvedExcerpt';
+import { resolvedExcerpt, simpleValues } from './resolvedExcerpt';
 
 /** What one past run of a config used and reached, read from its run folder. */
 export interface PastRun {
@@ -275,7 +275,8 @@ function isNamedMetric(value: unknown): value is NamedMetric {
 function parseResolved(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
-    return parse(resolvedExcerpt(text, [...HISTORY_KEYS, MODE_KEY])) as unknown;
+    const excerpt = resolvedExcerpt(text, [...HISTORY_KEYS, MODE_KEY]);
+    return simpleValues(excerpt) ?? (parse(excerpt) as unknown);
   } catch {
     return undefined;
   }
