@@ -5,6 +5,7 @@ import type { EvalEvent, RunEvent } from '../../src/shared/events/runEvents';
 import { emaSmooth } from '../../src/shared/monitor/smoothing';
 import { describeBaselineNotBeaten } from '../../src/shared/monitor/baselineWarning';
 import {
+  dataRowNoun,
   exampleUnit,
   formatCount,
   formatDuration,
@@ -339,7 +340,7 @@ function renderSummary(view: RunView): void {
       ],
       [
         'Data',
-        `${setup.dataset.train_rows} training, ${setup.dataset.validation_rows} validation rows${setup.dataset.skipped_rows ? `, ${setup.dataset.skipped_rows} skipped` : ''} · batch ${setup.effectiveBatchSize}`,
+        `${setup.dataset.train_rows} training, ${setup.dataset.validation_rows} validation ${dataRowNoun(setup.task)}${setup.dataset.skipped_rows ? `, ${setup.dataset.skipped_rows} skipped` : ''} · batch ${setup.effectiveBatchSize}`,
       ],
     );
     if (setup.resumedFrom) rows.push(['Resumed from', setup.resumedFrom]);

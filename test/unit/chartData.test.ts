@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffConfigs } from '../../src/shared/monitor/configDiff';
 import { downsampleMinMax } from '../../src/shared/monitor/downsample';
-import { formatBytes, formatDuration, formatLoss, formatMetric, formatRate } from '../../src/shared/monitor/formatting';
+import {
+  dataRowNoun,
+  exampleUnit,
+  formatBytes,
+  formatDuration,
+  formatLoss,
+  formatMetric,
+  formatRate,
+} from '../../src/shared/monitor/formatting';
 import { emaSmooth } from '../../src/shared/monitor/smoothing';
 
 describe('emaSmooth, the loss smoothing slider', () => {
@@ -87,5 +95,21 @@ describe('formatting for the status bar and the webviews', () => {
     assert.deepEqual([formatLoss(0.23149), formatLoss(null)], ['0.231', 'n/a']);
     assert.deepEqual([formatRate(14.2), formatRate(3.25), formatRate(1520)], ['14', '3.3', '1.5k']);
     assert.deepEqual([formatBytes(512), formatBytes(505_337), formatBytes(3 * 2 ** 30)], ['512 B', '493 KB', '3.0 GB']);
+  });
+});
+
+describe('the units of throughput and data counts, by task', () => {
+  it('counts pairs for embedding, images for image classification and examples otherwise', () => {
+    assert.deepEqual(['embedding', 'classification', 'token-classification', 'image-classification', undefined].map(exampleUnit), [
+      'pairs',
+      'examples',
+      'examples',
+      'images',
+      'examples',
+    ]);
+  });
+
+  it("calls image runs' data images and every other run's rows", () => {
+    assert.deepEqual(['image-classification', 'classification', undefined].map(dataRowNoun), ['images', 'rows', 'rows']);
   });
 });

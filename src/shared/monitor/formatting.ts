@@ -62,5 +62,11 @@ export function formatPercent(fraction: number): string {
 
 /** What one training example is, for the throughput unit: `14 pairs/s` for embedding tasks. */
 export function exampleUnit(task: string | undefined): string {
+  if (task === 'image-classification') return 'images';
   return task === 'embedding' ? 'pairs' : 'examples';
+}
+
+/** What one row of the data is, for the dashboard's counts: `48 training, 18 validation images`. */
+export function dataRowNoun(task: string | undefined): string {
+  return task === 'image-classification' ? 'images' : 'rows';
 }
