@@ -101,6 +101,8 @@ describe('image classification from the editor in VS Code (code-server in headle
         assert.ok(labels.includes(name), `the confusion matrix has ${name}: ${labels.join(', ')}`);
       await dashboard.locator('figure.chart[data-chart="Validation map"]').scrollIntoViewIfNeeded();
       await window.screenshot('dashboard-map');
+      await dashboard.locator('#confusion-matrix').scrollIntoViewIfNeeded();
+      await window.docsScreenshot('image-evaluation');
     },
   );
 });

@@ -82,6 +82,7 @@ describe('the Embedding Lab in VS Code (code-server in headless Chromium)', () =
       const known = lab.locator('#column-second .hit.known-positive .text');
       if ((await known.count()) > 0) assert.equal(await known.first().textContent(), passage);
       await window.screenshot('lab-search');
+      await window.docsScreenshot('embedding-lab');
 
       await lab.locator('#wins-run').click();
       await poll('the wins and losses', 120_000, async () => (await lab.locator('#wins-summary').count()) > 0);

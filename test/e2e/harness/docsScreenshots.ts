@@ -19,6 +19,8 @@ export const DOCS_SCREENSHOTS = {
   'checkpoints-panel': 'The checkpoints panel of a finished run beside its config',
   'quick-fix': 'A misspelt key underlined, listed in Problems, with its did-you-mean quick fix',
   completion: "Completion inside training:, with the schema's documentation of the key",
+  'embedding-lab': 'The Embedding Lab: a validation query searched under the base and the fine-tuned model, with rank changes',
+  'image-evaluation': "An image run's dashboard: the confusion matrix and per-class scores of its evaluation",
 } as const;
 export type DocsScreenshot = keyof typeof DOCS_SCREENSHOTS;
 
@@ -36,8 +38,10 @@ const PICTURED_SOURCES = [
   'media/dashboard',
   'media/checkpoints',
   'media/common',
+  'media/lab',
   'src/extension/statusBar/statusBarText.ts',
   'test/e2e/harness/workspaces.ts',
+  'test/e2e/harness/imageWorkspaces.ts',
 ];
 
 /** Takes a picture for the docs (only while its scenario passes: a failing one stops before it). */
