@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ImageCaseResult, RealImagesResults } from './realImagesTypes';
+import { PRIMARY_SEED, type ImageCaseResult, type RealImagesResults } from './realImagesTypes';
 
 /**
  * Writes the image section of docs/results.md between its two markers, leaving the rest of the file (the text
@@ -22,7 +22,10 @@ export function writeImagesResultsSection(results: RealImagesResults, doc = DOC)
 }
 
 export function imagesSection(results: RealImagesResults): string[] {
-  const rows = Object.values(results.cases).sort((a, b) => a.engine.localeCompare(b.engine) * -1 || a.loss.localeCompare(b.loss) * -1);
+  const all = Object.values(results.cases);
+  const rows = all
+    .filter((r) => r.settings.seed === PRIMARY_SEED)
+    .sort((a, b) => a.engine.localeCompare(b.engine) * -1 || a.loss.localeCompare(b.loss) * -1);
   const classes = Object.entries(results.data.classes);
   const lines = [
     '## Images: a random ResNet-18 on a 4-class, imbalanced Fashion-MNIST subset',
@@ -47,7 +50,7 @@ export function imagesSection(results: RealImagesResults): string[] {
   if (rows.length === 0) return [...lines, '', 'No case has been recorded yet.', ''];
   const s = rows[0]!.settings;
   lines.push(
-    `- Settings (from each run's config.resolved.yaml): ${s.epochs} epochs, batch ${s.batch_size}, AdamW at ${s.learning_rate} with weight decay ${s.weight_decay}, warmup ${s.warmup}, ${s.scheduler} schedule, seed ${s.seed}, \`strategy: full\` (BatchNorm in train mode); augmentation ${JSON.stringify(s.augment)} on the training split (each engine draws its own).`,
+    `- Settings (from each run's config.resolved.yaml): ${s.epochs} epochs, batch ${s.batch_size}, AdamW at ${s.learning_rate} with weight decay ${s.weight_decay}, warmup ${s.warmup}, ${s.scheduler} schedule, seed ${s.seed}, \`strategy: full\` (BatchNorm in train mode); augmentation ${imageAugment(s.augment)} on the training split (each engine draws its own).`,
     "- Softmax is plain cross-entropy; focal is `gamma: 2` with `class_weights: balanced` (inverse class frequency as alpha), the seed's answer to imbalance.",
     '- Threads: tfjs-node with 2 intra-op threads; PyTorch with `OMP_NUM_THREADS=2` and `OMP_WAIT_POLICY=PASSIVE`. Without the wait policy, GNU OpenMP threads spin while waiting, and on this oversubscribed machine a ResNet-18 training step at batch 32 ran at about 20 images/s with 2 threads against about 200 with 1 (measured alone, outside the runs).',
     '- Before = the step-0 evaluation (random backbone, new head), after = the evaluation after the last step; F1 is macro; mAP is the mean over classes of one-vs-rest average precision of the softmax probabilities.',
@@ -57,7 +60,9 @@ export function imagesSection(results: RealImagesResults): string[] {
     ...rows.map(tableRow),
     '',
     ...otherCliNote(rows),
-    `Machine: ${results.machine}, shared with other jobs; the load column is the 1-minute load average when each run started and ended, so the times are upper bounds that depend on it. Runs finished ${dateRange(rows)}.`,
+    `Machine: ${results.machine}, shared with other jobs; the load column is the 1-minute load average when each run started and ended, so the times are upper bounds that depend on it. Runs finished ${dateRange(all)}.`,
+    '',
+    ...seedSection(all, rarestClass(results)),
   );
   const failed = Object.values(results.failed);
   if (failed.length > 0)
@@ -83,9 +88,77 @@ function otherCliNote(rows: readonly ImageCaseResult[]): string[] {
   ];
 }
 
+function rarestClass(results: RealImagesResults): string {
+  return Object.entries(results.data.classes).sort(([, a], [, b]) => a.train - b.train)[0]![0];
+}
+
+/** The image keys of the resolved augment section (the text ones are defaults that image runs do not use). */
+const IMAGE_AUGMENT_KEYS = ['horizontal_flip', 'vertical_flip', 'rotation', 'random_resized_crop', 'color_jitter'];
+
+function imageAugment(augment: Record<string, unknown>): string {
+  const set = IMAGE_AUGMENT_KEYS.filter((key) => augment[key] !== undefined && augment[key] !== 0).map(
+    (key) => `${key} ${JSON.stringify(augment[key])}`,
+  );
+  return set.length === 0 ? 'none' : `\`${set.join(', ')}\``;
+}
+
+/** Every case over the seeds recorded for it: the spread says how much of a difference between rows is noise. */
+function seedSection(all: readonly ImageCaseResult[], rarest: string): string[] {
+  const byCase = new Map<string, ImageCaseResult[]>();
+  for (const r of all) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  const cases = [...byCase.entries()].filter(([, runs]) => runs.length > 1).sort(([a], [b]) => b.localeCompare(a));
+  if (cases.length === 0) return [];
+  const lines = [
+    '### The same cases over several seeds',
+    '',
+    '`training.seed` draws the new head, the batch order and the augmentation; the backbone is the same folder in every run.',
+    'Each cell is the mean after training, with the lowest and highest run in brackets.',
+    '',
+    `| Engine | Loss | Seeds | Accuracy after | Macro-F1 after | mAP after | AP of ${rarest} after (the rarest class) |`,
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const [, runs] of cases) {
+    const seeds = runs.map((r) => r.settings.seed).sort((a, b) => a - b);
+    const spread = (pick: (r: ImageCaseResult) => number) => {
+      const values = runs.map(pick);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      return `${percent(mean)} (${percent(Math.min(...values))}–${percent(Math.max(...values))})`;
+    };
+    lines.push(
+      `| ${runs[0]!.engine} | ${runs[0]!.loss} | ${seeds.join(', ')} | ${spread((r) => metric(r.after, 'accuracy'))} | ${spread((r) => metric(r.after, 'f1'))} | ${spread((r) => metric(r.after, 'map'))} | ${spread((r) => r.after_per_class_ap[rarest] ?? Number.NaN)} |`,
+    );
+  }
+  lines.push('', ...lossComparison(cases), '');
+  return lines;
+}
+
+/** Focal against softmax per engine: the difference of the means beside the spread of the seeds. */
+function lossComparison(cases: readonly (readonly [string, ImageCaseResult[]])[]): string[] {
+  const mean = (runs: readonly ImageCaseResult[], name: string) => runs.reduce((sum, r) => sum + metric(r.after, name), 0) / runs.length;
+  const range = (runs: readonly ImageCaseResult[], name: string) =>
+    Math.max(...runs.map((r) => metric(r.after, name))) - Math.min(...runs.map((r) => metric(r.after, name)));
+  const lines: string[] = [];
+  for (const engine of ['tfjs', 'accelerate'] as const) {
+    const of = (loss: string) => cases.find(([, runs]) => runs[0]!.engine === engine && runs[0]!.loss === loss)?.[1];
+    const softmax = of('softmax');
+    const focal = of('focal');
+    if (!softmax || !focal) continue;
+    const parts = (['map', 'f1', 'accuracy'] as const).map((name) => {
+      const delta = mean(focal, name) - mean(softmax, name);
+      const noise = Math.max(range(softmax, name), range(focal, name));
+      return `${name === 'f1' ? 'macro-F1' : name === 'map' ? 'mAP' : name} ${points(delta)} (seeds spread up to ${(100 * noise).toFixed(1)} pt)`;
+    });
+    lines.push(`- ${engine}: focal minus softmax, means over the seeds: ${parts.join(', ')}.`);
+  }
+  return lines;
+}
+
+const points = (delta: number) => `${delta >= 0 ? '+' : '−'}${Math.abs(100 * delta).toFixed(1)} pt`;
+
 function tableRow(r: ImageCaseResult): string {
   const mark = r.cli === DEFAULT_CLI ? '' : ` ${OTHER_CLI_MARK}`;
-  const engine = (r.engine === 'tfjs' ? `tfjs (${r.backend.split(' ')[0]})` : `accelerate (${r.backend})`) + mark;
+  const backend = r.backend === 'tensorflow' ? 'tfjs-node' : r.backend;
+  const engine = (r.engine === 'tfjs' ? `tfjs (${backend})` : `accelerate (${r.backend}, PyTorch)`) + mark;
   const ap = Object.entries(r.after_per_class_ap)
     .map(([name, value]) => `${name} ${value === null ? '—' : percent(value)}`)
     .join(', ');

@@ -19,6 +19,8 @@
  *   --backend node|wasm   (tfjs engine's backend, default node from the native backend cache, else wasm)
  *   --cases a,b           (of softmax@tfjs, focal@tfjs, softmax@accelerate, focal@accelerate; default all)
  *   --epochs N            (default 6)
+ *   --seeds a,b           (training.seed of each run, default 42: the head's draw, the batch order and augmentation;
+ *                         the backbone stays the same folder. Results are kept per case and seed)
  *   --cli FILE            (the embedtune CLI bundle to run, default dist/cli.js; a case run with another is recorded
  *                         with its path, and docs/results.md says so in its row)
  *   --no-docs             (do not write the section of docs/results.md; bench/results/imagesReal.json is always written)
@@ -36,7 +38,14 @@ import type { EvalEvent, ProgressEvent, RunEvent, RunFinishedEvent, RunStartedEv
 import { buildRandomResNetFolder } from '../../src/trainer/model/resnet/randomResNetFolder';
 import { buildFashionSubset, IMAGE_SIDE } from './buildFashionSubset';
 import { writeImagesResultsSection } from './imagesResultsDoc';
-import type { Engine, ImageCaseResult, ImageRunSettings, Loss, RealImagesResults } from './realImagesTypes';
+import {
+  PRIMARY_SEED,
+  type Engine,
+  type ImageCaseResult,
+  type ImageRunSettings,
+  type Loss,
+  type RealImagesResults,
+} from './realImagesTypes';
 
 const ROOT = resolve(__dirname, '../..');
 const CACHE = join(ROOT, 'bench/.cache/real-images');
@@ -87,12 +96,14 @@ interface Options {
   readonly backend: 'node' | 'wasm';
   readonly cases: readonly { loss: Loss; engine: Engine }[];
   readonly epochs: number;
+  readonly seeds: readonly number[];
   readonly cli: string;
   readonly docs: boolean;
   readonly docsOnly: boolean;
 }
 
 const caseName = (c: { loss: Loss; engine: Engine }) => `${c.loss}@${c.engine}`;
+const runKey = (c: { loss: Loss; engine: Engine }, seed: number) => (seed === PRIMARY_SEED ? caseName(c) : `${caseName(c)}/seed-${seed}`);
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -100,6 +111,7 @@ function parseOptions(): Options {
       backend: { type: 'string' },
       cases: { type: 'string' },
       epochs: { type: 'string', default: '6' },
+      seeds: { type: 'string', default: String(PRIMARY_SEED) },
       cli: { type: 'string', default: join(ROOT, 'dist/cli.js') },
       'no-docs': { type: 'boolean', default: false },
       'docs-only': { type: 'boolean', default: false },
@@ -113,13 +125,15 @@ function parseOptions(): Options {
   if (unknown.length > 0) throw new Error(`Unknown case ${unknown.join(', ')}; the cases are ${ALL_CASES.map(caseName).join(', ')}.`);
   const epochs = Number(values.epochs);
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs takes a positive whole number, not ${values.epochs}.`);
+  const seeds = values.seeds.split(',').map((text) => Number(text.trim()));
+  if (seeds.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new Error(`--seeds takes whole numbers, not ${values.seeds}.`);
   const cases = wanted ? ALL_CASES.filter((c) => wanted.includes(caseName(c))) : ALL_CASES;
   if (!values['docs-only']) {
     if (!existsSync(values.cli)) throw new Error(`No ${values.cli}: run npm run build first.`);
     if (cases.some((c) => c.engine === 'accelerate') && !existsSync(PYTHON))
       throw new Error(`No Python peers at ${PEERS} for the accelerate cases: run bench/python/setup, or pass --cases.`);
   }
-  return { backend, cases, epochs, cli: resolve(values.cli), docs: !values['no-docs'], docsOnly: values['docs-only'] };
+  return { backend, cases, epochs, seeds, cli: resolve(values.cli), docs: !values['no-docs'], docsOnly: values['docs-only'] };
 }
 
 function prepareModel(): RealImagesResults['model'] {
@@ -131,12 +145,9 @@ function prepareModel(): RealImagesResults['model'] {
   return { description: 'ResNet-18 shape, random (transformers initialisation), seed 17', config: RESNET_18, sha256 };
 }
 
-function writeConfig(c: { loss: Loss; engine: Engine }, options: Options): { config: string; outputDir: string } {
-  const outputDir = join(
-    CACHE,
-    'runs',
-    `${c.loss}-${c.engine}${c.engine === 'tfjs' && options.backend !== 'node' ? `-${options.backend}` : ''}`,
-  );
+function writeConfig(c: { loss: Loss; engine: Engine }, seed: number, options: Options): { config: string; outputDir: string } {
+  const folder = `${c.loss}-${c.engine}${c.engine === 'tfjs' && options.backend !== 'node' ? `-${options.backend}` : ''}`;
+  const outputDir = join(CACHE, 'runs', seed === PRIMARY_SEED ? folder : `${folder}-seed-${seed}`);
   const engine =
     c.engine === 'tfjs' ? { type: 'tfjs', backend: options.backend } : { type: 'accelerate', cpu: true, num_processes: 1, python: PYTHON };
   const config = {
@@ -148,7 +159,7 @@ function writeConfig(c: { loss: Loss; engine: Engine }, options: Options): { con
     preprocess: { augment: { horizontal_flip: 0.5, rotation: 10 } },
     strategy: { type: 'full' },
     loss: LOSSES[c.loss],
-    training: { epochs: options.epochs, batch_size: 32, learning_rate: 1e-3, warmup: 0.05, seed: 42 },
+    training: { epochs: options.epochs, batch_size: 32, learning_rate: 1e-3, warmup: 0.05, seed },
     evaluation: { every: 'epoch', metrics: ['map', 'accuracy', 'f1'] },
     early_stopping: { enabled: false },
     checkpoints: { every: 'epoch', keep: 1 },
@@ -157,7 +168,7 @@ function writeConfig(c: { loss: Loss; engine: Engine }, options: Options): { con
   };
   const dir = join(CACHE, 'configs');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${c.loss}-${c.engine}.embedtune.yaml`);
+  const path = join(dir, `${c.loss}-${c.engine}-seed-${seed}.embedtune.yaml`);
   writeFileSync(path, stringify(config));
   return { config: path, outputDir };
 }
@@ -339,33 +350,43 @@ async function main(): Promise<void> {
     cases: comparable ? saved.cases : {},
     failed: comparable ? saved.failed : {},
   };
-  for (const c of options.cases) {
-    const name = caseName(c);
-    try {
-      const { config, outputDir } = writeConfig(c, options);
-      rmSync(outputDir, { recursive: true, force: true });
-      mkdirSync(outputDir, { recursive: true });
-      console.log(`${name}: ${options.epochs} epochs${c.engine === 'tfjs' ? `, backend ${options.backend}` : ''}`);
-      const loadBefore = loadavg()[0]!;
-      const wallSeconds = await runTraining(options.cli, config, c.engine, join(outputDir, 'train.log'));
-      const result = summarize(c, onlyRunFolder(outputDir), { wallSeconds, loadBefore, loadAfter: loadavg()[0]! }, options.cli);
-      results = { ...results, cases: { ...results.cases, [name]: result }, failed: without(results.failed, name) };
-      console.log(
-        `  before ${JSON.stringify(result.before)}\n  after  ${JSON.stringify(result.after)}\n  ${result.wall_seconds} s wall, ${result.train_seconds} s training`,
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`${name} failed: ${message}`);
-      results = {
-        ...results,
-        cases: without(results.cases, name),
-        failed: { ...results.failed, [name]: { case: name, error: message, failed_at: new Date().toISOString() } },
-      };
-    }
-    saveResults(results);
-  }
+  for (const seed of options.seeds) for (const c of options.cases) results = await runCase(c, seed, options, results);
   if (options.docs) writeImagesResultsSection(results);
   if (Object.keys(results.failed).length > 0) process.exitCode = 1;
+}
+
+/** One `embedtune train` of a case and seed, recorded (or its failure) and saved at once. */
+async function runCase(
+  c: { loss: Loss; engine: Engine },
+  seed: number,
+  options: Options,
+  before: RealImagesResults,
+): Promise<RealImagesResults> {
+  let results = before;
+  const name = runKey(c, seed);
+  try {
+    const { config, outputDir } = writeConfig(c, seed, options);
+    rmSync(outputDir, { recursive: true, force: true });
+    mkdirSync(outputDir, { recursive: true });
+    console.log(`${name}: ${options.epochs} epochs${c.engine === 'tfjs' ? `, backend ${options.backend}` : ''}`);
+    const loadBefore = loadavg()[0]!;
+    const wallSeconds = await runTraining(options.cli, config, c.engine, join(outputDir, 'train.log'));
+    const result = summarize(c, onlyRunFolder(outputDir), { wallSeconds, loadBefore, loadAfter: loadavg()[0]! }, options.cli);
+    results = { ...results, cases: { ...results.cases, [name]: result }, failed: without(results.failed, name) };
+    console.log(
+      `  before ${JSON.stringify(result.before)}\n  after  ${JSON.stringify(result.after)}\n  ${result.wall_seconds} s wall, ${result.train_seconds} s training`,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`${name} failed: ${message}`);
+    results = {
+      ...results,
+      cases: without(results.cases, name),
+      failed: { ...results.failed, [name]: { case: name, error: message, failed_at: new Date().toISOString() } },
+    };
+  }
+  saveResults(results);
+  return results;
 }
 
 main().catch((error: unknown) => {

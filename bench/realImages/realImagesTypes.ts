@@ -1,6 +1,8 @@
 /** What bench/realImages/realImagesReport.ts records per case and imagesResultsDoc.ts reads back. */
 export type Loss = 'softmax' | 'focal';
 export type Engine = 'tfjs' | 'accelerate';
+/** training.seed of the main table; runs with other seeds are keyed `loss@engine/seed-N`. */
+export const PRIMARY_SEED = 42;
 
 /** The settings the run actually trained with, read from its config.resolved.yaml. */
 export interface ImageRunSettings {
