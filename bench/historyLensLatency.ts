@@ -152,6 +152,12 @@ async function oneServer(script: string, workspace: string, uri: string, text: s
   }
 }
 
+/** Indented JSON with each list of numbers on one line, rounded to the microsecond. */
+function compactJson(value: unknown): string {
+  const text = JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v), 2);
+  return text.replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list: string) => `[${list.replace(/\s+/g, ' ')}]`);
+}
+
 function commit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -214,10 +220,7 @@ async function main(): Promise<void> {
       servers: summaries,
     };
     mkdirSync(dirname(RESULTS_PATH), { recursive: true });
-    writeFileSync(
-      RESULTS_PATH,
-      `${JSON.stringify(results, (_, v: unknown) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v), 2)}\n`,
-    );
+    writeFileSync(RESULTS_PATH, `${compactJson(results)}\n`);
     console.log(
       `${results.date} commit ${results.commit}, ${results.cores} × ${results.cpu}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
     );
