@@ -153,6 +153,8 @@ test('torn files read as unknown, never throw', async () => {
   const { configPath, outputDir } = setUp('torn');
   const run = writePastRun(configPath, CONFIG, outputDir, { evals: [0.5], startedAt: new Date('2026-12-03T10:00:00Z') });
   writeFileSync(join(run.path, 'config.resolved.yaml'), 'training: [unclosed\n');
+  // A plain file beside the run folders is no run, and does not stop the others being read.
+  writeFileSync(join(outputDir, 'notes.txt'), 'tried a higher learning rate\n');
   appendFileSync(run.eventsPath, '{"type":"eval", half');
   const runs = await new RunHistory().runsOf(configPath, outputDir);
   assert.equal(runs.length, 1);

@@ -95,9 +95,14 @@ async function entriesOf(outputDir: string): Promise<string[]> {
   }
 }
 
+/** Size and mtime, or `-` when missing; a plain file under output_dir makes its "files" ENOTDIR, also missing. */
 function fileStamp(path: string): string {
-  const info = statSync(path, { throwIfNoEntry: false });
-  return info ? `${info.size}:${info.mtimeMs}` : '-';
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info ? `${info.size}:${info.mtimeMs}` : '-';
+  } catch {
+    return '-';
+  }
 }
 
 async function readText(path: string): Promise<string | undefined> {
