@@ -31,7 +31,7 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
     from .event_log import EventLog
     from .image_data import Augment, ImageRows, check_images, crop_box_of, image_processor
     from .image_loss import ImageClassificationLoss
-    from .image_model import apply_image_strategy, build_image_model
+    from .image_model import apply_image_strategy, build_image_model, head_parameters
     from .launch_env import device_shortfall, launch_rank, world_mismatch
     from .run_callback import EmbedTuneRunCallback, PrimaryMetricEarlyStopping, RankCounter
     from .run_folder import CHECKPOINT_PREFIX, CHECKPOINTS_DIR
@@ -119,6 +119,11 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
         if plan.early_stopping_on:
             callbacks.append(PrimaryMetricEarlyStopping(callback, config["early_stopping"]["patience"], config["early_stopping"]["min_delta"]))
 
+        head = {id(parameter) for parameter in head_parameters(model)}
+        head_scale = training["head_learning_rate"] / training["learning_rate"]
+        if head_scale != 1:
+            callback.log_line(f"task head learning rate: {training['head_learning_rate']} ({head_scale:.3g}× learning_rate)")
+
         class ImageTrainer(Trainer):
             # compute_loss returns the batch's mean: the Trainer divides it over the accumulated micro-batches.
             loss_is_scaled_for_ga = False
@@ -130,6 +135,23 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
                     counter.batches += 1
                     counter.examples += int(inputs["labels"].shape[0])
                 return (value, outputs) if return_outputs else value
+
+            def create_optimizer(self, model=None):
+                # training.head_learning_rate: the new head learns at its own peak rate under the same schedule, as in
+                # the tfjs engine (AdamW's per-variable scale). Groups split by head; the Trainer's decay rule kept.
+                if self.optimizer is not None or head_scale == 1:
+                    return super().create_optimizer(model)
+                optimizer = super().create_optimizer(model)
+                groups = []
+                for group in optimizer.param_groups:
+                    for factor, params in ((1.0, [p for p in group["params"] if id(p) not in head]), (head_scale, [p for p in group["params"] if id(p) in head])):
+                        if params:
+                            groups.append({**group, "params": params, "lr": group["lr"] * factor})
+                # Regrouped before its first step, so there is no state to move.
+                optimizer.param_groups.clear()
+                for group in groups:
+                    optimizer.add_param_group(group)
+                return optimizer
 
             def _run_epoch(self, *positional, **named):
                 # The augmentation of a row is drawn from (seed, epoch, row index), whichever batch it lands in.

@@ -51,6 +51,11 @@ def build_image_model(folder: str, labels: list[str]) -> Any:
     return model
 
 
+def head_parameters(model: Any) -> list[Any]:
+    """The new head's weights, which learn at training.head_learning_rate."""
+    return list(model.get_submodule(layout_of(model)["head"]).parameters())
+
+
 def stage_of(name: str, layout: dict[str, Any]) -> int | None:
     """The 0-based stage of a parameter or module name, or None outside the stages."""
     match = layout["stage"].match(name + ".")

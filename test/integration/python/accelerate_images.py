@@ -7,7 +7,8 @@ told apart by colour, with noise, in RGB, grayscale and RGBA files, and one trun
 
 inspect REQUEST_JSON: {"base", "export", "checkpoint", "images": [paths]}: which weights the checkpoint changed
 against the base (by transformers' name, BatchNorm running statistics apart), the export's config labels and
-preprocessor, and pipeline("image-classification")'s predictions for the images, as JSON on the last line.
+preprocessor, the checkpoint optimizer's groups ([parameters, initial learning rate]), and
+pipeline("image-classification")'s predictions for the images, as JSON on the last line.
 
 augment MODEL IMAGE: whether ImageRows replays the same augmented pixels for the same (seed, epoch, row), draws others
 for another epoch or seed, and without augmentation gives exactly the model's AutoImageProcessor output.
@@ -84,7 +85,9 @@ def inspect(request: dict) -> dict:
         exported = json.load(file)
     classifier = pipeline("image-classification", model=request["export"], device="cpu")
     predictions = [classifier(path, top_k=1)[0] for path in request["images"]]
+    optimizer = torch.load(os.path.join(request["checkpoint"], "optimizer.pt"), weights_only=False)
     return {
+        "optimizer_groups": sorted([len(group["params"]), group["initial_lr"]] for group in optimizer["param_groups"]),
         "changed": changed,
         "unchanged": unchanged,
         "stats_changed": stats_changed,
