@@ -134,8 +134,8 @@ function seedSection(all: readonly ImageCaseResult[], rarest: string): string[] 
     ...lossComparison(cases),
     '',
     'Balanced class weights move predictions toward the rare classes, which costs accuracy on a validation set whose',
-    'majority class is the most frequent training class; mAP ranks each class on its own and is not moved by a',
-    'shift of the decision threshold. The spread over three seeds is the yardstick for every difference above.',
+    "majority class is the most frequent training class; mAP ranks the validation images by each class's probability,",
+    'so it does not score where the argmax falls. The spread over the seeds is the yardstick for every difference above.',
   );
   return lines;
 }
