@@ -48,7 +48,7 @@ export function imagesSection(results: RealImagesResults): string[] {
     '  from ImageNet (its 65 % → 91 % mAP). The loaders are tested on the real layouts with random weights (docs/images.md).',
   ];
   if (rows.length === 0) return [...lines, '', 'No case has been recorded yet.', ''];
-  const s = rows[0]!.settings;
+  const s = sharedSettings(all);
   lines.push(
     `- Settings (from each run's config.resolved.yaml): ${s.epochs} epochs, batch ${s.batch_size}, AdamW at ${s.learning_rate} with weight decay ${s.weight_decay}, warmup ${s.warmup}, ${s.scheduler} schedule, seed ${s.seed}, \`strategy: full\` (BatchNorm in train mode); augmentation ${imageAugment(s.augment)} on the training split (each engine draws its own).`,
     "- Softmax is plain cross-entropy; focal is `gamma: 2` with `class_weights: balanced` (inverse class frequency as alpha), the seed's answer to imbalance.",
@@ -87,6 +87,16 @@ function otherCliNote(rows: readonly ImageCaseResult[]): string[] {
     'check admitting the task, and nothing else changed.',
     '',
   ];
+}
+
+/** The settings every recorded run shares but its seed and loss; runs recorded with others cannot share one description. */
+function sharedSettings(all: readonly ImageCaseResult[]): ImageCaseResult['settings'] {
+  const recipe = (r: ImageCaseResult) =>
+    JSON.stringify({ ...r.settings, seed: undefined, loss: undefined, augment: { ...r.settings.augment, seed: undefined } });
+  const recipes = [...new Set(all.map(recipe))];
+  if (recipes.length !== 1)
+    throw new Error(`The recorded runs differ in their settings (${recipes.join(' / ')}); run the cases again together.`);
+  return { ...all[0]!.settings, seed: PRIMARY_SEED };
 }
 
 function rarestClass(results: RealImagesResults): string {

@@ -15,6 +15,10 @@
  * seed replaces ResNet50's last layer; each engine draws that head from its own generator (seeded by training.seed),
  * so the step-0 scores of the two engines differ a little while the backbone is identical.
  *
+ * On 2026-12-04 dist/cli.js still refused image-classification on engine accelerate before launch
+ * (accelerate-option-unsupported, src/shared/config/checks/accelerateChecks.ts), so the accelerate cases ran with
+ * `--cli` on the bundle of bench/realImages/buildLiftedCli.mjs (that one check lifted); the docs mark those rows.
+ *
  * Run with `npm run bench:images-real` after `npm run build`. Options:
  *   --backend node|wasm   (tfjs engine's backend, default node from the native backend cache, else wasm)
  *   --cases a,b           (of softmax@tfjs, focal@tfjs, softmax@accelerate, focal@accelerate; default all)
