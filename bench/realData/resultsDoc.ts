@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SECTION_END, SECTION_START } from '../realImages/imagesResultsDoc';
 import type { BackendOption, CaseResult, RealDataResults, RunSettings, Strategy, Task } from './realDataTypes';
 
 const DOC = join(resolve(__dirname, '../..'), 'docs/results.md');
@@ -58,7 +59,7 @@ export function writeResultsDoc(results: RealDataResults, trainThroughputPath: s
       '',
     );
   }
-  writeFileSync(DOC, lines.join('\n') + '\n');
+  writeFileSync(DOC, lines.join('\n') + '\n' + keptImagesSection());
   console.log(`wrote ${DOC}`);
 }
 
@@ -246,3 +247,12 @@ const parameters = (r: CaseResult) => {
   const share = r.trainable_parameters / r.total_parameters;
   return `${r.trainable_parameters.toLocaleString('en-US')} (${(100 * share).toFixed(share < 0.01 ? 2 : 1)} %)`;
 };
+
+/** bench:images-real's section of the same doc, which this report does not measure and so must not drop. */
+function keptImagesSection(): string {
+  if (!existsSync(DOC)) return '';
+  const text = readFileSync(DOC, 'utf8');
+  const start = text.indexOf(SECTION_START);
+  const end = text.indexOf(SECTION_END);
+  return start >= 0 && end > start ? `\n${text.slice(start, end + SECTION_END.length)}\n` : '';
+}
