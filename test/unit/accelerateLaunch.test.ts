@@ -145,13 +145,21 @@ describe('accelerate-option-unsupported', () => {
     ]);
   });
 
-  it('accepts what the engine maps: embedding losses, lora and freeze, bf16 on the CPU', () => {
+  it('accepts what the engine maps: embedding losses, image classification, lora and freeze, bf16 on the CPU', () => {
     for (const loss of ['mnrl', 'cached_mnrl', 'cosent', 'cosine', 'contrastive', 'triplet'])
       assert.deepEqual(codes(`${base}loss: {type: ${loss}}\nengine: {type: accelerate}\n`), [], loss);
     assert.deepEqual(
       codes(`${base}strategy: {type: lora}\ntraining: {mixed_precision: bf16}\nengine: {type: accelerate, cpu: true}\n`),
       [],
     );
+    for (const loss of ['softmax', 'focal'])
+      assert.deepEqual(
+        codes(
+          `model: {base: ./resnet}\ndata: {train: images/train}\ntask: image-classification\nloss: {type: ${loss}}\nengine: {type: accelerate}\n`,
+        ),
+        [],
+        `image-classification with ${loss}`,
+      );
   });
 
   it('leaves the tfjs engine alone, and warns that engine.cpu is an accelerate option there', () => {

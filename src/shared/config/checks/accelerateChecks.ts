@@ -29,10 +29,12 @@ function checkOptionCounterparts({ parsed, view }: CheckContext): ConfigDiagnost
     });
 
   const task = view.task();
-  if (task !== 'embedding') {
+  // Embeddings go through SentenceTransformerTrainer and images through transformers' Trainer; text classifiers and
+  // taggers have no trainer there yet.
+  if (task !== 'embedding' && task !== 'image-classification') {
     unsupported(
       ['task'],
-      `task ${task} has no counterpart in the accelerate engine, which trains sentence embeddings with SentenceTransformerTrainer; train it with engine.type tfjs.`,
+      `task ${task} has no counterpart in the accelerate engine, which trains sentence embeddings (SentenceTransformerTrainer) and image classifiers (transformers' Trainer); train it with engine.type tfjs.`,
     );
   }
   const loss = view.lossType();
