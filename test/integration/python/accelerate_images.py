@@ -19,6 +19,9 @@ under data.on_bad_row skip and error.
 loss: the engine's softmax (balanced class weights) against torch's CrossEntropyLoss(weight=...), and focal against its
 formula written out in numpy, as JSON differences.
 
+freeze MODEL: the names of the weights and BatchNorm statistics that three training steps moved under strategy freeze
+(freeze_embeddings, freeze_layers 1), with freeze_batch_norm off and on.
+
 ap: prints, as JSON, this engine's average_precision (python/embedtune_accelerate/image_metrics.py) and scikit-learn's
 average_precision_score on random and tied scores, for the test to compare.
 """
@@ -207,6 +210,35 @@ def loss_check() -> dict:
     }
 
 
+def freeze_check(model_folder: str) -> dict:
+    """
+    The engine's strategy freeze (freeze_embeddings, freeze_layers 1) on the tiny ResNet, three AdamW steps in train
+    mode: which weights and BatchNorm statistics moved, with and without freeze_batch_norm.
+    """
+    import torch
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "python"))
+    from embedtune_accelerate.image_model import apply_image_strategy, build_image_model
+
+    answers = {}
+    for freeze_batch_norm in (False, True):
+        torch.manual_seed(0)
+        model = build_image_model(model_folder, ["a", "b", "c"])
+        apply_image_strategy(model, {"type": "freeze", "freeze_embeddings": True, "freeze_layers": 1, "freeze_batch_norm": freeze_batch_norm})
+        before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.01)
+        for _ in range(3):
+            model.train()
+            loss = torch.nn.functional.cross_entropy(model(pixel_values=torch.randn(4, 3, 32, 32)).logits, torch.tensor([0, 1, 2, 0]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        after = model.state_dict()
+        moved = sorted(name for name in before if not name.endswith("num_batches_tracked") and not torch.equal(before[name], after[name]))
+        answers["batch_norm_frozen" if freeze_batch_norm else "batch_norm_training"] = moved
+    return answers
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "build":
@@ -219,6 +251,8 @@ if __name__ == "__main__":
         print(json.dumps(bad_images_check(sys.argv[2])))
     elif command == "loss":
         print(json.dumps(loss_check()))
+    elif command == "freeze":
+        print(json.dumps(freeze_check(sys.argv[2])))
     elif command == "ap":
         print(json.dumps(average_precision_check()))
     else:
