@@ -114,3 +114,14 @@ test('validate refuses lora and freeze on the accelerate engine for a model_type
   assert.deepEqual(refusals('mpnet', 'lora', 'accelerate'), []);
   assert.deepEqual(refusals('mpnet', 'freeze', 'accelerate'), []);
 });
+
+test('validate lets an image run on the accelerate engine freeze a ResNet by stage', () => {
+  const workspace = new TempWorkspace();
+  after(() => workspace.dispose());
+  workspace.write('resnet/config.json', '{"model_type": "resnet"}');
+  const configPath = workspace.write('run.embedtune.yaml', '');
+  const text =
+    'task: image-classification\nmodel:\n  base: ./resnet\ndata:\n  train: images/train\nstrategy:\n  type: freeze\n  freeze_layers: 2\nengine:\n  type: accelerate\n';
+  const codes = validateConfigText(text, { configPath }).diagnostics.map((d) => d.code);
+  assert.ok(!codes.includes('accelerate-option-unsupported'), codes.join(', '));
+});

@@ -90,6 +90,8 @@ function loraTargetsOutsideFamily(parsed: ParsedConfig, view: ConfigView, modelT
 function accelerateStrategyUnmapped(parsed: ParsedConfig, view: ConfigView, modelType: string | undefined): ConfigDiagnostic[] {
   const strategy = view.string(['strategy', 'type']);
   if (view.string(['engine', 'type']) !== 'accelerate' || (strategy !== 'lora' && strategy !== 'freeze')) return [];
+  // Image models freeze by stage (python/embedtune_accelerate/image_model.py), not by these text families' names.
+  if (view.task() === 'image-classification') return [];
   if (modelType === undefined || LORA_TARGETS_BY_MODEL_TYPE[modelType]) return [];
   return [
     {
