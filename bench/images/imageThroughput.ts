@@ -204,7 +204,9 @@ async function parent(options: Options): Promise<void> {
                 join(__dirname, 'torch_resnet_step.py'),
                 JSON.stringify({ ...spec, threads: THREADS, labels: LABELS.length, size: SIZE, config: MODELS[model] }),
               ],
-              process.env,
+              // OpenMP's threads spin while they wait; on a shared 2-core machine that spin starved the step ~10x
+              // (bench:images-real measured ~20 against ~200 images/s at 32x32), so they sleep instead.
+              { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
               `PyTorch ${model}`,
             )
           : runChild(['--worker', JSON.stringify(spec)], peer === 'tfjs-node' ? nativeEnv() : process.env, `${peer} ${model}`);
