@@ -103,6 +103,7 @@ describe('image folders over a real LSP connection', () => {
       .map((edit) => edit.newText)
       .join('');
     assert.match(edits, /freeze_layers: 3/);
+    assert.match(edits, /freeze_embeddings: true/, 'the stem is frozen too, or the advice would still train it');
   });
 
   it('names the unreadable images of a CSV row file by line, and counts its labels in the hover', async () => {

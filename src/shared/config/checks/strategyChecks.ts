@@ -14,7 +14,7 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
   if (rows === undefined || rows === 0) return [];
   const strategy = view.stringOrDefault(['strategy', 'type']);
   const range = strategyRange(context);
-  // A ResNet has no adapter or LoRA here; freezing its first 3 of 4 stages trains the last stage and the new head.
+  // A ResNet has no adapter or LoRA here; freezing its stem and first 3 of 4 stages trains the last stage and the new head.
   const images = view.task() === 'image-classification';
   const unit = images ? 'training images' : 'training rows';
   if (strategy === 'full' && rows < SMALL_DATASET_ROWS) {
@@ -24,7 +24,7 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
         severity: 'information',
         code: 'small-dataset-full-finetune',
         message: images
-          ? `${rows.toLocaleString('en-US')} ${unit} is under 10k: fine-tuning the whole backbone tends to overfit. Prefer freeze (freeze_layers: 3 trains the last stage and the new head).`
+          ? `${rows.toLocaleString('en-US')} ${unit} is under 10k: fine-tuning the whole backbone tends to overfit. Prefer freeze (freeze_embeddings with freeze_layers: 3 trains only the last stage and the new head).`
           : `${rows.toLocaleString('en-US')} ${unit} is under 10k: full fine-tuning tends to overfit. Prefer freeze, adapter or lora.`,
         data: {
           path: ['strategy', 'type'],
@@ -35,6 +35,9 @@ export const checkStrategyForDatasetSize: ConfigCheck = (context) => {
               { path: ['strategy', 'type'], value: type },
               ...(type === 'freeze' && !view.isSet(['strategy', 'freeze_layers'])
                 ? [{ path: ['strategy', 'freeze_layers'], value: images ? 3 : 4 }]
+                : []),
+              ...(images && !view.isSet(['strategy', 'freeze_embeddings'])
+                ? [{ path: ['strategy', 'freeze_embeddings'], value: true }]
                 : []),
             ],
           })),
