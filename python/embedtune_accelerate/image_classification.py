@@ -97,7 +97,7 @@ def run_image_classification(plan: LaunchPlan, stop: StopSignal) -> int:
         transformers.set_seed(training["seed"])
         image_settings = (config.get("preprocess") or {}).get("image")
         box = crop_box_of(image_settings)
-        policy = config["data"].get("on_bad_row", "error")
+        policy = config["data"]["on_bad_row"]
         rows, bad = check_images(rows, policy, "training")
         validation_rows, bad_validation = check_images(validation_rows, policy, "validation")
         plan.warnings.extend(bad + bad_validation)

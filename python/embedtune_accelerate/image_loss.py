@@ -22,8 +22,9 @@ class ImageClassificationLoss:
         if kind not in ("softmax", "focal"):
             raise ValueError(f"loss.type {kind} does not train an image classifier; use softmax or focal.")
         self.focal = kind == "focal"
-        self.gamma = float(loss.get("gamma", 2.0))
-        alpha = loss.get("alpha", 0.25)
+        # gamma and alpha come from the resolved config (the schema's defaults), and only focal loss reads them.
+        self.gamma = float(loss["gamma"]) if self.focal else 0.0
+        alpha = loss["alpha"] if self.focal else 1.0
         self.alpha = [float(a) for a in alpha] if isinstance(alpha, list) else [float(alpha)] * len(labels)
         if self.focal and len(self.alpha) != len(labels):
             raise ValueError(f"loss.alpha lists {len(self.alpha)} weights, but the data has {len(labels)} classes ({', '.join(labels)}).")
