@@ -161,20 +161,26 @@ export function resolveCheckpoint(request: string, outputDir: string): string {
   );
 }
 
+/** The run whose checkpoint was written last, and in it the highest step, as resuming that run folder picks. */
 function newestCheckpointUnder(outputDir: string): string | undefined {
   if (!existsSync(outputDir)) return undefined;
-  let newest: { path: string; mtime: number } | undefined;
+  let newest: { run: string; mtime: number } | undefined;
   for (const run of readdirSync(outputDir)) {
-    const checkpoints = join(outputDir, run, CHECKPOINTS_DIR);
-    if (!existsSync(checkpoints)) continue;
-    for (const name of readdirSync(checkpoints)) {
-      if (checkpointStep(name) === undefined) continue;
-      const path = join(checkpoints, name);
-      const mtime = statSync(join(path, TRAINER_STATE_FILE), { throwIfNoEntry: false })?.mtimeMs;
-      if (mtime !== undefined && (!newest || mtime > newest.mtime)) newest = { path, mtime };
-    }
+    const mtime = lastCheckpointWrite(join(outputDir, run, CHECKPOINTS_DIR));
+    if (mtime !== undefined && (!newest || mtime > newest.mtime)) newest = { run: join(outputDir, run), mtime };
   }
-  return newest?.path;
+  return newest && new CheckpointStore(newest.run, Number.MAX_SAFE_INTEGER, true).list().at(-1)?.path;
+}
+
+function lastCheckpointWrite(checkpoints: string): number | undefined {
+  if (!existsSync(checkpoints)) return undefined;
+  let last: number | undefined;
+  for (const name of readdirSync(checkpoints)) {
+    if (checkpointStep(name) === undefined) continue;
+    const mtime = statSync(join(checkpoints, name, TRAINER_STATE_FILE), { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime !== undefined && (last === undefined || mtime > last)) last = mtime;
+  }
+  return last;
 }
 
 function folderSize(folder: string): number {
