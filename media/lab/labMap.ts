@@ -1,15 +1,44 @@
 import './labMap.css';
-import type { LabColouring, LabMapResult, LabNeighboursResult, LabProjectionMethod } from '../../src/shared/lab/labMapResult';
+import {
+  LAB_PROJECTION_METHODS,
+  type LabColouring,
+  type LabMapResult,
+  type LabNeighboursResult,
+  type LabProjectionMethod,
+} from '../../src/shared/lab/labMapResult';
 import { rankChangeLabel } from '../../src/shared/lab/rankChanges';
 import type { FromLabMap, ToLabMap } from '../../src/shared/protocol/labMapMessages';
 import { h, replaceChildren } from '../common/dom';
 import { chartTheme, onThemeChange } from '../common/theme';
 import { MapCanvas, type MapMarks } from './mapCanvas';
 
+/** The map's choices that survive a reload of the page: the projection, and what the points are coloured by. */
+export interface LabMapChoice {
+  readonly method: LabProjectionMethod;
+  /** A colouring's name (a column, or a model's clusters); null until a map has been shown. */
+  readonly colour: string | null;
+}
+
+/** A colouring's name is a column name or a fixed phrase: a longer one read back from the page's state is refused. */
+const MAX_COLOURING_NAME = 200;
+
+/** A choice read back from the page's state, checked as a message would be; undefined when it is not one. */
+export function parseMapChoice(value: unknown): LabMapChoice | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { method, colour } = value as Record<string, unknown>;
+  if (!LAB_PROJECTION_METHODS.includes(method as LabProjectionMethod)) return undefined;
+  if (colour !== null && (typeof colour !== 'string' || colour.length > MAX_COLOURING_NAME)) return undefined;
+  return { method: method as LabProjectionMethod, colour };
+}
+
 /** What the map needs from the page: posting to the extension, and how many neighbours to list (search's k). */
 export interface LabMapHost {
   post(message: FromLabMap): void;
   k(): number;
+  /** The choice kept from before a reload, if any. */
+  readonly choice?: LabMapChoice | undefined;
+  /** Called when the projection or the colouring changes, to keep it across a reload. */
+  onChoice?(choice: LabMapChoice): void;
 }
 
 export interface LabMapView {
@@ -28,6 +57,8 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
   let result: LabMapResult | null = null;
   let neighbours: LabNeighboursResult | null = null;
   let marks: MapMarks = { hovered: null, selected: null, neighbours: [] };
+  /** The colouring picked last, kept across a reload and picked again when a map that has it arrives. */
+  let chosenColour = host.choice?.colour ?? null;
 
   const method = h(
     'select',
@@ -55,9 +86,18 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
     neighboursView,
   );
   parent.append(section);
+  if (host.choice) method.value = host.choice.method;
 
-  method.addEventListener('change', () => result && requestMap());
-  colour.addEventListener('change', () => draw());
+  const keepChoice = () => host.onChoice?.({ method: method.value as LabProjectionMethod, colour: chosenColour });
+  method.addEventListener('change', () => {
+    keepChoice();
+    if (result) requestMap();
+  });
+  colour.addEventListener('change', () => {
+    chosenColour = colour.value;
+    keepChoice();
+    draw();
+  });
   panes.forEach((pane, m) => {
     // A drag pans the zoomed map; only a click that did not drag selects a point.
     let drag: { x: number; y: number; moved: boolean } | null = null;
@@ -96,6 +136,10 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
 
   function requestMap(): void {
     host.post({ command: 'map', method: method.value as LabProjectionMethod });
+  }
+
+  function shownMap(): string {
+    return result ? `${result.texts.length} entries, ${result.method === 'pca' ? 'PCA' : `UMAP (seed ${result.seed})`}` : '';
   }
 
   function colouring(): LabColouring | undefined {
@@ -205,12 +249,13 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
           neighbours = null;
           marks = { hovered: null, selected: null, neighbours: [] };
           method.value = result.method;
-          const previous = colour.value;
           replaceChildren(colour, ...result.colourings.map((c) => h('option', { value: c.name }, c.name)));
-          if (result.colourings.some((c) => c.name === previous)) colour.value = previous;
+          if (result.colourings.some((c) => c.name === chosenColour)) colour.value = chosenColour!;
+          chosenColour = colour.value;
+          keepChoice();
           result.models.forEach((model, m) => replaceChildren(captions[m]!, model.model));
           replaceChildren(neighboursView);
-          replaceChildren(status, `${result.texts.length} entries, ${result.method === 'pca' ? 'PCA' : `UMAP (seed ${result.seed})`}`);
+          replaceChildren(status, shownMap());
           draw();
           break;
         }
@@ -226,6 +271,15 @@ export function mountLabMap(parent: HTMLElement, host: LabMapHost): LabMapView {
           method.disabled = message.busy !== null;
           if (message.busy === 'pca' || message.busy === 'umap')
             replaceChildren(status, `Computing the ${message.busy.toUpperCase()} map…`);
+          // A cancelled or failed map leaves the one shown before, and its projection in the select (the error, above,
+          // says what happened).
+          else if (message.busy === null) {
+            replaceChildren(status, shownMap());
+            if (result && method.value !== result.method) {
+              method.value = result.method;
+              keepChoice();
+            }
+          }
           break;
       }
     },

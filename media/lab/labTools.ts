@@ -85,8 +85,9 @@ export function mountLabTools(parent: HTMLElement, host: LabToolsHost): LabTools
 type ProgressMessage = Extract<ToLabTools, { command: 'progress' }>;
 
 /**
- * Progress bars for the long encodes (a search's first, wins and losses, mining), one per running task, above the
- * results, with one Cancel that stops them all. The bar is indeterminate until a line gives a count.
+ * Progress bars for the long tasks (a search's first encode, wins and losses, mining, the map's encoding and UMAP),
+ * one per running task, above the results and kept in view while scrolling, with one Cancel that stops them all. The
+ * bar is indeterminate until a line gives a count.
  */
 function mountProgress(parent: HTMLElement, host: LabToolsHost): (message: ProgressMessage) => void {
   const tasks = new Map<string, ProgressMessage>();

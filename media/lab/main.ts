@@ -8,17 +8,37 @@ import { connect, onMessage } from '../common/vscodeApi';
 import { mountLabTools } from './labTools';
 import { isToLabTools } from '../../src/shared/protocol/labToolMessages';
 import { isMapMessage } from '../../src/shared/protocol/labMapMessages';
-import { mountLabMap } from './labMap';
+import { mountLabMap, parseMapChoice, type LabMapChoice } from './labMap';
+import type { LabWinsResult } from '../../src/shared/lab/labWinsResult';
 
-/** What survives a reload of the panel: the last query typed and how many results to show. */
+/**
+ * What survives a reload of the panel (hidden and shown again): the last query typed, how many results to show, the
+ * last wins and losses (so that they come back without replaying the evaluation) and the map's projection and
+ * colouring. What is read back is checked as a fresh message from the extension is.
+ */
 interface LabState {
   query: string;
   k: number;
+  wins?: LabWinsResult;
+  map?: LabMapChoice;
 }
 
 const channel = connect<FromLab, LabState>();
-const saved = channel.getState();
-const state: LabState = { query: typeof saved?.query === 'string' ? saved.query : '', k: Number.isInteger(saved?.k) ? saved!.k : 10 };
+const saved: unknown = channel.getState();
+const state = restoredState(saved);
+
+function restoredState(value: unknown): LabState {
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const k = record.k;
+  const wins = parseToLab({ command: 'wins', result: record.wins });
+  const map = parseMapChoice(record.map);
+  return {
+    query: typeof record.query === 'string' ? record.query : '',
+    k: Number.isInteger(k) && (k as number) >= 1 && (k as number) <= 100 ? (k as number) : 10,
+    ...(wins?.command === 'wins' ? { wins: wins.result } : {}),
+    ...(map ? { map } : {}),
+  };
+}
 
 let setup: LabSetup | null = null;
 let result: LabSearchResult | null = null;
@@ -51,7 +71,16 @@ const tools = mountLabTools(app, {
     form.scrollIntoView();
   },
 });
-const map = mountLabMap(app, { post: (message) => channel.post(message), k: () => state.k });
+const map = mountLabMap(app, {
+  post: (message) => channel.post(message),
+  k: () => state.k,
+  choice: state.map,
+  onChoice: (choice) => {
+    state.map = choice;
+    channel.setState(state);
+  },
+});
+if (state.wins) tools.receive({ command: 'wins', result: state.wins });
 
 function submit(event: Event): void {
   event.preventDefault();
@@ -137,6 +166,10 @@ onMessage(parseToLab, (message: ToLab) => {
       error = message.message;
       break;
     default:
+      if (message.command === 'wins') {
+        state.wins = message.result;
+        channel.setState(state);
+      }
       if (isToLabTools(message)) tools.receive(message);
       else if (isMapMessage(message)) map.receive(message);
   }

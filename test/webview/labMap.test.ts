@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type { LabMapResult, LabNeighboursResult } from '../../src/shared/lab/labMapResult';
 import { compareRankings } from '../../src/shared/lab/rankChanges';
 import type { ToLab } from '../../src/shared/protocol/labMessages';
+import { projectingProgress } from '../../src/extension/lab/labMapSession';
+import { progressFraction } from '../../src/extension/lab/labProgressRelay';
 import { createRandom } from '../../src/trainer/data/seededRandom';
 import { browserMissing, WebviewBrowser, type WebviewPage } from './webviewHarness';
 
@@ -246,5 +248,84 @@ describe('the Embedding Lab map in headless Chromium', { skip }, () => {
     await page2.send({ command: 'map', result: outOfRange });
     assert.equal(await page2.text('#map-status'), '', 'neither malformed map was shown');
     assert.equal(await drawnPixels(page2, '#map-first .map-base'), 0);
+  });
+
+  it('shows the map’s UMAP in the page’s progress bar, in view beside the map, and its Cancel asks to stop it', async () => {
+    const page = await browser.open('lab');
+    // A short window, so that the map at the foot of the page is reached only by scrolling.
+    await page.page.setViewportSize({ width: 1100, height: 420 });
+    await page.send(SETUP);
+    await page.send({ command: 'map', result: smallMap() } satisfies ToLab);
+    await page.page.selectOption('#map-method', 'pca');
+    await page.waitForPosted('map');
+    await page.send({ command: 'mapBusy', busy: 'pca' } satisfies ToLab);
+    // The progress as the extension relays it: the CLI's line worded by the map session, its fraction by the relay.
+    const title = 'EmbedTune: drawing the Embedding Lab map';
+    const line = projectingProgress(`projecting 101/500 with ${XSS}`)!;
+    await page.send({ command: 'progress', title, message: line, fraction: progressFraction(line) } satisfies ToLab);
+    assert.equal(await page.text('#map-status'), 'Computing the PCA map…');
+    assert.equal(await page.page.isDisabled('#map-draw'), true);
+    assert.equal(await page.text('#lab-progress .progress-title'), 'drawing the Embedding Lab map');
+    assert.equal(await page.text('#lab-progress .progress-message'), `laying out the map for ${XSS}: epoch 101 of 500`);
+    assert.equal(await page.page.locator('#lab-progress progress').evaluate((bar) => (bar as HTMLProgressElement).position), 0.202);
+    // Scrolled down to the map, the bar and its Cancel are still on screen, on top of what is under them.
+    await page.page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.frame();
+    const inView = await page.page.evaluate(() => {
+      const cancel = document.getElementById('lab-cancel')!.getBoundingClientRect();
+      const map = document.getElementById('map')!.getBoundingClientRect();
+      const top = document.elementFromPoint(cancel.x + cancel.width / 2, cancel.y + cancel.height / 2);
+      return {
+        scrolled: window.scrollY > 0,
+        cancelShown: cancel.top >= 0 && cancel.bottom <= window.innerHeight,
+        mapShown: map.top < window.innerHeight,
+        cancelOnTop: top?.id === 'lab-cancel',
+      };
+    });
+    assert.deepEqual(inView, { scrolled: true, cancelShown: true, mapShown: true, cancelOnTop: true });
+    await page.screenshot('lab-map-progress');
+    await page.page.click('#lab-cancel');
+    await page.waitForPosted('cancel');
+    // What the session sends when lab-map was killed: the bar taken down, the map idle, the error.
+    await page.send({ command: 'progress', title, message: null, fraction: null } satisfies ToLab);
+    await page.send({ command: 'mapBusy', busy: null } satisfies ToLab);
+    await page.send({ command: 'error', message: 'The map was cancelled; nothing half-computed was stored.' } satisfies ToLab);
+    assert.equal(await page.page.isVisible('#lab-progress'), false);
+    assert.equal(await page.page.isDisabled('#map-draw'), false);
+    assert.equal(await page.text('#map-status'), '3 entries, UMAP (seed 7)', 'the map shown before stays, and says so');
+    assert.equal(await page.page.inputValue('#map-method'), 'umap');
+    assert.match(await page.text('#status'), /The map was cancelled/);
+    assert.equal(await page.page.locator('#app img, #app script').count(), 0);
+    assert.deepEqual(await page.cspViolations(), []);
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('keeps the projection and the colouring picked across a reload, and refuses a tampered choice', async () => {
+    const page = await browser.open('lab');
+    await page.send(SETUP);
+    await page.send({ command: 'map', result: bigMap(50) } satisfies ToLab);
+    await page.page.selectOption('#map-colour', 'clusters of the first model');
+    await page.page.selectOption('#map-method', 'umap');
+    await page.waitForPosted('map');
+    await page.page.reload();
+    await page.waitForPosted('ready');
+    assert.equal(await page.page.inputValue('#map-method'), 'umap', 'the projection asked for last');
+    assert.deepEqual(
+      (await page.posted()).map((message) => message.command),
+      ['ready'],
+      'nothing is recomputed on a reload',
+    );
+    await page.send(SETUP);
+    await page.send({ command: 'map', result: { ...bigMap(50), method: 'umap' } } satisfies ToLab);
+    assert.equal(await page.page.inputValue('#map-colour'), 'clusters of the first model', 'the colouring picked last');
+    assert.equal(await page.page.locator('#map-legend .map-legend-item').count(), 2);
+    // A state that is not a choice the page could have kept is ignored.
+    await page.page.evaluate(() =>
+      sessionStorage.setItem('vscodeState', JSON.stringify({ query: '', k: 10, map: { method: '<b>tsne</b>', colour: 'label' } })),
+    );
+    await page.page.reload();
+    await page.waitForPosted('ready');
+    assert.equal(await page.page.inputValue('#map-method'), 'pca');
+    assert.deepEqual(page.errors, []);
   });
 });

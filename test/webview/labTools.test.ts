@@ -33,6 +33,8 @@ function retrievalWins(): LabRetrievalWins {
   };
 }
 
+const SETUP: ToLab = { command: 'setup', first: '/work/base', second: '/work/runs/r1/model', corpus: '/work/val.jsonl', runId: 'r1' };
+
 async function assertNothingInjected(page: WebviewPage): Promise<void> {
   assert.equal(await page.page.locator('#app img, #app script').count(), 0);
   assert.equal(await page.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
@@ -49,13 +51,7 @@ describe('the Embedding Lab’s wins, losses and mined negatives in headless Chr
 
   async function openLab(): Promise<WebviewPage> {
     const page = await browser.open('lab');
-    await page.send({
-      command: 'setup',
-      first: '/work/base',
-      second: '/work/runs/r1/model',
-      corpus: '/work/val.jsonl',
-      runId: 'r1',
-    } satisfies ToLab);
+    await page.send(SETUP);
     return page;
   }
 
@@ -88,6 +84,70 @@ describe('the Embedding Lab’s wins, losses and mined negatives in headless Chr
     const searches = (await page.posted()).filter((message) => message.command === 'search');
     assert.deepEqual(searches.at(-1), { command: 'search', query: XSS, k: 3 });
     assert.equal(await page.page.inputValue('#query'), XSS);
+    await assertNothingInjected(page);
+  });
+
+  it('brings the last wins and losses back after a reload without asking for them again, still opening in Search', async () => {
+    const page = await openLab();
+    await page.page.fill('#top-k', '3');
+    await page.page.fill('#query', 'anything');
+    await page.page.click('#search');
+    await page.send({ command: 'wins', result: retrievalWins() } satisfies ToLab);
+    const shown = async () => ({
+      wins: await page.page.locator('#wins-list .query').allTextContents(),
+      positives: await page.page.locator('#wins-list .positive').allTextContents(),
+      losses: await page.page.locator('#losses-list .ranks').allTextContents(),
+      summary: await page.text('#wins-summary'),
+    });
+    const before = await shown();
+    assert.deepEqual(before.wins, [XSS, 'who can sing']);
+    // The panel hidden and shown again: VS Code reloads the page and hands it the state it kept.
+    await page.page.reload();
+    await page.waitForPosted('ready');
+    assert.deepEqual(await shown(), before);
+    assert.deepEqual(
+      (await page.posted()).map((message) => message.command),
+      ['ready'],
+      'the evaluation is not replayed',
+    );
+    await page.send(SETUP);
+    await page.page.click('#losses-list li:first-child .move');
+    await page.waitForPosted('search');
+    assert.deepEqual((await page.posted()).at(-1), { command: 'search', query: 'where is the sea', k: 3 });
+    // A newer result replaces the kept one.
+    const classification: LabClassificationWins = {
+      task: 'classification',
+      examples: 5,
+      models: MODELS,
+      fixed: [{ text: SCRIPT, pair: null, label: 'bug', first: 'billing', second: 'bug' }],
+      broken: [],
+      otherChanges: [],
+    };
+    await page.send({ command: 'wins', result: classification } satisfies ToLab);
+    await page.page.reload();
+    await page.waitForPosted('ready');
+    assert.deepEqual(await page.page.locator('#fixed-list .text').allTextContents(), [SCRIPT]);
+    assert.equal(await page.page.locator('#wins-list').count(), 0);
+    await assertNothingInjected(page);
+  });
+
+  it('checks kept wins and losses as a fresh result after a reload, and shows none that fail', async () => {
+    const page = await openLab();
+    const bad = retrievalWins() as unknown as { wins: { firstRank: unknown; query: unknown }[] };
+    bad.wins[0]!.firstRank = '<b>9</b>';
+    const notText = retrievalWins() as unknown as { wins: { query: unknown }[] };
+    notText.wins[0]!.query = { toString: null };
+    for (const wins of [bad, notText, '<img src=x onerror="window.__pwned=1">', 42]) {
+      await page.page.evaluate(
+        (kept) => sessionStorage.setItem('vscodeState', JSON.stringify({ query: 'kept query', k: 4, wins: kept })),
+        wins as object,
+      );
+      await page.page.reload();
+      await page.waitForPosted('ready');
+      assert.equal(await page.text('#wins'), '', JSON.stringify(wins));
+      assert.equal(await page.page.inputValue('#query'), 'kept query', 'the rest of the state is kept');
+      assert.equal(await page.page.inputValue('#top-k'), '4');
+    }
     await assertNothingInjected(page);
   });
 

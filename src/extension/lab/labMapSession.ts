@@ -5,6 +5,7 @@ import type { LabSetup, ToLab } from '../../shared/protocol/labMessages';
 import { progressWithoutCancel } from '../backend/cancellableProgress';
 import { lastLines, runEngineCommand, type EngineOutcome } from '../runs/engineProcess';
 import { encodingProgress } from './encodingProgress';
+import type { LabProgressRelay } from './labProgressRelay';
 import { LAB_UNTRUSTED_MESSAGE, type LabSessionServices } from './labSession';
 
 /** What the map needs from the Lab's session: the two models and the corpus, and the corpus's text column if known. */
@@ -20,8 +21,8 @@ export function projectingProgress(line: string): string | undefined {
 }
 
 /**
- * The Lab's map in the extension host: `embedtune lab-map` (the projection, under a progress notification whose
- * Cancel kills it) and `embedtune lab-neighbours` (a clicked point's neighbours), each a child process with an
+ * The Lab's map in the extension host: `embedtune lab-map` (the projection, under a progress bar in the page and a
+ * notification, whose Cancels both kill it) and `embedtune lab-neighbours` (a clicked point's neighbours), each a child process with an
  * argument array, posting only what the guards accept. One runs at a time; a request made meanwhile waits, and
  * only the newest waits.
  */
@@ -33,6 +34,8 @@ export class LabMapSession {
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
     private readonly context: () => LabMapContext,
+    /** Progress in the page, with its Cancel, shared with the searches and the tools. */
+    private readonly relay: LabProgressRelay,
   ) {}
 
   async handle(message: FromLabMap): Promise<void> {
@@ -78,8 +81,9 @@ export class LabMapSession {
 
   private async map(setup: LabSetup, args: string[]): Promise<void> {
     const { engine, host } = this.services;
-    const progress = this.services.progress ?? progressWithoutCancel(host);
-    // A first map encodes the corpus under both models (as a first search does) and UMAP takes a while: both show here.
+    const progress = this.relay.wrap(this.services.progress ?? progressWithoutCancel(host));
+    // A first map encodes the corpus under both models (as a first search does) and UMAP takes a while: both show in
+    // the page and the notification. A killed lab-map stores nothing: each projection is written whole, then renamed.
     const outcome = await progress('EmbedTune: drawing the Embedding Lab map', (report, signal) =>
       runEngineCommand(engine, args, dirname(setup.corpus), {
         signal,
@@ -89,7 +93,7 @@ export class LabMapSession {
         },
       }),
     );
-    if (outcome.cancelled) return this.post({ command: 'error', message: 'The map was cancelled.' });
+    if (outcome.cancelled) return this.post({ command: 'error', message: 'The map was cancelled; nothing half-computed was stored.' });
     const result = parsed(outcome);
     if (isLabMapResult(result)) this.post({ command: 'map', result });
     else this.post({ command: 'error', message: failure(outcome) });

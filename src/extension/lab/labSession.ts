@@ -12,6 +12,7 @@ import type { ConfigTextEditor } from '../mining/configTextEditor';
 import { encodingProgress } from './encodingProgress';
 import { LabTools } from './labTools';
 import { LabMapSession } from './labMapSession';
+import { LabProgressRelay } from './labProgressRelay';
 import { isMapMessage } from '../../shared/protocol/labMapMessages';
 
 export const LAB_UNTRUSTED_MESSAGE =
@@ -44,6 +45,8 @@ export class LabSession {
   private readonly tools: LabTools;
   /** The map: the corpus projected in 2D under both models, and a point's neighbours. */
   private readonly map: LabMapSession;
+  /** Progress in the page, with one Cancel, for the searches, the tools and the map alike. */
+  private readonly relay: LabProgressRelay;
 
   constructor(
     private readonly services: LabSessionServices,
@@ -52,8 +55,9 @@ export class LabSession {
     /** The model compared with the first instead of the run's trained one: a checkpoints-panel row's checkpoint. */
     private readonly secondModel?: string,
   ) {
-    this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config, run: this.runKey }));
-    this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }));
+    this.relay = new LabProgressRelay(post);
+    this.tools = new LabTools(services, post, () => ({ setup: this.setup, config: this.config, run: this.runKey }), this.relay);
+    this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }), this.relay);
   }
 
   async handle(message: FromLab): Promise<void> {
@@ -133,8 +137,8 @@ export class LabSession {
       ...(this.config ? [`--config=${this.config}`] : []),
       '--json',
     ];
-    // Shown in the page too, with its Cancel, as the tools' long encodes are.
-    const progress = this.tools.inPageProgress(this.services.progress ?? progressWithoutCancel(host));
+    // Shown in the page too, with its Cancel, as the tools' long encodes and the map are.
+    const progress = this.relay.wrap(this.services.progress ?? progressWithoutCancel(host));
     try {
       // The first search of a corpus encodes it under both models, which takes a while on a large one.
       const result = await progress('EmbedTune: searching in the Embedding Lab', (report, signal) =>

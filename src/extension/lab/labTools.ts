@@ -9,13 +9,13 @@ import { groupMinedRows, type MinedRow } from '../../shared/lab/minedPreview';
 import { MINED_NEGATIVE_COLUMN } from '../../shared/protocol/mineHardNegatives';
 import type { FromLabTools } from '../../shared/protocol/labToolMessages';
 import type { LabSetup, ToLab } from '../../shared/protocol/labMessages';
-import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
+import { progressWithoutCancel } from '../backend/cancellableProgress';
 import { minedFileFor, minerArguments } from '../mining/mineHardNegativesCommand';
 import { listCheckpoints } from '../runs/checkpointListing';
 import { CHECKPOINTS_DIR } from '../../shared/run/runFolder';
 import { lastLines, runEngineCommand } from '../runs/engineProcess';
 import { encodingProgress } from './encodingProgress';
-import { LabProgressRelay } from './labProgressRelay';
+import type { LabProgressRelay } from './labProgressRelay';
 import { readMinedRows, writeMinedRows, type MinedColumns } from './minedFile';
 import { LAB_UNTRUSTED_MESSAGE, type LabSessionServices } from './labSession';
 
@@ -44,23 +44,17 @@ interface MinedDraft {
 export class LabTools {
   private busy = false;
   private draft: MinedDraft | undefined;
-  /** Progress in the page, with its Cancel; the session's searches go through it too (inPageProgress). */
-  private readonly relay: LabProgressRelay;
 
   constructor(
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
     private readonly context: () => LabToolContext,
-  ) {
-    this.relay = new LabProgressRelay(post);
-  }
-
-  /** `progress` that also shows in the page and stops on its Cancel. */
-  inPageProgress(progress: CancellableProgress): CancellableProgress {
-    return this.relay.wrap(progress);
-  }
+    /** Progress in the page, with its Cancel, shared with the session's searches and its map. */
+    private readonly relay: LabProgressRelay,
+  ) {}
 
   async handle(message: FromLabTools): Promise<void> {
+    // The page's Cancel stops whatever runs under the relay: a search, a tool or the map.
     if (message.command === 'cancel') return this.relay.cancel();
     if (!this.services.host.isWorkspaceTrusted()) return this.post({ command: 'error', message: LAB_UNTRUSTED_MESSAGE });
     if (message.command === 'writeMined') return this.writeMined();
