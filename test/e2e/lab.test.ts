@@ -13,7 +13,8 @@ import { trainingWorkspace } from './harness/workspaces';
 /**
  * The Embedding Lab in a real VS Code, with the extension installed from the .vsix: finish a run, open the Lab from
  * a checkpoints-panel row, search with one of the run's validation queries and see the rank changes and its known
- * positive, list the wins and losses and open one in Search, then open the map.
+ * positive, list the wins and losses and open one in Search, then open the map; reload the window and see the Lab
+ * come back on the same checkpoint with its query, k and wins, and search again.
  */
 
 const STATUS = 'embedtune.embedtune.embedtune.run';
@@ -103,6 +104,35 @@ describe('the Embedding Lab in VS Code (code-server in headless Chromium)', () =
         );
         await window.screenshot('lab-map');
       }
+
+      // A window reload brings the Lab back as it was: the same run, models and corpus, the page's query, k and wins.
+      await poll('the last search to end', 60_000, async () => lab.locator('#search').isEnabled());
+      await lab.locator('#top-k').fill('7');
+      await lab.locator('#query').press('Enter');
+      await poll('the search with k 7', 60_000, async () => (await lab.locator('#column-first .hit').count()) === 7);
+      const kept = {
+        query: await lab.locator('#query').inputValue(),
+        second: await lab.locator('#column-second h2').textContent(),
+        wins: await lab.locator('#wins-summary').textContent(),
+      };
+      await window.reloadWindow();
+      await poll(
+        'the Lab’s tab, titled with its run',
+        60_000,
+        async () => (await window.page.getByRole('tab', { name: /^Embedding Lab: / }).count()) > 0,
+      );
+      const restored = await window.webview('EmbedTune Embedding Lab', 60_000);
+      await poll('the restored Lab to settle its models and corpus', 60_000, async () =>
+        /^Corpus: .*validation\.jsonl$/.test((await restored.locator('#status').textContent()) ?? ''),
+      );
+      assert.equal(await restored.locator('#column-second h2').textContent(), kept.second, 'the same checkpoint as before the reload');
+      assert.equal(await restored.locator('#query').inputValue(), kept.query);
+      assert.equal(await restored.locator('#top-k').inputValue(), '7');
+      assert.equal(await restored.locator('#wins-summary').textContent(), kept.wins, 'the wins and losses shown again');
+      await restored.locator('#query').press('Enter');
+      await poll('a search in the restored Lab', 60_000, async () => (await restored.locator('#column-second .hit .change').count()) > 0);
+      assert.equal(await restored.locator('#column-first .hit').count(), 7);
+      await window.screenshot('lab-after-reload');
     },
   );
 });

@@ -87,7 +87,7 @@ describe('activating the monitoring features against the editor host', () => {
         contributed.some((c) => c.command === command),
         `menu item ${command} is a contributed command`,
       );
-    for (const viewType of ['embedtune.dashboard', 'embedtune.checkpoints'])
+    for (const viewType of ['embedtune.dashboard', 'embedtune.checkpoints', 'embedtune.lab'])
       assert.ok(manifest.activationEvents.includes(`onWebviewPanel:${viewType}`), `${viewType} can be restored after a reload`);
     assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.equal(host.statusItems.length, 1);

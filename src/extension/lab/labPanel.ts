@@ -4,12 +4,20 @@ import { vscodeCancellableProgress } from '../backend/vscodeCancellableProgress'
 import { vscodeConfigEditor } from '../mining/vscodeConfigEditor';
 import type { MonitoringServices } from '../monitoring/activateMonitoring';
 import { connectSessionWebview, webviewOptions } from '../panels/sessionWebview';
-import { LabSession } from './labSession';
+import { SAVED_LAB_KEY, type LabMemory } from './labRestore';
+import { LabSession, type LabSessionServices } from './labSession';
+
+/** The open Lab's models, corpus and run, kept in the workspace's storage (see labRestore.ts for why not the page). */
+export function workspaceLabMemory(state: vscode.Memento): LabMemory {
+  return { load: () => state.get<unknown>(SAVED_LAB_KEY), save: (saved) => void state.update(SAVED_LAB_KEY, saved) };
+}
 
 /** The Embedding Lab: a query's results under two models side by side, with how each result moved. */
 export class LabPanel {
   static readonly viewType = 'embedtune.lab';
   static currentPanel: LabPanel | undefined;
+  /** Set when the panels are registered: where the open Lab is kept for a window reload. */
+  static memory: LabMemory | undefined;
 
   private readonly _disposables: vscode.Disposable[] = [];
 
@@ -18,24 +26,35 @@ export class LabPanel {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
     LabPanel.currentPanel?.dispose();
     const panel = vscode.window.createWebviewPanel(LabPanel.viewType, 'EmbedTune Embedding Lab', column, webviewOptions(extensionUri));
-    LabPanel.currentPanel = new LabPanel(panel, extensionUri, services, key, second);
+    LabPanel.currentPanel = new LabPanel(
+      panel,
+      extensionUri,
+      services,
+      (sessionServices, post) => new LabSession(sessionServices, post, key, second),
+    );
+  }
+
+  /**
+   * Restores the panel after a window reload, on the models and corpus kept in `memory`. The serializer's state (the
+   * page's own query, k, wins and map choice) is not read here: the page reads it back itself, with its guards.
+   */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, services: MonitoringServices): void {
+    LabPanel.currentPanel?.dispose();
+    LabPanel.currentPanel = new LabPanel(panel, extensionUri, services, LabSession.revive);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     services: MonitoringServices,
-    key: string | undefined,
-    second: string | undefined,
+    open: (services: LabSessionServices, post: (message: ToLab) => void) => LabSession,
   ) {
-    const session = new LabSession(
-      { ...services, progress: vscodeCancellableProgress, editor: vscodeConfigEditor },
+    const session = open(
+      { ...services, progress: vscodeCancellableProgress, editor: vscodeConfigEditor, memory: LabPanel.memory },
       (message: ToLab) => {
         if (message.command === 'setup' && message.runId) panel.title = `Embedding Lab: ${message.runId}`;
         void panel.webview.postMessage(message);
       },
-      key,
-      second,
     );
     this._disposables.push(
       ...connectSessionWebview(panel, extensionUri, {

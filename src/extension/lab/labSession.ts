@@ -14,6 +14,7 @@ import { LabTools } from './labTools';
 import { LabMapSession } from './labMapSession';
 import { LabProgressRelay } from './labProgressRelay';
 import { isMapMessage } from '../../shared/protocol/labMapMessages';
+import { checkSavedLab, parseSavedLab, type LabMemory } from './labRestore';
 
 export const LAB_UNTRUSTED_MESSAGE =
   'EmbedTune: the Embedding Lab is disabled in an untrusted workspace. It loads the models and reads the files this workspace names; trust the workspace to use it.';
@@ -26,6 +27,8 @@ export interface LabSessionServices {
   readonly progress?: CancellableProgress;
   /** Edits the config where its text lives, for the Lab's mining to point data.train at what it wrote. */
   readonly editor?: ConfigTextEditor;
+  /** Keeps what the Lab compares, so that a window reload reopens it (workspaceState in VS Code). */
+  readonly memory?: LabMemory;
 }
 
 /**
@@ -47,11 +50,13 @@ export class LabSession {
   private readonly map: LabMapSession;
   /** Progress in the page, with one Cancel, for the searches, the tools and the map alike. */
   private readonly relay: LabProgressRelay;
+  /** Set by `revive`: the Lab reopens on what `services.memory` kept, never asking for anything. */
+  private reviving = false;
 
   constructor(
     private readonly services: LabSessionServices,
     private readonly post: (message: ToLab) => void,
-    private readonly runKey: string | undefined,
+    private runKey: string | undefined,
     /** The model compared with the first instead of the run's trained one: a checkpoints-panel row's checkpoint. */
     private readonly secondModel?: string,
   ) {
@@ -60,9 +65,20 @@ export class LabSession {
     this.map = new LabMapSession(services, post, () => ({ setup: this.setup, column: this.column }), this.relay);
   }
 
+  /**
+   * The Lab a window reload brings back: when its page is ready, it reopens on the models, corpus and run that
+   * `services.memory` kept, once they are checked again (`checkSavedLab`); otherwise the page says why, and nothing
+   * is asked for or run.
+   */
+  static revive(services: LabSessionServices, post: (message: ToLab) => void): LabSession {
+    const session = new LabSession(services, post, undefined);
+    session.reviving = true;
+    return session;
+  }
+
   async handle(message: FromLab): Promise<void> {
     if (message.command === 'ready') {
-      this.setup ??= await this.chooseSetup();
+      this.setup ??= this.reviving ? await this.restoreSetup() : await this.chooseSetup();
       if (this.setup) this.post({ command: 'setup', ...this.setup });
       return;
     }
@@ -80,6 +96,8 @@ export class LabSession {
 
   private async chooseSetup(): Promise<LabSetup | undefined> {
     const { host, library } = this.services;
+    // A new Lab forgets the one kept before it, until its own models and corpus are settled.
+    this.services.memory?.save(undefined);
     const run = this.runKey ? await library.resolve(this.runKey) : undefined;
     const defaults = run
       ? labDefaultsForRun(run.key, run.configPath)
@@ -97,7 +115,29 @@ export class LabSession {
     if (!corpus) return undefined;
     this.column = corpus === defaults.corpus ? defaults.column : undefined;
     this.config = run?.configPath && existsSync(run.configPath) ? run.configPath : undefined;
+    this.services.memory?.save({ run: run?.key ?? null, first, second, corpus });
     return { first, second, corpus, runId: run?.runId ?? null };
+  }
+
+  private async restoreSetup(): Promise<LabSetup | undefined> {
+    const { host, library, memory } = this.services;
+    // As opening the Lab is: an untrusted workspace reads no run and loads nothing.
+    if (!host.isWorkspaceTrusted()) {
+      this.post({ command: 'error', message: LAB_UNTRUSTED_MESSAGE });
+      return undefined;
+    }
+    const saved = memory?.load();
+    const key = parseSavedLab(saved)?.run;
+    const run = key ? await library.resolve(key) : undefined;
+    const restored = checkSavedLab(saved, run && { entry: run, defaults: labDefaultsForRun(run.key, run.configPath) });
+    if (!restored.ok) {
+      this.post({ command: 'error', message: restored.message });
+      return undefined;
+    }
+    this.runKey = run?.key;
+    this.column = restored.column;
+    this.config = restored.config;
+    return restored.setup;
   }
 
   private async drain(): Promise<void> {
