@@ -83,7 +83,12 @@ describe('the Embedding Lab in VS Code (code-server in headless Chromium)', () =
       const known = lab.locator('#column-second .hit.known-positive .text');
       if ((await known.count()) > 0) assert.equal(await known.first().textContent(), passage);
       await window.screenshot('lab-search');
+      // The README's picture shows both models' columns, which need the whole window.
+      await window.runCommand('View: Toggle Maximize Editor Group');
+      await window.runCommand('Notifications: Clear All Notifications');
+      await poll('the Lab to take the window', 15_000, async () => (await lab.locator('body').evaluate((body) => body.clientWidth)) > 1000);
       await window.docsScreenshot('embedding-lab');
+      await window.runCommand('View: Toggle Maximize Editor Group');
 
       await lab.locator('#wins-run').click();
       await poll('the wins and losses', 120_000, async () => (await lab.locator('#wins-summary').count()) > 0);
