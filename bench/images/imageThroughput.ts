@@ -7,15 +7,16 @@
  * tfjs-node, for a few ResNet-50 layer shapes.
  *
  *   npm run bench:images [-- --batch 8 --steps 2 --warmup 1 --models resnet-18,resnet-50]
+ *                         [--peers pytorch,tfjs-node,wasm] [--seam-peers wasm,cpu,tfjs-node|none] [--out FILE]
  *
- * Writes bench/results/images.json. Needs the Python peers (bench/python/setup) and the tfjs-node cache
+ * Writes bench/results/images.json (or --out). Needs the Python peers (bench/python/setup) and the tfjs-node cache
  * ($EMBEDTUNE_NATIVE_BACKENDS_DIR, default ~/.cache/embedtune/ci-native-backends); a missing peer is reported and
  * skipped, not faked.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/trainer/backend/selectBackend';
 import { im2colFilterGradient } from '../../src/trainer/backend/trainableConv2d';
@@ -58,13 +59,40 @@ interface Options {
   warmup: number;
   seamBatch: number;
   models: string[];
+  peers: TrainingPeer[];
+  seamPeers: SeamPeer[];
+  out: string;
+}
+
+const TRAINING_PEERS = ['pytorch', 'tfjs-node', 'wasm'] as const;
+const SEAM_PEERS = ['wasm', 'cpu', 'tfjs-node'] as const;
+type TrainingPeer = (typeof TRAINING_PEERS)[number];
+type SeamPeer = (typeof SEAM_PEERS)[number];
+
+function peerList<T extends string>(flag: string, value: string, known: readonly T[]): T[] {
+  if (value === 'none') return [];
+  const peers = value.split(',');
+  for (const peer of peers) if (!known.includes(peer as T)) throw new Error(`${flag}: unknown peer "${peer}"; one of ${known.join(', ')}.`);
+  return peers as T[];
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { batch: 8, steps: 2, warmup: 1, seamBatch: 4, models: Object.keys(MODELS) };
+  const options: Options = {
+    batch: 8,
+    steps: 2,
+    warmup: 1,
+    seamBatch: 4,
+    models: Object.keys(MODELS),
+    peers: [...TRAINING_PEERS],
+    seamPeers: [...SEAM_PEERS],
+    out: join(ROOT, 'bench', 'results', 'images.json'),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1] ?? ''];
     if (flag === '--models') options.models = value.split(',');
+    else if (flag === '--peers') options.peers = peerList(flag, value, TRAINING_PEERS);
+    else if (flag === '--seam-peers') options.seamPeers = peerList(flag, value, SEAM_PEERS);
+    else if (flag === '--out') options.out = resolve(value);
     else if (flag === '--batch' || flag === '--steps' || flag === '--warmup' || flag === '--seam-batch') {
       const n = Number(value);
       if (!Number.isInteger(n) || n < (flag === '--warmup' ? 0 : 1)) throw new Error(`${flag} takes a positive integer, not "${value}".`);
@@ -193,7 +221,7 @@ async function parent(options: Options): Promise<void> {
   const training: Record<string, Record<string, unknown>> = {};
   for (const model of options.models) {
     const row: Record<string, unknown> = {};
-    for (const peer of ['pytorch', 'tfjs-node', 'wasm'] as const) {
+    for (const peer of options.peers) {
       const spec: WorkerSpec = { peer, model, batch: options.batch, steps: options.steps, warmup: options.warmup };
       process.stderr.write(`${model} on ${peer}…\n`);
       const report =
@@ -216,7 +244,7 @@ async function parent(options: Options): Promise<void> {
     training[model] = { ...row, ratios: ratios(row) };
   }
   const seam: Record<string, unknown> = {};
-  for (const peer of ['wasm', 'cpu', 'tfjs-node'] as const) {
+  for (const peer of options.seamPeers) {
     process.stderr.write(`filter gradients on ${peer}…\n`);
     seam[peer] = runChild(['--seam', peer, String(options.seamBatch)], peer === 'tfjs-node' ? nativeEnv() : process.env, `seam ${peer}`);
   }
@@ -234,8 +262,8 @@ async function parent(options: Options): Promise<void> {
     training,
     filterGradientMs: { batch: options.seamBatch, ...seam },
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'images.json'), `${JSON.stringify(result, null, 2)}\n`);
+  mkdirSync(dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
