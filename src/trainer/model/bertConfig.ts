@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERT_LAYOUT, layerModules, linearModules, type EncoderLayout } from './encoderLayout';
 import type { HostTensor, NamedTensors } from './namedTensors';
-import { readRegularFile } from './regularFile';
+import { readRegularFile } from '../../shared/model/regularFile';
 import { readSafetensorsFolder } from './safetensors';
 
 /**

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readRegularFile } from './regularFile';
+import { completeModelFolder, findCachedModel, HUB_ID, hubRepoFolder, transformerFolder } from '../../shared/model/hubCache';
 
 /**
  * Finds the folder of the model a config names in `model.base`, local-first as transformers.js does: a folder on
@@ -44,8 +44,6 @@ export class ModelNotFoundError extends Error {
   }
 }
 
-const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
-
 /** Files the trainer reads, at the top of a repo or inside a sentence-transformers module folder (`1_Pooling/`). */
 const WANTED_FILES = new Set([
   'config.json',
@@ -81,22 +79,11 @@ export async function locateModel(base: string, settings: ModelLocatorSettings, 
     );
   }
 
-  // sentence-transformers reads a bare name such as "all-MiniLM-L6-v2" as "sentence-transformers/all-MiniLM-L6-v2".
-  const ids = base.includes('/') ? [base] : [base, `sentence-transformers/${base}`];
-  const hubCaches = [...new Set([settings.cacheDir, defaultHubCache(context.env, home)].filter((dir): dir is string => dir !== undefined))];
-  for (const cache of hubCaches) {
-    for (const id of ids) {
-      const found = findInHubCache(cache, id, searched);
-      if (found) return { ...found, source: 'hf-cache' };
-    }
-  }
-  const stCache = sentenceTransformersCache(context.env, home);
-  for (const id of ids) {
-    const folder = join(stCache, id.replace('/', '_'));
-    const found = existsSync(folder) ? completeModelFolder(folder) : 'no such folder';
-    if (typeof found !== 'string') return { ...found, source: 'st-cache' };
-    searched.push(`sentence-transformers cache: ${folder} (${found})`);
-  }
+  // The caches next; a bare name such as "all-MiniLM-L6-v2" is also tried as "sentence-transformers/all-MiniLM-L6-v2".
+  const cached = findCachedModel(base, context.env, home, settings.cacheDir);
+  if (cached.found) return cached.found;
+  searched.push(...cached.searched);
+  const { ids, hubCaches } = cached;
 
   const downloadCache = hubCaches[0]!;
   const offline = ['HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'].find((name) =>
@@ -126,91 +113,6 @@ export async function locateModel(base: string, settings: ModelLocatorSettings, 
     base,
     searched,
   );
-}
-
-/** huggingface_hub's own order: HF_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME or ~/.cache. */
-function defaultHubCache(env: ModelLocatorContext['env'], home: string): string {
-  if (env['HF_HUB_CACHE']) return env['HF_HUB_CACHE'];
-  if (env['HUGGINGFACE_HUB_CACHE']) return env['HUGGINGFACE_HUB_CACHE'];
-  if (env['HF_HOME']) return join(env['HF_HOME'], 'hub');
-  return join(env['XDG_CACHE_HOME'] ?? join(home, '.cache'), 'huggingface', 'hub');
-}
-
-/** Where sentence-transformers before v3 kept downloads, as `org_name` folders. */
-function sentenceTransformersCache(env: ModelLocatorContext['env'], home: string): string {
-  if (env['SENTENCE_TRANSFORMERS_HOME']) return env['SENTENCE_TRANSFORMERS_HOME'];
-  return join(env['TORCH_HOME'] ?? join(env['XDG_CACHE_HOME'] ?? join(home, '.cache'), 'torch'), 'sentence_transformers');
-}
-
-function hubRepoFolder(cache: string, id: string): string {
-  return join(cache, `models--${id.split('/').join('--')}`);
-}
-
-/**
- * A cached snapshot of `id`: the revision `refs/main` names, else the newest snapshot. Snapshots can hold only
- * some files (a tool that fetched just config.json leaves one like that), so incomplete ones are passed over.
- */
-function findInHubCache(cache: string, id: string, searched: string[]): Omit<LocatedModel, 'source'> | undefined {
-  const repo = hubRepoFolder(cache, id);
-  const snapshots = join(repo, 'snapshots');
-  if (!existsSync(snapshots)) {
-    searched.push(`Hugging Face cache: ${repo} (${existsSync(repo) ? 'no snapshots' : 'not there'})`);
-    return undefined;
-  }
-  const refPath = join(repo, 'refs', 'main');
-  const mainRevision = existsSync(refPath) ? readRegularFile(refPath, 'utf8').trim() : undefined;
-  const revisions = readdirSync(snapshots, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => ({ name: entry.name, modified: statSync(join(snapshots, entry.name)).mtimeMs }))
-    .sort((a, b) => Number(b.name === mainRevision) - Number(a.name === mainRevision) || b.modified - a.modified)
-    .map((entry) => entry.name);
-  if (revisions.length === 0) searched.push(`Hugging Face cache: ${repo} (no snapshots)`);
-  for (const revision of revisions) {
-    const found = completeModelFolder(join(snapshots, revision));
-    if (typeof found !== 'string') return found;
-    searched.push(`Hugging Face cache: ${join(snapshots, revision)} (${found})`);
-  }
-  return undefined;
-}
-
-/** A found folder, or why it is not a usable model folder. */
-function transformerFolder(folder: string): Omit<LocatedModel, 'source'> | string {
-  const modulesPath = join(folder, 'modules.json');
-  if (existsSync(modulesPath)) {
-    const subfolder = transformerModulePath(modulesPath);
-    if (subfolder === undefined) return 'its modules.json names no Transformer module';
-    const inner = join(folder, subfolder);
-    if (!existsSync(join(inner, 'config.json'))) return `its modules.json puts the transformer in ${inner}, which has no config.json`;
-    return { folder: inner, rootFolder: folder };
-  }
-  if (!existsSync(join(folder, 'config.json'))) return 'it has no config.json (nor a sentence-transformers modules.json)';
-  return { folder, rootFolder: folder };
-}
-
-/** Like `transformerFolder`, but also needs weights, since a cache may hold a model only in part. */
-function completeModelFolder(folder: string): Omit<LocatedModel, 'source'> | string {
-  const found = transformerFolder(folder);
-  if (typeof found === 'string') return found;
-  const weights = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'];
-  if (!weights.some((file) => existsSync(join(found.folder, file)))) return 'no model.safetensors in it';
-  return found;
-}
-
-/** The path of the first Transformer module in modules.json ('' for the folder itself), as sentence-transformers loads it. */
-function transformerModulePath(modulesPath: string): string | undefined {
-  let modules: unknown;
-  try {
-    modules = JSON.parse(readRegularFile(modulesPath, 'utf8'));
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    throw new Error(`${modulesPath} is not valid JSON: ${error.message}`);
-  }
-  if (!Array.isArray(modules)) throw new Error(`${modulesPath} is not a list of modules.`);
-  const transformer = modules.find(
-    (module: { type?: unknown }) => typeof module?.type === 'string' && /(^|\.)Transformer$/.test(module.type),
-  ) as { path?: unknown } | undefined;
-  if (!transformer) return undefined;
-  return typeof transformer.path === 'string' ? transformer.path : '';
 }
 
 /** Downloads the first of `ids` the hub has; it answers 401 as well as 404 for a repository that does not exist. */

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSy
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { dtypeOfData, elementCount, type HostTensor, type NamedTensors } from './namedTensors';
-import { readRegularFile } from './regularFile';
+import { readRegularFile } from '../../shared/model/regularFile';
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors), read and written directly: an 8-byte

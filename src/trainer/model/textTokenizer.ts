@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { boundedTokenize, type BoundedTokenizer } from './boundedTokenize';
 import { PrecompiledCharsmap } from './precompiledCharsmap';
-import { readRegularFile } from './regularFile';
+import { readRegularFile } from '../../shared/model/regularFile';
 
 /** Token ids for a batch, row-major [batchSize, seqLength], padded to the batch's longest sequence. */
 export interface EncodedBatch {
