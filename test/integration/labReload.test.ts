@@ -8,40 +8,17 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { LabMemory, SavedLab } from '../../src/extension/lab/labRestore';
 import { LAB_UNTRUSTED_MESSAGE, LabSession } from '../../src/extension/lab/labSession';
 import type { EngineCommand } from '../../src/extension/runs/engineProcess';
 import { RunLibrary } from '../../src/extension/runs/runLibrary';
 import { RunManager } from '../../src/extension/runs/runManager';
-import type { ToLab } from '../../src/shared/protocol/labMessages';
+import { MemoryInVariable, openLab } from '../helpers/labSessionHarness';
 import { TempWorkspace } from '../helpers/tempWorkspace';
 import { buildTinyBert } from '../helpers/tinyBert';
 import { RecordingEditorHost } from '../unit/support/recordingEditorHost';
 
 const engine: EngineCommand = { nodePath: process.execPath, cliPath: resolve(__dirname, '../../dist/cli.js') };
 const CORPUS = ['the river runs to the sea', 'a bird sings a song', 'the king has a horse', 'an island in the ocean', 'the school is big'];
-
-/** workspaceState, as the session sees it: what was saved last. */
-class MemoryInVariable implements LabMemory {
-  value: unknown;
-  saves = 0;
-  load(): unknown {
-    return this.value;
-  }
-  save(saved: SavedLab | undefined): void {
-    this.saves++;
-    this.value = saved === undefined ? undefined : JSON.parse(JSON.stringify(saved));
-  }
-}
-
-/** A session and what it sends the page, less progress messages. */
-function openLab(open: (post: (message: ToLab) => void) => LabSession) {
-  const posted: ToLab[] = [];
-  const session = open((message) => {
-    if (message.command !== 'progress') posted.push(message);
-  });
-  return { session, posted };
-}
 
 describe('the Embedding Lab across a window reload', () => {
   const workspace = new TempWorkspace();

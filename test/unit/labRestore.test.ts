@@ -91,13 +91,15 @@ describe('the Embedding Lab kept across a window reload', () => {
     );
   });
 
-  it('refuses a model or corpus that is gone, a relative path that is not the run’s hub id, and a folder as the corpus', () => {
+  it('refuses a model or corpus that is gone, a relative path that is not a hub id, and a folder as the corpus', () => {
     const cases: [Record<string, unknown>, RunNow | undefined, RegExp][] = [
       [{ ...saved, second: workspace.path('runs/r1/checkpoints/step-4') }, run, /second model is gone: .*step-4\./],
       [{ ...saved, first: workspace.path('gone') }, run, /first model is gone/],
-      // A hub id is kept only as the run's own model.base: not for another id, nor without a run.
-      [{ ...saved, first: 'org/other-model' }, run, /first model is gone: org\/other-model/],
-      [{ ...saved, run: null }, undefined, /first model is gone: org\/base-model/],
+      // A relative value is a hub id only by the owner/name shape the chooser accepts (or as the run's own base).
+      [{ ...saved, first: 'org/other/model' }, run, /first model is gone: org\/other\/model/],
+      [{ ...saved, first: '-org/model' }, run, /first model is gone: -org\/model/],
+      [{ ...saved, run: null, first: 'org/..' }, undefined, /first model is gone: org\/\.\./],
+      [{ ...saved, run: null, second: 'runs\\r1' }, undefined, /second model is gone: runs\\r1/],
       [{ ...saved, second: '../../runs/r1/model' }, run, /second model is gone/],
       [{ ...saved, corpus: workspace.path('data/gone.jsonl') }, run, /corpus is gone/],
       [{ ...saved, corpus: workspace.path('data') }, run, /corpus is gone/],
@@ -107,6 +109,17 @@ describe('the Embedding Lab kept across a window reload', () => {
       const restored = checkSavedLab(value, runNow);
       assert.ok(!restored.ok, JSON.stringify(value));
       assert.match(restored.message, message);
+    }
+  });
+
+  it('reopens on a hub id typed in the model chooser, with or without a run', () => {
+    for (const [value, runNow] of [
+      [{ ...saved, first: 'org/other-model' }, run],
+      [{ ...saved, run: null, second: 'sentence-transformers/all-MiniLM-L6-v2' }, undefined],
+    ] as const) {
+      const restored = checkSavedLab(value, runNow);
+      assert.ok(restored.ok, JSON.stringify(restored));
+      assert.deepEqual(restored.setup, { first: value.first, second: value.second, corpus: value.corpus, runId: runNow ? 'r1' : null });
     }
   });
 

@@ -26,6 +26,11 @@ export interface EditorHost {
     folders?: boolean;
   }): Promise<string | undefined>;
   pickSaveLocation(options: { title: string; defaultPath: string; filters?: Record<string, string[]> }): Promise<string | undefined>;
+  /**
+   * A one-line text box (VS Code's input box). `validate` gets what is typed, trimmed, and returns why it cannot be
+   * accepted, which the box shows while the text stays unaccepted; undefined when the box is dismissed.
+   */
+  askText(options: TextQuestion): Promise<string | undefined>;
   openFile(path: string): Promise<void>;
   revealInExplorer(path: string): Promise<void>;
   showProblems(): Promise<void>;
@@ -43,6 +48,14 @@ export type MessageKind = 'info' | 'warning' | 'error';
 export interface MessageOptions {
   readonly modal?: boolean;
   readonly detail?: string;
+}
+
+export interface TextQuestion {
+  readonly title: string;
+  readonly placeholder?: string;
+  /** A line under the box saying what to type. */
+  readonly prompt?: string;
+  readonly validate?: (text: string) => string | undefined;
 }
 
 export interface PickItem<T> {

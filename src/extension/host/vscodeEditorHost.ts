@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { Disposable } from '../emitter';
-import type { EditorHost, MessageKind, MessageOptions, PickItem, StatusItem } from './editorHost';
+import type { EditorHost, MessageKind, MessageOptions, PickItem, StatusItem, TextQuestion } from './editorHost';
 
 const CONFIG_GLOB = '**/*.embedtune.{yaml,yml,json}';
 const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
@@ -89,6 +89,19 @@ export class VsCodeEditorHost implements EditorHost {
       filters: options.filters,
     });
     return uri?.fsPath;
+  }
+
+  async askText(options: TextQuestion): Promise<string | undefined> {
+    const { validate } = options;
+    const text = await vscode.window.showInputBox({
+      title: options.title,
+      placeHolder: options.placeholder,
+      prompt: options.prompt,
+      // The box stays open when focus moves away (to look a model id up, say).
+      ignoreFocusOut: true,
+      validateInput: validate ? (value) => validate(value.trim()) : undefined,
+    });
+    return text?.trim();
   }
 
   async openFile(path: string): Promise<void> {

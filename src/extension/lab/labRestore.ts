@@ -4,6 +4,7 @@ import type { LabSetup } from '../../shared/protocol/labMessages';
 import { hasFields, isNonEmptyString, nullable, type Guard } from '../../shared/protocol/messageGuards';
 import type { RunListEntry } from '../../shared/protocol/runListEntry';
 import type { LabDefaults } from './labDefaults';
+import { isLabHubId } from './labModelChooser';
 
 /**
  * What the Lab keeps so that a window reload reopens it on the same models, corpus and run.
@@ -58,8 +59,9 @@ export const REOPEN_HINT = 'Run EmbedTune: Open Embedding Lab to open it again.'
 
 /**
  * Checks a saved Lab against what is on disk now. The run must still be in the run library (`run` is what it
- * resolved to, undefined when it is not there); each model must be an existing absolute path, except a hub id that is
- * the run's own `model.base`; the corpus must be an existing file. The validation column and the config come from the
+ * resolved to, undefined when it is not there); each model must be an existing absolute path, or a hub id: the run's
+ * own `model.base`, or any id of the `owner/name` shape the model chooser accepts (whether it is still in the cache
+ * is lab-search's to say); the corpus must be an existing file. The validation column and the config come from the
  * run again, as opening the Lab on it does.
  */
 export function checkSavedLab(value: unknown, run: RunNow | undefined): RestoredLab {
@@ -71,7 +73,8 @@ export function checkSavedLab(value: unknown, run: RunNow | undefined): Restored
     ['first model', saved.first],
     ['second model', saved.second],
   ] as const) {
-    const hubId = !isAbsolute(model) && run !== undefined && model === run.defaults.first;
+    // The run's own base as its config wrote it (a bare name is one), or a hub id typed in the chooser, by its shape.
+    const hubId = !isAbsolute(model) && ((run !== undefined && model === run.defaults.first) || isLabHubId(model));
     if (!hubId && !(isAbsolute(model) && existsSync(model)))
       return { ok: false, message: `The Embedding Lab's ${role} is gone: ${model}. ${REOPEN_HINT}` };
   }

@@ -5,9 +5,10 @@ import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages
 import { isFromLabTools } from '../../shared/protocol/labToolMessages';
 import type { EditorHost } from '../host/editorHost';
 import { progressWithoutCancel, type CancellableProgress } from '../backend/cancellableProgress';
-import { lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
+import { engineEnvironment, lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
 import type { RunLibrary } from '../runs/runLibrary';
-import { labDefaultsForRun } from './labDefaults';
+import { labDefaultsForRun, labModelsOfRun } from './labDefaults';
+import { chooseLabModel, type LabModelRole, type RunWithModels } from './labModelChooser';
 import type { ConfigTextEditor } from '../mining/configTextEditor';
 import { encodingProgress } from './encodingProgress';
 import { LabTools } from './labTools';
@@ -52,6 +53,8 @@ export class LabSession {
   private readonly relay: LabProgressRelay;
   /** Set by `revive`: the Lab reopens on what `services.memory` kept, never asking for anything. */
   private reviving = false;
+  /** The workspace runs' models for the model chooser, read once per Lab, when a model is first asked for. */
+  private runModels: Promise<RunWithModels[]> | undefined;
 
   constructor(
     private readonly services: LabSessionServices,
@@ -102,12 +105,9 @@ export class LabSession {
     const defaults = run
       ? labDefaultsForRun(run.key, run.configPath)
       : { first: undefined, second: undefined, corpus: undefined, column: undefined };
-    const first = defaults.first ?? (await host.pickFile({ title: 'Embedding Lab: the first model (e.g. the base model)', folders: true }));
+    const first = defaults.first ?? (await this.chooseModel('first'));
     if (!first) return undefined;
-    const second =
-      this.secondModel ??
-      defaults.second ??
-      (await host.pickFile({ title: 'Embedding Lab: the model to compare (e.g. a checkpoint)', folders: true }));
+    const second = this.secondModel ?? defaults.second ?? (await this.chooseModel('second'));
     if (!second) return undefined;
     const corpus =
       defaults.corpus ??
@@ -117,6 +117,16 @@ export class LabSession {
     this.config = run?.configPath && existsSync(run.configPath) ? run.configPath : undefined;
     this.services.memory?.save({ run: run?.key ?? null, first, second, corpus });
     return { first, second, corpus, runId: run?.runId ?? null };
+  }
+
+  /** A model the run does not give: from the runs' models, a folder, or a hub id in the local cache. */
+  private async chooseModel(role: LabModelRole): Promise<string | undefined> {
+    const { host, library, engine } = this.services;
+    this.runModels ??= library
+      .refresh()
+      .then((runs) => runs.map((run) => ({ runId: run.runId, models: labModelsOfRun(run.key, run.configPath) })));
+    // The environment lab-search gets, whose HF_HUB_CACHE, HF_HOME and HOME say where it looks for a hub id.
+    return chooseLabModel(host, await this.runModels, role, engineEnvironment(process.env, engine));
   }
 
   private async restoreSetup(): Promise<LabSetup | undefined> {

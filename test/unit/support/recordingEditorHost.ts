@@ -1,5 +1,13 @@
 import type { Disposable } from '../../../src/extension/emitter';
-import type { EditorHost, MessageKind, MessageOptions, PanelOpener, PickItem, StatusItem } from '../../../src/extension/host/editorHost';
+import type {
+  EditorHost,
+  MessageKind,
+  MessageOptions,
+  PanelOpener,
+  PickItem,
+  StatusItem,
+  TextQuestion,
+} from '../../../src/extension/host/editorHost';
 
 export interface ShownMessage {
   readonly kind: MessageKind;
@@ -21,13 +29,19 @@ export class RecordingEditorHost implements EditorHost {
   readonly executed: { id: string; args: unknown[] }[] = [];
   readonly context = new Map<string, unknown>();
   readonly statusItems: RecordedStatusItem[] = [];
+  /** Each text typed into an `askText` box, with the message its validation showed (undefined when it was accepted). */
+  readonly typed: TypedText[] = [];
   trusted = true;
   configFiles: string[] = [];
   activeConfig: string | undefined;
   settings: Record<string, unknown> = {};
   outputShown = 0;
   problemsShown = 0;
-  /** Answers for the next dialogs, in order: a message's chosen action, a pick's value, a picked path. */
+  /**
+   * Answers for the next dialogs, in order: a message's chosen action, a pick's value, a picked path, or the text
+   * typed into a text box (a list of texts: typed one after another until the box's validation accepts one; when it
+   * accepts none, the user gives up and dismisses the box). Undefined dismisses any of them.
+   */
   readonly answers: unknown[] = [];
 
   registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
@@ -62,6 +76,19 @@ export class RecordingEditorHost implements EditorHost {
   }
   async pickSaveLocation(): Promise<string | undefined> {
     return this.answers.shift() as string | undefined;
+  }
+  async askText(options: TextQuestion): Promise<string | undefined> {
+    const answer = this.answers.shift();
+    if (answer === undefined) return undefined;
+    const attempts: unknown[] = Array.isArray(answer) ? answer : [answer];
+    for (const attempt of attempts) {
+      if (typeof attempt !== 'string') throw new Error(`a text box was answered with ${JSON.stringify(attempt)}, not a text`);
+      const text = attempt.trim();
+      const refused = options.validate?.(text);
+      this.typed.push({ title: options.title, text, refused });
+      if (refused === undefined) return text;
+    }
+    return undefined;
   }
   async openFile(path: string): Promise<void> {
     this.opened.push(path);
@@ -99,6 +126,12 @@ export class RecordingEditorHost implements EditorHost {
     if (!handler) throw new Error(`command ${id} is not registered`);
     return handler(...args);
   }
+}
+
+export interface TypedText {
+  readonly title: string;
+  readonly text: string;
+  readonly refused: string | undefined;
 }
 
 export class RecordedStatusItem implements StatusItem {
