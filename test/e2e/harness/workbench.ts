@@ -266,9 +266,9 @@ export class Workbench {
     let frame: Frame | undefined;
     await poll(`a webview titled "${documentTitle}"`, timeoutMs, async () => {
       for (const candidate of this.page.frames()) {
-        if (candidate === this.page.mainFrame()) continue;
+        if (candidate === this.page.mainFrame() || candidate.isDetached()) continue;
         const title = await candidate.title().catch(() => '');
-        if (title === documentTitle) {
+        if (title === documentTitle && (await isShownWebviewFrame(candidate))) {
           frame = candidate;
           return true;
         }
@@ -335,6 +335,15 @@ export class Workbench {
 export interface StatusRecording {
   readonly texts: readonly string[];
   stop(): Promise<readonly string[]>;
+}
+
+/**
+ * VS Code loads a webview's page into a hidden `pending-frame` and swaps it in as `active-frame` once it has loaded;
+ * a page set again before that (as a restored panel's is) replaces the pending frame, so only the active one lasts.
+ */
+async function isShownWebviewFrame(frame: Frame): Promise<boolean> {
+  const element = await frame.frameElement().catch(() => undefined);
+  return (await element?.getAttribute('id').catch(() => null)) === 'active-frame';
 }
 
 /** Polls `check` every 250 ms until it holds, or fails after `timeoutMs` saying what was awaited and what was seen. */
