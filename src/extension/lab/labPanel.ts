@@ -20,6 +20,7 @@ export class LabPanel {
   static memory: LabMemory | undefined;
 
   private readonly _disposables: vscode.Disposable[] = [];
+  private disposed = false;
 
   /** A Lab for another run replaces the open one: its models and corpus are settled when it opens. */
   static createOrShow(extensionUri: vscode.Uri, services: MonitoringServices, key?: string, second?: string): void {
@@ -52,6 +53,8 @@ export class LabPanel {
     const session = open(
       { ...services, progress: vscodeCancellableProgress, editor: vscodeConfigEditor, memory: LabPanel.memory },
       (message: ToLab) => {
+        // A child's last lines can arrive after the panel closed, whose webview then throws.
+        if (this.disposed) return;
         if (message.command === 'setup' && message.runId) panel.title = `Embedding Lab: ${message.runId}`;
         void panel.webview.postMessage(message);
       },
@@ -69,6 +72,7 @@ export class LabPanel {
   }
 
   dispose(): void {
+    this.disposed = true;
     if (LabPanel.currentPanel === this) LabPanel.currentPanel = undefined;
     this.panel.dispose();
     while (this._disposables.length) this._disposables.pop()?.dispose();

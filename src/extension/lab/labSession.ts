@@ -91,8 +91,10 @@ export class LabSession {
     if (!this.running) await this.drain();
   }
 
+  /** Closing the Lab stops whatever it runs: a search, a replay, mining or a map would otherwise go on unseen. */
   dispose(): void {
     this.pending = undefined;
+    this.relay.cancel();
     this.tools.dispose();
     this.map.dispose();
   }
