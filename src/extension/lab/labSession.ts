@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { isLabSearchResult } from '../../shared/lab/labSearchResult';
 import type { FromLab, LabSetup, ToLab } from '../../shared/protocol/labMessages';
 import { isFromLabTools } from '../../shared/protocol/labToolMessages';
@@ -8,7 +8,7 @@ import { progressWithoutCancel, type CancellableProgress } from '../backend/canc
 import { engineEnvironment, lastLines, runEngineCommand, type EngineCommand } from '../runs/engineProcess';
 import type { RunLibrary } from '../runs/runLibrary';
 import { labDefaultsForRun, labModelsOfRun } from './labDefaults';
-import { chooseLabModel, type LabModelRole, type RunWithModels } from './labModelChooser';
+import { chooseLabModel, labHubIdProblem, type LabModelRole, type RunWithModels } from './labModelChooser';
 import type { ConfigTextEditor } from '../mining/configTextEditor';
 import { encodingProgress } from './encodingProgress';
 import { LabTools } from './labTools';
@@ -145,6 +145,17 @@ export class LabSession {
     if (!restored.ok) {
       this.post({ command: 'error', message: restored.message });
       return undefined;
+    }
+    // A typed hub id was checked against the cache when it was chosen; it must still be there, or lab-search would
+    // download it. The run's own base is left to lab-search, as when the Lab opens.
+    const runBase = run && labDefaultsForRun(run.key, run.configPath).first;
+    const env = engineEnvironment(process.env, this.services.engine);
+    for (const model of [restored.setup.first, restored.setup.second]) {
+      const problem = isAbsolute(model) || model === runBase ? undefined : labHubIdProblem(model, env);
+      if (problem) {
+        this.post({ command: 'error', message: `${problem} Open the Embedding Lab again to choose another model.` });
+        return undefined;
+      }
     }
     this.runKey = run?.key;
     this.column = restored.column;
