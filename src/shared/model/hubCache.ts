@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRegularFile } from './regularFile';
+import { readRegularFile, readRegularJson } from './regularFile';
 
 /**
  * Where a model named by hub id sits on this machine: the Hugging Face cache (huggingface_hub's layout,
@@ -127,13 +127,7 @@ export function completeModelFolder(folder: string): ModelFolder | string {
 
 /** The path of the first Transformer module in modules.json ('' for the folder itself), as sentence-transformers loads it. */
 function transformerModulePath(modulesPath: string): string | undefined {
-  let modules: unknown;
-  try {
-    modules = JSON.parse(readRegularFile(modulesPath, 'utf8'));
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    throw new Error(`${modulesPath} is not valid JSON: ${error.message}`);
-  }
+  const modules = readRegularJson(modulesPath);
   if (!Array.isArray(modules)) throw new Error(`${modulesPath} is not a list of modules.`);
   const transformer = modules.find(
     (module: { type?: unknown }) => typeof module?.type === 'string' && /(^|\.)Transformer$/.test(module.type),

@@ -14,6 +14,16 @@ export function readRegularFile(path: string, encoding?: 'utf8'): Buffer | strin
   return encoding ? readFileSync(path, encoding) : readFileSync(path);
 }
 
+/** A model's JSON file, read as readRegularFile reads it; invalid JSON is an error that names the file. */
+export function readRegularJson(path: string): unknown {
+  try {
+    return JSON.parse(readRegularFile(path, 'utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new Error(`${path} is not valid JSON: ${error.message}`);
+  }
+}
+
 function kindOf(stat: ReturnType<typeof statSync> & object): string {
   if (stat.isDirectory()) return 'a folder';
   if (stat.isCharacterDevice()) return 'a character device';

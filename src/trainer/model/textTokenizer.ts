@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { boundedTokenize, type BoundedTokenizer } from './boundedTokenize';
 import { PrecompiledCharsmap } from './precompiledCharsmap';
-import { readRegularFile } from '../../shared/model/regularFile';
+import { readRegularFile, readRegularJson } from '../../shared/model/regularFile';
 
 /** Token ids for a batch, row-major [batchSize, seqLength], padded to the batch's longest sequence. */
 export interface EncodedBatch {
@@ -426,13 +426,7 @@ function requireId(tokenizer: Tokenizer, token: string, source: string, role: st
 }
 
 function readJsonObject(path: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(readRegularFile(path, 'utf8'));
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    throw new Error(`${path} is not valid JSON: ${error.message}`);
-  }
+  const value = readRegularJson(path);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path} is not a JSON object.`);
   return value as JsonObject;
 }

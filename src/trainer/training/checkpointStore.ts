@@ -152,9 +152,8 @@ export function resolveCheckpoint(request: string, outputDir: string): string {
   }
   if (existsSync(join(request, TRAINER_STATE_FILE))) return request;
   if (existsSync(join(request, CHECKPOINTS_DIR))) {
-    const store = new CheckpointStore(request, Number.MAX_SAFE_INTEGER, true);
-    const newest = store.list().at(-1);
-    if (newest) return newest.path;
+    const newest = highestStepIn(request);
+    if (newest) return newest;
   }
   throw new CheckpointNotFound(
     `--resume ${request}: no EmbedTune checkpoint there (expected a checkpoints/step-N folder, a run folder, or "latest").`,
@@ -169,7 +168,12 @@ function newestCheckpointUnder(outputDir: string): string | undefined {
     const mtime = lastCheckpointWrite(join(outputDir, run, CHECKPOINTS_DIR));
     if (mtime !== undefined && (!newest || mtime > newest.mtime)) newest = { run: join(outputDir, run), mtime };
   }
-  return newest && new CheckpointStore(newest.run, Number.MAX_SAFE_INTEGER, true).list().at(-1)?.path;
+  return newest && highestStepIn(newest.run);
+}
+
+/** A run folder's checkpoint of the highest step, which resuming that run continues from. */
+function highestStepIn(runDir: string): string | undefined {
+  return new CheckpointStore(runDir, Number.MAX_SAFE_INTEGER, true).list().at(-1)?.path;
 }
 
 function lastCheckpointWrite(checkpoints: string): number | undefined {
